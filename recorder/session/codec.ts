@@ -1,0 +1,165 @@
+/**
+ * Event <-> msgpack array. Each event is one msgpack array: [kind, t, ...fields in the order of
+ * `layouts` below]. Arrays, not maps: msgpackr decodes arrays about five times faster than maps,
+ * and the layout is fixed by the spec anyway. Trailing absent (null) fields are omitted so that a
+ * packet without a process key costs nothing; a reader treats a missing trailing field as null,
+ * and ignores extra trailing fields (added by a newer minor version).
+ */
+import { Packr, Unpackr } from 'msgpackr';
+import { Kind, kindNameOf, type KindName, type SessionEvent } from './events.js';
+
+/** Field types: `?` marks nullable. `int` is a safe integer (msgpack int, or float64 holding one). */
+type FieldType = 'int' | 'int?' | 'str' | 'str?' | 'bool?' | 'bytes' | 'strs?';
+type Layout = readonly (readonly [name: string, type: FieldType])[];
+
+const image: Layout = [
+  ['key', 'str'],
+  ['pid', 'int'],
+  ['version', 'int?'],
+  ['ppid', 'int?'],
+  ['parentKey', 'str?'],
+  ['uid', 'int?'],
+  ['path', 'str?'],
+  ['argv', 'strs?'],
+  ['signingId', 'str?'],
+  ['teamId', 'str?'],
+  ['cdhash', 'str?'],
+  ['isPlatformBinary', 'bool?'],
+];
+const tuple: Layout = [
+  ['protocol', 'int'],
+  ['localAddr', 'str'],
+  ['localPort', 'int'],
+  ['remoteAddr', 'str'],
+  ['remotePort', 'int'],
+];
+
+/** The wire layout of every kind after [kind, t]. SPEC.md documents the same table. */
+export const layouts: Record<KindName, Layout> = {
+  interface: [
+    ['id', 'int'],
+    ['name', 'str'],
+    ['linkType', 'int'],
+    ['snapLen', 'int'],
+  ],
+  process: image,
+  exec: image,
+  fork: [
+    ['childKey', 'str'],
+    ['childPid', 'int'],
+    ['childVersion', 'int?'],
+    ['parentKey', 'str'],
+    ['parentPid', 'int'],
+  ],
+  exit: [
+    ['key', 'str'],
+    ['pid', 'int'],
+    ['status', 'int?'],
+  ],
+  flowOpen: [
+    ['flowId', 'str'],
+    ['processKey', 'str?'],
+    ...tuple,
+    ['direction', 'int'],
+    ['origin', 'int'],
+    ['remoteHost', 'str?'],
+  ],
+  flowClose: [
+    ['flowId', 'str'],
+    ['processKey', 'str?'],
+    ...tuple,
+    ['bytesIn', 'int?'],
+    ['bytesOut', 'int?'],
+  ],
+  packet: [
+    ['interfaceId', 'int'],
+    ['direction', 'int'],
+    ['origLen', 'int'],
+    ['data', 'bytes'],
+    ['processKey', 'str?'],
+  ],
+  loss: [
+    ['source', 'str'],
+    ['count', 'int'],
+    ['reason', 'str'],
+  ],
+  clockSync: [
+    ['clock', 'str'],
+    ['value', 'int'],
+    ['note', 'str?'],
+  ],
+  mark: [['text', 'str']],
+};
+
+const layoutByCode: (Layout | undefined)[] = [];
+for (const [name, layout] of Object.entries(layouts)) layoutByCode[Kind[name as KindName]] = layout;
+
+/** msgpackr as the spec uses it: plain arrays and maps, no records, no extensions. */
+export const packr = new Packr({ useRecords: false, variableMapSize: true });
+export const unpackr = new Unpackr({ useRecords: false, int64AsType: 'auto', mapsAsObjects: true });
+
+export function toWire(event: SessionEvent): unknown[] {
+  const fields = layouts[event.kind];
+  const record = event as unknown as Record<string, unknown>;
+  const out: unknown[] = [Kind[event.kind], event.t];
+  let last = 1;
+  for (const [name] of fields) {
+    const value = record[name] ?? null;
+    out.push(value);
+    if (value !== null) last = out.length - 1;
+  }
+  out.length = last + 1;
+  return out;
+}
+
+/** Why one wire value is not an event; the reader adds the chunk offset and event index. */
+export class EventShapeError extends Error {}
+
+/**
+ * Decodes one wire array. Returns undefined for a kind this version does not know (the caller
+ * counts it); throws EventShapeError naming the field for a known kind with a bad field.
+ */
+export function fromWire(wire: unknown): SessionEvent | undefined {
+  if (!Array.isArray(wire) || wire.length < 2) throw new EventShapeError('event is not an array of [kind, t, ...]');
+  const code = wire[0];
+  if (typeof code !== 'number' || !Number.isInteger(code)) throw new EventShapeError('event kind is not an integer');
+  const layout = layoutByCode[code];
+  if (!layout) return undefined;
+  const kind = kindNameOf(code)!;
+  const t = wire[1];
+  if (typeof t !== 'number' || !Number.isSafeInteger(t)) throw new EventShapeError(`${kind}.t is not an integer`);
+  const event: Record<string, unknown> = { kind, t };
+  for (let i = 0; i < layout.length; i++) {
+    const [name, type] = layout[i];
+    const value = checkField(wire[i + 2], type);
+    if (value === invalid) throw new EventShapeError(`${kind}.${name} is not ${describe(type)}`);
+    event[name] = value;
+  }
+  return event as unknown as SessionEvent;
+}
+
+const invalid = Symbol('invalid');
+
+function checkField(value: unknown, type: FieldType): unknown {
+  if (value === undefined || value === null) return type.endsWith('?') ? null : invalid;
+  switch (type) {
+    case 'int':
+    case 'int?':
+      return typeof value === 'number' && Number.isSafeInteger(value) ? value : invalid;
+    case 'str':
+    case 'str?':
+      return typeof value === 'string' ? value : invalid;
+    case 'bool?':
+      return typeof value === 'boolean' ? value : invalid;
+    case 'bytes':
+      return value instanceof Uint8Array ? value : invalid;
+    case 'strs?':
+      return Array.isArray(value) && value.every((s) => typeof s === 'string') ? value : invalid;
+  }
+}
+
+function describe(type: FieldType): string {
+  const base = { int: 'an integer', str: 'a string', bool: 'a boolean', bytes: 'binary', strs: 'an array of strings' };
+  const name = type.replace('?', '') as keyof typeof base;
+  return type.endsWith('?') ? `${base[name]} or nil` : base[name];
+}

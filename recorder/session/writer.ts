@@ -1,0 +1,101 @@
+/**
+ * SessionWriter: events in, framed chunks out. It knows nothing of where bytes go (a ByteSink)
+ * nor of where events come from (a sensor, an importer, a replay).
+ *
+ * Memory is bounded by one chunk: events are encoded as they arrive into a chunk buffer, which is
+ * framed and handed to the sink when it reaches `chunkBytes` or when it has waited `flushMs`. A
+ * recorder killed at any moment therefore loses at most the chunk being filled.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { packr, toWire } from './codec.js';
+import { FORMAT_NAME, FORMAT_VERSION, type KindName, type SessionEvent, type SessionHeader } from './events.js';
+import { FILE_SIGNATURE, FrameType, encodeFrame } from './frame.js';
+import { encodeHeader, encodeTrailer } from './header.js';
+import type { ByteSink } from './sink.js';
+
+export interface WriterOptions {
+  /** Flush when the chunk being filled reaches this many bytes. */
+  chunkBytes?: number;
+  /** Flush a non-empty chunk after this long, so a live session on disk is never far behind. 0 = never. */
+  flushMs?: number;
+}
+
+export class SessionWriter {
+  private readonly chunkBytes: number;
+  private chunk: Buffer;
+  private used = 0;
+  private eventsInChunk = 0;
+  private sequence = 0;
+  private readonly counts: Partial<Record<KindName, number>> = {};
+  private losses = 0;
+  private endT = 0;
+  private readonly timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly sink: ByteSink,
+    readonly header: SessionHeader,
+    options: WriterOptions = {},
+  ) {
+    this.chunkBytes = options.chunkBytes ?? 1 << 20;
+    this.chunk = Buffer.allocUnsafe(this.chunkBytes + 64 * 1024);
+    sink.write(FILE_SIGNATURE);
+    this.writeFrame(FrameType.header, 0, encodeHeader(header));
+    if (options.flushMs) {
+      this.timer = setInterval(() => this.flush(), options.flushMs);
+      this.timer.unref();
+    }
+  }
+
+  append(event: SessionEvent): void {
+    if (this.closed) throw new Error('SessionWriter: append after close');
+    const bytes = packr.pack(toWire(event));
+    if (this.used + bytes.length > this.chunk.length) {
+      this.flush();
+      if (bytes.length > this.chunk.length) this.chunk = Buffer.allocUnsafe(bytes.length);
+    }
+    bytes.copy(this.chunk, this.used);
+    this.used += bytes.length;
+    this.eventsInChunk++;
+    this.counts[event.kind] = (this.counts[event.kind] ?? 0) + 1;
+    if (event.kind === 'loss') this.losses += event.count;
+    if (event.t > this.endT) this.endT = event.t;
+    if (this.used >= this.chunkBytes) this.flush();
+  }
+
+  /** Frames and writes the chunk being filled, if any. */
+  flush(): void {
+    if (this.eventsInChunk === 0) return;
+    this.writeFrame(FrameType.events, this.eventsInChunk, this.chunk.subarray(0, this.used));
+    this.used = 0;
+    this.eventsInChunk = 0;
+  }
+
+  /** Flushes, writes the trailer and closes the sink. */
+  close(): void {
+    if (this.closed) return;
+    if (this.timer) clearInterval(this.timer);
+    this.flush();
+    const trailer = { endT: this.endT, counts: this.counts, losses: this.losses, chunks: this.sequence - 1 };
+    this.writeFrame(FrameType.trailer, 0, encodeTrailer(trailer));
+    this.closed = true;
+    this.sink.close();
+  }
+
+  private writeFrame(type: (typeof FrameType)[keyof typeof FrameType], eventCount: number, payload: Uint8Array): void {
+    this.sink.write(encodeFrame(type, this.sequence++, eventCount, payload));
+  }
+}
+
+/** A header for a new session: fills in what a producer rarely has an opinion on. */
+export function newHeader(fields: Pick<SessionHeader, 'startNs' | 'sensor'> & Partial<SessionHeader>): SessionHeader {
+  return {
+    format: FORMAT_NAME,
+    version: FORMAT_VERSION,
+    sessionId: randomUUID(),
+    host: hostname(),
+    clockNotes: '',
+    ...fields,
+  };
+}
