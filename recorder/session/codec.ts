@@ -43,7 +43,7 @@ export const layouts: Record<KindName, Layout> = {
     ['snapLen', 'int'],
   ],
   process: image,
-  exec: image,
+  exec: [...image, ['formerKey', 'str?']],
   fork: [
     ['childKey', 'str'],
     ['childPid', 'int'],
@@ -96,7 +96,7 @@ for (const [name, layout] of Object.entries(layouts)) layoutByCode[Kind[name as 
 
 /** msgpackr as the spec uses it: plain arrays and maps, no records, no extensions. */
 export const packr = new Packr({ useRecords: false, variableMapSize: true });
-export const unpackr = new Unpackr({ useRecords: false, int64AsType: 'auto', mapsAsObjects: true });
+export const unpackr = new Unpackr({ useRecords: false, int64AsType: 'auto' as 'number', mapsAsObjects: true }); // 'auto': numbers up to 2^53, bigint beyond; not yet in msgpackr's types
 
 export function toWire(event: SessionEvent): unknown[] {
   const fields = layouts[event.kind];

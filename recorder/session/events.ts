@@ -78,10 +78,15 @@ export interface ProcessEvent extends ProcessImage {
   t: number;
 }
 
-/** A process replaced its image; the key stays the same (same pid, same instance). */
+/**
+ * A process replaced its image: the same instance runs a new program. On Linux the key stays
+ * the same; on macOS exec gives the process a new pidversion and so a new key, and `formerKey`
+ * names the key it had before, so that both keys mean one process instance.
+ */
 export interface ExecEvent extends ProcessImage {
   kind: 'exec';
   t: number;
+  formerKey: string | null;
 }
 
 /** A new process instance; it runs its parent's image until it execs. */

@@ -30,7 +30,7 @@ const tuple = { protocol: fc.integer({ min: 0, max: 255 }), localAddr: addr, loc
 export const anyEvent: fc.Arbitrary<SessionEvent> = fc.oneof(
   fc.record({ kind: fc.constant('interface' as const), t, id: int, name: str, linkType: int, snapLen: int }),
   fc.record({ kind: fc.constant('process' as const), t, ...image }),
-  fc.record({ kind: fc.constant('exec' as const), t, ...image }),
+  fc.record({ kind: fc.constant('exec' as const), t, ...image, formerKey: nstr }),
   fc.record({ kind: fc.constant('fork' as const), t, childKey: str, childPid: int, childVersion: nint, parentKey: str, parentPid: int }),
   fc.record({ kind: fc.constant('exit' as const), t, key: str, pid: int, status: nint }),
   fc.record({

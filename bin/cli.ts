@@ -1,0 +1,45 @@
+/**
+ * The `netprov` command line. Exit codes: 0 success, 1 a problem with the input or the arguments
+ * (one line on stderr), 2 an internal error (one line; `--debug` prints the stack).
+ */
+import { readFileSync } from 'node:fs';
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { recorderCommands } from '../recorder/cli/commands.js';
+import { InputError } from '../recorder/errors.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export async function main(args: string[]): Promise<number> {
+  const debug = args.includes('--debug');
+  const context = { version, warn: (line: string) => process.stderr.write(`netprov: warning: ${line}\n`) };
+  const cli = yargs(args)
+    .scriptName('netprov')
+    .usage('$0 <command> [options]\n\nWhich process opened each flow, when, and what did it send?')
+    .option('debug', { type: 'boolean', default: false, describe: 'print stack traces of errors' })
+    .strict()
+    .demandCommand(1, 'name a command (netprov --help lists them)')
+    .recommendCommands()
+    .version(version)
+    .help()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((message, error) => {
+      throw error ?? new InputError(message);
+    });
+  recorderCommands(cli as unknown as Argv, context); // yargs commands register on the instance
+  try {
+    await cli.parseAsync();
+    return 0;
+  } catch (err) {
+    if (err instanceof InputError) {
+      process.stderr.write(`netprov: ${err.message}\n`);
+      if (debug) process.stderr.write(`${err.stack}\n`);
+      return 1;
+    }
+    const error = err as Error;
+    process.stderr.write(`netprov: internal error: ${error?.message ?? String(err)}${debug ? `\n${error?.stack}` : ' (rerun with --debug for the stack)'}\n`);
+    return 2;
+  }
+}
+
+process.exitCode = await main(hideBin(process.argv));

@@ -1,0 +1,10 @@
+#!/usr/bin/env node
+// The compiled CLI lives in dist/ (built by `npm install` through the prepare script).
+import { existsSync } from 'node:fs';
+
+const compiled = new URL('../dist/bin/cli.js', import.meta.url);
+if (!existsSync(compiled)) {
+  process.stderr.write('netprov: not built yet; run `npm install` (or `npm run build`) in the netprov folder\n');
+  process.exit(2);
+}
+await import(compiled.href);

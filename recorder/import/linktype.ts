@@ -1,0 +1,23 @@
+/** The link types netprov dissects, and what a link-layer header says about direction. */
+import { Direction, type DirectionCode } from '../session/events.js';
+
+export const LinkType = { null: 0, ethernet: 1, raw: 101, loop: 108, linuxSll: 113, linuxSll2: 276, ipv4: 228, ipv6: 229 } as const;
+
+const names: Record<number, string> = {
+  0: 'BSD loopback',
+  1: 'Ethernet',
+  101: 'raw IP',
+  108: 'OpenBSD loopback',
+  113: 'Linux SLL',
+  228: 'raw IPv4',
+  229: 'raw IPv6',
+  276: 'Linux SLL2',
+};
+export const linkTypeName = (linkType: number): string => names[linkType] ?? `link type ${linkType}`;
+
+/** Linux cooked captures record the packet type: 4 (PACKET_OUTGOING) is ours, the rest came in. */
+export function directionFromLinkHeader(linkType: number, data: Uint8Array): DirectionCode {
+  if (linkType === LinkType.linuxSll && data.length >= 2) return data[1] === 4 && data[0] === 0 ? Direction.out : Direction.in;
+  if (linkType === LinkType.linuxSll2 && data.length >= 11) return data[10] === 4 ? Direction.out : Direction.in;
+  return Direction.unknown;
+}

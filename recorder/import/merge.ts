@@ -1,0 +1,49 @@
+/**
+ * Several inputs into one session in time order. Each input is taken in its own order (a capture
+ * is never re-sorted); at each step the input whose next event is earliest goes first, and on a
+ * tie the input named first on the command line. The session starts at the earliest first event.
+ */
+import { InputError } from '../errors.js';
+import type { SessionWriter } from '../session/writer.js';
+import type { ImportSource, Timed } from './source.js';
+
+/** 2^53 ns is 104 days: beyond that session times would stop being exact integers. */
+const MAX_SPAN_SECONDS = Math.floor(Number.MAX_SAFE_INTEGER / 1e9) - 1;
+
+export interface MergeHead {
+  source: ImportSource;
+  next: Timed | undefined;
+}
+
+/** Peeks every source's first event: the session start is needed before the header is written. */
+export function peekAll(sources: ImportSource[]): { heads: MergeHead[]; start: [number, number] } {
+  const heads = sources.map((source) => ({ source, next: source.events.next().value as Timed | undefined }));
+  let start: [number, number] | null = null;
+  for (const { next } of heads) {
+    if (next && (!start || next.sec < start[0] || (next.sec === start[0] && next.nsec < start[1]))) start = [next.sec, next.nsec];
+  }
+  return { heads, start: start ?? [0, 0] };
+}
+
+export const startNsOf = ([sec, nsec]: [number, number]): bigint => BigInt(sec) * 1_000_000_000n + BigInt(nsec);
+
+/** Writes every event of every head in merged order; returns the number written. */
+export function mergeInto(writer: SessionWriter, heads: MergeHead[], [startSec, startNsec]: [number, number]): number {
+  let written = 0;
+  for (;;) {
+    let best: MergeHead | undefined;
+    for (const head of heads) {
+      const n = head.next;
+      if (n && (!best || n.sec < best.next!.sec || (n.sec === best.next!.sec && n.nsec < best.next!.nsec))) best = head;
+    }
+    if (!best) return written;
+    const { sec, nsec, event } = best.next!;
+    if (Math.abs(sec - startSec) > MAX_SPAN_SECONDS) {
+      throw new InputError(`${best.source.file}: event at ${sec}s is more than 104 days from the session start; import it separately`);
+    }
+    event.t = (sec - startSec) * 1e9 + (nsec - startNsec);
+    writer.append(event);
+    written++;
+    best.next = best.source.events.next().value as Timed | undefined;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Classic libpcap files: both byte orders, µs and ns timestamps (magic a1b2c3d4 / a1b23c4d).
+ * A record cut short at the end of the file is reported and counted as a loss, never dropped
+ * silently; an impossible record length stops the read with its offset.
+ */
+import { basename } from 'node:path';
+import { InputError } from '../errors.js';
+import { Cursor } from './cursor.js';
+import { directionFromLinkHeader, linkTypeName } from './linktype.js';
+import { importLoss, type ImportNotes, type ImportSource, type InterfaceNumbers, type Timed } from './source.js';
+
+const MAGIC_US = 0xa1b2c3d4;
+const MAGIC_NS = 0xa1b23c4d;
+/** Larger than any real link MTU with headers; a bigger record length means corruption. */
+const MAX_RECORD = 256 * 1024;
+
+export function isPcap(head: Buffer): boolean {
+  if (head.length < 4) return false;
+  const le = head.readUInt32LE(0);
+  const be = head.readUInt32BE(0);
+  return [MAGIC_US, MAGIC_NS].includes(le) || [MAGIC_US, MAGIC_NS].includes(be);
+}
+
+export function openPcap(cursor: Cursor, file: string, interfaces: InterfaceNumbers): ImportSource {
+  if (!cursor.ensure(24)) throw new InputError(`${file}: pcap global header is cut short (${cursor.remaining} bytes)`);
+  const head = cursor.buf.subarray(cursor.pos, cursor.pos + 24);
+  const littleEndian = [MAGIC_US, MAGIC_NS].includes(head.readUInt32LE(0));
+  const u32 = littleEndian ? (b: Buffer, at: number) => b.readUInt32LE(at) : (b: Buffer, at: number) => b.readUInt32BE(at);
+  const nanos = u32(head, 0) === MAGIC_NS;
+  const snapLen = u32(head, 16);
+  const linkType = u32(head, 20) & 0xffff; // the upper bits carry FCS length
+  cursor.skip(24);
+  const notes: ImportNotes = { warnings: [] };
+  const interfaceId = interfaces.allocate();
+  const description = `pcap, ${nanos ? 'ns' : 'µs'}, ${linkTypeName(linkType)}, ${littleEndian ? 'little' : 'big'}-endian`;
+
+  function* packets(): Generator<Timed> {
+    let announced = false;
+    let lastSec = 0;
+    let lastNsec = 0;
+    while (cursor.ensure(16)) {
+      const at = cursor.offset;
+      const b = cursor.buf;
+      const p = cursor.pos;
+      const sec = u32(b, p);
+      const frac = u32(b, p + 4);
+      const capLen = u32(b, p + 8);
+      const origLen = u32(b, p + 12);
+      if (capLen > MAX_RECORD) {
+        notes.warnings.push(`${file}: record at offset ${at} claims ${capLen} captured bytes; stopped reading there`);
+        yield importLoss(lastSec, lastNsec, file, 1, `unreadable pcap record at offset ${at}; rest of file not read`);
+        return;
+      }
+      if (!cursor.ensure(16 + capLen)) {
+        notes.warnings.push(`${file}: file ends inside the packet record at offset ${at}`);
+        yield importLoss(lastSec, lastNsec, file, 1, `pcap record at offset ${at} cut short by the end of the file`);
+        return;
+      }
+      const nsecRaw = nanos ? frac : frac * 1000;
+      const secNorm = sec + Math.floor(nsecRaw / 1e9);
+      const nsec = nsecRaw % 1e9;
+      const data = cursor.buf.subarray(cursor.pos + 16, cursor.pos + 16 + capLen);
+      cursor.skip(16 + capLen);
+      if (!announced) {
+        announced = true;
+        yield { sec: secNorm, nsec, event: { kind: 'interface', t: 0, id: interfaceId, name: basename(file), linkType, snapLen } };
+      }
+      lastSec = secNorm;
+      lastNsec = nsec;
+      yield {
+        sec: secNorm,
+        nsec,
+        event: { kind: 'packet', t: 0, interfaceId, direction: directionFromLinkHeader(linkType, data), origLen, data, processKey: null },
+      };
+    }
+    if (cursor.remaining > 0) {
+      notes.warnings.push(`${file}: file ends inside the record header at offset ${cursor.offset}`);
+      yield importLoss(lastSec, lastNsec, file, 1, `pcap record header at offset ${cursor.offset} cut short by the end of the file`);
+    }
+  }
+
+  return { file, description, events: packets(), notes, close: () => cursor.close() };
+}

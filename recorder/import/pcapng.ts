@@ -1,0 +1,281 @@
+/**
+ * pcapng: sections in either byte order, several interfaces with their own `if_tsresol` and
+ * `if_tsoffset`, enhanced/simple/obsolete packet blocks, interface statistics (drops become loss
+ * events), and Apple's process information blocks, so that a macOS `tcpdump -k` capture keeps
+ * the process of each packet.
+ *
+ * Apple's extension (libpcap's pcap-ng.h in Apple's open source): block type 0x80000001 holds a
+ * u32 pid and options 2 (name) and 3 (path); an EPB names its process with option 0x8001 (index
+ * of the process block within the section) and the effective process with 0x8003.
+ */
+import { basename } from 'node:path';
+import { InputError } from '../errors.js';
+import { Direction, type DirectionCode } from '../session/events.js';
+import { Cursor } from './cursor.js';
+import { directionFromLinkHeader, linkTypeName } from './linktype.js';
+import { importLoss, type ImportNotes, type ImportSource, type InterfaceNumbers, type Timed } from './source.js';
+
+const Block = {
+  section: 0x0a0d0d0a,
+  interface: 1,
+  packetObsolete: 2,
+  simplePacket: 3,
+  interfaceStats: 5,
+  enhancedPacket: 6,
+  appleProcess: 0x80000001,
+} as const;
+const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
+/** No capture block is this large; a larger length means corruption. */
+const MAX_BLOCK = 16 << 20;
+
+export const isPcapng = (head: Buffer): boolean => head.length >= 4 && head.readUInt32LE(0) === Block.section;
+
+interface Iface {
+  id: number;
+  name: string;
+  linkType: number;
+  snapLen: number;
+  /** Timestamp units per second, as a bigint for exact division. */
+  unitsPerSecond: bigint;
+  offsetSeconds: number;
+  announced: boolean;
+}
+
+interface ProcessInfo {
+  key: string;
+  pid: number;
+  name: string | null;
+  path: string | null;
+  announced: boolean;
+}
+
+interface Option {
+  code: number;
+  value: Buffer;
+}
+
+export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: InterfaceNumbers): ImportSource {
+  const notes: ImportNotes = { warnings: [] };
+  let littleEndian = true;
+  let interfaces: Iface[] = [];
+  let processes: ProcessInfo[] = [];
+  const linkTypes = new Set<string>();
+  let lastSec = 0;
+  let lastNsec = 0;
+
+  const u16 = (b: Buffer, at: number) => (littleEndian ? b.readUInt16LE(at) : b.readUInt16BE(at));
+  const u32 = (b: Buffer, at: number) => (littleEndian ? b.readUInt32LE(at) : b.readUInt32BE(at));
+
+  function options(body: Buffer, from: number): Option[] {
+    const out: Option[] = [];
+    let at = from;
+    while (at + 4 <= body.length) {
+      const code = u16(body, at);
+      const length = u16(body, at + 2);
+      if (code === 0 || at + 4 + length > body.length) break;
+      out.push({ code, value: body.subarray(at + 4, at + 4 + length) });
+      at += 4 + ((length + 3) & ~3);
+    }
+    return out;
+  }
+
+  /** Absolute time of a timestamp in the interface's units: exact, via bigint only where needed. */
+  function timeOf(iface: Iface, high: number, low: number): [number, number] {
+    let sec: number;
+    let nsec: number;
+    if (iface.unitsPerSecond === 1_000_000n && high < 0x200000) {
+      const units = high * 4294967296 + low; // < 2^53: exact as a number
+      sec = Math.floor(units / 1e6);
+      nsec = (units - sec * 1e6) * 1000;
+    } else {
+      const units = (BigInt(high) << 32n) | BigInt(low);
+      sec = Number(units / iface.unitsPerSecond);
+      nsec = Number(((units % iface.unitsPerSecond) * 1_000_000_000n) / iface.unitsPerSecond);
+    }
+    return [sec + iface.offsetSeconds, nsec];
+  }
+
+  function readInterface(body: Buffer): Iface {
+    const iface: Iface = {
+      id: interfaceNumbers.allocate(),
+      name: `${basename(file)}#${interfaces.length}`,
+      linkType: u16(body, 0),
+      snapLen: u32(body, 4),
+      unitsPerSecond: 1_000_000n,
+      offsetSeconds: 0,
+      announced: false,
+    };
+    for (const { code, value } of options(body, 8)) {
+      if (code === 2) iface.name = value.toString('utf8').replace(/\0+$/, '');
+      else if (code === 9 && value.length >= 1) {
+        const v = value[0];
+        iface.unitsPerSecond = v & 0x80 ? 1n << BigInt(v & 0x7f) : 10n ** BigInt(v);
+      } else if (code === 14 && value.length >= 8) {
+        iface.offsetSeconds = Number(littleEndian ? value.readBigInt64LE(0) : value.readBigInt64BE(0));
+      }
+    }
+    linkTypes.add(linkTypeName(iface.linkType));
+    return iface;
+  }
+
+  function readProcess(body: Buffer): ProcessInfo {
+    const pid = u32(body, 0);
+    let name: string | null = null;
+    let path: string | null = null;
+    for (const { code, value } of options(body, 4)) {
+      if (code === 2) name = value.toString('utf8').replace(/\0+$/, '');
+      else if (code === 3) path = value.toString('utf8').replace(/\0+$/, '');
+    }
+    return { key: `${pid}~${name ?? path ?? ''}`, pid, name, path, announced: false };
+  }
+
+  function* announce(iface: Iface, process: ProcessInfo | undefined, sec: number, nsec: number): Generator<Timed> {
+    if (!iface.announced) {
+      iface.announced = true;
+      yield { sec, nsec, event: { kind: 'interface', t: 0, id: iface.id, name: iface.name, linkType: iface.linkType, snapLen: iface.snapLen } };
+    }
+    if (process && !process.announced) {
+      process.announced = true;
+      yield {
+        sec,
+        nsec,
+        event: {
+          kind: 'process', t: 0, key: process.key, pid: process.pid, version: null, ppid: null, parentKey: null, uid: null,
+          path: process.path ?? process.name, argv: null, signingId: null, teamId: null, cdhash: null, isPlatformBinary: null,
+        },
+      };
+    }
+  }
+
+  function* packet(
+    iface: Iface, sec: number, nsec: number, origLen: number, data: Buffer, direction: DirectionCode, process: ProcessInfo | undefined,
+  ): Generator<Timed> {
+    yield* announce(iface, process, sec, nsec);
+    lastSec = sec;
+    lastNsec = nsec;
+    const dir = direction !== Direction.unknown ? direction : directionFromLinkHeader(iface.linkType, data);
+    yield { sec, nsec, event: { kind: 'packet', t: 0, interfaceId: iface.id, direction: dir, origLen, data, processKey: process?.key ?? null } };
+  }
+
+  function* enhancedPacket(body: Buffer, at: number): Generator<Timed> {
+    const iface = interfaces[u32(body, 0)];
+    if (!iface) {
+      notes.warnings.push(`${file}: packet block at offset ${at} names interface ${u32(body, 0)}, which no interface block declared`);
+      yield importLoss(lastSec, lastNsec, file, 1, `packet block at offset ${at} has no interface`);
+      return;
+    }
+    const [sec, nsec] = timeOf(iface, u32(body, 4), u32(body, 8));
+    const capLen = Math.min(u32(body, 12), body.length - 20);
+    const origLen = u32(body, 16);
+    const data = body.subarray(20, 20 + capLen);
+    let direction: DirectionCode = Direction.unknown;
+    let process: ProcessInfo | undefined;
+    for (const { code, value } of options(body, 20 + ((capLen + 3) & ~3))) {
+      if (code === 2 && value.length >= 4) {
+        const bits = u32(value, 0) & 3;
+        direction = bits === 1 ? Direction.in : bits === 2 ? Direction.out : Direction.unknown;
+      } else if ((code === 0x8001 || (code === 0x8003 && !process)) && value.length >= 4) {
+        process = processes[u32(value, 0)] ?? process;
+      }
+    }
+    yield* packet(iface, sec, nsec, origLen, data, direction, process);
+  }
+
+  function* simplePacket(body: Buffer): Generator<Timed> {
+    const iface = interfaces[0];
+    if (!iface) return;
+    const origLen = u32(body, 0);
+    const capLen = Math.min(origLen, iface.snapLen || origLen, body.length - 4);
+    // A simple packet block has no timestamp: it takes the time of the packet before it.
+    yield* packet(iface, lastSec, lastNsec, origLen, body.subarray(4, 4 + capLen), Direction.unknown, undefined);
+  }
+
+  function* obsoletePacket(body: Buffer): Generator<Timed> {
+    const iface = interfaces[u16(body, 0)];
+    if (!iface) return;
+    const [sec, nsec] = timeOf(iface, u32(body, 4), u32(body, 8));
+    const capLen = Math.min(u32(body, 12), body.length - 20);
+    yield* packet(iface, sec, nsec, u32(body, 16), body.subarray(20, 20 + capLen), Direction.unknown, undefined);
+  }
+
+  function* interfaceStats(body: Buffer): Generator<Timed> {
+    const iface = interfaces[u32(body, 0)];
+    if (!iface) return;
+    const [sec, nsec] = timeOf(iface, u32(body, 4), u32(body, 8));
+    for (const { code, value } of options(body, 12)) {
+      if ((code === 5 || code === 7) && value.length >= 8) {
+        const count = Number(littleEndian ? value.readBigUInt64LE(0) : value.readBigUInt64BE(0));
+        if (count > 0) {
+          const where = code === 5 ? 'interface' : 'operating system';
+          const reason = `dropped by the ${where} during capture (pcapng interface statistics)`;
+          yield { sec, nsec, event: { kind: 'loss', t: 0, source: `capture:${iface.name}`, count, reason } };
+        }
+      }
+    }
+  }
+
+  function* blocks(): Generator<Timed> {
+    while (cursor.ensure(12)) {
+      const at = cursor.offset;
+      const type = cursor.buf.readUInt32LE(cursor.pos);
+      if (type === Block.section) {
+        const bom = cursor.buf.readUInt32LE(cursor.pos + 8);
+        if (bom !== BYTE_ORDER_MAGIC && bom !== 0x4d3c2b1a) {
+          throw new InputError(`${file}: section header at offset ${at} has no byte-order magic`);
+        }
+        littleEndian = bom === BYTE_ORDER_MAGIC;
+        interfaces = [];
+        processes = [];
+      }
+      const blockType = u32(cursor.buf, cursor.pos);
+      const length = u32(cursor.buf, cursor.pos + 4);
+      if (length < 12 || length % 4 !== 0 || length > MAX_BLOCK) {
+        notes.warnings.push(`${file}: block at offset ${at} has impossible length ${length}; stopped reading there`);
+        yield importLoss(lastSec, lastNsec, file, 1, `unreadable pcapng block at offset ${at}; rest of file not read`);
+        return;
+      }
+      if (!cursor.ensure(length)) {
+        notes.warnings.push(`${file}: file ends inside the block at offset ${at}`);
+        yield importLoss(lastSec, lastNsec, file, 1, `pcapng block at offset ${at} cut short by the end of the file`);
+        return;
+      }
+      const body = cursor.buf.subarray(cursor.pos + 8, cursor.pos + length - 4);
+      cursor.skip(length);
+      switch (blockType) {
+        case Block.interface:
+          interfaces.push(readInterface(body));
+          break;
+        case Block.enhancedPacket:
+          yield* enhancedPacket(body, at);
+          break;
+        case Block.simplePacket:
+          yield* simplePacket(body);
+          break;
+        case Block.packetObsolete:
+          yield* obsoletePacket(body);
+          break;
+        case Block.interfaceStats:
+          yield* interfaceStats(body);
+          break;
+        case Block.appleProcess:
+          processes.push(readProcess(body));
+          break;
+        default: // name resolution, decryption secrets, custom blocks: nothing netprov records
+      }
+    }
+    if (cursor.remaining > 0) {
+      notes.warnings.push(`${file}: file ends inside the block header at offset ${cursor.offset}`);
+      yield importLoss(lastSec, lastNsec, file, 1, `pcapng block header at offset ${cursor.offset} cut short by the end of the file`);
+    }
+  }
+
+  return {
+    file,
+    get description() {
+      return `pcapng, ${[...linkTypes].join(' + ') || 'no interfaces yet'}`;
+    },
+    events: blocks(),
+    notes,
+    close: () => cursor.close(),
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * What every importer produces: events with the capture's own absolute time, in the order the
+ * input holds them. The merge (merge.ts) turns absolute times into session time.
+ */
+import type { SessionEvent } from '../session/events.js';
+
+export interface Timed {
+  /** Seconds since the Unix epoch. */
+  sec: number;
+  /** Nanoseconds within the second, 0..999,999,999. */
+  nsec: number;
+  /** The event; its `t` is set by the merge. */
+  event: SessionEvent;
+}
+
+/** Hands out session-wide interface numbers, so that several inputs never share one. */
+export class InterfaceNumbers {
+  private next = 0;
+  allocate(): number {
+    return this.next++;
+  }
+}
+
+/** What an importer reports besides events: each a one-line message naming the file. */
+export interface ImportNotes {
+  warnings: string[];
+}
+
+export interface ImportSource {
+  readonly file: string;
+  /** A short description for the session's clock notes, e.g. "pcap, ns, Ethernet". */
+  readonly description: string;
+  readonly events: Iterator<Timed>;
+  readonly notes: ImportNotes;
+  close(): void;
+}
+
+/** A loss event for input that could not be read: never hidden, always counted. */
+export function importLoss(sec: number, nsec: number, file: string, count: number, reason: string): Timed {
+  return { sec, nsec, event: { kind: 'loss', t: 0, source: `import:${file}`, count, reason } };
+}
