@@ -35,6 +35,8 @@ export interface ReadProblem {
 export interface ReadReport {
   file: string;
   bytes: number;
+  /** Bytes of the file consumed so far: for progress bars. */
+  bytesRead: number;
   chunksGood: number;
   chunksBad: number;
   events: number;
@@ -120,6 +122,7 @@ export class SessionReader {
     this.report = {
       file,
       bytes: source.size,
+      bytesRead: 0,
       chunksGood: 0,
       chunksBad: 0,
       events: 0,
@@ -195,7 +198,9 @@ export class SessionReader {
           this.problem(at, `frame of type ${header.type} skipped (not defined in format 1.x)`);
         }
         at = next;
+        this.report.bytesRead = at;
       }
+      this.report.bytesRead = this.source.size;
     } finally {
       this.source.close();
     }

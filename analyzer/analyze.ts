@@ -1,0 +1,67 @@
+/**
+ * `netprov analyze`: sessions into a DuckDB database, and the deterministic JSON summary of
+ * what is in it.
+ */
+import { openDatabase, query, type Database } from './db/database.js';
+import { loadSession, type LoadOptions, type LoadResult } from './load/loader.js';
+
+export interface AnalyzeOptions extends LoadOptions {
+  /** DuckDB file; null = in memory. */
+  db: string | null;
+}
+
+export async function analyze(paths: string[], options: AnalyzeOptions): Promise<{ db: Database; results: LoadResult[] }> {
+  const db = await openDatabase(options.db);
+  const results: LoadResult[] = [];
+  try {
+    for (const path of paths) results.push(await loadSession(db, path, options));
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return { db, results };
+}
+
+/**
+ * Everything the analysis concluded, as JSON with sorted keys and rows in a fixed order, so the
+ * same sessions give the same bytes whatever the locale, time zone, thread count or input order.
+ */
+export async function analysisJson(db: Database): Promise<string> {
+  const section = (sql: string) => query(db, sql);
+  const document = {
+    format: 'netprov-analysis',
+    version: 1,
+    sessions: await section(
+      `SELECT session_id, host, sensor, start_ns::VARCHAR AS start_ns, events, chunks_good, chunks_bad, complete, truncated_at,
+              problems, malformed_packets,
+              (SELECT count(*) FROM packets p WHERE p.session_id = s.session_id) AS packets,
+              (SELECT count(*) FROM flows f WHERE f.session_id = s.session_id) AS flows
+       FROM sessions s ORDER BY session_id`,
+    ),
+    losses: await section('SELECT session_id, t, source, count, reason FROM losses ORDER BY session_id, t, source, reason, count'),
+    processes: await section(
+      `SELECT session_id, process_key, pid, version, ppid, parent_key, uid, path, argv, signing_id, team_id, cdhash,
+              is_platform_binary, origin, first_seen_t, exec_t, exit_t, exit_status
+       FROM processes ORDER BY session_id, first_seen_t, process_key`,
+    ),
+    flows: await section(
+      `SELECT session_id, uid, start_t, orig_h, orig_p, resp_h, resp_p, proto, duration, orig_bytes, resp_bytes, conn_state,
+              missed_bytes, history, orig_pkts, orig_ip_bytes, resp_pkts, resp_ip_bytes, ip_proto, community_id, process_key,
+              attribution_method, attribution_confidence, unattributed_reason, dns_name
+       FROM flow_details ORDER BY session_id, start_t, uid`,
+    ),
+    dns: await section(
+      `SELECT session_id, t, flow_uid, trans_id, client, server, is_response, query, qtype, rcode, answers, ttls
+       FROM dns ORDER BY session_id, t, flow_uid, trans_id, is_response`,
+    ),
+  };
+  return `${JSON.stringify(document, sortedKeys, 2)}\n`;
+}
+
+function sortedKeys(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+  return value;
+}

@@ -1,0 +1,117 @@
+-- Attribution: which process instance opened each flow of session $session, by what evidence.
+-- Parameters: $session (session_id), $skew_ns (how far a socket event may sit from its flow).
+-- Evidence, strongest first:
+--   socket-event     the sensor saw a process open this 5-tuple (connect/accept/send/content filter)
+--   packet-metadata  the capture named the process of the flow's packets (pcapng process blocks)
+--   port-owner       a process listened on the flow's local port when the flow began
+INSERT INTO attributions
+WITH session_flows AS (
+    SELECT * FROM flows WHERE session_id = $session
+),
+socket_opens AS (
+    SELECT * FROM socket_events
+    WHERE session_id = $session AND event = 'open' AND origin <> 'listen'
+),
+-- A socket event matches a flow on protocol and both endpoints, in either orientation; a wildcard
+-- local address (an unconnected send) matches any. Snapshot sockets existed before the flow.
+socket_candidates AS (
+    SELECT
+        f.uid,
+        s.process_key,
+        s.flow_id,
+        (s.local_port = f.orig_p AND (s.local_addr = f.orig_h OR s.local_addr IN ('0.0.0.0', '::'))) AS opened_by_originator,
+        abs(s.t - f.start_t) AS skew_ns
+    FROM session_flows f
+    JOIN socket_opens s
+      ON s.protocol = f.ip_proto
+     AND (
+            (s.local_port = f.orig_p AND s.remote_addr = f.resp_h AND s.remote_port = f.resp_p
+                AND (s.local_addr = f.orig_h OR s.local_addr IN ('0.0.0.0', '::')))
+         OR (s.local_port = f.resp_p AND s.remote_addr = f.orig_h AND s.remote_port = f.orig_p
+                AND (s.local_addr = f.resp_h OR s.local_addr IN ('0.0.0.0', '::')))
+         )
+     AND (
+            s.t BETWEEN f.start_t - $skew_ns AND f.end_t + $skew_ns
+         OR (s.origin = 'snapshot' AND s.t <= f.end_t)
+         )
+),
+best_socket AS (
+    SELECT * FROM socket_candidates
+    QUALIFY row_number() OVER (PARTITION BY uid ORDER BY opened_by_originator DESC, skew_ns, flow_id) = 1
+),
+packet_processes AS (
+    SELECT flow_uid AS uid, process_key, count(*) AS packets, bool_or(is_orig) AS from_originator
+    FROM packets
+    WHERE session_id = $session AND process_key IS NOT NULL AND flow_uid IS NOT NULL
+    GROUP BY ALL
+),
+best_packet_process AS (
+    SELECT * FROM packet_processes
+    QUALIFY row_number() OVER (PARTITION BY uid ORDER BY from_originator DESC, packets DESC, process_key) = 1
+),
+listeners AS (
+    SELECT * FROM socket_events
+    WHERE session_id = $session AND event = 'open' AND origin = 'listen'
+),
+best_listener AS (
+    SELECT f.uid, l.process_key, l.flow_id
+    FROM session_flows f
+    JOIN listeners l
+      ON l.protocol = f.ip_proto AND l.local_port = f.resp_p
+     AND (l.local_addr = f.resp_h OR l.local_addr IN ('0.0.0.0', '::'))
+     AND l.t <= f.start_t + $skew_ns
+    QUALIFY row_number() OVER (PARTITION BY f.uid ORDER BY l.t DESC, l.flow_id) = 1
+),
+losses_during AS (
+    SELECT DISTINCT f.uid
+    FROM session_flows f
+    JOIN losses l ON l.session_id = $session AND l.t BETWEEN f.start_t - $skew_ns AND f.end_t + $skew_ns
+),
+evidence AS (
+    SELECT
+        (SELECT count(*) FROM socket_events WHERE session_id = $session) > 0 AS has_sockets,
+        (SELECT count(*) FROM packets WHERE session_id = $session AND process_key IS NOT NULL) > 0 AS has_packet_processes
+),
+decided AS (
+    SELECT
+        f.uid,
+        CASE
+            WHEN s.process_key IS NOT NULL THEN s.process_key
+            WHEN pp.process_key IS NOT NULL THEN pp.process_key
+            WHEN l.process_key IS NOT NULL THEN l.process_key
+        END AS raw_key,
+        CASE
+            WHEN s.process_key IS NOT NULL THEN 'socket-event'
+            WHEN pp.process_key IS NOT NULL THEN 'packet-metadata'
+            WHEN l.process_key IS NOT NULL THEN 'port-owner'
+        END AS method,
+        CASE
+            WHEN s.process_key IS NOT NULL THEN CASE WHEN s.skew_ns <= 100000000 THEN 1.0 ELSE 0.9 END
+            WHEN pp.process_key IS NOT NULL THEN 0.9
+            WHEN l.process_key IS NOT NULL THEN 0.6
+        END AS confidence,
+        CASE
+            WHEN coalesce(s.process_key, pp.process_key, l.process_key) IS NOT NULL THEN NULL
+            WHEN s.uid IS NOT NULL THEN 'process-unknown: the socket event names no process'
+            WHEN ld.uid IS NOT NULL THEN 'loss-during-flow: the sensor lost events around this flow'
+            WHEN NOT e.has_sockets AND NOT e.has_packet_processes THEN 'no-process-data: the session holds no socket events or per-packet processes'
+            ELSE 'no-socket-event: no sensor event matches this flow'
+        END AS reason,
+        coalesce(s.flow_id, l.flow_id) AS socket_flow_id
+    FROM session_flows f
+    CROSS JOIN evidence e
+    LEFT JOIN best_socket s USING (uid)
+    LEFT JOIN best_packet_process pp USING (uid)
+    LEFT JOIN best_listener l USING (uid)
+    LEFT JOIN losses_during ld USING (uid)
+)
+SELECT
+    $session,
+    d.uid,
+    coalesce(k.process_key, d.raw_key),
+    d.method,
+    d.confidence,
+    d.reason,
+    d.socket_flow_id
+FROM decided d
+LEFT JOIN process_keys k ON k.session_id = $session AND k.key = d.raw_key;

@@ -1,0 +1,61 @@
+/**
+ * Row-at-a-time DuckDB appending with each column's append call chosen once from the table's
+ * own types. Measured here: row-wise appends beat DuckDBDataChunkWriter with JS conversion
+ * (1M rows × 5 columns: 0.63 s against 0.89 s), see README "Speed".
+ */
+import { LIST, VARCHAR, INTEGER, listValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+
+type Append = (appender: DuckDBAppender, value: any) => void;
+
+const byTypeId: Record<number, Append> = {
+  1: (a, v) => a.appendBoolean(v),
+  2: (a, v) => a.appendTinyInt(v),
+  3: (a, v) => a.appendSmallInt(v),
+  4: (a, v) => a.appendInteger(v),
+  5: (a, v) => a.appendBigInt(typeof v === 'bigint' ? v : BigInt(v)),
+  9: (a, v) => a.appendUBigInt(typeof v === 'bigint' ? v : BigInt(v)),
+  11: (a, v) => a.appendDouble(v),
+  17: (a, v) => a.appendVarchar(v),
+};
+
+export class RowAppender {
+  private readonly appends: Append[];
+  rows = 0;
+
+  private constructor(private readonly appender: DuckDBAppender) {
+    this.appends = [];
+    for (let i = 0; i < appender.columnCount; i++) {
+      const type = appender.columnType(i);
+      const id = type.typeId as number;
+      if (id === 24) {
+        const child = (type as any).valueType.typeId === 17 ? VARCHAR : INTEGER;
+        const listType = LIST(child);
+        this.appends.push((a, v) => a.appendList(listValue(v), listType));
+      } else {
+        const append = byTypeId[id];
+        if (!append) throw new Error(`RowAppender: column ${i} has a type it does not append (${type.toString()})`);
+        this.appends.push(append);
+      }
+    }
+  }
+
+  static async create(connection: DuckDBConnection, table: string): Promise<RowAppender> {
+    return new RowAppender(await connection.createAppender(table));
+  }
+
+  /** One row, values in the table's column order; null appends NULL. */
+  row(values: readonly unknown[]): void {
+    const a = this.appender;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (v === null || v === undefined) a.appendNull();
+      else this.appends[i](a, v);
+    }
+    a.endRow();
+    this.rows++;
+  }
+
+  close(): void {
+    this.appender.closeSync();
+  }
+}

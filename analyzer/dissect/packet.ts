@@ -1,0 +1,280 @@
+/**
+ * Packet dissection: link layer -> IP -> transport, into one reused record so that dissecting
+ * millions of packets allocates nothing per packet. Offsets point into the packet's bytes; the
+ * caller formats addresses only when it needs them (once per flow, not once per packet).
+ *
+ * A malformed or truncated packet is never an error: `problem` says what was wrong and every
+ * field read before the problem is kept.
+ */
+import { LinkType } from '../../recorder/import/linktype.js';
+
+export const TcpFlag = { FIN: 1, SYN: 2, RST: 4, PSH: 8, ACK: 16, URG: 32, ECE: 64, CWR: 128 } as const;
+
+export interface Dissected {
+  data: Uint8Array;
+  /** Ethertype after VLAN tags and cooked headers (0x0800, 0x86dd, 0x0806, ...); 0 if unknown. */
+  etherType: number;
+  vlan: number | null;
+  /** 4 or 6 when an IP header was read, else 0. */
+  ipVersion: number;
+  ipOffset: number;
+  /** Offsets of the source and destination address bytes (4 or 16 long). */
+  srcAt: number;
+  dstAt: number;
+  /** Total IP length from the header (IPv6: payload length + 40), as Zeek's IP byte counts use. */
+  ipTotalLen: number;
+  ttl: number;
+  /** Transport protocol number after IPv6 extension headers. */
+  protocol: number;
+  /** IPv4 identification, for fragment reassembly. */
+  ipId: number;
+  fragOffset: number;
+  moreFragments: boolean;
+  /** Offset of the transport header and its length per the IP header (not what was captured). */
+  l4Offset: number;
+  l4Len: number;
+  srcPort: number;
+  dstPort: number;
+  /** ICMP type and code (also in srcPort/dstPort's place for flow keys, see flows/). */
+  icmpType: number;
+  icmpCode: number;
+  tcpFlags: number;
+  seq: number;
+  ack: number;
+  window: number;
+  /** UDP length field (header + payload), as Zeek counts UDP bytes; 0 for other protocols. */
+  udpLength: number;
+  /** Transport payload: offset and length per the headers. */
+  payloadOffset: number;
+  payloadLen: number;
+  /** What was wrong, or null. */
+  problem: string | null;
+}
+
+export const newDissected = (): Dissected => ({
+  data: new Uint8Array(0), etherType: 0, vlan: null, ipVersion: 0, ipOffset: 0, srcAt: 0, dstAt: 0, ipTotalLen: 0, ttl: 0,
+  protocol: -1, ipId: 0, fragOffset: 0, moreFragments: false, l4Offset: 0, l4Len: 0, srcPort: 0, dstPort: 0, icmpType: -1,
+  icmpCode: -1, tcpFlags: 0, seq: 0, ack: 0, window: 0, udpLength: 0, payloadOffset: 0, payloadLen: 0, problem: null,
+});
+
+function reset(d: Dissected, data: Uint8Array): void {
+  d.data = data;
+  d.etherType = 0;
+  d.vlan = null;
+  d.ipVersion = 0;
+  d.ipOffset = 0;
+  d.srcAt = 0;
+  d.dstAt = 0;
+  d.ipTotalLen = 0;
+  d.ttl = 0;
+  d.protocol = -1;
+  d.ipId = 0;
+  d.fragOffset = 0;
+  d.moreFragments = false;
+  d.l4Offset = 0;
+  d.l4Len = 0;
+  d.srcPort = 0;
+  d.dstPort = 0;
+  d.icmpType = -1;
+  d.icmpCode = -1;
+  d.tcpFlags = 0;
+  d.seq = 0;
+  d.ack = 0;
+  d.window = 0;
+  d.udpLength = 0;
+  d.payloadOffset = 0;
+  d.payloadLen = 0;
+  d.problem = null;
+}
+
+const u16 = (b: Uint8Array, at: number) => (b[at] << 8) | b[at + 1];
+const u32 = (b: Uint8Array, at: number) => ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+
+/** Dissects `data` captured on a link of `linkType` into `d`. */
+export function dissect(d: Dissected, linkType: number, data: Uint8Array): void {
+  reset(d, data);
+  const at = linkLayer(d, linkType, data);
+  if (at < 0) return;
+  if (d.etherType === 0x0800) ipv4(d, data, at);
+  else if (d.etherType === 0x86dd) ipv6(d, data, at);
+}
+
+/** Returns the offset of the network header and sets etherType, or -1. */
+function linkLayer(d: Dissected, linkType: number, b: Uint8Array): number {
+  switch (linkType) {
+    case LinkType.ethernet: {
+      if (b.length < 14) return fail(d, 'truncated Ethernet header');
+      let at = 12;
+      let type = u16(b, at);
+      while (type === 0x8100 || type === 0x88a8 || type === 0x9100) {
+        if (b.length < at + 6) return fail(d, 'truncated VLAN tag');
+        if (d.vlan === null) d.vlan = u16(b, at + 2) & 0x0fff;
+        at += 4;
+        type = u16(b, at);
+      }
+      d.etherType = type;
+      return at + 2;
+    }
+    case LinkType.linuxSll:
+      if (b.length < 16) return fail(d, 'truncated Linux SLL header');
+      d.etherType = u16(b, 14);
+      return 16;
+    case LinkType.linuxSll2:
+      if (b.length < 20) return fail(d, 'truncated Linux SLL2 header');
+      d.etherType = u16(b, 0);
+      return 20;
+    case LinkType.null:
+    case LinkType.loop: {
+      if (b.length < 4) return fail(d, 'truncated loopback header');
+      // DLT_NULL stores the address family in the capturing host's byte order; LOOP in network order.
+      const le = b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24);
+      const be = u32(b, 0);
+      const family = linkType === LinkType.loop ? be : le < 256 ? le : be;
+      d.etherType = family === 2 ? 0x0800 : family === 24 || family === 28 || family === 30 ? 0x86dd : 0;
+      return 4;
+    }
+    case LinkType.raw:
+    case LinkType.ipv4:
+    case LinkType.ipv6:
+      if (b.length < 1) return fail(d, 'empty packet');
+      d.etherType = b[0] >> 4 === 4 ? 0x0800 : b[0] >> 4 === 6 ? 0x86dd : 0;
+      return 0;
+    default:
+      return fail(d, `link type ${linkType} is not dissected`);
+  }
+}
+
+function fail(d: Dissected, problem: string): -1 {
+  d.problem = problem;
+  return -1;
+}
+
+function ipv4(d: Dissected, b: Uint8Array, at: number): void {
+  if (b.length < at + 20) return void fail(d, 'truncated IPv4 header');
+  const ihl = (b[at] & 0x0f) * 4;
+  if (b[at] >> 4 !== 4 || ihl < 20) return void fail(d, 'bad IPv4 version or header length');
+  if (b.length < at + ihl) return void fail(d, 'truncated IPv4 options');
+  d.ipVersion = 4;
+  d.ipOffset = at;
+  d.ipTotalLen = u16(b, at + 2);
+  d.ipId = u16(b, at + 4);
+  const frag = u16(b, at + 6);
+  d.moreFragments = (frag & 0x2000) !== 0;
+  d.fragOffset = (frag & 0x1fff) * 8;
+  d.ttl = b[at + 8];
+  d.protocol = b[at + 9];
+  d.srcAt = at + 12;
+  d.dstAt = at + 16;
+  if (d.ipTotalLen < ihl) return void fail(d, 'IPv4 total length shorter than its header');
+  d.l4Offset = at + ihl;
+  d.l4Len = d.ipTotalLen - ihl;
+  // Only the first fragment carries the transport header.
+  if (d.fragOffset === 0) transport(d, b);
+}
+
+/** Extension headers that netprov walks past to find the transport protocol. */
+const IPV6_EXTENSIONS = new Set([0, 43, 60, 135, 139, 140, 253, 254]);
+
+function ipv6(d: Dissected, b: Uint8Array, at: number): void {
+  if (b.length < at + 40) return void fail(d, 'truncated IPv6 header');
+  if (b[at] >> 4 !== 6) return void fail(d, 'bad IPv6 version');
+  d.ipVersion = 6;
+  d.ipOffset = at;
+  const payloadLen = u16(b, at + 4);
+  d.ipTotalLen = payloadLen + 40;
+  d.ttl = b[at + 7];
+  d.srcAt = at + 8;
+  d.dstAt = at + 24;
+  let next = b[at + 6];
+  let offset = at + 40;
+  for (;;) {
+    if (next === 44) {
+      // Fragment header: 8 bytes.
+      if (b.length < offset + 8) return void fail(d, 'truncated IPv6 fragment header');
+      const frag = u16(b, offset + 2);
+      d.fragOffset = frag & 0xfff8;
+      d.moreFragments = (frag & 1) === 1;
+      d.ipId = u32(b, offset + 4);
+      next = b[offset];
+      offset += 8;
+      continue;
+    }
+    if (!IPV6_EXTENSIONS.has(next)) break;
+    if (b.length < offset + 2) return void fail(d, 'truncated IPv6 extension header');
+    const length = next === 51 ? (b[offset + 1] + 2) * 4 : (b[offset + 1] + 1) * 8;
+    next = b[offset];
+    offset += length;
+  }
+  d.protocol = next;
+  d.l4Offset = offset;
+  d.l4Len = at + 40 + payloadLen - offset;
+  if (d.l4Len < 0) return void fail(d, 'IPv6 extension headers longer than the payload');
+  if (d.fragOffset === 0) transport(d, b);
+}
+
+function transport(d: Dissected, b: Uint8Array): void {
+  const at = d.l4Offset;
+  switch (d.protocol) {
+    case 6: {
+      if (b.length < at + 20) return void fail(d, 'truncated TCP header');
+      d.srcPort = u16(b, at);
+      d.dstPort = u16(b, at + 2);
+      d.seq = u32(b, at + 4);
+      d.ack = u32(b, at + 8);
+      const headerLen = (b[at + 12] >> 4) * 4;
+      d.tcpFlags = b[at + 13];
+      d.window = u16(b, at + 14);
+      if (headerLen < 20) return void fail(d, 'bad TCP header length');
+      d.payloadOffset = at + headerLen;
+      d.payloadLen = Math.max(0, d.l4Len - headerLen);
+      return;
+    }
+    case 17:
+    case 132: {
+      if (b.length < at + (d.protocol === 17 ? 8 : 12)) return void fail(d, d.protocol === 17 ? 'truncated UDP header' : 'truncated SCTP header');
+      d.srcPort = u16(b, at);
+      d.dstPort = u16(b, at + 2);
+      const headerLen = d.protocol === 17 ? 8 : 12;
+      if (d.protocol === 17) d.udpLength = u16(b, at + 4);
+      d.payloadOffset = at + headerLen;
+      d.payloadLen = Math.max(0, d.l4Len - headerLen);
+      return;
+    }
+    case 1:
+    case 58:
+      if (b.length < at + 2) return void fail(d, 'truncated ICMP header');
+      d.icmpType = b[at];
+      d.icmpCode = b[at + 1];
+      d.payloadOffset = at + 8;
+      d.payloadLen = Math.max(0, d.l4Len - 8);
+      return;
+    default:
+      d.payloadOffset = at;
+      d.payloadLen = d.l4Len;
+  }
+}
+
+/** Text form of the address at `at` (4 bytes IPv4, 16 bytes IPv6, RFC 5952 compression). */
+export function formatAddress(b: Uint8Array, at: number, version: number): string {
+  if (version === 4) return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
+  const words: number[] = [];
+  for (let i = 0; i < 16; i += 2) words.push(u16(b, at + i));
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (words[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = words.map((w) => w.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}

@@ -1,0 +1,119 @@
+/**
+ * One connection as Zeek's conn.log sees it: who originated it, what each side sent, how it
+ * ended. Per-protocol state lives in tcp.ts; this file holds what every protocol shares
+ * (addresses, roles and their flips, history, packet and IP byte counts) and the UDP/ICMP rules.
+ */
+import { TcpState, tcpConnState, type TcpHost } from './tcp.js';
+
+/** The application analyzers whose message contents make Zeek flip roles. */
+export type AppAnalyzer = 'dns' | 'ntp' | null;
+
+export interface ConnEndpoints {
+  origId: string;
+  origAddr: string;
+  origPort: number;
+  respId: string;
+  respAddr: string;
+  respPort: number;
+}
+
+export class Conn implements TcpHost {
+  history = '';
+  private historySeen = 0;
+  missedBytes = 0;
+  /** ConnSize: packets and IP bytes per side. */
+  origPkts = 0;
+  origIpBytes = 0;
+  respPkts = 0;
+  respIpBytes = 0;
+  /** UDP/ICMP payload bytes per side; -1 while a side has sent nothing (inactive). */
+  origSize = -1;
+  respSize = -1;
+  lastT: number;
+  readonly tcp: TcpState | null;
+  /** Session time at which Zeek would remove a TCP connection after its close, or null. */
+  closedAt: number | null = null;
+  app: AppAnalyzer = null;
+  dnsFirstMessage = true;
+  /** Packets of this connection, for the packets table's flow column. */
+  packets = 0;
+
+  constructor(
+    readonly uid: string,
+    readonly key: string,
+    readonly protocol: number,
+    public ends: ConnEndpoints,
+    readonly startT: number,
+  ) {
+    this.lastT = startT;
+    this.tcp = protocol === 6 ? new TcpState() : null;
+  }
+
+  /** Zeek's proto field: from the responder port's transport. */
+  get protoName(): string {
+    return this.protocol === 6 ? 'tcp' : this.protocol === 17 ? 'udp' : this.protocol === 1 || this.protocol === 58 ? 'icmp' : 'unknown_transport';
+  }
+
+  isOrigSender(srcId: string, srcPort: number): boolean {
+    return srcId === this.ends.origId && srcPort === this.ends.origPort;
+  }
+
+  checkHistory(bit: number, code: string, isOrig: boolean): boolean {
+    const mask = isOrig ? bit : bit << 16;
+    if ((this.historySeen & mask) === 0) {
+      this.historySeen |= mask;
+      this.history += isOrig ? code : code.toLowerCase();
+      return false;
+    }
+    return true;
+  }
+
+  addHistory(code: string, isOrig: boolean): void {
+    this.history += isOrig ? code : code.toLowerCase();
+  }
+
+  /**
+   * Swaps originator and responder. As in Zeek, the packet and byte counters swap with them,
+   * but the history bits and UDP sizes already recorded do not.
+   */
+  flipRoles(): void {
+    const e = this.ends;
+    this.ends = { origId: e.respId, origAddr: e.respAddr, origPort: e.respPort, respId: e.origId, respAddr: e.origAddr, respPort: e.origPort };
+    [this.origPkts, this.respPkts] = [this.respPkts, this.origPkts];
+    [this.origIpBytes, this.respIpBytes] = [this.respIpBytes, this.origIpBytes];
+    this.tcp?.flip();
+    this.history += '^';
+  }
+
+  /** ConnSize: one packet of `ipTotalLen` bytes from the originator (`isOrig`) or responder. */
+  count(isOrig: boolean, ipTotalLen: number): void {
+    if (isOrig) {
+      this.origPkts++;
+      this.origIpBytes += ipTotalLen;
+    } else {
+      this.respPkts++;
+      this.respIpBytes += ipTotalLen;
+    }
+  }
+
+  /** UDP and ICMP: a datagram of `bytes` payload from one side. */
+  datagram(isOrig: boolean, bytes: number, t: number, historyCode: string | null): void {
+    if (historyCode) this.checkHistory(isOrig ? 1 : 2, historyCode, isOrig);
+    if (isOrig) this.origSize = Math.max(this.origSize, 0) + bytes;
+    else this.respSize = Math.max(this.respSize, 0) + bytes;
+    this.lastT = t;
+  }
+
+  /** The conn.log row's computed fields. */
+  summary(): { durationNs: number; origBytes: number; respBytes: number; connState: string } {
+    const durationNs = this.lastT - this.startT;
+    if (this.tcp) {
+      return { durationNs, origBytes: this.tcp.orig.size(), respBytes: this.tcp.resp.size(), connState: tcpConnState(this.tcp.orig, this.tcp.resp, this.history) };
+    }
+    const origActive = this.origSize >= 0;
+    const respActive = this.respSize >= 0;
+    let connState = 'OTH';
+    if (this.protocol === 17) connState = origActive ? (respActive ? 'SF' : 'S0') : respActive ? 'SHR' : 'OTH';
+    return { durationNs, origBytes: Math.max(this.origSize, 0), respBytes: Math.max(this.respSize, 0), connState };
+  }
+}

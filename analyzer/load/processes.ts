@@ -1,0 +1,104 @@
+/**
+ * Process instances from exec/fork/exit/process events. One instance per key; a macOS exec that
+ * changes the key (new pidversion) continues the same instance under an alias, so pid reuse
+ * never merges two processes and an exec never splits one. Images are kept in exec order.
+ */
+import type { ExecEvent, ExitEvent, ForkEvent, ProcessEvent, ProcessImage } from '../../recorder/session/events.js';
+
+export interface ImageRow {
+  t: number;
+  path: string | null;
+  argv: string[] | null;
+  signingId: string | null;
+  teamId: string | null;
+  cdhash: string | null;
+  isPlatformBinary: boolean | null;
+}
+
+export interface ProcessRow {
+  key: string;
+  pid: number;
+  version: number | null;
+  ppid: number | null;
+  parentKey: string | null;
+  uid: number | null;
+  origin: 'fork' | 'snapshot' | 'seen' | 'pcapng';
+  firstSeenT: number;
+  execT: number | null;
+  exitT: number | null;
+  exitStatus: number | null;
+  images: ImageRow[];
+}
+
+const imageOf = (t: number, e: ProcessImage): ImageRow => ({
+  t, path: e.path, argv: e.argv, signingId: e.signingId, teamId: e.teamId, cdhash: e.cdhash, isPlatformBinary: e.isPlatformBinary,
+});
+
+export class ProcessModel {
+  readonly processes = new Map<string, ProcessRow>();
+  /** Every key a sensor used -> the instance key. */
+  readonly aliases = new Map<string, string>();
+
+  instanceOf(key: string): string {
+    return this.aliases.get(key) ?? key;
+  }
+
+  private get(key: string): ProcessRow | undefined {
+    return this.processes.get(this.instanceOf(key));
+  }
+
+  private add(row: ProcessRow): ProcessRow {
+    this.processes.set(row.key, row);
+    this.aliases.set(row.key, row.key);
+    return row;
+  }
+
+  process(e: ProcessEvent, pcapng: boolean): void {
+    const existing = this.get(e.key);
+    if (existing) {
+      if (existing.images.length === 0 || existing.images.at(-1)!.path === null) existing.images.push(imageOf(e.t, e));
+      existing.parentKey ??= e.parentKey ? this.instanceOf(e.parentKey) : null;
+      existing.ppid ??= e.ppid;
+      existing.uid ??= e.uid;
+      return;
+    }
+    this.add({
+      key: e.key, pid: e.pid, version: e.version, ppid: e.ppid, parentKey: e.parentKey ? this.instanceOf(e.parentKey) : null, uid: e.uid,
+      origin: pcapng ? 'pcapng' : e.t <= 0 ? 'snapshot' : 'seen', firstSeenT: e.t, execT: null, exitT: null, exitStatus: null, images: [imageOf(e.t, e)],
+    });
+  }
+
+  fork(e: ForkEvent): void {
+    if (this.get(e.childKey)) return;
+    const parent = this.get(e.parentKey);
+    this.add({
+      key: e.childKey, pid: e.childPid, version: e.childVersion, ppid: e.parentPid, parentKey: this.instanceOf(e.parentKey), uid: parent?.uid ?? null,
+      origin: 'fork', firstSeenT: e.t, execT: null, exitT: null, exitStatus: null,
+      // Until it execs, a child runs its parent's image.
+      images: parent?.images.length ? [{ ...parent.images.at(-1)!, t: e.t }] : [],
+    });
+  }
+
+  exec(e: ExecEvent): void {
+    let row = (e.formerKey && this.get(e.formerKey)) || this.get(e.key);
+    if (!row) {
+      row = this.add({
+        key: e.formerKey ?? e.key, pid: e.pid, version: e.version, ppid: e.ppid, parentKey: e.parentKey ? this.instanceOf(e.parentKey) : null,
+        uid: e.uid, origin: 'seen', firstSeenT: e.t, execT: null, exitT: null, exitStatus: null, images: [],
+      });
+    }
+    this.aliases.set(e.key, row.key);
+    row.execT = e.t;
+    row.uid = e.uid ?? row.uid;
+    row.ppid ??= e.ppid;
+    row.parentKey ??= e.parentKey ? this.instanceOf(e.parentKey) : null;
+    row.images.push(imageOf(e.t, e));
+  }
+
+  exit(e: ExitEvent): void {
+    const row = this.get(e.key);
+    if (!row) return;
+    row.exitT = e.t;
+    row.exitStatus = e.status;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Flows as Zeek's conn.log: the same field names, the same text for each value, so that scripts
+ * written for Zeek read netprov's output. JSON lines add netprov's attribution fields.
+ */
+import type { Database } from '../db/database.js';
+import { query } from '../db/database.js';
+
+/** conn.log columns in Zeek's order, then netprov's. */
+export const ZEEK_FIELDS = [
+  'ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'service', 'duration', 'orig_bytes', 'resp_bytes',
+  'conn_state', 'local_orig', 'local_resp', 'missed_bytes', 'history', 'orig_pkts', 'orig_ip_bytes', 'resp_pkts', 'resp_ip_bytes',
+  'tunnel_parents', 'ip_proto',
+] as const;
+const ZEEK_TYPES = [
+  'time', 'string', 'addr', 'port', 'addr', 'port', 'enum', 'string', 'interval', 'count', 'count', 'string', 'bool', 'bool', 'count',
+  'string', 'count', 'count', 'count', 'count', 'set[string]', 'count',
+];
+export const NETPROV_FIELDS = [
+  'community_id', 'process_key', 'pid', 'exe', 'argv', 'attribution_method', 'attribution_confidence', 'unattributed_reason',
+] as const;
+
+export type FlowRecord = Record<string, string | number | boolean | string[] | null>;
+
+/** Flows with their attribution, ordered by start time then uid: the same order on every run. */
+export async function flowRecords(db: Database, sessionId: string | null = null): Promise<FlowRecord[]> {
+  const rows = await query(
+    db,
+    `SELECT session_id, uid, start_t, s.start_ns, orig_h, orig_p, resp_h, resp_p, proto, duration, orig_bytes, resp_bytes,
+            conn_state, missed_bytes, history, orig_pkts, orig_ip_bytes, resp_pkts, resp_ip_bytes, ip_proto, community_id,
+            process_key, pid, exe, argv, attribution_method, attribution_confidence, unattributed_reason
+     FROM flow_details JOIN sessions s USING (session_id)
+     WHERE $1::VARCHAR IS NULL OR session_id = $1
+     ORDER BY session_id, start_t, uid`,
+    [sessionId],
+  );
+  return rows.map((r) => {
+    const ns = BigInt(r.start_ns as number | bigint) + BigInt(r.start_t as number);
+    return {
+      ts: `${ns / 1_000_000_000n}.${(ns % 1_000_000_000n).toString().padStart(9, '0').slice(0, 6)}`,
+      uid: r.uid as string,
+      'id.orig_h': r.orig_h as string,
+      'id.orig_p': r.orig_p as number,
+      'id.resp_h': r.resp_h as string,
+      'id.resp_p': r.resp_p as number,
+      proto: r.proto as string,
+      service: null,
+      duration: r.duration === null ? null : (r.duration as number).toFixed(6),
+      orig_bytes: r.orig_bytes as number | null,
+      resp_bytes: r.resp_bytes as number | null,
+      conn_state: r.conn_state as string,
+      local_orig: null,
+      local_resp: null,
+      missed_bytes: r.missed_bytes as number,
+      history: r.history as string | null,
+      orig_pkts: r.orig_pkts as number,
+      orig_ip_bytes: r.orig_ip_bytes as number,
+      resp_pkts: r.resp_pkts as number,
+      resp_ip_bytes: r.resp_ip_bytes as number,
+      tunnel_parents: null,
+      ip_proto: r.ip_proto as number,
+      community_id: r.community_id as string,
+      process_key: r.process_key as string | null,
+      pid: r.pid as number | null,
+      exe: r.exe as string | null,
+      argv: r.argv as string[] | null,
+      attribution_method: r.attribution_method as string | null,
+      attribution_confidence: r.attribution_confidence as number | null,
+      unattributed_reason: r.unattributed_reason as string | null,
+      session_id: r.session_id as string,
+    };
+  });
+}
+
+/** A value as Zeek's ASCII writer prints it. */
+export function zeekText(value: FlowRecord[string]): string {
+  if (value === null || value === undefined) return '-';
+  if (Array.isArray(value)) return value.length ? value.join(',') : '(empty)';
+  if (typeof value === 'boolean') return value ? 'T' : 'F';
+  if (value === '') return '(empty)';
+  return String(value).replace(/\t/g, '\\x09');
+}
+
+/** A complete conn.log, header lines included, with community_id as an extra column as Zeek's package adds it. */
+export function zeekConnLog(records: FlowRecord[], openedAt: Date): string {
+  const stamp = (d: Date) => d.toISOString().replace(/T/, '-').replace(/:/g, '-').slice(0, 19);
+  const fields = [...ZEEK_FIELDS, 'community_id'];
+  const types = [...ZEEK_TYPES, 'string'];
+  const lines = [
+    '#separator \\x09',
+    '#set_separator\t,',
+    '#empty_field\t(empty)',
+    '#unset_field\t-',
+    '#path\tconn',
+    `#open\t${stamp(openedAt)}`,
+    `#fields\t${fields.join('\t')}`,
+    `#types\t${types.join('\t')}`,
+    ...records.map((r) => fields.map((f) => zeekText(r[f])).join('\t')),
+    `#close\t${stamp(openedAt)}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** One JSON object per line, Zeek's field names plus netprov's; unset fields omitted as Zeek's JSON writer does. */
+export function jsonLines(records: FlowRecord[]): string {
+  return records
+    .map((r) => {
+      const out: Record<string, unknown> = {};
+      for (const f of [...ZEEK_FIELDS, ...NETPROV_FIELDS]) {
+        const v = r[f];
+        if (v === null) continue;
+        out[f] = f === 'ts' ? Number(v) : f === 'duration' ? Number(v) : v;
+      }
+      return JSON.stringify(out);
+    })
+    .map((line) => `${line}\n`)
+    .join('');
+}

@@ -1,0 +1,169 @@
+-- The netprov analysis model in DuckDB. Every table carries session_id so that many sessions
+-- share one database. Times: `t` columns are integer ns since the session's start (sessions.start_ns);
+-- the views add wall-clock timestamps. Each column is documented where it is defined.
+
+CREATE TABLE IF NOT EXISTS sessions (
+    session_id     VARCHAR PRIMARY KEY,  -- header session_id (UUID)
+    file           VARCHAR,              -- session file it was loaded from
+    host           VARCHAR,              -- host the events were recorded on
+    sensor         VARCHAR,              -- producer name and version
+    start_ns       BIGINT,               -- wall-clock start, ns since the Unix epoch, exact
+    clock_notes    VARCHAR,              -- how the sensor's clocks map to session time
+    bytes          BIGINT,               -- size of the session file
+    events         BIGINT,               -- events read
+    chunks_good    INTEGER,
+    chunks_bad     INTEGER,              -- corrupt chunks (skipped with --salvage)
+    complete       BOOLEAN,              -- the trailer was present (the recorder closed the session)
+    truncated_at   BIGINT,               -- byte offset where the file ends inside a frame, or NULL
+    problems       VARCHAR[],            -- "offset: message" for every problem the reader reported
+    malformed_packets BIGINT             -- packets whose headers could not be fully read (kept, see packets.problem)
+);
+
+CREATE TABLE IF NOT EXISTS losses (
+    session_id VARCHAR,
+    t          BIGINT,                   -- when the loss was reported
+    source     VARCHAR,                  -- bpf-ringbuf, packet-ring, es-sequence, capture:<iface>, import:<file>, ...
+    count      BIGINT,                   -- events lost
+    reason     VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS interfaces (
+    session_id   VARCHAR,
+    interface_id INTEGER,
+    name         VARCHAR,
+    link_type    INTEGER,                -- LINKTYPE_* number
+    snap_len     INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS processes (
+    session_id   VARCHAR,
+    process_key  VARCHAR,                -- the instance: pid@start (Linux), pid.pidversion (macOS), pid~name (pcapng)
+    pid          INTEGER,
+    version      BIGINT,                 -- macOS pidversion or Linux start time; NULL when unknown
+    ppid         INTEGER,
+    parent_key   VARCHAR,                -- parent instance, when known
+    uid          INTEGER,
+    path         VARCHAR,                -- executable of the latest image
+    argv         VARCHAR[],              -- arguments of the latest image
+    signing_id   VARCHAR,                -- macOS code signing identity of the latest image
+    team_id      VARCHAR,
+    cdhash       VARCHAR,
+    is_platform_binary BOOLEAN,
+    origin       VARCHAR,                -- how it became known: fork, snapshot, seen (actor of an event), pcapng
+    first_seen_t BIGINT,                 -- first event naming it
+    exec_t       BIGINT,                 -- latest exec, NULL if never seen to exec
+    exit_t       BIGINT,                 -- NULL if no exit was seen
+    exit_status  INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS process_images (
+    session_id  VARCHAR,
+    process_key VARCHAR,
+    image_no    INTEGER,                 -- 0 = the image known first; +1 per exec, in order
+    t           BIGINT,
+    path        VARCHAR,
+    argv        VARCHAR[],
+    signing_id  VARCHAR,
+    team_id     VARCHAR,
+    cdhash      VARCHAR,
+    is_platform_binary BOOLEAN
+);
+
+CREATE TABLE IF NOT EXISTS process_keys (
+    session_id  VARCHAR,
+    key         VARCHAR,                 -- any key a sensor used (macOS exec changes pidversion)
+    process_key VARCHAR                  -- the instance it names
+);
+
+CREATE TABLE IF NOT EXISTS socket_events (
+    session_id  VARCHAR,
+    t           BIGINT,
+    event       VARCHAR,                 -- open | close
+    flow_id     VARCHAR,                 -- the sensor's flow identity
+    process_key VARCHAR,
+    protocol    INTEGER,                 -- IP protocol number
+    local_addr  VARCHAR,
+    local_port  INTEGER,
+    remote_addr VARCHAR,
+    remote_port INTEGER,
+    direction   VARCHAR,                 -- in | out | unknown
+    origin      VARCHAR,                 -- connect | accept | send | listen | snapshot | content-filter
+    remote_host VARCHAR,                 -- host name the sensor knew, if any
+    bytes_in    BIGINT,                  -- on close
+    bytes_out   BIGINT
+);
+
+CREATE TABLE IF NOT EXISTS packets (
+    session_id   VARCHAR,
+    packet_no    BIGINT,                 -- position among the session's packets, from 0
+    t            BIGINT,
+    interface_id INTEGER,
+    direction    VARCHAR,                -- in | out | unknown (as captured)
+    orig_len     INTEGER,                -- length on the wire
+    cap_len      INTEGER,                -- bytes captured
+    ip_version   TINYINT,                -- 4, 6, or NULL for non-IP
+    src          VARCHAR,
+    dst          VARCHAR,
+    protocol     SMALLINT,               -- IP protocol number
+    src_port     INTEGER,                -- ICMP: type
+    dst_port     INTEGER,                -- ICMP: code
+    tcp_flags    VARCHAR,                -- FSRPAUEC letters present
+    seq          UBIGINT,
+    ack          UBIGINT,
+    ip_len       INTEGER,                -- IP total length
+    payload_len  INTEGER,                -- transport payload length
+    flow_uid     VARCHAR,                -- flows.uid of its connection
+    is_orig      BOOLEAN,                -- sent by the flow's originator
+    process_key  VARCHAR,                -- per-packet process from the capture (pcapng process blocks)
+    problem      VARCHAR                 -- why the packet could not be fully dissected, or NULL
+);
+
+-- Zeek conn.log fields (same names, dots as underscores) plus netprov's.
+CREATE TABLE IF NOT EXISTS flows (
+    session_id    VARCHAR,
+    uid           VARCHAR,               -- Zeek-shaped, stable across runs
+    start_t       BIGINT,                -- first packet
+    end_t         BIGINT,                -- last packet that counted as activity
+    orig_h        VARCHAR,
+    orig_p        INTEGER,               -- ICMP: type
+    resp_h        VARCHAR,
+    resp_p        INTEGER,               -- ICMP: counterpart type or code
+    proto         VARCHAR,               -- tcp | udp | icmp | unknown_transport
+    duration      DOUBLE,                -- seconds; NULL when zero, as in Zeek
+    orig_bytes    BIGINT,                -- payload bytes (TCP: from sequence numbers); NULL when duration is
+    resp_bytes    BIGINT,
+    conn_state    VARCHAR,               -- Zeek's S0, SF, REJ, ...
+    missed_bytes  BIGINT,                -- bytes acknowledged but never seen
+    history       VARCHAR,               -- Zeek's history letters; NULL when empty
+    orig_pkts     BIGINT,
+    orig_ip_bytes BIGINT,
+    resp_pkts     BIGINT,
+    resp_ip_bytes BIGINT,
+    ip_proto      INTEGER,
+    community_id  VARCHAR                -- Community ID v1, seed 0, base64
+);
+
+CREATE TABLE IF NOT EXISTS dns (
+    session_id VARCHAR,
+    t          BIGINT,
+    flow_uid   VARCHAR,
+    trans_id   INTEGER,
+    client     VARCHAR,                  -- address that asked
+    server     VARCHAR,                  -- address that answered
+    is_response BOOLEAN,
+    query      VARCHAR,                  -- first question name, lowercased, no trailing dot
+    qtype      VARCHAR,                  -- A, AAAA, CNAME, ...
+    rcode      VARCHAR,                  -- NOERROR, NXDOMAIN, ... (responses)
+    answers    VARCHAR[],                -- addresses and names in the answer section
+    ttls       INTEGER[]
+);
+
+CREATE TABLE IF NOT EXISTS attributions (
+    session_id  VARCHAR,
+    uid         VARCHAR,                 -- flows.uid
+    process_key VARCHAR,                 -- the process instance that opened the flow, or NULL
+    method      VARCHAR,                 -- socket-event | packet-metadata | port-owner | NULL
+    confidence  DOUBLE,                  -- 0..1
+    reason      VARCHAR,                 -- why not attributed, when process_key is NULL
+    socket_flow_id VARCHAR               -- the socket event that decided it
+);
