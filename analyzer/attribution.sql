@@ -49,6 +49,20 @@ best_packet_process AS (
     SELECT * FROM packet_processes
     QUALIFY row_number() OVER (PARTITION BY uid ORDER BY from_originator DESC, packets DESC, process_key) = 1
 ),
+-- A capture's process block knows only pid and name; when Endpoint Security saw a process with
+-- that pid, running an executable of that name, alive when the flow began, it is that process.
+packet_process_instances AS (
+    SELECT b.uid, coalesce(es.process_key, b.process_key) AS process_key
+    FROM best_packet_process b
+    JOIN session_flows f USING (uid)
+    JOIN processes pb ON pb.session_id = $session AND pb.process_key = b.process_key
+    LEFT JOIN processes es
+      ON es.session_id = $session AND es.origin <> 'pcapng' AND es.pid = pb.pid
+     AND starts_with(regexp_extract(es.path, '[^/]*$'), regexp_extract(pb.path, '[^/]*$'))
+     AND coalesce(es.exec_t, es.first_seen_t) <= f.start_t + $skew_ns
+     AND coalesce(es.exit_t, f.start_t) >= f.start_t - $skew_ns
+    QUALIFY row_number() OVER (PARTITION BY b.uid ORDER BY coalesce(es.exec_t, es.first_seen_t) DESC NULLS LAST, es.process_key) = 1
+),
 listeners AS (
     SELECT * FROM socket_events
     WHERE session_id = $session AND event = 'open' AND origin = 'listen'
@@ -101,7 +115,7 @@ decided AS (
     FROM session_flows f
     CROSS JOIN evidence e
     LEFT JOIN best_socket s USING (uid)
-    LEFT JOIN best_packet_process pp USING (uid)
+    LEFT JOIN packet_process_instances pp USING (uid)
     LEFT JOIN best_listener l USING (uid)
     LEFT JOIN losses_during ld USING (uid)
 )

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { analyzerCommands } from '../analyzer/cli/commands.js';
 import { recorderCommands } from '../recorder/cli/commands.js';
 import { InputError } from '../recorder/errors.js';
 
@@ -26,7 +27,9 @@ export async function main(args: string[]): Promise<number> {
     .fail((message, error) => {
       throw error ?? new InputError(message);
     });
-  recorderCommands(cli as unknown as Argv, context); // yargs commands register on the instance
+  // yargs commands register on the instance.
+  recorderCommands(cli as unknown as Argv, context);
+  analyzerCommands(cli as unknown as Argv, context);
   try {
     await cli.parseAsync();
     return 0;

@@ -204,7 +204,7 @@ export class ConnTracker {
   /** Zeek-shaped uid ("C" + 17 base62), derived from the session and creation order: stable across runs. */
   private uid(n: number): string {
     const digest = createHash('sha1').update(`${this.sessionId}/${n}`).digest();
-    let value = digest.readBigUInt64BE(0) ^ (digest.readBigUInt64BE(8) << 3n);
+    let value = BigInt(`0x${digest.subarray(0, 13).toString('hex')}`); // 104 bits: 62^17 needs 102
     let out = '';
     for (let i = 0; i < 17; i++) {
       out += BASE62[Number(value % 62n)];

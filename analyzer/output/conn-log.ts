@@ -100,14 +100,17 @@ export function zeekConnLog(records: FlowRecord[], openedAt: Date): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** One JSON object per line, Zeek's field names plus netprov's; unset fields omitted as Zeek's JSON writer does. */
+/**
+ * One JSON object per line: Zeek's field names (unset ones omitted, as Zeek's JSON writer does),
+ * then netprov's, always present (null when unknown) because scripts key on them.
+ */
 export function jsonLines(records: FlowRecord[]): string {
   return records
     .map((r) => {
       const out: Record<string, unknown> = {};
       for (const f of [...ZEEK_FIELDS, ...NETPROV_FIELDS]) {
         const v = r[f];
-        if (v === null) continue;
+        if (v === null && !(NETPROV_FIELDS as readonly string[]).includes(f)) continue;
         out[f] = f === 'ts' ? Number(v) : f === 'duration' ? Number(v) : v;
       }
       return JSON.stringify(out);

@@ -1,0 +1,106 @@
+/** The analyzer's commands: analyze and flows. */
+import { writeFileSync } from 'node:fs';
+import type { Argv } from 'yargs';
+import { analysisJson, analyze } from '../analyze.js';
+import { openDatabase, type Database } from '../db/database.js';
+import { flowRecords, jsonLines, zeekConnLog, type FlowRecord } from '../output/conn-log.js';
+import { table } from '../../recorder/cli/output.js';
+import type { CommandContext } from '../../recorder/cli/commands.js';
+import { InputError } from '../../recorder/errors.js';
+import { progressBar } from './progress.js';
+
+export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
+  return cli
+    .command(
+      'analyze <sessions..>',
+      'Load sessions into DuckDB: flows (Zeek conn.log semantics), processes, attribution, DNS; print who opened what',
+      (y) =>
+        y
+          .positional('sessions', { type: 'string', array: true, demandOption: true })
+          .option('db', { type: 'string', describe: 'DuckDB file to create or add to (default: in memory)' })
+          .option('json', { type: 'string', describe: 'write the whole analysis as deterministic JSON to this file (- for stdout)' })
+          .option('salvage', { type: 'boolean', default: false, describe: 'skip corrupt chunks instead of stopping at them' })
+          .option('limit', { type: 'number', default: 50, describe: 'flows to list on the terminal (0 = all)' })
+          .example('$0 analyze fixtures/http-get.npsession', 'the flows of a bundled session and the processes that opened them')
+          .example('$0 analyze s1.npsession s2.npsession --db case.duckdb', 'keep the analysis for `netprov flows --db` and SQL'),
+      async (argv) => {
+        const bar = progressBar('loading');
+        const { db, results } = await analyze(argv.sessions as string[], {
+          db: argv.db ?? null,
+          salvage: argv.salvage,
+          onProgress: bar.update,
+        });
+        bar.stop();
+        try {
+          for (const r of results) {
+            for (const p of r.problems) context.warn(p);
+            if (r.truncatedAt !== null) context.warn(`${r.file}: ends inside the frame at offset ${r.truncatedAt}; everything before it was loaded`);
+            if (r.stoppedAt !== null) context.warn(`${r.file}: corrupt at offset ${r.stoppedAt}; later chunks not loaded (use --salvage)`);
+          }
+          if (argv.json !== undefined) {
+            const json = await analysisJson(db);
+            if (argv.json === '-') process.stdout.write(json);
+            else writeFileSync(argv.json, json, { mode: 0o600 });
+          }
+          if (argv.json !== '-') {
+            const records = await flowRecords(db);
+            const shown = argv.limit > 0 ? records.slice(0, argv.limit) : records;
+            for (const r of results) console.log(`${r.file}: ${r.packets} packets, ${r.flows} flows, ${r.events} events`);
+            console.log('');
+            console.log(flowTable(shown));
+            if (shown.length < records.length) console.log(`… ${records.length - shown.length} more (netprov flows for all)`);
+          }
+        } finally {
+          db.close();
+        }
+      },
+    )
+    .command(
+      'flows [session]',
+      'Print flows with their process: table, csv, json lines (Zeek names + attribution) or a Zeek conn.log',
+      (y) =>
+        y
+          .positional('session', { type: 'string', describe: 'session file (or use --db)' })
+          .option('db', { type: 'string', describe: 'DuckDB file written by netprov analyze --db' })
+          .option('format', { choices: ['table', 'csv', 'json', 'zeek'] as const, default: undefined, describe: 'default: table on a terminal, json otherwise' })
+          .example('$0 flows capture.npsession --format zeek > conn.log', 'a conn.log that Zeek tooling reads')
+          .example('$0 flows --db case.duckdb --format json | jq .exe', 'which executables talked'),
+      async (argv) => {
+        if (!argv.session === !argv.db) throw new InputError('flows: give a session file or --db FILE (one of them)');
+        let db: Database;
+        if (argv.db) db = await openDatabase(argv.db);
+        else db = (await analyze([argv.session!], { db: null })).db;
+        try {
+          const records = await flowRecords(db);
+          const format = argv.format ?? (process.stdout.isTTY ? 'table' : 'json');
+          if (format === 'zeek') process.stdout.write(zeekConnLog(records, new Date(0)));
+          else if (format === 'json') process.stdout.write(jsonLines(records));
+          else if (format === 'csv') process.stdout.write(csv(records));
+          else console.log(flowTable(records));
+        } finally {
+          db.close();
+        }
+      },
+    );
+}
+
+const TABLE_COLUMNS = ['ts', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'conn_state', 'history', 'orig_bytes', 'resp_bytes', 'pid', 'exe', 'attribution_method'];
+
+function flowTable(records: FlowRecord[]): string {
+  if (records.length === 0) return 'no flows';
+  return table(
+    records.map((r) => TABLE_COLUMNS.map((c) => (c === 'exe' && r.exe === null ? `(${String(r.unattributed_reason ?? '').split(':')[0]})` : r[c] === null ? null : (r[c] as string | number)))),
+    TABLE_COLUMNS,
+  );
+}
+
+function csv(records: FlowRecord[]): string {
+  const columns = Object.keys(records[0] ?? { ts: '' });
+  const cell = (v: FlowRecord[string]) => {
+    const text = v === null ? '' : Array.isArray(v) ? v.join(' ') : String(v);
+    return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  };
+  return `${[columns.join(','), ...records.map((r) => columns.map((c) => cell(r[c])).join(','))].join('\n')}\n`;
+}
+
+
