@@ -29,3 +29,16 @@ describe.each([
     expect(got).toEqual(entries.map((e) => e.communityid));
   });
 });
+
+describe('Community IDs of the flows netprov builds from the specification\'s pcap', () => {
+  it('are each the baseline ID of that flow\'s packets', async () => {
+    const { analyzeToRows } = await import('../helpers/analyze.js');
+    const rows = await analyzeToRows(join(oracleDir, 'community-id/pcaps/combined.pcap.gz'));
+    const expected = new Set(baseline('baseline_deflt.json').map((e) => e.communityid));
+    expect(rows.length).toBeGreaterThan(10);
+    for (const row of rows) expect(expected, `${row['id.orig_h']}:${row['id.orig_p']} -> ${row['id.resp_h']}:${row['id.resp_p']} ${row.proto}`).toContain(row.community_id);
+    // And every baseline ID belongs to some flow: nothing in the capture was missed.
+    const got = new Set(rows.map((r) => r.community_id));
+    for (const id of expected) expect(got).toContain(id);
+  });
+});
