@@ -4,6 +4,7 @@
 
 CREATE TABLE IF NOT EXISTS sessions (
     session_id     VARCHAR PRIMARY KEY,  -- header session_id (UUID)
+    session_no     INTEGER,              -- order of loading into this database; packet_rows key
     file           VARCHAR,              -- session file it was loaded from
     host           VARCHAR,              -- host the events were recorded on
     sensor         VARCHAR,              -- producer name and version
@@ -93,35 +94,44 @@ CREATE TABLE IF NOT EXISTS socket_events (
     bytes_out   BIGINT
 );
 
-CREATE TABLE IF NOT EXISTS packets (
-    session_id   VARCHAR,
-    packet_no    BIGINT,                 -- position among the session's packets, from 0
-    t            BIGINT,
-    interface_id INTEGER,
-    direction    VARCHAR,                -- in | out | unknown (as captured)
-    orig_len     INTEGER,                -- length on the wire
-    cap_len      INTEGER,                -- bytes captured
-    ip_version   TINYINT,                -- 4, 6, or NULL for non-IP
-    src          VARCHAR,
-    dst          VARCHAR,
-    protocol     SMALLINT,               -- IP protocol number
-    src_port     INTEGER,                -- ICMP: type
-    dst_port     INTEGER,                -- ICMP: code
-    tcp_flags    VARCHAR,                -- FSRPAUEC letters present
-    seq          UBIGINT,
-    ack          UBIGINT,
-    ip_len       INTEGER,                -- IP total length
-    payload_len  INTEGER,                -- transport payload length
-    flow_uid     VARCHAR,                -- flows.uid of its connection
-    is_orig      BOOLEAN,                -- sent by the flow's originator
-    process_key  VARCHAR,                -- per-packet process from the capture (pcapng process blocks)
-    problem      VARCHAR                 -- why the packet could not be fully dissected, or NULL
+-- Packets are stored as numbers (packet_rows) and read through the `packets` view (views.sql),
+-- which adds session_id, addresses, flow uid and text: loading stays a bulk copy of numbers.
+-- In packet_rows -1 stands for NULL (ip_version: 0; from_first_sender: 2).
+CREATE TABLE IF NOT EXISTS packet_rows (
+    session_no        INTEGER,           -- sessions.session_no
+    packet_no         DOUBLE,            -- position among the session's packets, from 0 (exact integer)
+    t                 DOUBLE,            -- ns since the session start (exact integer)
+    interface_id      INTEGER,
+    direction         UTINYINT,          -- 0 unknown, 1 in, 2 out
+    orig_len          INTEGER,
+    cap_len           INTEGER,
+    ip_version        UTINYINT,
+    protocol          SMALLINT,
+    src_port          INTEGER,           -- ICMP: type
+    dst_port          INTEGER,           -- ICMP: code
+    tcp_flags         SMALLINT,          -- bits FIN=1 SYN=2 RST=4 PSH=8 ACK=16 URG=32 ECE=64 CWR=128
+    seq               DOUBLE,
+    ack               DOUBLE,
+    ip_len            INTEGER,
+    payload_len       INTEGER,
+    flow_no           INTEGER,           -- flows.flow_no
+    from_first_sender UTINYINT,          -- 1: sent by the side that sent the flow's first packet
+    process_no        INTEGER,           -- packet_strings (kind 'process')
+    problem_no        INTEGER            -- packet_strings (kind 'problem')
+);
+
+CREATE TABLE IF NOT EXISTS packet_strings (
+    session_no INTEGER,
+    kind       VARCHAR,                  -- process | problem
+    no         INTEGER,
+    value      VARCHAR
 );
 
 -- Zeek conn.log fields (same names, dots as underscores) plus netprov's.
 CREATE TABLE IF NOT EXISTS flows (
     session_id    VARCHAR,
     uid           VARCHAR,               -- Zeek-shaped, stable across runs
+    flow_no       INTEGER,               -- creation order within the session
     start_t       BIGINT,                -- first packet
     end_t         BIGINT,                -- last packet that counted as activity
     orig_h        VARCHAR,

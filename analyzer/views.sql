@@ -1,5 +1,52 @@
 -- Views that answer the common questions directly. Wall-clock times are TIMESTAMP_NS (UTC).
 
+-- TCP flag bits as letters, in tcpdump's order of significance: FIN SYN RST PSH ACK URG ECE CWR.
+CREATE OR REPLACE MACRO tcp_flag_letters(bits) AS
+    concat(
+        CASE WHEN bits & 1 <> 0 THEN 'F' ELSE '' END, CASE WHEN bits & 2 <> 0 THEN 'S' ELSE '' END,
+        CASE WHEN bits & 4 <> 0 THEN 'R' ELSE '' END, CASE WHEN bits & 8 <> 0 THEN 'P' ELSE '' END,
+        CASE WHEN bits & 16 <> 0 THEN 'A' ELSE '' END, CASE WHEN bits & 32 <> 0 THEN 'U' ELSE '' END,
+        CASE WHEN bits & 64 <> 0 THEN 'E' ELSE '' END, CASE WHEN bits & 128 <> 0 THEN 'C' ELSE '' END
+    );
+
+-- Every packet with its session, addresses (from its flow), flow uid and text fields.
+CREATE OR REPLACE VIEW packets AS
+WITH flow_sides AS (
+    SELECT
+        session_id, flow_no, uid, orig_h, resp_h,
+        (length(coalesce(history, '')) - length(replace(coalesce(history, ''), '^', ''))) % 2 = 1 AS flipped
+    FROM flows
+)
+SELECT
+    s.session_id,
+    p.packet_no::BIGINT AS packet_no,
+    p.t::BIGINT AS t,
+    p.interface_id,
+    ['unknown', 'in', 'out'][p.direction + 1] AS direction,
+    p.orig_len,
+    p.cap_len,
+    NULLIF(p.ip_version, 0) AS ip_version,
+    -- a role flip adds one '^' to the history: with an odd count the first sender is now the responder
+    CASE WHEN p.from_first_sender = 2 THEN NULL WHEN (p.from_first_sender = 1) <> f.flipped THEN f.orig_h ELSE f.resp_h END AS src,
+    CASE WHEN p.from_first_sender = 2 THEN NULL WHEN (p.from_first_sender = 1) <> f.flipped THEN f.resp_h ELSE f.orig_h END AS dst,
+    NULLIF(p.protocol, -1) AS protocol,
+    NULLIF(p.src_port, -1) AS src_port,
+    NULLIF(p.dst_port, -1) AS dst_port,
+    CASE WHEN p.tcp_flags >= 0 THEN tcp_flag_letters(p.tcp_flags) END AS tcp_flags,
+    NULLIF(p.seq, -1)::UBIGINT AS seq,
+    NULLIF(p.ack, -1)::UBIGINT AS ack,
+    NULLIF(p.ip_len, -1) AS ip_len,
+    NULLIF(p.payload_len, -1) AS payload_len,
+    f.uid AS flow_uid,
+    CASE WHEN p.from_first_sender = 2 THEN NULL ELSE (p.from_first_sender = 1) <> f.flipped END AS is_orig,
+    pk.value AS process_key,
+    pr.value AS problem
+FROM packet_rows p
+JOIN sessions s USING (session_no)
+LEFT JOIN flow_sides f ON f.session_id = s.session_id AND f.flow_no = p.flow_no
+LEFT JOIN packet_strings pk ON pk.session_no = p.session_no AND pk.kind = 'process' AND pk.no = p.process_no
+LEFT JOIN packet_strings pr ON pr.session_no = p.session_no AND pr.kind = 'problem' AND pr.no = p.problem_no;
+
 -- Each DNS answer with the name that was asked: the join key from an address back to a name.
 CREATE OR REPLACE VIEW dns_answers AS
 SELECT session_id, t, flow_uid, client, server, query, unnest(answers) AS answer, unnest(ttls) AS ttl

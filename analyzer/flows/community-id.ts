@@ -2,7 +2,7 @@
  * Community ID v1 (shared/oracle/community-id/README.md): a direction-free hash of a flow's
  * 5-tuple, so that rows join with Zeek, Suricata and Elastic data.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** ICMP types that have a counterpart; others are one-way and keep their code as "port". */
 const ICMP4_COUNTERPART: Record<number, number> = { 8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 10: 9, 9: 10, 17: 18, 18: 17 };
@@ -20,7 +20,20 @@ const hasPorts = (protocol: number) => protocol === 6 || protocol === 17 || prot
 
 /** Address text -> network-order bytes. */
 export function addressBytes(address: string): Buffer {
-  if (!address.includes(':')) return Buffer.from(address.split('.').map(Number));
+  if (!address.includes(':')) {
+    const out = Buffer.allocUnsafe(4);
+    let part = 0;
+    let i = 0;
+    for (let c = 0; c < address.length; c++) {
+      const code = address.charCodeAt(c);
+      if (code === 46) {
+        out[i++] = part;
+        part = 0;
+      } else part = part * 10 + code - 48;
+    }
+    out[i] = part;
+    return out;
+  }
   const [head, tail] = address.split('::');
   const words = (s: string | undefined) => (s ? s.split(':') : []);
   const left = words(head);
@@ -63,10 +76,19 @@ export function communityId(
     [saddr, daddr] = [daddr, saddr];
     [sport, dport] = [dport, sport];
   }
-  const head = Buffer.from([(options.seed ?? 0) >> 8, (options.seed ?? 0) & 0xff]);
-  const proto = Buffer.from([protocol, 0]);
-  const parts = [head, saddr, daddr, proto];
-  if (hasPorts(protocol)) parts.push(Buffer.from([sport >> 8, sport & 0xff, dport >> 8, dport & 0xff]));
-  const digest = createHash('sha1').update(Buffer.concat(parts)).digest();
-  return `1:${options.hex ? digest.toString('hex') : digest.toString('base64')}`;
+  // seed(2) saddr daddr proto(1) pad(1) [sport(2) dport(2)]
+  const input = Buffer.allocUnsafe(2 + saddr.length * 2 + 2 + (hasPorts(protocol) ? 4 : 0));
+  const seed = options.seed ?? 0;
+  input[0] = seed >> 8;
+  input[1] = seed & 0xff;
+  saddr.copy(input, 2);
+  daddr.copy(input, 2 + saddr.length);
+  let at = 2 + saddr.length * 2;
+  input[at++] = protocol;
+  input[at++] = 0;
+  if (hasPorts(protocol)) {
+    input.writeUInt16BE(sport, at);
+    input.writeUInt16BE(dport, at + 2);
+  }
+  return `1:${hash('sha1', input, options.hex ? 'hex' : 'base64')}`;
 }

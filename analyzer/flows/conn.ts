@@ -8,11 +8,14 @@ import { TcpState, tcpConnState, type TcpHost } from './tcp.js';
 /** The application analyzers whose message contents make Zeek flip roles. */
 export type AppAnalyzer = 'dns' | 'ntp' | null;
 
+/** An IPv4 address as a number, an IPv6 address as hex: what packets are matched on. */
+export type AddressId = number | string;
+
 export interface ConnEndpoints {
-  origId: string;
+  origId: AddressId;
   origAddr: string;
   origPort: number;
-  respId: string;
+  respId: AddressId;
   respAddr: string;
   respPort: number;
 }
@@ -38,15 +41,24 @@ export class Conn implements TcpHost {
   /** Packets of this connection, for the packets table's flow column. */
   packets = 0;
 
+  /** Who sent the first packet: packets record whether they came from this side. */
+  readonly firstSenderId: AddressId;
+  readonly firstSenderPort: number;
+
   constructor(
+    /** Creation order within the session. */
+    readonly no: number,
     readonly uid: string,
-    readonly key: string,
+    /** Direction-free hash of the 5-tuple (see tracker.ts). */
+    readonly hash: number,
     readonly protocol: number,
     public ends: ConnEndpoints,
     readonly startT: number,
   ) {
     this.lastT = startT;
     this.tcp = protocol === 6 ? new TcpState() : null;
+    this.firstSenderId = ends.origId;
+    this.firstSenderPort = ends.origPort;
   }
 
   /** Zeek's proto field: from the responder port's transport. */
@@ -54,8 +66,18 @@ export class Conn implements TcpHost {
     return this.protocol === 6 ? 'tcp' : this.protocol === 17 ? 'udp' : this.protocol === 1 || this.protocol === 58 ? 'icmp' : 'unknown_transport';
   }
 
-  isOrigSender(srcId: string, srcPort: number): boolean {
+  isOrigSender(srcId: AddressId, srcPort: number): boolean {
     return srcId === this.ends.origId && srcPort === this.ends.origPort;
+  }
+
+  /** Is this the connection of a packet with this 5-tuple, in either direction? */
+  matches(protocol: number, srcId: AddressId, srcPort: number, dstId: AddressId, dstPort: number): boolean {
+    const e = this.ends;
+    if (protocol !== this.protocol) return false;
+    return (
+      (srcId === e.origId && srcPort === e.origPort && dstId === e.respId && dstPort === e.respPort) ||
+      (srcId === e.respId && srcPort === e.respPort && dstId === e.origId && dstPort === e.origPort)
+    );
   }
 
   checkHistory(bit: number, code: string, isOrig: boolean): boolean {

@@ -52,7 +52,9 @@ export class TcpEndpoint {
   private gapThreshold = 1;
   /** Reassembly bookkeeping for gaps: everything below `trimSeq` is accounted for. */
   private trimSeq = 1;
-  /** Data seen above trimSeq, as sorted, merged [start, end) ranges of relative sequence space. */
+  /** [trimSeq, contiguous) has all been seen: the in-order case needs nothing else. */
+  private contiguous = 1;
+  /** Data seen beyond `contiguous` (out of order), as sorted, merged [start, end) pairs. */
   private ranges: number[] = [];
   peer!: TcpEndpoint;
 
@@ -115,22 +117,25 @@ export class TcpEndpoint {
 
   /** Payload [seq, seq+len) in relative sequence space reached the monitor. */
   dataSent(seq: number, len: number): void {
-    let start = Math.max(seq, this.trimSeq);
     const end = seq + len;
-    if (end <= start) return;
+    if (end <= this.contiguous) return; // already seen: a retransmission
+    if (seq <= this.contiguous) {
+      this.contiguous = end;
+      this.absorbRanges();
+      return;
+    }
+    // Out of order: remember the island until the hole before it fills or is acknowledged away.
     const merged: number[] = [];
-    let placed = false;
-    let s = start;
+    let s = seq;
     let e = end;
+    let placed = false;
     for (let i = 0; i < this.ranges.length; i += 2) {
       const rs = this.ranges[i];
       const re = this.ranges[i + 1];
       if (re < s) merged.push(rs, re);
       else if (rs > e) {
-        if (!placed) {
-          merged.push(s, e);
-          placed = true;
-        }
+        if (!placed) merged.push(s, e);
+        placed = true;
         merged.push(rs, re);
       } else {
         s = Math.min(s, rs);
@@ -139,7 +144,13 @@ export class TcpEndpoint {
     }
     if (!placed) merged.push(s, e);
     this.ranges = merged;
-    start = s;
+  }
+
+  private absorbRanges(): void {
+    while (this.ranges.length && this.ranges[0] <= this.contiguous) {
+      this.contiguous = Math.max(this.contiguous, this.ranges[1]);
+      this.ranges.splice(0, 2);
+    }
   }
 
   /**
@@ -150,24 +161,23 @@ export class TcpEndpoint {
     let upTo = seq;
     if (this.finCount > 0 && upTo >= this.finSeq) upTo = this.finSeq - 1;
     if (upTo <= this.trimSeq) return;
-    const reportGaps = this.state !== EndpointState.partial && this.peer.state !== EndpointState.partial;
+    this.trimSeq = upTo;
+    if (upTo <= this.contiguous) return;
     let missing = 0;
-    let cursor = this.trimSeq;
-    const kept: number[] = [];
-    for (let i = 0; i < this.ranges.length; i += 2) {
-      const rs = this.ranges[i];
-      const re = this.ranges[i + 1];
-      if (rs >= upTo) {
-        kept.push(rs, re);
-        continue;
+    let cursor = this.contiguous;
+    while (this.ranges.length && this.ranges[0] < upTo) {
+      missing += this.ranges[0] - cursor;
+      cursor = this.ranges[1];
+      if (cursor > upTo) {
+        this.ranges[0] = upTo;
+        break;
       }
-      if (rs > cursor) missing += rs - cursor;
-      cursor = Math.max(cursor, re);
-      if (re > upTo) kept.push(upTo, re);
+      this.ranges.splice(0, 2);
     }
     if (upTo > cursor) missing += upTo - cursor;
-    this.ranges = kept;
-    this.trimSeq = upTo;
+    this.contiguous = Math.max(upTo, cursor);
+    this.absorbRanges();
+    const reportGaps = this.state !== EndpointState.partial && this.peer.state !== EndpointState.partial;
     if (missing > 0 && reportGaps) {
       host.missedBytes += missing;
       if (!atClose && ++this.gaps === this.gapThreshold) {
@@ -178,22 +188,13 @@ export class TcpEndpoint {
   }
 }
 
-/** Everything the state machine needs from one TCP packet. */
-export interface TcpSegment {
-  flags: number;
-  seq: number;
-  ack: number;
-  window: number;
-  /** Payload length per the IP header. */
-  len: number;
-}
-
-export interface TcpStepResult {
-  /** The connection's last-activity time should move to this packet's time. */
-  touch: boolean;
+/** What `step` reports, as bits (no object per packet). */
+export const Step = {
+  /** The connection's last-activity time moves to this packet's time. */
+  touch: 1,
   /** Both sides have now closed, or one reset: Zeek removes the connection after a delay. */
-  closeComplete: boolean;
-}
+  closeComplete: 2,
+} as const;
 
 const has = (flags: number, bit: number) => (flags & bit) !== 0;
 
@@ -214,11 +215,13 @@ export class TcpState {
     this.resp.isOrig = false;
   }
 
-  /** Processes one segment sent by the originator (`isOrig`) or the responder. */
-  step(host: TcpHost, isOrig: boolean, s: TcpSegment): TcpStepResult {
+  /**
+   * Processes one segment sent by the originator (`isOrig`) or the responder; `len` is the
+   * payload length per the IP header. Returns Step bits.
+   */
+  step(host: TcpHost, isOrig: boolean, flags: number, seq: number, ackSeq: number, window: number, len: number): number {
     const endpoint = isOrig ? this.orig : this.resp;
     const peer = endpoint.peer;
-    const { flags, len } = s;
     const syn = has(flags, TcpFlag.SYN);
     const fin = has(flags, TcpFlag.FIN);
     const rst = has(flags, TcpFlag.RST);
@@ -226,14 +229,14 @@ export class TcpState {
 
     let segLen = len + (syn ? 1 : 0) + (fin ? 1 : 0);
     if (rst) segLen -= len;
-    const seqOnePast = (s.seq + segLen) >>> 0;
+    const seqOnePast = (seq + segLen) >>> 0;
 
-    initEndpoint(endpoint, syn, s.seq, seqOnePast);
-    const underflow = { value: false };
-    const relSeq = relativeSeq(endpoint, s.seq, endpoint.lastSeq, endpoint.seqWraps, underflow);
+    initEndpoint(endpoint, syn, seq, seqOnePast);
+    const relSeq = relativeSeq(endpoint, seq, endpoint.lastSeq, endpoint.seqWraps);
+    const underflow = relSeq < 0;
 
     updateHistory(host, endpoint, flags, relSeq, len);
-    if (s.window === 0 && !rst && peer.state !== EndpointState.closed && endpoint.state !== EndpointState.reset) {
+    if (window === 0 && !rst && peer.state !== EndpointState.closed && endpoint.state !== EndpointState.reset) {
       endpoint.zeroWindow(host);
     }
     const touch = !this.orig.didClose || !this.resp.didClose;
@@ -247,33 +250,30 @@ export class TcpState {
     if (ack) {
       if (peer.state === EndpointState.inactive) {
         relAck = 1;
-        peer.startSeq = peer.ackSeq = peer.lastSeq = (s.ack - 1) >>> 0;
+        peer.startSeq = peer.ackSeq = peer.lastSeq = (ackSeq - 1) >>> 0;
       } else {
-        const ackUnderflow = { value: false };
-        relAck = relativeSeq(peer, s.ack, peer.ackSeq, peer.ackWraps, ackUnderflow);
-        if (ackUnderflow.value) relAck = 0;
-        else if (!rst) updateAckSeq(peer, s.ack);
+        relAck = relativeSeq(peer, ackSeq, peer.ackSeq, peer.ackWraps);
+        if (relAck < 0) relAck = 0; // an ack below the peer's start: misordered or broken
+        else if (!rst) updateAckSeq(peer, ackSeq);
       }
     }
 
-    const deltaLast = updateLastSeq(host, endpoint, seqOnePast, flags, len);
-    const { doClose } = this.updateStateMachine(host, endpoint, peer, s, isOrig, deltaLast);
+    updateLastSeq(host, endpoint, seqOnePast, flags, len);
+    const doClose = this.updateStateMachine(host, endpoint, peer, flags, seq, len, isOrig);
 
     if (ack) peer.ackReceived(relAck, host, fin || rst);
-    if (len > 0 && !rst && !underflow.value) endpoint.dataSent(syn ? relSeq + 1 : relSeq, len);
+    if (len > 0 && !rst && !underflow) endpoint.dataSent(syn ? relSeq + 1 : relSeq, len);
 
-    let closeComplete = false;
+    let result = touch ? Step.touch : 0;
     if (doClose && !endpoint.didClose) {
       endpoint.didClose = true;
-      closeComplete = endpoint.state === EndpointState.reset || peer.didClose || peer.state === EndpointState.inactive;
+      if (endpoint.state === EndpointState.reset || peer.didClose || peer.state === EndpointState.inactive) result |= Step.closeComplete;
     }
-    return { touch, closeComplete };
+    return result;
   }
 
-  private updateStateMachine(
-    host: TcpHost, endpoint: TcpEndpoint, peer: TcpEndpoint, s: TcpSegment, isOrig: boolean, deltaLast: number,
-  ): { doClose: boolean } {
-    const { flags, len } = s;
+  /** Moves the endpoint states; true when this segment closes the sender's side. */
+  private updateStateMachine(host: TcpHost, endpoint: TcpEndpoint, peer: TcpEndpoint, flags: number, seq: number, len: number, isOrig: boolean): boolean {
     const syn = has(flags, TcpFlag.SYN);
     const fin = has(flags, TcpFlag.FIN);
     const rst = has(flags, TcpFlag.RST);
@@ -284,7 +284,7 @@ export class TcpState {
         if (syn) {
           if (isOrig) endpoint.setState(ack ? EndpointState.synAckSent : EndpointState.synSent);
           else {
-            if (!ack && peer.state === EndpointState.synAckSent && s.seq === endpoint.startSeq) {
+            if (!ack && peer.state === EndpointState.synAckSent && seq === endpoint.startSeq) {
               // A SYN/SYN-ACK reversal: the SYN-ACK was seen first. Flip and establish.
               host.flipRoles();
               peer.setState(EndpointState.established);
@@ -348,8 +348,7 @@ export class TcpState {
       case EndpointState.reset:
         break;
     }
-    void deltaLast;
-    return { doClose };
+    return doClose;
   }
 }
 
@@ -390,18 +389,15 @@ function initEndpoint(endpoint: TcpEndpoint, syn: boolean, firstSeq: number, las
   }
 }
 
-function relativeSeq(endpoint: TcpEndpoint, current: number, last: number, wraps: number, underflow: { value: boolean }): number {
+/** Position of `current` in the endpoint's sequence space; negative means before its start (underflow). */
+function relativeSeq(endpoint: TcpEndpoint, current: number, last: number, wraps: number): number {
   const delta = seqDelta(current, last);
   if (delta < 0) {
     if (wraps && current > last) wraps--;
   } else if (delta > 0) {
     if (current < last) wraps++;
   }
-  if (wraps === 0) {
-    const rel = seqDelta(current, endpoint.startSeq);
-    if (rel < 0) underflow.value = true;
-    return rel;
-  }
+  if (wraps === 0) return seqDelta(current, endpoint.startSeq);
   return endpoint.relative(current, wraps);
 }
 
@@ -439,7 +435,7 @@ function updateAckSeq(endpoint: TcpEndpoint, ackSeq: number): void {
   if (delta > 0) endpoint.updateAckSeq(ackSeq);
 }
 
-function updateLastSeq(host: TcpHost, endpoint: TcpEndpoint, lastSeq: number, flags: number, len: number): number {
+function updateLastSeq(host: TcpHost, endpoint: TcpEndpoint, lastSeq: number, flags: number, len: number): void {
   const delta = seqDelta(lastSeq, endpoint.lastSeq);
   const synOrRst = has(flags, TcpFlag.SYN) || has(flags, TcpFlag.RST);
   if (synOrRst && (delta > TOO_LARGE_SEQ_DELTA || delta < -TOO_LARGE_SEQ_DELTA)) {
@@ -453,7 +449,6 @@ function updateLastSeq(host: TcpHost, endpoint: TcpEndpoint, lastSeq: number, fl
   } else if (len > 0) {
     endpoint.didRetransmit(host);
   }
-  return delta;
 }
 
 /** Zeek's TCP conn_state from the two endpoint states. */

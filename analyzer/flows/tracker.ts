@@ -6,11 +6,11 @@
  * memory holds only connections that are still open.
  */
 import { createHash } from 'node:crypto';
-import { TcpFlag, formatAddress, type Dissected } from '../dissect/packet.js';
+import { TcpFlag } from '../dissect/packet.js';
 import { icmpPorts } from './community-id.js';
-import { Conn, type AppAnalyzer } from './conn.js';
+import { Conn, type AddressId, type AppAnalyzer } from './conn.js';
 import { isLikelyServerPort } from './likely-server-ports.js';
-import { EndpointState } from './tcp.js';
+import { EndpointState, Step } from './tcp.js';
 
 const SECOND = 1e9;
 /** Zeek's defaults (init-bare.zeek). */
@@ -28,25 +28,122 @@ export const Timeouts = {
 
 const DNS_PORTS = new Set([53, 137, 5353, 5355]);
 
+/** The fields of a dissected IP packet that connection tracking reads. */
+export interface TrackedPacket {
+  ipVersion: number;
+  protocol: number;
+  fragOffset: number;
+  /** The transport header could not be read, so there are no ports to key on. */
+  broken: boolean;
+  srcId: AddressId;
+  dstId: AddressId;
+  /** Address text, asked for only when a connection is created. */
+  srcText(): string;
+  dstText(): string;
+  srcPort: number;
+  dstPort: number;
+  icmpType: number;
+  icmpCode: number;
+  tcpFlags: number;
+  seq: number;
+  ack: number;
+  window: number;
+  ipTotalLen: number;
+  l4Len: number;
+  payloadLen: number;
+  udpLength: number;
+  /** First three payload bytes as a 24-bit number, or -1. */
+  appHead: number;
+}
+
 /** Where a packet landed: reused for every packet (no allocation per packet). */
 export interface PacketInFlow {
   conn: Conn;
   /** Sent by the originator, as the roles stand after this packet. */
   isOrig: boolean;
+  /** Sent by the side that sent the connection's first packet (fixed, unlike roles, which flip). */
+  fromFirstSender: boolean;
   src: string;
   dst: string;
 }
 
+/**
+ * Connections by 5-tuple in either direction. IPv4 addresses are numbers and the tuple hashes
+ * to a number, so the hot path builds no string per packet (a string key per packet measured
+ * ~0.6 µs of the ~1.8 µs a packet cost before). Tuples are compared on every hit.
+ */
+class ConnTable {
+  private readonly buckets = new Map<number, Conn | Conn[]>();
+  size = 0;
+
+  get(hash: number, protocol: number, srcId: AddressId, srcPort: number, dstId: AddressId, dstPort: number): Conn | undefined {
+    const entry = this.buckets.get(hash);
+    if (entry === undefined) return undefined;
+    if (!Array.isArray(entry)) return entry.matches(protocol, srcId, srcPort, dstId, dstPort) ? entry : undefined;
+    return entry.find((c) => c.matches(protocol, srcId, srcPort, dstId, dstPort));
+  }
+
+  add(conn: Conn): void {
+    const entry = this.buckets.get(conn.hash);
+    if (entry === undefined) this.buckets.set(conn.hash, conn);
+    else if (Array.isArray(entry)) entry.push(conn);
+    else this.buckets.set(conn.hash, [entry, conn]);
+    this.size++;
+  }
+
+  delete(conn: Conn): void {
+    const entry = this.buckets.get(conn.hash);
+    if (entry === conn) this.buckets.delete(conn.hash);
+    else if (Array.isArray(entry)) {
+      const rest = entry.filter((c) => c !== conn);
+      this.buckets.set(conn.hash, rest.length === 1 ? rest[0] : rest);
+    } else return;
+    this.size--;
+  }
+
+  *values(): Generator<Conn> {
+    for (const entry of [...this.buckets.values()]) {
+      if (Array.isArray(entry)) yield* entry;
+      else yield entry;
+    }
+  }
+
+  clear(): void {
+    this.buckets.clear();
+    this.size = 0;
+  }
+}
+
+function endpointHash(id: AddressId, port: number): number {
+  let h = typeof id === 'number' ? id : stringHash(id);
+  h = Math.imul(h ^ Math.imul(port + 1, 0x9e3779b1), 0x85ebca6b);
+  return (h ^ (h >>> 13)) | 0;
+}
+
+function stringHash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+/** Direction-free: the two endpoint hashes are summed. */
+const tupleHash = (protocol: number, a: AddressId, ap: number, b: AddressId, bp: number) =>
+  ((endpointHash(a, ap) + endpointHash(b, bp)) | 0) ^ Math.imul(protocol + 1, 0x27d4eb2d);
+
 export class ConnTracker {
-  private readonly conns = new Map<string, Conn>();
-  private readonly result: PacketInFlow = { conn: null as unknown as Conn, isOrig: false, src: '', dst: '' };
+  private readonly conns = new ConnTable();
+  private readonly result: PacketInFlow = { conn: null as unknown as Conn, isOrig: false, fromFirstSender: false, src: '', dst: '' };
   private created = 0;
   private nextSweep = 0;
 
+  private readonly uidSeed: number;
+
   constructor(
-    private readonly sessionId: string,
+    sessionId: string,
     private readonly onFinished: (conn: Conn) => void,
-  ) {}
+  ) {
+    this.uidSeed = createHash('sha1').update(sessionId).digest().readInt32BE(0);
+  }
 
   get open(): number {
     return this.conns.size;
@@ -57,30 +154,26 @@ export class ConnTracker {
    * packets that form no connection (not IP, a non-first fragment, a broken transport header).
    * The returned object is reused by the next call.
    */
-  packet(d: Dissected, t: number): PacketInFlow | null {
-    if (d.ipVersion === 0 || d.fragOffset !== 0 || (d.problem && d.srcPort === 0 && d.icmpType < 0 && isPorted(d.protocol))) return null;
+  packet(d: TrackedPacket, t: number): PacketInFlow | null {
+    if (d.ipVersion === 0 || d.fragOffset !== 0 || d.broken) return null;
     if (t >= this.nextSweep) this.sweep(t);
 
-    const b = d.data;
-    const addrLen = d.ipVersion === 4 ? 4 : 16;
-    const srcId = addressId(b, d.srcAt, addrLen);
-    const dstId = addressId(b, d.dstAt, addrLen);
+    const srcId = d.srcId;
+    const dstId = d.dstId;
     let srcPort = d.srcPort;
     let dstPort = d.dstPort;
     if (d.protocol === 1 || d.protocol === 58) [srcPort, dstPort] = icmpPorts(d.protocol, d.icmpType, d.icmpCode);
     else if (!isPorted(d.protocol)) srcPort = dstPort = 0;
 
-    const forward = srcId < dstId || (srcId === dstId && srcPort <= dstPort);
-    const key = forward ? `${d.protocol}|${srcId}|${srcPort}|${dstId}|${dstPort}` : `${d.protocol}|${dstId}|${dstPort}|${srcId}|${srcPort}`;
-
-    let conn = this.conns.get(key);
+    const hash = tupleHash(d.protocol, srcId, srcPort, dstId, dstPort);
+    let conn = this.conns.get(hash, d.protocol, srcId, srcPort, dstId, dstPort);
     if (conn && (this.expired(conn, t) || this.isReuse(conn, d))) {
       this.finish(conn);
       conn = undefined;
     }
     if (!conn) {
-      conn = this.create(key, d, t, srcId, dstId, srcPort, dstPort);
-      this.conns.set(key, conn);
+      conn = this.create(hash, d, t, srcId, dstId, srcPort, dstPort);
+      this.conns.add(conn);
     }
     const isOrig = conn.isOrigSender(srcId, srcPort);
     const { origAddr, respAddr } = conn.ends;
@@ -91,6 +184,7 @@ export class ConnTracker {
     r.src = isOrig ? origAddr : respAddr;
     r.dst = isOrig ? respAddr : origAddr;
     r.isOrig = conn.isOrigSender(srcId, srcPort);
+    r.fromFirstSender = srcId === conn.firstSenderId && srcPort === conn.firstSenderPort;
     return r;
   }
 
@@ -100,13 +194,11 @@ export class ConnTracker {
     this.conns.clear();
   }
 
-  private create(key: string, d: Dissected, t: number, srcId: string, dstId: string, srcPort: number, dstPort: number): Conn {
-    const uid = this.uid(this.created++);
-    const ends = {
-      origId: srcId, origAddr: formatAddress(d.data, d.srcAt, d.ipVersion), origPort: srcPort,
-      respId: dstId, respAddr: formatAddress(d.data, d.dstAt, d.ipVersion), respPort: dstPort,
-    };
-    const conn = new Conn(uid, key, d.protocol, ends, t);
+  private create(hash: number, d: TrackedPacket, t: number, srcId: AddressId, dstId: AddressId, srcPort: number, dstPort: number): Conn {
+    const no = this.created++;
+    const uid = this.uid(no);
+    const ends = { origId: srcId, origAddr: d.srcText(), origPort: srcPort, respId: dstId, respAddr: d.dstText(), respPort: dstPort };
+    const conn = new Conn(no, uid, hash, d.protocol, ends, t);
     let flip = false;
     if (d.protocol === 6) {
       const partial = !(d.tcpFlags & TcpFlag.SYN) || (d.tcpFlags & TcpFlag.ACK) !== 0;
@@ -122,11 +214,11 @@ export class ConnTracker {
     return conn;
   }
 
-  private deliver(conn: Conn, d: Dissected, t: number, isOrig: boolean): void {
+  private deliver(conn: Conn, d: TrackedPacket, t: number, isOrig: boolean): void {
     if (conn.tcp) {
-      const result = conn.tcp.step(conn, isOrig, { flags: d.tcpFlags, seq: d.seq, ack: d.ack, window: d.window, len: d.payloadLen });
-      if (result.touch) conn.lastT = t;
-      if (result.closeComplete && conn.closedAt === null) conn.closedAt = conn.lastT;
+      const result = conn.tcp.step(conn, isOrig, d.tcpFlags, d.seq, d.ack, d.window, d.payloadLen);
+      if (result & Step.touch) conn.lastT = t;
+      if (result & Step.closeComplete && conn.closedAt === null) conn.closedAt = conn.lastT;
     } else if (d.protocol === 17) {
       conn.datagram(isOrig, Math.max(0, (d.udpLength || d.l4Len) - 8), t, 'D');
       this.applicationFlip(conn, d, isOrig);
@@ -139,21 +231,22 @@ export class ConnTracker {
   }
 
   /** DNS and NTP analyzers flip a connection whose messages show the roles reversed. */
-  private applicationFlip(conn: Conn, d: Dissected, isOrig: boolean): void {
-    const payload = d.data;
-    const at = d.payloadOffset;
-    if (conn.app === 'dns' && conn.dnsFirstMessage && d.payloadLen >= 12 && payload.length >= at + 12) {
+  private applicationFlip(conn: Conn, d: TrackedPacket, isOrig: boolean): void {
+    if (d.appHead < 0) return;
+    if (conn.app === 'dns' && conn.dnsFirstMessage && d.payloadLen >= 12) {
       conn.dnsFirstMessage = false;
-      const isResponse = (payload[at + 2] & 0x80) !== 0;
+      const isResponse = (d.appHead & 0x80) !== 0; // the QR bit, in the message's third byte
       if (isResponse && isOrig && !isMulticast(conn.ends.respAddr)) conn.flipRoles();
-    } else if (conn.app === 'ntp' && d.payloadLen >= 48 && payload.length > at) {
-      const mode = payload[at] & 0x07;
+    } else if (conn.app === 'ntp' && d.payloadLen >= 48) {
+      const mode = (d.appHead >> 16) & 0x07;
       if ((mode === 4 && isOrig) || (mode === 3 && !isOrig)) conn.flipRoles();
     }
   }
 
   /** Would one of Zeek's timers have removed `conn` by time `t`? */
   private expired(conn: Conn, t: number): boolean {
+    // Every rule needs at least 5 s without activity, or 5 s since the start of an attempt.
+    if (t < conn.lastT + Timeouts.tcpAttempt && t < conn.startT + Timeouts.tcpAttempt) return false;
     const tcp = conn.tcp;
     if (!tcp) {
       const timeout = conn.protocol === 17 ? Timeouts.udpInactivity : conn.protocol === 1 || conn.protocol === 58 ? Timeouts.icmpInactivity : Timeouts.otherInactivity;
@@ -175,7 +268,7 @@ export class ConnTracker {
   }
 
   /** Zeek's TCP reuse rule: a new initial SYN on a 5-tuple that already has a connection. */
-  private isReuse(conn: Conn, d: Dissected): boolean {
+  private isReuse(conn: Conn, d: TrackedPacket): boolean {
     const tcp = conn.tcp;
     if (!tcp || !(d.tcpFlags & TcpFlag.SYN)) return false;
     let connOrig = tcp.orig;
@@ -191,7 +284,7 @@ export class ConnTracker {
   }
 
   private finish(conn: Conn): void {
-    this.conns.delete(conn.key);
+    this.conns.delete(conn);
     this.onFinished(conn);
   }
 
@@ -201,27 +294,29 @@ export class ConnTracker {
     for (const conn of this.conns.values()) if (this.expired(conn, t)) this.finish(conn);
   }
 
-  /** Zeek-shaped uid ("C" + 17 base62), derived from the session and creation order: stable across runs. */
+  /**
+   * Zeek-shaped uid ("C" + 17 base62), derived from the session and the creation order, so it
+   * is the same on every run. A keyed xorshift, not a cryptographic hash: uids need to be
+   * distinct and stable, not secret, and this costs nothing next to a SHA-1 per flow.
+   */
   private uid(n: number): string {
-    const digest = createHash('sha1').update(`${this.sessionId}/${n}`).digest();
-    let value = BigInt(`0x${digest.subarray(0, 13).toString('hex')}`); // 104 bits: 62^17 needs 102
-    let out = '';
+    let x = (this.uidSeed ^ Math.imul(n + 1, 0x9e3779b1)) | 0 || 1;
+    let y = (Math.imul(this.uidSeed, 0x85ebca6b) ^ n) | 0 || 1;
+    let out = 'C';
     for (let i = 0; i < 17; i++) {
-      out += BASE62[Number(value % 62n)];
-      value /= 62n;
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      y = (Math.imul(y, 0x2545f491) + x) | 0;
+      out += BASE62[((y >>> 8) ^ (x >>> 3)) % 62];
     }
-    return `C${out}`;
+    return out;
   }
 }
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
-const isPorted = (protocol: number) => protocol === 6 || protocol === 17 || protocol === 132 || protocol === 1 || protocol === 58;
-
-function addressId(b: Uint8Array, at: number, length: number): string {
-  if (length === 4) return String(((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0);
-  return Buffer.from(b.buffer, b.byteOffset + at, 16).toString('hex');
-}
+export const isPorted = (protocol: number) => protocol === 6 || protocol === 17 || protocol === 132 || protocol === 1 || protocol === 58;
 
 function appAnalyzer(protocol: number, respPort: number): AppAnalyzer {
   if (protocol !== 17) return null;

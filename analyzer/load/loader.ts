@@ -1,21 +1,25 @@
 /**
- * Loads one session into the analysis database: events are read chunk by chunk and streamed
- * into the tables; packets are dissected and fed to the connection tracker; connections are
- * written as soon as Zeek's rules retire them. Memory holds the open connections and the
- * process table, never the packets.
+ * Loads one session into the analysis database, on two threads: a worker reads, checks, decodes
+ * and dissects (decode.ts); this thread tracks connections and processes, in event order, and
+ * streams rows into DuckDB. Packets are copied into packet_rows as numbers (db/column-stage.ts);
+ * the packets view adds their text. Memory holds the open connections, the process table and
+ * a few batches in flight, never the session.
  */
 import { readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { InputError } from '../../recorder/errors.js';
-import { FlowOrigin, type SessionEvent } from '../../recorder/session/events.js';
-import { SessionReader } from '../../recorder/session/reader.js';
+import { FlowOrigin, type SessionEvent, type SessionHeader } from '../../recorder/session/events.js';
+import type { ReadReport } from '../../recorder/session/reader.js';
 import { RowAppender } from '../db/appender.js';
+import { ColumnStage, Staged } from '../db/column-stage.js';
 import { query, type Database } from '../db/database.js';
-import { parseDns } from '../dns/message.js';
-import { TcpFlag, dissect, newDissected, type Dissected } from '../dissect/packet.js';
+import { formatAddress } from '../dissect/packet.js';
 import { communityId } from '../flows/community-id.js';
-import type { Conn } from '../flows/conn.js';
-import { ConnTracker } from '../flows/tracker.js';
+import type { AddressId, Conn } from '../flows/conn.js';
+import { ConnTracker, isPorted, type TrackedPacket } from '../flows/tracker.js';
 import { projectFile } from '../project.js';
+import type { DecodeMessage } from './decode.js';
+import type { PacketBatch, PacketColumns } from './packet-batch.js';
 import { ProcessModel } from './processes.js';
 
 export interface LoadOptions {
@@ -24,10 +28,15 @@ export interface LoadOptions {
   onProgress?: (bytesRead: number, bytesTotal: number) => void;
 }
 
+/** Seconds spent in each stage of a load, for the benchmark. */
 export interface StageTimes {
-  read: number;
-  dissectAndTrack: number;
-  append: number;
+  /** On the worker thread, overlapping the rest: reading, checking, decoding, dissecting. */
+  decodeWorker: number;
+  /** This thread: tracking connections and processes, staging rows. */
+  track: number;
+  /** Of `track`: copying staged packet rows into DuckDB. */
+  stageToDuckDb: number;
+  /** Flows still open, processes, attribution: the work after the last event. */
   finish: number;
 }
 
@@ -40,147 +49,368 @@ export interface LoadResult {
   problems: string[];
   truncatedAt: number | null;
   stoppedAt: number | null;
-}
-
-const directionName = ['unknown', 'in', 'out'];
-const originName: Record<number, string> = Object.fromEntries(Object.entries(FlowOrigin).map(([k, v]) => [v, k === 'contentFilter' ? 'content-filter' : k]));
-const FLAG_LETTERS = 'FSRPAUEC';
-const flagText: string[] = Array.from({ length: 256 }, (_, f) => [...FLAG_LETTERS].filter((_, i) => f & (1 << i)).join(''));
-const DNS_PORTS = new Set([53, 5353, 5355]);
-
-export async function loadSession(db: Database, path: string, options: LoadOptions = {}): Promise<LoadResult> {
-  const reader = SessionReader.open(path, { salvage: options.salvage });
-  const { header } = reader;
-  const sessionId = header.sessionId;
-  const seen = await query(db, 'SELECT file FROM sessions WHERE session_id = $1', [sessionId]);
-  if (seen.length > 0) throw new InputError(`${path}: session ${sessionId} is already in this database (loaded from ${seen[0].file})`);
-
-  const c = db.connection;
-  const tables = ['packets', 'flows', 'socket_events', 'losses', 'interfaces', 'dns'] as const;
-  const out = Object.fromEntries(await Promise.all(tables.map(async (t) => [t, await RowAppender.create(c, t)]))) as Record<(typeof tables)[number], RowAppender>;
-
-  const linkTypes = new Map<number, number>();
-  const model = new ProcessModel();
-  const d = newDissected();
-  let packetNo = 0;
-  let malformed = 0;
-  let flows = 0;
-
-  const tracker = new ConnTracker(sessionId, (conn) => {
-    flows++;
-    out.flows.row(flowRow(sessionId, conn));
-  });
-
-  const onPacket = (e: Extract<SessionEvent, { kind: 'packet' }>) => {
-    const linkType = linkTypes.get(e.interfaceId);
-    if (linkType === undefined) dissectUnknown(d, e.data, e.interfaceId);
-    else dissect(d, linkType, e.data);
-    if (d.problem) malformed++;
-    const hit = tracker.packet(d, e.t);
-    let src: string | null = null;
-    let dst: string | null = null;
-    let isOrig: boolean | null = null;
-    if (hit) {
-      isOrig = hit.isOrig;
-      src = hit.src;
-      dst = hit.dst;
-      if (hit.conn.protocol !== 6 || d.payloadLen > 0) dnsRow(hit.conn, d, e.t, src, dst);
-    }
-    out.packets.row([
-      sessionId, packetNo++, e.t, e.interfaceId, directionName[e.direction], e.origLen, e.data.length,
-      d.ipVersion || null, src, dst, d.protocol >= 0 ? d.protocol : null,
-      d.ipVersion && d.fragOffset === 0 ? (d.icmpType >= 0 ? d.icmpType : d.srcPort) : null,
-      d.ipVersion && d.fragOffset === 0 ? (d.icmpType >= 0 ? d.icmpCode : d.dstPort) : null,
-      d.protocol === 6 ? flagText[d.tcpFlags] : null, d.protocol === 6 ? d.seq : null, d.protocol === 6 && d.tcpFlags & TcpFlag.ACK ? d.ack : null,
-      d.ipVersion ? d.ipTotalLen : null, d.ipVersion ? d.payloadLen : null,
-      hit?.conn.uid ?? null, isOrig, e.processKey ? model.instanceOf(e.processKey) : null, d.problem,
-    ]);
-  };
-
-  const dnsRow = (conn: Conn, pd: Dissected, t: number, src: string, dst: string) => {
-    if (!DNS_PORTS.has(conn.ends.respPort) && !DNS_PORTS.has(conn.ends.origPort)) return;
-    let start = pd.payloadOffset;
-    const end = Math.min(pd.data.length, pd.payloadOffset + pd.payloadLen);
-    if (conn.protocol === 6) start += 2; // DNS over TCP: a 2-byte length, then the message
-    const message = parseDns(pd.data, start, end);
-    if (!message) return;
-    out.dns.row([
-      sessionId, t, conn.uid, message.id, message.isResponse ? dst : src, message.isResponse ? src : dst, message.isResponse,
-      message.query, message.qtype, message.isResponse ? message.rcode : null, message.answers, message.ttls,
-    ]);
-  };
-
-  let events = 0;
-  for (const chunk of reader.chunks()) {
-    for (const e of chunk) {
-      events++;
-      switch (e.kind) {
-        case 'packet':
-          onPacket(e);
-          break;
-        case 'interface':
-          linkTypes.set(e.id, e.linkType);
-          out.interfaces.row([sessionId, e.id, e.name, e.linkType, e.snapLen]);
-          break;
-        case 'process':
-          model.process(e, header.sensor.name === 'netprov-import' && e.key.includes('~'));
-          break;
-        case 'exec':
-          model.exec(e);
-          break;
-        case 'fork':
-          model.fork(e);
-          break;
-        case 'exit':
-          model.exit(e);
-          break;
-        case 'flowOpen':
-        case 'flowClose': {
-          const open = e.kind === 'flowOpen';
-          out.socket_events.row([
-            sessionId, e.t, open ? 'open' : 'close', e.flowId, e.processKey ? model.instanceOf(e.processKey) : null, e.protocol,
-            e.localAddr, e.localPort, e.remoteAddr, e.remotePort, open ? directionName[e.direction] : null, open ? originName[e.origin] : null,
-            open ? e.remoteHost : null, open ? null : e.bytesIn, open ? null : e.bytesOut,
-          ]);
-          break;
-        }
-        case 'loss':
-          out.losses.row([sessionId, e.t, e.source, e.count, e.reason]);
-          break;
-        case 'clockSync':
-        case 'mark':
-          break;
-      }
-    }
-    options.onProgress?.(reader.report.bytesRead, reader.report.bytes);
-  }
-  tracker.finishAll();
-  for (const a of Object.values(out)) a.close();
-
-  await writeProcesses(db, sessionId, model);
-  const report = reader.report;
-  const sessionRow = await RowAppender.create(c, 'sessions');
-  sessionRow.row([
-    sessionId, path, header.host, `${header.sensor.name} ${header.sensor.version}`.trim(), header.startNs, header.clockNotes, report.bytes,
-    report.events, report.chunksGood, report.chunksBad, report.trailer !== null, report.truncatedAt,
-    report.problems.map((p) => `${p.offset}: ${p.message}`), malformed,
-  ]);
-  sessionRow.close();
-  await c.run(readFileSync(projectFile('analyzer/attribution.sql'), 'utf8'), { session: sessionId, skew_ns: ATTRIBUTION_SKEW_NS });
-
-  return {
-    sessionId, file: path, events, packets: packetNo, flows,
-    problems: report.problems.map((p) => `${path}: offset ${p.offset}: ${p.message}`),
-    truncatedAt: report.truncatedAt, stoppedAt: report.stoppedAt,
-  };
+  seconds: StageTimes;
 }
 
 /** A socket event and the first packet of its flow may disagree by this much (clock conversion, queueing). */
 export const ATTRIBUTION_SKEW_NS = 2_000_000_000;
 
-function dissectUnknown(d: Dissected, data: Uint8Array, interfaceId: number): void {
-  dissect(d, -1, data);
-  d.problem = `packet names interface ${interfaceId}, which the session never declared`;
+const directionName = ['unknown', 'in', 'out'];
+const originName: Record<number, string> = Object.fromEntries(
+  Object.entries(FlowOrigin).map(([k, v]) => [v, k === 'contentFilter' ? 'content-filter' : k]),
+);
+
+/** packet_rows, column by column (schema.sql); -1 (2 for from_first_sender, 0 for ip_version) stands for NULL. */
+const PACKET_STAGE = {
+  session_no: Staged.i32, packet_no: Staged.f64, t: Staged.f64, interface_id: Staged.i32, direction: Staged.u8, orig_len: Staged.i32, cap_len: Staged.i32,
+  ip_version: Staged.u8, protocol: Staged.i16, src_port: Staged.i32, dst_port: Staged.i32, tcp_flags: Staged.i16, seq: Staged.f64,
+  ack: Staged.f64, ip_len: Staged.i32, payload_len: Staged.i32, flow_no: Staged.i32, from_first_sender: Staged.u8,
+  process_no: Staged.i32, problem_no: Staged.i32,
+};
+
+export async function loadSession(db: Database, path: string, options: LoadOptions = {}): Promise<LoadResult> {
+  const started = performance.now();
+  const messages = decodeInWorker(path, options.salvage ?? false);
+  const first = await messages.next();
+  const header = (first.value as Extract<DecodeMessage, { type: 'header' }>).header;
+  const sessionId = header.sessionId;
+  const seen = await query(db, 'SELECT file FROM sessions WHERE session_id = $1', [sessionId]);
+  if (seen.length > 0) {
+    await messages.return(undefined);
+    throw new InputError(`${path}: session ${sessionId} is already in this database (loaded from ${seen[0].file})`);
+  }
+  const session = await SessionLoad.start(db, header);
+  const seconds: StageTimes = { decodeWorker: 0, track: 0, stageToDuckDb: 0, finish: 0 };
+  let report: ReadReport | null = null;
+  for await (const message of messages) {
+    if (message.type === 'batch') {
+      const start = performance.now();
+      session.batch(message.batch);
+      seconds.track += (performance.now() - start) / 1000;
+      options.onProgress?.(message.batch.bytesRead, message.batch.bytesTotal);
+    } else if (message.type === 'end') {
+      report = message.report;
+      options.onProgress?.(report.bytesRead, report.bytes);
+    }
+  }
+  const finishStart = performance.now();
+  const result = await session.finish(path, report!);
+  seconds.finish = (performance.now() - finishStart) / 1000;
+  seconds.stageToDuckDb = session.stageSeconds;
+  seconds.decodeWorker = (finishStart - started) / 1000;
+  return { ...result, seconds };
+}
+
+/** Runs decode.ts on a worker thread; yields its messages in order. */
+async function* decodeInWorker(path: string, salvage: boolean): AsyncGenerator<DecodeMessage> {
+  const inFlight = new SharedArrayBuffer(4);
+  const pending = new Int32Array(inFlight);
+  const worker = new Worker(projectFile('dist/analyzer/load/decode-worker.js'), { workerData: { path, salvage, inFlight } });
+  const queue: DecodeMessage[] = [];
+  let wake: (() => void) | null = null;
+  let failure: Error | null = null;
+  let exited = false;
+  worker.on('message', (m: DecodeMessage) => {
+    queue.push(m);
+    wake?.();
+  });
+  worker.on('error', (err) => {
+    failure = err;
+    wake?.();
+  });
+  worker.on('exit', () => {
+    exited = true;
+    wake?.();
+  });
+  try {
+    for (;;) {
+      while (queue.length === 0 && !failure && !exited) await new Promise<void>((resolve) => (wake = resolve));
+      wake = null;
+      if (failure) throw failure;
+      const message = queue.shift();
+      if (!message) return;
+      if (message.type === 'error') throw message.input ? new InputError(message.message) : Object.assign(new Error(message.message), { stack: message.stack });
+      yield message;
+      if (message.type === 'batch') {
+        Atomics.sub(pending, 0, 1);
+        Atomics.notify(pending, 0);
+      }
+      if (message.type === 'end') return;
+    }
+  } finally {
+    await worker.terminate();
+  }
+}
+
+/** The order-dependent half of a load: everything that needs the events in sequence. */
+class SessionLoad {
+  private readonly tracker: ConnTracker;
+  private readonly model = new ProcessModel();
+  private readonly packet = new BatchPacket();
+  private readonly processNumbers = new Numbering();
+  private readonly problemNumbers = new Numbering();
+  private flows = 0;
+  private events = 0;
+  private malformed = 0;
+
+  private constructor(
+    private readonly db: Database,
+    private readonly header: SessionHeader,
+    private readonly out: Record<'flows' | 'socket_events' | 'losses' | 'interfaces' | 'dns', RowAppender>,
+    private readonly stage: ColumnStage<keyof typeof PACKET_STAGE>,
+    private readonly sessionNo: number,
+  ) {
+    stage.columns.session_no.fill(sessionNo);
+    this.tracker = new ConnTracker(header.sessionId, (conn) => {
+      this.flows++;
+      out.flows.row(flowRow(header.sessionId, conn));
+    });
+  }
+
+  static async start(db: Database, header: SessionHeader): Promise<SessionLoad> {
+    const c = db.connection;
+    const names = ['flows', 'socket_events', 'losses', 'interfaces', 'dns'] as const;
+    const appenders = await Promise.all(names.map((name) => RowAppender.create(c, name)));
+    const out = Object.fromEntries(names.map((name, i) => [name, appenders[i]])) as SessionLoad['out'];
+    const [{ next }] = await query(db, 'SELECT coalesce(max(session_no), 0) + 1 AS next FROM sessions');
+    return new SessionLoad(db, header, out, await ColumnStage.open(c, 'packet_rows', PACKET_STAGE), next as number);
+  }
+
+  get stageSeconds(): number {
+    return this.stage.seconds;
+  }
+
+  batch(batch: PacketBatch): void {
+    let next = 0;
+    let dns = 0;
+    for (let i = 0; i < batch.count; i++) {
+      while (next < batch.events.length && batch.events[next].before === i) this.event(batch.events[next++].event);
+      const hit = this.onPacket(batch, i);
+      while (dns < batch.dns.length && batch.dns[dns].packet === i) {
+        if (hit) this.dnsRow(batch.dns[dns], batch.columns.t[i], hit.conn.uid, hit.src, hit.dst);
+        dns++;
+      }
+    }
+    while (next < batch.events.length) this.event(batch.events[next++].event);
+    this.events += batch.count;
+  }
+
+  private onPacket(batch: PacketBatch, i: number) {
+    const c = batch.columns;
+    const p = this.packet.load(c, i);
+    const hit = this.tracker.packet(p, c.t[i]);
+    const col = this.stage.columns;
+    const r = this.stage.row;
+    const transport = p.ipVersion !== 0 && p.fragOffset === 0 && !p.broken;
+    const icmp = p.icmpType >= 0;
+    const problem = c.problem[i];
+    col.packet_no[r] = this.stage.rows;
+    col.t[r] = c.t[i];
+    col.interface_id[r] = c.interfaceId[i];
+    col.direction[r] = c.direction[i];
+    col.orig_len[r] = c.origLen[i];
+    col.cap_len[r] = c.capLen[i];
+    col.ip_version[r] = p.ipVersion;
+    col.protocol[r] = p.protocol;
+    col.src_port[r] = transport && isPorted(p.protocol) ? (icmp ? p.icmpType : p.srcPort) : -1;
+    col.dst_port[r] = transport && isPorted(p.protocol) ? (icmp ? p.icmpCode : p.dstPort) : -1;
+    col.tcp_flags[r] = transport && p.protocol === 6 ? p.tcpFlags : -1;
+    col.seq[r] = transport && p.protocol === 6 ? p.seq : -1;
+    col.ack[r] = transport && p.protocol === 6 && p.tcpFlags & 16 ? p.ack : -1;
+    col.ip_len[r] = p.ipVersion ? p.ipTotalLen : -1;
+    col.payload_len[r] = p.ipVersion ? p.payloadLen : -1;
+    col.flow_no[r] = hit ? hit.conn.no : -1;
+    col.from_first_sender[r] = hit ? (hit.fromFirstSender ? 1 : 0) : 2;
+    const key = c.processKey[i];
+    col.process_no[r] = key < 0 ? -1 : this.processNumbers.of(this.model.instanceOf(batch.strings[key]));
+    col.problem_no[r] = problem < 0 ? -1 : this.problemNumbers.of(batch.strings[problem]);
+    this.stage.next();
+    if (problem >= 0) this.malformed++;
+    return hit;
+  }
+
+  private dnsRow(m: PacketBatch['dns'][number], t: number, uid: string, src: string, dst: string): void {
+    this.out.dns.row([
+      this.header.sessionId, t, uid, m.id, m.isResponse ? dst : src, m.isResponse ? src : dst, m.isResponse, m.query, m.qtype,
+      m.isResponse ? m.rcode : null, m.answers, m.ttls,
+    ]);
+  }
+
+  private event(e: SessionEvent): void {
+    const sessionId = this.header.sessionId;
+    this.events++;
+    switch (e.kind) {
+      case 'interface':
+        this.out.interfaces.row([sessionId, e.id, e.name, e.linkType, e.snapLen]);
+        break;
+      case 'process':
+        this.model.process(e, e.key.includes('~'));
+        break;
+      case 'exec':
+        this.model.exec(e);
+        break;
+      case 'fork':
+        this.model.fork(e);
+        break;
+      case 'exit':
+        this.model.exit(e);
+        break;
+      case 'flowOpen':
+      case 'flowClose': {
+        const open = e.kind === 'flowOpen';
+        this.out.socket_events.row([
+          sessionId, e.t, open ? 'open' : 'close', e.flowId, e.processKey ? this.model.instanceOf(e.processKey) : null, e.protocol,
+          e.localAddr, e.localPort, e.remoteAddr, e.remotePort, open ? directionName[e.direction] : null, open ? originName[e.origin] : null,
+          open ? e.remoteHost : null, open ? null : e.bytesIn, open ? null : e.bytesOut,
+        ]);
+        break;
+      }
+      case 'loss':
+        this.out.losses.row([sessionId, e.t, e.source, e.count, e.reason]);
+        break;
+      default: // clock sync and marks are kept in the session file; the analysis has no table for them
+    }
+  }
+
+  async finish(path: string, report: ReadReport): Promise<Omit<LoadResult, 'seconds'>> {
+    const sessionId = this.header.sessionId;
+    const c = this.db.connection;
+    this.tracker.finishAll();
+    for (const appender of Object.values(this.out)) appender.close();
+    this.stage.close();
+    await this.writeProcesses();
+    const strings = await RowAppender.create(c, 'packet_strings');
+    this.processNumbers.values.forEach((v, i) => strings.row([this.sessionNo, 'process', i, v]));
+    this.problemNumbers.values.forEach((v, i) => strings.row([this.sessionNo, 'problem', i, v]));
+    strings.close();
+
+    const sessionRow = await RowAppender.create(c, 'sessions');
+    const h = this.header;
+    sessionRow.row([
+      sessionId, this.sessionNo, path, h.host, `${h.sensor.name} ${h.sensor.version}`.trim(), h.startNs, h.clockNotes, report.bytes, report.events,
+      report.chunksGood, report.chunksBad, report.trailer !== null, report.truncatedAt, report.problems.map((p) => `${p.offset}: ${p.message}`),
+      this.malformed,
+    ]);
+    sessionRow.close();
+    await c.run(readFileSync(projectFile('analyzer/attribution.sql'), 'utf8'), { session: sessionId, skew_ns: ATTRIBUTION_SKEW_NS });
+    return {
+      sessionId, file: path, events: this.events, packets: this.stage.rows, flows: this.flows,
+      problems: report.problems.map((p) => `${path}: offset ${p.offset}: ${p.message}`),
+      truncatedAt: report.truncatedAt, stoppedAt: report.stoppedAt,
+    };
+  }
+
+  private async writeProcesses(): Promise<void> {
+    const sessionId = this.header.sessionId;
+    const c = this.db.connection;
+    const [processes, images, keys] = await Promise.all(['processes', 'process_images', 'process_keys'].map((t) => RowAppender.create(c, t)));
+    for (const p of this.model.processes.values()) {
+      const last = p.images.at(-1);
+      processes.row([
+        sessionId, p.key, p.pid, p.version, p.ppid, p.parentKey, p.uid, last?.path ?? null, last?.argv ?? null, last?.signingId ?? null,
+        last?.teamId ?? null, last?.cdhash ?? null, last?.isPlatformBinary ?? null, p.origin, p.firstSeenT, p.execT, p.exitT, p.exitStatus,
+      ]);
+      p.images.forEach((image, i) =>
+        images.row([sessionId, p.key, i, image.t, image.path, image.argv, image.signingId, image.teamId, image.cdhash, image.isPlatformBinary]),
+      );
+    }
+    for (const [key, instance] of this.model.aliases) keys.row([sessionId, key, instance]);
+    for (const a of [processes, images, keys]) a.close();
+  }
+}
+
+/** One row of a batch, seen through the TrackedPacket interface (one object, reloaded per packet). */
+class BatchPacket implements TrackedPacket {
+  ipVersion = 0;
+  protocol = -1;
+  fragOffset = 0;
+  broken = false;
+  srcId: AddressId = 0;
+  dstId: AddressId = 0;
+  srcPort = 0;
+  dstPort = 0;
+  icmpType = -1;
+  icmpCode = -1;
+  tcpFlags = 0;
+  seq = 0;
+  ack = 0;
+  window = 0;
+  ipTotalLen = 0;
+  l4Len = 0;
+  payloadLen = 0;
+  udpLength = 0;
+  appHead = -1;
+  private c!: PacketColumns;
+  private i = 0;
+
+  load(c: PacketColumns, i: number): this {
+    this.c = c;
+    this.i = i;
+    this.ipVersion = c.ipVersion[i];
+    this.protocol = c.protocol[i];
+    this.fragOffset = c.fragOffset[i];
+    this.srcPort = c.srcPort[i];
+    this.dstPort = c.dstPort[i];
+    this.icmpType = c.icmpType[i];
+    this.icmpCode = c.icmpCode[i];
+    // A transport header that could not be read leaves no ports to key a connection on.
+    this.broken = c.problem[i] >= 0 && this.srcPort === 0 && this.icmpType < 0 && isPorted(this.protocol);
+    if (this.ipVersion === 4) {
+      this.srcId = c.src0[i];
+      this.dstId = c.dst0[i];
+    } else if (this.ipVersion === 6) {
+      this.srcId = hex128(c.src0[i], c.src1[i], c.src2[i], c.src3[i]);
+      this.dstId = hex128(c.dst0[i], c.dst1[i], c.dst2[i], c.dst3[i]);
+    }
+    this.tcpFlags = c.tcpFlags[i];
+    this.seq = c.seq[i];
+    this.ack = c.ack[i];
+    this.window = c.window[i];
+    this.ipTotalLen = c.ipTotalLen[i];
+    this.l4Len = c.l4Len[i];
+    this.payloadLen = c.payloadLen[i];
+    this.udpLength = c.udpLength[i];
+    this.appHead = c.appHead[i];
+    return this;
+  }
+
+  srcText(): string {
+    const { c, i } = this;
+    return addressText(this.ipVersion, c.src0[i], c.src1[i], c.src2[i], c.src3[i]);
+  }
+
+  dstText(): string {
+    const { c, i } = this;
+    return addressText(this.ipVersion, c.dst0[i], c.dst1[i], c.dst2[i], c.dst3[i]);
+  }
+}
+
+const hex128 = (a: number, b: number, c: number, d: number) =>
+  a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0') + c.toString(16).padStart(8, '0') + d.toString(16).padStart(8, '0');
+
+function addressText(version: number, a: number, b: number, c: number, d: number): string {
+  if (version === 4) return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+  const bytes = Buffer.alloc(16);
+  bytes.writeUInt32BE(a, 0);
+  bytes.writeUInt32BE(b, 4);
+  bytes.writeUInt32BE(c, 8);
+  bytes.writeUInt32BE(d, 12);
+  return formatAddress(bytes, 0, 6);
+}
+
+/** Small integers for repeated strings (process keys, problem texts) in staged rows. */
+class Numbering {
+  readonly values: string[] = [];
+  private readonly numbers = new Map<string, number>();
+  of(value: string): number {
+    let n = this.numbers.get(value);
+    if (n === undefined) {
+      n = this.values.length;
+      this.values.push(value);
+      this.numbers.set(value, n);
+    }
+    return n;
+  }
 }
 
 function flowRow(sessionId: string, conn: Conn): unknown[] {
@@ -188,29 +418,9 @@ function flowRow(sessionId: string, conn: Conn): unknown[] {
   const hasDuration = s.durationNs > 0;
   const { origAddr, origPort, respAddr, respPort } = conn.ends;
   return [
-    sessionId, conn.uid, conn.startT, conn.lastT, origAddr, origPort, respAddr, respPort, conn.protoName,
+    sessionId, conn.uid, conn.no, conn.startT, conn.lastT, origAddr, origPort, respAddr, respPort, conn.protoName,
     hasDuration ? s.durationNs / 1e9 : null, hasDuration ? s.origBytes : null, hasDuration ? s.respBytes : null,
     s.connState, conn.missedBytes, conn.history || null, conn.origPkts, conn.origIpBytes, conn.respPkts, conn.respIpBytes,
     conn.protocol, communityId(conn.protocol, origAddr, respAddr, origPort, respPort),
   ];
-}
-
-async function writeProcesses(db: Database, sessionId: string, model: ProcessModel): Promise<void> {
-  const processes = await RowAppender.create(db.connection, 'processes');
-  const images = await RowAppender.create(db.connection, 'process_images');
-  const keys = await RowAppender.create(db.connection, 'process_keys');
-  for (const p of model.processes.values()) {
-    const last = p.images.at(-1);
-    processes.row([
-      sessionId, p.key, p.pid, p.version, p.ppid, p.parentKey, p.uid, last?.path ?? null, last?.argv ?? null, last?.signingId ?? null,
-      last?.teamId ?? null, last?.cdhash ?? null, last?.isPlatformBinary ?? null, p.origin, p.firstSeenT, p.execT, p.exitT, p.exitStatus,
-    ]);
-    p.images.forEach((image, i) =>
-      images.row([sessionId, p.key, i, image.t, image.path, image.argv, image.signingId, image.teamId, image.cdhash, image.isPlatformBinary]),
-    );
-  }
-  for (const [key, instance] of model.aliases) keys.row([sessionId, key, instance]);
-  processes.close();
-  images.close();
-  keys.close();
 }

@@ -1,11 +1,18 @@
 /**
  * `npm run bench`: the hot paths, measured on this machine, next to the field's tools on the same
  * input in the same run. Numbers go in the README with the machine they ran on.
+ *
+ *   1. import: a generated 200 MB pcap -> session, against `tshark -T fields -e frame.len`;
+ *   2. analyze: a generated 5M-packet session end to end, per stage, peak RSS, against
+ *      `tshark -q -z conv,tcp` on the same traffic as pcap.
+ *
+ * `npm run bench -- --packets N` scales part 2 (default 5,000,000).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { analyze } from '../../analyzer/analyze.js';
 import { importFiles } from '../../recorder/import/index.js';
 import { SessionReader } from '../../recorder/session/reader.js';
 import { writeTrafficPcap } from './traffic.js';
@@ -13,6 +20,8 @@ import { writeTrafficPcap } from './traffic.js';
 const MiB = 1 << 20;
 const dir = mkdtempSync(join(tmpdir(), 'netprov-bench-'));
 const rows: string[][] = [];
+const packetsArg = process.argv.indexOf('--packets');
+const analyzePackets = packetsArg > 0 ? Number(process.argv[packetsArg + 1]) : 5_000_000;
 
 function seconds<T>(work: () => T): [T, number] {
   const start = process.hrtime.bigint();
@@ -20,40 +29,64 @@ function seconds<T>(work: () => T): [T, number] {
   return [result, Number(process.hrtime.bigint() - start) / 1e9];
 }
 
-function row(what: string, secs: number, bytes: number, packets: number, note = '') {
-  rows.push([what, `${secs.toFixed(2)} s`, `${(bytes / MiB / secs).toFixed(0)} MiB/s`, `${Math.round(packets / secs).toLocaleString('en-US')} pkt/s`, note]);
+const rate = (n: number, secs: number) => Math.round(n / secs).toLocaleString('en-US');
+
+function row(what: string, secs: number, bytes: number | null, packets: number, note = '') {
+  rows.push([what, `${secs.toFixed(2)} s`, bytes === null ? '' : `${(bytes / MiB / secs).toFixed(0)} MiB/s`, `${rate(packets, secs)} pkt/s`, note]);
 }
 
-function tshark(args: string[]): number | null {
-  if (spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status !== 0) return null;
-  const [, secs] = seconds(() => execFileSync('sh', ['-c', `tshark ${args.join(' ')} > /dev/null 2>&1`]));
-  return secs;
+const hasTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
+
+function tshark(args: string): number | null {
+  if (!hasTshark) return null;
+  return seconds(() => execFileSync('sh', ['-c', `tshark ${args} > /dev/null 2>&1`]))[1];
 }
 
 try {
-  const pcap = join(dir, 'traffic.pcap');
-  const [traffic, genSecs] = seconds(() => writeTrafficPcap(pcap, { targetBytes: 200 * MiB, concurrentFlows: 2000, packetsPerFlow: 24 }));
-  console.log(`generated ${pcap}: ${(traffic.bytes / MiB).toFixed(0)} MiB, ${traffic.packets} packets, ${traffic.flows} flows (${genSecs.toFixed(1)} s)`);
-
-  const session = join(dir, 'traffic.npsession');
+  // 1. Import throughput on a 200 MB capture of full-size packets.
+  const pcap = join(dir, 'import.pcap');
+  const traffic = writeTrafficPcap(pcap, { targetBytes: 200 * MiB, concurrentFlows: 2000, packetsPerFlow: 24 });
+  console.log(`import input: ${(traffic.bytes / MiB).toFixed(0)} MiB pcap, ${traffic.packets.toLocaleString('en-US')} packets`);
+  const session = join(dir, 'import.npsession');
   const [, importSecs] = seconds(() => importFiles([pcap], session));
   row('netprov import (pcap -> session)', importSecs, traffic.bytes, traffic.packets);
-
   const [events, readSecs] = seconds(() => {
     let n = 0;
     for (const chunk of SessionReader.open(session).chunks()) n += chunk.length;
     return n;
   });
-  row('session read (decode every event)', readSecs, statSync(session).size, events, `${events} events`);
+  row('session read (decode every event)', readSecs, statSync(session).size, events);
+  const fieldsSecs = tshark(`-r ${pcap} -T fields -e frame.len`);
+  if (fieldsSecs !== null) row('tshark -T fields -e frame.len', fieldsSecs, traffic.bytes, traffic.packets);
+  rmSync(pcap);
+  rmSync(session);
 
-  const tsharkSecs = tshark(['-r', pcap, '-T', 'fields', '-e', 'frame.len']);
-  if (tsharkSecs !== null) row('tshark -T fields -e frame.len', tsharkSecs, traffic.bytes, traffic.packets);
-  else rows.push(['tshark', 'not installed', '', '', '']);
+  // 2. End-to-end analysis of many packets over many thousands of flows (captured with snaplen 128).
+  const bigPcap = join(dir, 'analyze.pcap');
+  const big = writeTrafficPcap(bigPcap, { targetBytes: Infinity, targetPackets: analyzePackets, concurrentFlows: 5000, packetsPerFlow: 30, snapLen: 128 });
+  const bigSession = join(dir, 'analyze.npsession');
+  importFiles([bigPcap], bigSession);
+  console.log(`analyze input: ${big.packets.toLocaleString('en-US')} packets, ${big.flows.toLocaleString('en-US')} flows, session ${(statSync(bigSession).size / MiB).toFixed(0)} MiB`);
+  const rssBefore = process.resourceUsage().maxRSS;
+  const start = process.hrtime.bigint();
+  const { db, results } = await analyze([bigSession], { db: join(dir, 'analyze.duckdb') });
+  const analyzeSecs = Number(process.hrtime.bigint() - start) / 1e9;
+  db.close();
+  const r = results[0];
+  row('netprov analyze (end to end, DuckDB file)', analyzeSecs, statSync(bigSession).size, r.packets, `${r.flows.toLocaleString('en-US')} flows`);
+  const s = r.seconds;
+  const stages =
+    `read+decode+dissect (worker thread, overlapped) ${s.decodeWorker.toFixed(2)} s; track+stage ${s.track.toFixed(2)} s ` +
+    `(of which DuckDB chunks ${s.stageToDuckDb.toFixed(2)} s); finish (flows, packets table, attribution) ${s.finish.toFixed(2)} s`;
+  const convSecs = tshark(`-r ${bigPcap} -q -z conv,tcp`);
+  if (convSecs !== null) row('tshark -q -z conv,tcp', convSecs, statSync(bigPcap).size, big.packets);
 
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((x) => x[i].length)));
   console.log(`\nmachine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
-  for (const r of rows) console.log(r.map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
-  console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+  for (const x of rows) console.log(x.map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+  console.log(`analyze stages: ${stages}`);
+  console.log(`peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (before analyze: ${(rssBefore / 1024).toFixed(0)} MiB)`);
+  if (!hasTshark) console.log('tshark not installed: comparison rows skipped (bash .ci/system-packages installs it)');
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

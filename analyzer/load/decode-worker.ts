@@ -1,0 +1,23 @@
+/**
+ * Worker thread entry: decodes one session (decode.ts) and posts its batches to the loader,
+ * transferring the column buffers. At most MAX_IN_FLIGHT batches wait unprocessed: past that
+ * the worker blocks until the loader catches up, so memory does not grow with session size.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { decodeSession, type DecodeMessage } from './decode.js';
+import { transferList } from './packet-batch.js';
+
+export const MAX_IN_FLIGHT = 4;
+
+const { path, salvage, inFlight } = workerData as { path: string; salvage: boolean; inFlight: SharedArrayBuffer };
+const pending = new Int32Array(inFlight);
+
+decodeSession(path, salvage, (message: DecodeMessage) => {
+  if (message.type === 'batch') {
+    while (Atomics.load(pending, 0) >= MAX_IN_FLIGHT) Atomics.wait(pending, 0, Atomics.load(pending, 0), 1000);
+    Atomics.add(pending, 0, 1);
+    parentPort!.postMessage(message, transferList(message.batch.columns));
+  } else {
+    parentPort!.postMessage(message);
+  }
+});
