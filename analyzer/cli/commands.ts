@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { analysisJson, analyze } from '../analyze.js';
+import { verifyFixtures } from '../verify.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { flowRecords, jsonLines, zeekConnLog, type FlowRecord } from '../output/conn-log.js';
 import { table } from '../../recorder/cli/output.js';
@@ -37,12 +38,14 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
             if (r.truncatedAt !== null) context.warn(`${r.file}: ends inside the frame at offset ${r.truncatedAt}; everything before it was loaded`);
             if (r.stoppedAt !== null) context.warn(`${r.file}: corrupt at offset ${r.stoppedAt}; later chunks not loaded (use --salvage)`);
           }
+          // yargs hands a lone "-" over as an empty string.
+          const toStdout = argv.json === '-' || argv.json === '';
           if (argv.json !== undefined) {
             const json = await analysisJson(db);
-            if (argv.json === '-') process.stdout.write(json);
-            else writeFileSync(argv.json, json, { mode: 0o600 });
+            if (toStdout) process.stdout.write(json);
+            else writeOutput(argv.json, json);
           }
-          if (argv.json !== '-') {
+          if (!toStdout) {
             const records = await flowRecords(db);
             const shown = argv.limit > 0 ? records.slice(0, argv.limit) : records;
             for (const r of results) console.log(`${r.file}: ${r.packets} packets, ${r.flows} flows, ${r.events} events`);
@@ -53,6 +56,25 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
         } finally {
           db.close();
         }
+      },
+    )
+    .command(
+      'verify [dir]',
+      'Re-analyse every session in a folder and compare with its .expected.json (CI uses this on fixtures/)',
+      (y) =>
+        y
+          .positional('dir', { type: 'string', default: 'fixtures', describe: 'folder of NAME.npsession + NAME.expected.json' })
+          .option('update', { type: 'boolean', default: false, describe: 'rewrite the expected files (after reviewing the change)' })
+          .example('$0 verify', 'check the bundled fixtures')
+          .example('$0 verify fixtures --update', 'accept the current analysis as expected'),
+      async (argv) => {
+        const outcomes = await verifyFixtures(argv.dir, argv.update);
+        for (const o of outcomes) {
+          console.log(`${o.status.padEnd(9)} ${o.session}`);
+          for (const line of o.diff) console.log(`  ${line}`);
+        }
+        const bad = outcomes.filter((o) => o.status === 'different' || o.status === 'missing');
+        if (bad.length) throw new InputError(`verify: ${bad.length} of ${outcomes.length} sessions differ from their expected analysis`);
       },
     )
     .command(
@@ -84,7 +106,16 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
     );
 }
 
-const TABLE_COLUMNS = ['ts', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'conn_state', 'history', 'orig_bytes', 'resp_bytes', 'pid', 'exe', 'attribution_method'];
+/** Writes an output file (0600: analyses hold what sessions hold), or says in one line why not. */
+function writeOutput(path: string, content: string): void {
+  try {
+    writeFileSync(path, content, { mode: 0o600 });
+  } catch (err) {
+    throw new InputError(`${path}: cannot write (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+}
+
+const TABLE_COLUMNS = ['ts', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'conn_state', 'history', 'orig_bytes', 'resp_bytes', 'pid', 'exe', 'attribution_method', 'dns_name'];
 
 function flowTable(records: FlowRecord[]): string {
   if (records.length === 0) return 'no flows';

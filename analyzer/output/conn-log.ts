@@ -16,7 +16,7 @@ const ZEEK_TYPES = [
   'string', 'count', 'count', 'count', 'count', 'set[string]', 'count',
 ];
 export const NETPROV_FIELDS = [
-  'community_id', 'process_key', 'pid', 'exe', 'argv', 'attribution_method', 'attribution_confidence', 'unattributed_reason',
+  'community_id', 'process_key', 'pid', 'exe', 'argv', 'attribution_method', 'attribution_confidence', 'unattributed_reason', 'dns_name',
 ] as const;
 
 export type FlowRecord = Record<string, string | number | boolean | string[] | null>;
@@ -27,7 +27,7 @@ export async function flowRecords(db: Database, sessionId: string | null = null)
     db,
     `SELECT session_id, uid, start_t, s.start_ns, orig_h, orig_p, resp_h, resp_p, proto, duration, orig_bytes, resp_bytes,
             conn_state, missed_bytes, history, orig_pkts, orig_ip_bytes, resp_pkts, resp_ip_bytes, ip_proto, community_id,
-            process_key, pid, exe, argv, attribution_method, attribution_confidence, unattributed_reason
+            process_key, pid, exe, argv, attribution_method, attribution_confidence, unattributed_reason, dns_name
      FROM flow_details JOIN sessions s USING (session_id)
      WHERE $1::VARCHAR IS NULL OR session_id = $1
      ORDER BY session_id, start_t, uid`,
@@ -66,6 +66,7 @@ export async function flowRecords(db: Database, sessionId: string | null = null)
       attribution_method: r.attribution_method as string | null,
       attribution_confidence: r.attribution_confidence as number | null,
       unattributed_reason: r.unattributed_reason as string | null,
+      dns_name: r.dns_name as string | null,
       session_id: r.session_id as string,
     };
   });
