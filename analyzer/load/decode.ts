@@ -107,8 +107,8 @@ export function decodeSession(path: string, salvage: boolean, emit: (message: De
         const start = d.protocol === 6 ? at + 2 : at;
         const message = parseDns(b, start, Math.min(b.length, at + d.payloadLen));
         if (message) {
-          const { id, isResponse, rcode, query, qtype, answers, ttls } = message;
-          batch.dns.push({ packet: i, id, isResponse, rcode, query, qtype, answers, ttls });
+          const { records: _, ...sighting } = message;
+          batch.dns.push({ ...sighting, packet: i });
         }
       }
       if (++batch.count === BATCH_SIZE) flush();

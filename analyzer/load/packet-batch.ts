@@ -5,6 +5,7 @@
  * events in file order.
  */
 import type { SessionEvent } from '../../recorder/session/events.js';
+import type { DnsMessage } from '../dns/message.js';
 
 /** Column name -> typed array constructor. -1 (or 0 for ipVersion) means "absent". */
 export const PACKET_COLUMNS = {
@@ -42,17 +43,8 @@ export const PACKET_COLUMNS = {
 export type PacketColumnName = keyof typeof PACKET_COLUMNS;
 export type PacketColumns = { [K in PacketColumnName]: InstanceType<(typeof PACKET_COLUMNS)[K]> };
 
-/** A DNS message found in a packet, parsed in the worker; the loader adds the flow. */
-export interface DnsSighting {
-  packet: number;
-  id: number;
-  isResponse: boolean;
-  rcode: string;
-  query: string | null;
-  qtype: string | null;
-  answers: string[];
-  ttls: number[];
-}
+/** A DNS message found in packet `packet` of the batch, parsed in the worker; the loader adds the flow. */
+export type DnsSighting = Omit<DnsMessage, 'records'> & { packet: number };
 
 export interface PacketBatch {
   count: number;

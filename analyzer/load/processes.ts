@@ -5,15 +5,8 @@
  */
 import type { ExecEvent, ExitEvent, ForkEvent, ProcessEvent, ProcessImage } from '../../recorder/session/events.js';
 
-export interface ImageRow {
-  t: number;
-  path: string | null;
-  argv: string[] | null;
-  signingId: string | null;
-  teamId: string | null;
-  cdhash: string | null;
-  isPlatformBinary: boolean | null;
-}
+/** One image a process ran, from `t` on. */
+export type ImageRow = Pick<ProcessImage, 'path' | 'argv' | 'signingId' | 'teamId' | 'cdhash' | 'isPlatformBinary'> & { t: number };
 
 export interface ProcessRow {
   key: string;
