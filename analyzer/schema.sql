@@ -99,7 +99,7 @@ CREATE TABLE IF NOT EXISTS socket_events (
 -- In packet_rows -1 stands for NULL (ip_version: 0; from_first_sender: 2).
 CREATE TABLE IF NOT EXISTS packet_rows (
     session_no        INTEGER,           -- sessions.session_no
-    packet_no         DOUBLE,            -- position among the session's packets, from 0 (exact integer)
+    packet_no         INTEGER,           -- position among the session's packets, from 0
     t                 DOUBLE,            -- ns since the session start (exact integer)
     interface_id      INTEGER,
     direction         UTINYINT,          -- 0 unknown, 1 in, 2 out
@@ -110,8 +110,8 @@ CREATE TABLE IF NOT EXISTS packet_rows (
     src_port          INTEGER,           -- ICMP: type
     dst_port          INTEGER,           -- ICMP: code
     tcp_flags         SMALLINT,          -- bits FIN=1 SYN=2 RST=4 PSH=8 ACK=16 URG=32 ECE=64 CWR=128
-    seq               DOUBLE,
-    ack               DOUBLE,
+    seq               UINTEGER,          -- meaningful when tcp_flags >= 0
+    ack               UINTEGER,          -- meaningful when tcp_flags has ACK (16)
     ip_len            INTEGER,
     payload_len       INTEGER,
     flow_no           INTEGER,           -- flows.flow_no

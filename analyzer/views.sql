@@ -19,7 +19,7 @@ WITH flow_sides AS (
 )
 SELECT
     s.session_id,
-    p.packet_no::BIGINT AS packet_no,
+    p.packet_no,
     p.t::BIGINT AS t,
     p.interface_id,
     ['unknown', 'in', 'out'][p.direction + 1] AS direction,
@@ -33,19 +33,20 @@ SELECT
     NULLIF(p.src_port, -1) AS src_port,
     NULLIF(p.dst_port, -1) AS dst_port,
     CASE WHEN p.tcp_flags >= 0 THEN tcp_flag_letters(p.tcp_flags) END AS tcp_flags,
-    NULLIF(p.seq, -1)::UBIGINT AS seq,
-    NULLIF(p.ack, -1)::UBIGINT AS ack,
+    CASE WHEN p.tcp_flags >= 0 THEN p.seq END AS seq,
+    CASE WHEN p.tcp_flags >= 0 AND p.tcp_flags & 16 <> 0 THEN p.ack END AS ack,
     NULLIF(p.ip_len, -1) AS ip_len,
     NULLIF(p.payload_len, -1) AS payload_len,
     f.uid AS flow_uid,
     CASE WHEN p.from_first_sender = 2 THEN NULL ELSE (p.from_first_sender = 1) <> f.flipped END AS is_orig,
-    pk.value AS process_key,
+    coalesce(k.process_key, pk.value) AS process_key,
     pr.value AS problem
 FROM packet_rows p
 JOIN sessions s USING (session_no)
 LEFT JOIN flow_sides f ON f.session_id = s.session_id AND f.flow_no = p.flow_no
 LEFT JOIN packet_strings pk ON pk.session_no = p.session_no AND pk.kind = 'process' AND pk.no = p.process_no
-LEFT JOIN packet_strings pr ON pr.session_no = p.session_no AND pr.kind = 'problem' AND pr.no = p.problem_no;
+LEFT JOIN packet_strings pr ON pr.session_no = p.session_no AND pr.kind = 'problem' AND pr.no = p.problem_no
+LEFT JOIN process_keys k ON k.session_id = s.session_id AND k.key = pk.value;
 
 -- Each DNS answer with the name that was asked: the join key from an address back to a name.
 CREATE OR REPLACE VIEW dns_answers AS

@@ -16,7 +16,7 @@ decodeSession(path, salvage, (message: DecodeMessage) => {
   if (message.type === 'batch') {
     while (Atomics.load(pending, 0) >= MAX_IN_FLIGHT) Atomics.wait(pending, 0, Atomics.load(pending, 0), 1000);
     Atomics.add(pending, 0, 1);
-    parentPort!.postMessage(message, transferList(message.batch.columns));
+    parentPort!.postMessage(message, transferList(message.batch));
   } else {
     parentPort!.postMessage(message);
   }

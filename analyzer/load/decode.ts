@@ -8,7 +8,8 @@ import type { SessionHeader } from '../../recorder/session/events.js';
 import { SessionReader, type ReadReport } from '../../recorder/session/reader.js';
 import { parseDns } from '../dns/message.js';
 import { dissect, newDissected } from '../dissect/packet.js';
-import { BATCH_SIZE, newColumns, type PacketBatch } from './packet-batch.js';
+import { isPorted } from '../flows/tracker.js';
+import { BATCH_SIZE, newRows, newTrack, type PacketBatch } from './packet-batch.js';
 
 export type DecodeMessage =
   | { type: 'header'; header: SessionHeader }
@@ -33,23 +34,24 @@ export function decodeSession(path: string, salvage: boolean, emit: (message: De
   const linkTypes = new Map<number, number>();
   const d = newDissected();
   let batch = freshBatch();
-  const stringIndex = new Map<string, number>();
-  const stringOf = (text: string) => {
-    let n = stringIndex.get(text);
+  let packetNo = 0;
+  // Numbered across the whole session: packet_strings rows are written once per string.
+  const numbers = { process: new Map<string, number>(), problem: new Map<string, number>() };
+  const numberOf = (kind: 'process' | 'problem', value: string) => {
+    let n = numbers[kind].get(value);
     if (n === undefined) {
-      n = batch.strings.length;
-      batch.strings.push(text);
-      stringIndex.set(text, n);
+      n = numbers[kind].size;
+      numbers[kind].set(value, n);
+      batch.newStrings.push({ kind, no: n, value });
     }
     return n;
   };
   const flush = () => {
-    if (batch.count === 0 && batch.events.length === 0) return;
+    if (batch.count === 0 && batch.events.length === 0 && batch.newStrings.length === 0) return;
     batch.bytesRead = reader.report.bytesRead;
     batch.bytesTotal = reader.report.bytes;
     emit({ type: 'batch', batch });
     batch = freshBatch();
-    stringIndex.clear();
   };
 
   for (const chunk of reader.chunks()) {
@@ -62,46 +64,53 @@ export function decodeSession(path: string, salvage: boolean, emit: (message: De
       const linkType = linkTypes.get(e.interfaceId);
       dissect(d, linkType ?? -1, e.data);
       if (linkType === undefined) d.problem = `packet names interface ${e.interfaceId}, which the session never declared`;
-      const c = batch.columns;
+      const r = batch.rows;
+      const k = batch.track;
       const i = batch.count;
       const b = d.data;
-      c.t[i] = e.t;
-      c.interfaceId[i] = e.interfaceId;
-      c.direction[i] = e.direction;
-      c.origLen[i] = e.origLen;
-      c.capLen[i] = b.length;
-      c.ipVersion[i] = d.ipVersion;
-      c.protocol[i] = d.protocol;
-      c.fragOffset[i] = d.fragOffset;
-      c.problem[i] = d.problem === null ? -1 : stringOf(d.problem);
+      const ip = d.ipVersion !== 0;
+      const transport = ip && d.fragOffset === 0 && !(d.problem !== null && d.srcPort === 0 && d.icmpType < 0);
+      const icmp = d.icmpType >= 0;
+      const tcp = transport && d.protocol === 6;
+      r.packet_no[i] = packetNo++;
+      r.t[i] = e.t;
+      r.interface_id[i] = e.interfaceId;
+      r.direction[i] = e.direction;
+      r.orig_len[i] = e.origLen;
+      r.cap_len[i] = b.length;
+      r.ip_version[i] = d.ipVersion;
+      r.protocol[i] = d.protocol;
+      r.src_port[i] = transport && isPorted(d.protocol) ? (icmp ? d.icmpType : d.srcPort) : -1;
+      r.dst_port[i] = transport && isPorted(d.protocol) ? (icmp ? d.icmpCode : d.dstPort) : -1;
+      r.tcp_flags[i] = tcp ? d.tcpFlags : -1;
+      r.seq[i] = tcp ? d.seq : 0;
+      r.ack[i] = tcp ? d.ack : 0;
+      r.ip_len[i] = ip ? d.ipTotalLen : -1;
+      r.payload_len[i] = ip ? d.payloadLen : -1;
+      r.process_no[i] = e.processKey === null ? -1 : numberOf('process', e.processKey);
+      r.problem_no[i] = d.problem === null ? -1 : numberOf('problem', d.problem);
       if (d.ipVersion === 4) {
-        c.src0[i] = u32(b, d.srcAt);
-        c.dst0[i] = u32(b, d.dstAt);
+        k.src0[i] = u32(b, d.srcAt);
+        k.dst0[i] = u32(b, d.dstAt);
       } else if (d.ipVersion === 6) {
-        c.src0[i] = u32(b, d.srcAt);
-        c.src1[i] = u32(b, d.srcAt + 4);
-        c.src2[i] = u32(b, d.srcAt + 8);
-        c.src3[i] = u32(b, d.srcAt + 12);
-        c.dst0[i] = u32(b, d.dstAt);
-        c.dst1[i] = u32(b, d.dstAt + 4);
-        c.dst2[i] = u32(b, d.dstAt + 8);
-        c.dst3[i] = u32(b, d.dstAt + 12);
+        k.src0[i] = u32(b, d.srcAt);
+        k.src1[i] = u32(b, d.srcAt + 4);
+        k.src2[i] = u32(b, d.srcAt + 8);
+        k.src3[i] = u32(b, d.srcAt + 12);
+        k.dst0[i] = u32(b, d.dstAt);
+        k.dst1[i] = u32(b, d.dstAt + 4);
+        k.dst2[i] = u32(b, d.dstAt + 8);
+        k.dst3[i] = u32(b, d.dstAt + 12);
       }
-      c.srcPort[i] = d.srcPort;
-      c.dstPort[i] = d.dstPort;
-      c.icmpType[i] = d.icmpType;
-      c.icmpCode[i] = d.icmpCode;
-      c.tcpFlags[i] = d.tcpFlags;
-      c.seq[i] = d.seq;
-      c.ack[i] = d.ack;
-      c.window[i] = d.window;
-      c.ipTotalLen[i] = d.ipTotalLen;
-      c.l4Len[i] = d.l4Len;
-      c.payloadLen[i] = d.payloadLen;
-      c.udpLength[i] = d.udpLength;
+      k.fragOffset[i] = d.fragOffset;
+      k.broken[i] = ip && !transport && d.fragOffset === 0 && isPorted(d.protocol) ? 1 : 0;
+      k.icmpType[i] = d.icmpType;
+      k.icmpCode[i] = d.icmpCode;
+      k.window[i] = d.window;
+      k.l4Len[i] = d.l4Len;
+      k.udpLength[i] = d.udpLength;
       const at = d.payloadOffset;
-      c.appHead[i] = d.payloadLen >= 3 && b.length >= at + 3 ? (b[at] << 16) | (b[at + 1] << 8) | b[at + 2] : -1;
-      c.processKey[i] = e.processKey === null ? -1 : stringOf(e.processKey);
+      k.appHead[i] = d.payloadLen >= 3 && b.length >= at + 3 ? (b[at] << 16) | (b[at + 1] << 8) | b[at + 2] : -1;
       if ((d.protocol === 17 || d.protocol === 6) && d.payloadLen > 0 && (DNS_PORTS.has(d.srcPort) || DNS_PORTS.has(d.dstPort))) {
         // DNS over TCP starts with a 2-byte length.
         const start = d.protocol === 6 ? at + 2 : at;
@@ -119,5 +128,5 @@ export function decodeSession(path: string, salvage: boolean, emit: (message: De
 }
 
 function freshBatch(): PacketBatch {
-  return { count: 0, bytesRead: 0, bytesTotal: 0, columns: newColumns(), strings: [], events: [], dns: [] };
+  return { count: 0, bytesRead: 0, bytesTotal: 0, rows: newRows(), track: newTrack(), newStrings: [], events: [], dns: [] };
 }

@@ -11,7 +11,7 @@ import { InputError } from '../../recorder/errors.js';
 import { FlowOrigin, type SessionEvent, type SessionHeader } from '../../recorder/session/events.js';
 import type { ReadReport } from '../../recorder/session/reader.js';
 import { RowAppender } from '../db/appender.js';
-import { ColumnStage, Staged } from '../db/column-stage.js';
+import { BulkAppender } from '../db/column-stage.js';
 import { query, type Database } from '../db/database.js';
 import { formatAddress } from '../dissect/packet.js';
 import { communityId } from '../flows/community-id.js';
@@ -19,7 +19,7 @@ import type { AddressId, Conn } from '../flows/conn.js';
 import { ConnTracker, isPorted, type TrackedPacket } from '../flows/tracker.js';
 import { projectFile } from '../project.js';
 import type { DecodeMessage } from './decode.js';
-import type { PacketBatch, PacketColumns } from './packet-batch.js';
+import { ROW_COLUMNS, type PacketBatch, type RowColumns, type TrackColumns } from './packet-batch.js';
 import { ProcessModel } from './processes.js';
 
 export interface LoadOptions {
@@ -59,14 +59,6 @@ const directionName = ['unknown', 'in', 'out'];
 const originName: Record<number, string> = Object.fromEntries(
   Object.entries(FlowOrigin).map(([k, v]) => [v, k === 'contentFilter' ? 'content-filter' : k]),
 );
-
-/** packet_rows, column by column (schema.sql); -1 (2 for from_first_sender, 0 for ip_version) stands for NULL. */
-const PACKET_STAGE = {
-  session_no: Staged.i32, packet_no: Staged.f64, t: Staged.f64, interface_id: Staged.i32, direction: Staged.u8, orig_len: Staged.i32, cap_len: Staged.i32,
-  ip_version: Staged.u8, protocol: Staged.i16, src_port: Staged.i32, dst_port: Staged.i32, tcp_flags: Staged.i16, seq: Staged.f64,
-  ack: Staged.f64, ip_len: Staged.i32, payload_len: Staged.i32, flow_no: Staged.i32, from_first_sender: Staged.u8,
-  process_no: Staged.i32, problem_no: Staged.i32,
-};
 
 export async function loadSession(db: Database, path: string, options: LoadOptions = {}): Promise<LoadResult> {
   const started = performance.now();
@@ -147,9 +139,8 @@ class SessionLoad {
   private readonly tracker: ConnTracker;
   private readonly model = new ProcessModel();
   private readonly packet = new BatchPacket();
-  private readonly processNumbers = new Numbering();
-  private readonly problemNumbers = new Numbering();
   private flows = 0;
+  private packets = 0;
   private events = 0;
   private malformed = 0;
 
@@ -157,10 +148,10 @@ class SessionLoad {
     private readonly db: Database,
     private readonly header: SessionHeader,
     private readonly out: Record<'flows' | 'socket_events' | 'losses' | 'interfaces' | 'dns', RowAppender>,
-    private readonly stage: ColumnStage<keyof typeof PACKET_STAGE>,
+    private readonly packetRows: BulkAppender,
+    private readonly packetStrings: RowAppender,
     private readonly sessionNo: number,
   ) {
-    stage.columns.session_no.fill(sessionNo);
     this.tracker = new ConnTracker(header.sessionId, (conn) => {
       this.flows++;
       out.flows.row(flowRow(header.sessionId, conn));
@@ -173,60 +164,35 @@ class SessionLoad {
     const appenders = await Promise.all(names.map((name) => RowAppender.create(c, name)));
     const out = Object.fromEntries(names.map((name, i) => [name, appenders[i]])) as SessionLoad['out'];
     const [{ next }] = await query(db, 'SELECT coalesce(max(session_no), 0) + 1 AS next FROM sessions');
-    return new SessionLoad(db, header, out, await ColumnStage.open(c, 'packet_rows', PACKET_STAGE), next as number);
+    const packetRows = await BulkAppender.open(c, 'packet_rows', Object.values(ROW_COLUMNS));
+    return new SessionLoad(db, header, out, packetRows, await RowAppender.create(c, 'packet_strings'), next as number);
   }
 
   get stageSeconds(): number {
-    return this.stage.seconds;
+    return this.packetRows.seconds;
   }
 
   batch(batch: PacketBatch): void {
+    const { rows, track } = batch;
     let next = 0;
     let dns = 0;
     for (let i = 0; i < batch.count; i++) {
       while (next < batch.events.length && batch.events[next].before === i) this.event(batch.events[next++].event);
-      const hit = this.onPacket(batch, i);
+      const hit = this.tracker.packet(this.packet.load(rows, track, i), rows.t[i]);
+      rows.flow_no[i] = hit ? hit.conn.no : -1;
+      rows.from_first_sender[i] = hit ? (hit.fromFirstSender ? 1 : 0) : 2;
+      if (rows.problem_no[i] >= 0) this.malformed++;
       while (dns < batch.dns.length && batch.dns[dns].packet === i) {
-        if (hit) this.dnsRow(batch.dns[dns], batch.columns.t[i], hit.conn.uid, hit.src, hit.dst);
+        if (hit) this.dnsRow(batch.dns[dns], rows.t[i], hit.conn.uid, hit.src, hit.dst);
         dns++;
       }
     }
     while (next < batch.events.length) this.event(batch.events[next++].event);
+    for (const s of batch.newStrings) this.packetStrings.row([this.sessionNo, s.kind, s.no, s.value]);
+    rows.session_no.fill(this.sessionNo, 0, batch.count);
+    this.packetRows.append(Object.values(rows), batch.count);
+    this.packets += batch.count;
     this.events += batch.count;
-  }
-
-  private onPacket(batch: PacketBatch, i: number) {
-    const c = batch.columns;
-    const p = this.packet.load(c, i);
-    const hit = this.tracker.packet(p, c.t[i]);
-    const col = this.stage.columns;
-    const r = this.stage.row;
-    const transport = p.ipVersion !== 0 && p.fragOffset === 0 && !p.broken;
-    const icmp = p.icmpType >= 0;
-    const problem = c.problem[i];
-    col.packet_no[r] = this.stage.rows;
-    col.t[r] = c.t[i];
-    col.interface_id[r] = c.interfaceId[i];
-    col.direction[r] = c.direction[i];
-    col.orig_len[r] = c.origLen[i];
-    col.cap_len[r] = c.capLen[i];
-    col.ip_version[r] = p.ipVersion;
-    col.protocol[r] = p.protocol;
-    col.src_port[r] = transport && isPorted(p.protocol) ? (icmp ? p.icmpType : p.srcPort) : -1;
-    col.dst_port[r] = transport && isPorted(p.protocol) ? (icmp ? p.icmpCode : p.dstPort) : -1;
-    col.tcp_flags[r] = transport && p.protocol === 6 ? p.tcpFlags : -1;
-    col.seq[r] = transport && p.protocol === 6 ? p.seq : -1;
-    col.ack[r] = transport && p.protocol === 6 && p.tcpFlags & 16 ? p.ack : -1;
-    col.ip_len[r] = p.ipVersion ? p.ipTotalLen : -1;
-    col.payload_len[r] = p.ipVersion ? p.payloadLen : -1;
-    col.flow_no[r] = hit ? hit.conn.no : -1;
-    col.from_first_sender[r] = hit ? (hit.fromFirstSender ? 1 : 0) : 2;
-    const key = c.processKey[i];
-    col.process_no[r] = key < 0 ? -1 : this.processNumbers.of(this.model.instanceOf(batch.strings[key]));
-    col.problem_no[r] = problem < 0 ? -1 : this.problemNumbers.of(batch.strings[problem]);
-    this.stage.next();
-    if (problem >= 0) this.malformed++;
-    return hit;
   }
 
   private dnsRow(m: PacketBatch['dns'][number], t: number, uid: string, src: string, dst: string): void {
@@ -276,13 +242,8 @@ class SessionLoad {
     const sessionId = this.header.sessionId;
     const c = this.db.connection;
     this.tracker.finishAll();
-    for (const appender of Object.values(this.out)) appender.close();
-    this.stage.close();
+    for (const appender of [...Object.values(this.out), this.packetRows, this.packetStrings]) appender.close();
     await this.writeProcesses();
-    const strings = await RowAppender.create(c, 'packet_strings');
-    this.processNumbers.values.forEach((v, i) => strings.row([this.sessionNo, 'process', i, v]));
-    this.problemNumbers.values.forEach((v, i) => strings.row([this.sessionNo, 'problem', i, v]));
-    strings.close();
 
     const sessionRow = await RowAppender.create(c, 'sessions');
     const h = this.header;
@@ -294,7 +255,7 @@ class SessionLoad {
     sessionRow.close();
     await c.run(readFileSync(projectFile('analyzer/attribution.sql'), 'utf8'), { session: sessionId, skew_ns: ATTRIBUTION_SKEW_NS });
     return {
-      sessionId, file: path, events: this.events, packets: this.stage.rows, flows: this.flows,
+      sessionId, file: path, events: this.events, packets: this.packets, flows: this.flows,
       problems: report.problems.map((p) => `${path}: offset ${p.offset}: ${p.message}`),
       truncatedAt: report.truncatedAt, stoppedAt: report.stoppedAt,
     };
@@ -340,48 +301,47 @@ class BatchPacket implements TrackedPacket {
   payloadLen = 0;
   udpLength = 0;
   appHead = -1;
-  private c!: PacketColumns;
+  private k!: TrackColumns;
   private i = 0;
 
-  load(c: PacketColumns, i: number): this {
-    this.c = c;
+  load(r: RowColumns, k: TrackColumns, i: number): this {
+    this.k = k;
     this.i = i;
-    this.ipVersion = c.ipVersion[i];
-    this.protocol = c.protocol[i];
-    this.fragOffset = c.fragOffset[i];
-    this.srcPort = c.srcPort[i];
-    this.dstPort = c.dstPort[i];
-    this.icmpType = c.icmpType[i];
-    this.icmpCode = c.icmpCode[i];
-    // A transport header that could not be read leaves no ports to key a connection on.
-    this.broken = c.problem[i] >= 0 && this.srcPort === 0 && this.icmpType < 0 && isPorted(this.protocol);
+    this.ipVersion = r.ip_version[i];
+    this.protocol = r.protocol[i];
+    this.fragOffset = k.fragOffset[i];
+    this.broken = k.broken[i] === 1;
     if (this.ipVersion === 4) {
-      this.srcId = c.src0[i];
-      this.dstId = c.dst0[i];
+      this.srcId = k.src0[i];
+      this.dstId = k.dst0[i];
     } else if (this.ipVersion === 6) {
-      this.srcId = hex128(c.src0[i], c.src1[i], c.src2[i], c.src3[i]);
-      this.dstId = hex128(c.dst0[i], c.dst1[i], c.dst2[i], c.dst3[i]);
+      this.srcId = hex128(k.src0[i], k.src1[i], k.src2[i], k.src3[i]);
+      this.dstId = hex128(k.dst0[i], k.dst1[i], k.dst2[i], k.dst3[i]);
     }
-    this.tcpFlags = c.tcpFlags[i];
-    this.seq = c.seq[i];
-    this.ack = c.ack[i];
-    this.window = c.window[i];
-    this.ipTotalLen = c.ipTotalLen[i];
-    this.l4Len = c.l4Len[i];
-    this.payloadLen = c.payloadLen[i];
-    this.udpLength = c.udpLength[i];
-    this.appHead = c.appHead[i];
+    this.srcPort = r.src_port[i];
+    this.dstPort = r.dst_port[i];
+    this.icmpType = k.icmpType[i];
+    this.icmpCode = k.icmpCode[i];
+    this.tcpFlags = r.tcp_flags[i];
+    this.seq = r.seq[i];
+    this.ack = r.ack[i];
+    this.window = k.window[i];
+    this.ipTotalLen = r.ip_len[i];
+    this.l4Len = k.l4Len[i];
+    this.payloadLen = r.payload_len[i];
+    this.udpLength = k.udpLength[i];
+    this.appHead = k.appHead[i];
     return this;
   }
 
   srcText(): string {
-    const { c, i } = this;
-    return addressText(this.ipVersion, c.src0[i], c.src1[i], c.src2[i], c.src3[i]);
+    const { k, i } = this;
+    return addressText(this.ipVersion, k.src0[i], k.src1[i], k.src2[i], k.src3[i]);
   }
 
   dstText(): string {
-    const { c, i } = this;
-    return addressText(this.ipVersion, c.dst0[i], c.dst1[i], c.dst2[i], c.dst3[i]);
+    const { k, i } = this;
+    return addressText(this.ipVersion, k.dst0[i], k.dst1[i], k.dst2[i], k.dst3[i]);
   }
 }
 
@@ -396,21 +356,6 @@ function addressText(version: number, a: number, b: number, c: number, d: number
   bytes.writeUInt32BE(c, 8);
   bytes.writeUInt32BE(d, 12);
   return formatAddress(bytes, 0, 6);
-}
-
-/** Small integers for repeated strings (process keys, problem texts) in staged rows. */
-class Numbering {
-  readonly values: string[] = [];
-  private readonly numbers = new Map<string, number>();
-  of(value: string): number {
-    let n = this.numbers.get(value);
-    if (n === undefined) {
-      n = this.values.length;
-      this.values.push(value);
-      this.numbers.set(value, n);
-    }
-    return n;
-  }
 }
 
 function flowRow(sessionId: string, conn: Conn): unknown[] {

@@ -1,47 +1,46 @@
 /**
  * A batch of dissected packets in columns, passed from the decode worker to the loader without
- * copying (the typed arrays' buffers are transferred). Every other event of the session travels
- * beside the packets, tagged with the packet index it came before, so the loader sees all
- * events in file order.
+ * copying (the typed arrays' buffers are transferred). `rows` are packet_rows' columns, ready
+ * for DuckDB; `track` holds what only connection tracking reads. Every other event of the
+ * session travels beside the packets, tagged with the packet index it came before, so the
+ * loader sees all events in file order.
  */
 import type { SessionEvent } from '../../recorder/session/events.js';
 import type { DnsMessage } from '../dns/message.js';
+import { Staged, type StagedKind } from '../db/column-stage.js';
 
-/** Column name -> typed array constructor. -1 (or 0 for ipVersion) means "absent". */
-export const PACKET_COLUMNS = {
-  t: Float64Array, // session ns: exact in a double below 2^53
-  interfaceId: Int32Array,
-  direction: Uint8Array,
-  origLen: Int32Array,
-  capLen: Int32Array,
-  ipVersion: Uint8Array,
-  protocol: Int16Array,
-  fragOffset: Int32Array,
-  /** Index into `strings`: why the packet could not be fully read. */
-  problem: Int32Array,
+/**
+ * packet_rows, column by column (schema.sql). -1 stands for NULL (ip_version: 0,
+ * from_first_sender: 2; seq and ack are meaningful only where tcp_flags says so).
+ * session_no, flow_no and from_first_sender are the loader's to fill.
+ */
+export const ROW_COLUMNS = {
+  session_no: Staged.i32, packet_no: Staged.i32, t: Staged.f64, interface_id: Staged.i32, direction: Staged.u8, orig_len: Staged.i32,
+  cap_len: Staged.i32, ip_version: Staged.u8, protocol: Staged.i16, src_port: Staged.i32, dst_port: Staged.i32, tcp_flags: Staged.i16,
+  seq: Staged.u32, ack: Staged.u32, ip_len: Staged.i32, payload_len: Staged.i32, flow_no: Staged.i32, from_first_sender: Staged.u8,
+  process_no: Staged.i32, problem_no: Staged.i32,
+} satisfies Record<string, StagedKind>;
+
+/** What connection tracking needs beyond the rows. */
+export const TRACK_COLUMNS = {
   /** Addresses: IPv4 in word 0; IPv6 in words 0..3, network order. */
-  src0: Uint32Array, src1: Uint32Array, src2: Uint32Array, src3: Uint32Array,
-  dst0: Uint32Array, dst1: Uint32Array, dst2: Uint32Array, dst3: Uint32Array,
-  srcPort: Int32Array,
-  dstPort: Int32Array,
-  icmpType: Int16Array,
-  icmpCode: Int16Array,
-  tcpFlags: Uint8Array,
-  seq: Uint32Array,
-  ack: Uint32Array,
-  window: Int32Array,
-  ipTotalLen: Int32Array,
-  l4Len: Int32Array,
-  payloadLen: Int32Array,
-  udpLength: Int32Array,
+  src0: Staged.u32, src1: Staged.u32, src2: Staged.u32, src3: Staged.u32,
+  dst0: Staged.u32, dst1: Staged.u32, dst2: Staged.u32, dst3: Staged.u32,
+  fragOffset: Staged.i32,
+  /** 1: an IP packet whose transport header could not be read (no ports to key on). */
+  broken: Staged.u8,
+  icmpType: Staged.i16,
+  icmpCode: Staged.i16,
+  window: Staged.i32,
+  l4Len: Staged.i32,
+  udpLength: Staged.i32,
   /** First three transport payload bytes (big-endian in 24 bits), or -1: DNS and NTP role flips read them. */
-  appHead: Int32Array,
-  /** Index into `strings`: the capture's process key for the packet. */
-  processKey: Int32Array,
-} as const;
+  appHead: Staged.i32,
+} satisfies Record<string, StagedKind>;
 
-export type PacketColumnName = keyof typeof PACKET_COLUMNS;
-export type PacketColumns = { [K in PacketColumnName]: InstanceType<(typeof PACKET_COLUMNS)[K]> };
+type Arrays<T extends Record<string, StagedKind>> = { [K in keyof T]: InstanceType<T[K]['array']> };
+export type RowColumns = Arrays<typeof ROW_COLUMNS>;
+export type TrackColumns = Arrays<typeof TRACK_COLUMNS>;
 
 /** A DNS message found in packet `packet` of the batch, parsed in the worker; the loader adds the flow. */
 export type DnsSighting = Omit<DnsMessage, 'records'> & { packet: number };
@@ -51,9 +50,10 @@ export interface PacketBatch {
   /** Bytes of the session file consumed when the batch was sent: for progress bars. */
   bytesRead: number;
   bytesTotal: number;
-  columns: PacketColumns;
-  /** Strings the columns refer to by index (problems, process keys). */
-  strings: string[];
+  rows: RowColumns;
+  track: TrackColumns;
+  /** Strings numbered for the first time in this batch (process_no, problem_no refer to them). */
+  newStrings: { kind: 'process' | 'problem'; no: number; value: string }[];
   /** Non-packet events, each placed before packet `before` of this batch. */
   events: { before: number; event: SessionEvent }[];
   dns: DnsSighting[];
@@ -61,8 +61,11 @@ export interface PacketBatch {
 
 export const BATCH_SIZE = 16384;
 
-export function newColumns(size = BATCH_SIZE): PacketColumns {
-  return Object.fromEntries(Object.entries(PACKET_COLUMNS).map(([name, Array]) => [name, new Array(size)])) as unknown as PacketColumns;
-}
+const allocate = <T extends Record<string, StagedKind>>(spec: T, size: number): Arrays<T> =>
+  Object.fromEntries(Object.entries(spec).map(([name, kind]) => [name, new kind.array(size)])) as Arrays<T>;
 
-export const transferList = (columns: PacketColumns): ArrayBuffer[] => Object.values(columns).map((a) => a.buffer as ArrayBuffer);
+export const newRows = (size = BATCH_SIZE): RowColumns => allocate(ROW_COLUMNS, size);
+export const newTrack = (size = BATCH_SIZE): TrackColumns => allocate(TRACK_COLUMNS, size);
+
+export const transferList = (batch: PacketBatch): ArrayBuffer[] =>
+  [...Object.values(batch.rows), ...Object.values(batch.track)].map((a) => a.buffer as ArrayBuffer);
