@@ -11,7 +11,9 @@ import { LinkType } from '../../recorder/import/linktype.js';
 export const TcpFlag = { FIN: 1, SYN: 2, RST: 4, PSH: 8, ACK: 16, URG: 32, ECE: 64, CWR: 128 } as const;
 
 export interface Dissected {
+  /** The bytes the packet lies in, and where it ends in them; offsets below index `data`. */
   data: Uint8Array;
+  end: number;
   /** Ethertype after VLAN tags and cooked headers (0x0800, 0x86dd, 0x0806, ...); 0 if unknown. */
   etherType: number;
   vlan: number | null;
@@ -52,13 +54,14 @@ export interface Dissected {
 }
 
 export const newDissected = (): Dissected => ({
-  data: new Uint8Array(0), etherType: 0, vlan: null, ipVersion: 0, ipOffset: 0, srcAt: 0, dstAt: 0, ipTotalLen: 0, ttl: 0,
+  data: new Uint8Array(0), end: 0, etherType: 0, vlan: null, ipVersion: 0, ipOffset: 0, srcAt: 0, dstAt: 0, ipTotalLen: 0, ttl: 0,
   protocol: -1, ipId: 0, fragOffset: 0, moreFragments: false, l4Offset: 0, l4Len: 0, srcPort: 0, dstPort: 0, icmpType: -1,
   icmpCode: -1, tcpFlags: 0, seq: 0, ack: 0, window: 0, udpLength: 0, payloadOffset: 0, payloadLen: 0, problem: null,
 });
 
-function reset(d: Dissected, data: Uint8Array): void {
+function reset(d: Dissected, data: Uint8Array, end: number): void {
   d.data = data;
+  d.end = end;
   d.etherType = 0;
   d.vlan = null;
   d.ipVersion = 0;
@@ -90,24 +93,29 @@ function reset(d: Dissected, data: Uint8Array): void {
 const u16 = (b: Uint8Array, at: number) => (b[at] << 8) | b[at + 1];
 const u32 = (b: Uint8Array, at: number) => ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
 
-/** Dissects `data` captured on a link of `linkType` into `d`. */
-export function dissect(d: Dissected, linkType: number, data: Uint8Array): void {
-  reset(d, data);
-  const at = linkLayer(d, linkType, data);
+/**
+ * Dissects the packet in data[start, end), captured on a link of `linkType`, into `d`. Taking a
+ * range rather than a subarray lets a decoder hand over packets inside a larger buffer (a whole
+ * session chunk) without an object per packet.
+ */
+export function dissect(d: Dissected, linkType: number, data: Uint8Array, start = 0, end = data.length): void {
+  reset(d, data, end);
+  const at = linkLayer(d, linkType, data, start);
   if (at < 0) return;
   if (d.etherType === 0x0800) ipv4(d, data, at);
   else if (d.etherType === 0x86dd) ipv6(d, data, at);
 }
 
 /** Returns the offset of the network header and sets etherType, or -1. */
-function linkLayer(d: Dissected, linkType: number, b: Uint8Array): number {
+function linkLayer(d: Dissected, linkType: number, b: Uint8Array, start: number): number {
+  const length = d.end - start;
   switch (linkType) {
     case LinkType.ethernet: {
-      if (b.length < 14) return fail(d, 'truncated Ethernet header');
-      let at = 12;
+      if (length < 14) return fail(d, 'truncated Ethernet header');
+      let at = start + 12;
       let type = u16(b, at);
       while (type === 0x8100 || type === 0x88a8 || type === 0x9100) {
-        if (b.length < at + 6) return fail(d, 'truncated VLAN tag');
+        if (d.end < at + 6) return fail(d, 'truncated VLAN tag');
         if (d.vlan === null) d.vlan = u16(b, at + 2) & 0x0fff;
         at += 4;
         type = u16(b, at);
@@ -116,29 +124,29 @@ function linkLayer(d: Dissected, linkType: number, b: Uint8Array): number {
       return at + 2;
     }
     case LinkType.linuxSll:
-      if (b.length < 16) return fail(d, 'truncated Linux SLL header');
-      d.etherType = u16(b, 14);
-      return 16;
+      if (length < 16) return fail(d, 'truncated Linux SLL header');
+      d.etherType = u16(b, start + 14);
+      return start + 16;
     case LinkType.linuxSll2:
-      if (b.length < 20) return fail(d, 'truncated Linux SLL2 header');
-      d.etherType = u16(b, 0);
-      return 20;
+      if (length < 20) return fail(d, 'truncated Linux SLL2 header');
+      d.etherType = u16(b, start);
+      return start + 20;
     case LinkType.null:
     case LinkType.loop: {
-      if (b.length < 4) return fail(d, 'truncated loopback header');
+      if (length < 4) return fail(d, 'truncated loopback header');
       // DLT_NULL stores the address family in the capturing host's byte order; LOOP in network order.
-      const le = b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24);
-      const be = u32(b, 0);
+      const le = b[start] | (b[start + 1] << 8) | (b[start + 2] << 16) | (b[start + 3] << 24);
+      const be = u32(b, start);
       const family = linkType === LinkType.loop ? be : le < 256 ? le : be;
       d.etherType = family === 2 ? 0x0800 : family === 24 || family === 28 || family === 30 ? 0x86dd : 0;
-      return 4;
+      return start + 4;
     }
     case LinkType.raw:
     case LinkType.ipv4:
     case LinkType.ipv6:
-      if (b.length < 1) return fail(d, 'empty packet');
-      d.etherType = b[0] >> 4 === 4 ? 0x0800 : b[0] >> 4 === 6 ? 0x86dd : 0;
-      return 0;
+      if (length < 1) return fail(d, 'empty packet');
+      d.etherType = b[start] >> 4 === 4 ? 0x0800 : b[start] >> 4 === 6 ? 0x86dd : 0;
+      return start;
     default:
       return fail(d, `link type ${linkType} is not dissected`);
   }
@@ -150,10 +158,10 @@ function fail(d: Dissected, problem: string): -1 {
 }
 
 function ipv4(d: Dissected, b: Uint8Array, at: number): void {
-  if (b.length < at + 20) return void fail(d, 'truncated IPv4 header');
+  if (d.end < at + 20) return void fail(d, 'truncated IPv4 header');
   const ihl = (b[at] & 0x0f) * 4;
   if (b[at] >> 4 !== 4 || ihl < 20) return void fail(d, 'bad IPv4 version or header length');
-  if (b.length < at + ihl) return void fail(d, 'truncated IPv4 options');
+  if (d.end < at + ihl) return void fail(d, 'truncated IPv4 options');
   d.ipVersion = 4;
   d.ipOffset = at;
   d.ipTotalLen = u16(b, at + 2);
@@ -176,7 +184,7 @@ function ipv4(d: Dissected, b: Uint8Array, at: number): void {
 const IPV6_EXTENSIONS = new Set([0, 43, 60, 135, 139, 140, 253, 254]);
 
 function ipv6(d: Dissected, b: Uint8Array, at: number): void {
-  if (b.length < at + 40) return void fail(d, 'truncated IPv6 header');
+  if (d.end < at + 40) return void fail(d, 'truncated IPv6 header');
   if (b[at] >> 4 !== 6) return void fail(d, 'bad IPv6 version');
   d.ipVersion = 6;
   d.ipOffset = at;
@@ -190,7 +198,7 @@ function ipv6(d: Dissected, b: Uint8Array, at: number): void {
   for (;;) {
     if (next === 44) {
       // Fragment header: 8 bytes.
-      if (b.length < offset + 8) return void fail(d, 'truncated IPv6 fragment header');
+      if (d.end < offset + 8) return void fail(d, 'truncated IPv6 fragment header');
       const frag = u16(b, offset + 2);
       d.fragOffset = frag & 0xfff8;
       d.moreFragments = (frag & 1) === 1;
@@ -200,7 +208,7 @@ function ipv6(d: Dissected, b: Uint8Array, at: number): void {
       continue;
     }
     if (!IPV6_EXTENSIONS.has(next)) break;
-    if (b.length < offset + 2) return void fail(d, 'truncated IPv6 extension header');
+    if (d.end < offset + 2) return void fail(d, 'truncated IPv6 extension header');
     const length = next === 51 ? (b[offset + 1] + 2) * 4 : (b[offset + 1] + 1) * 8;
     next = b[offset];
     offset += length;
@@ -216,7 +224,7 @@ function transport(d: Dissected, b: Uint8Array): void {
   const at = d.l4Offset;
   switch (d.protocol) {
     case 6: {
-      if (b.length < at + 20) return void fail(d, 'truncated TCP header');
+      if (d.end < at + 20) return void fail(d, 'truncated TCP header');
       d.srcPort = u16(b, at);
       d.dstPort = u16(b, at + 2);
       d.seq = u32(b, at + 4);
@@ -231,7 +239,7 @@ function transport(d: Dissected, b: Uint8Array): void {
     }
     case 17:
     case 132: {
-      if (b.length < at + (d.protocol === 17 ? 8 : 12)) return void fail(d, d.protocol === 17 ? 'truncated UDP header' : 'truncated SCTP header');
+      if (d.end < at + (d.protocol === 17 ? 8 : 12)) return void fail(d, d.protocol === 17 ? 'truncated UDP header' : 'truncated SCTP header');
       d.srcPort = u16(b, at);
       d.dstPort = u16(b, at + 2);
       const headerLen = d.protocol === 17 ? 8 : 12;
@@ -242,7 +250,7 @@ function transport(d: Dissected, b: Uint8Array): void {
     }
     case 1:
     case 58:
-      if (b.length < at + 2) return void fail(d, 'truncated ICMP header');
+      if (d.end < at + 2) return void fail(d, 'truncated ICMP header');
       d.icmpType = b[at];
       d.icmpCode = b[at + 1];
       d.payloadOffset = at + 8;

@@ -9,7 +9,7 @@ import { SessionReader, type ReadReport } from '../../recorder/session/reader.js
 import { parseDns } from '../dns/message.js';
 import { dissect, newDissected } from '../dissect/packet.js';
 import { isPorted } from '../flows/tracker.js';
-import { BATCH_SIZE, newRows, newTrack, type PacketBatch } from './packet-batch.js';
+import { BATCH_SIZE, newRows, newTrack, type PacketBatch, type ReusableColumns } from './packet-batch.js';
 
 export type DecodeMessage =
   | { type: 'header'; header: SessionHeader }
@@ -21,7 +21,9 @@ const DNS_PORTS = new Set([53, 5353, 5355]);
 
 const u32 = (b: Uint8Array, at: number) => ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
 
-export function decodeSession(path: string, salvage: boolean, emit: (message: DecodeMessage) => void): void {
+export function decodeSession(
+  path: string, salvage: boolean, reuse: () => ReusableColumns | undefined, emit: (message: DecodeMessage) => void,
+): void {
   let reader: SessionReader;
   try {
     reader = SessionReader.open(path, { salvage });
@@ -33,6 +35,10 @@ export function decodeSession(path: string, salvage: boolean, emit: (message: De
 
   const linkTypes = new Map<number, number>();
   const d = newDissected();
+  const freshBatch = (): PacketBatch => {
+    const columns = reuse() ?? { rows: newRows(), track: newTrack() };
+    return { count: 0, bytesRead: 0, bytesTotal: 0, ...columns, newStrings: [], events: [], dns: [] };
+  };
   let batch = freshBatch();
   let packetNo = 0;
   // Numbered across the whole session: packet_strings rows are written once per string.
@@ -54,30 +60,28 @@ export function decodeSession(path: string, salvage: boolean, emit: (message: De
     batch = freshBatch();
   };
 
-  for (const chunk of reader.chunks()) {
-    for (const e of chunk) {
-      if (e.kind !== 'packet') {
-        if (e.kind === 'interface') linkTypes.set(e.id, e.linkType);
-        batch.events.push({ before: batch.count, event: e });
-        continue;
-      }
-      const linkType = linkTypes.get(e.interfaceId);
-      dissect(d, linkType ?? -1, e.data);
-      if (linkType === undefined) d.problem = `packet names interface ${e.interfaceId}, which the session never declared`;
+  reader.scan({
+    event(e) {
+      if (e.kind === 'interface') linkTypes.set(e.id, e.linkType);
+      batch.events.push({ before: batch.count, event: e });
+    },
+    packet(t, interfaceId, direction, origLen, b, start, end, processKey) {
+      const linkType = linkTypes.get(interfaceId);
+      dissect(d, linkType ?? -1, b, start, end);
+      if (linkType === undefined) d.problem = `packet names interface ${interfaceId}, which the session never declared`;
       const r = batch.rows;
       const k = batch.track;
       const i = batch.count;
-      const b = d.data;
       const ip = d.ipVersion !== 0;
       const transport = ip && d.fragOffset === 0 && !(d.problem !== null && d.srcPort === 0 && d.icmpType < 0);
       const icmp = d.icmpType >= 0;
       const tcp = transport && d.protocol === 6;
       r.packet_no[i] = packetNo++;
-      r.t[i] = e.t;
-      r.interface_id[i] = e.interfaceId;
-      r.direction[i] = e.direction;
-      r.orig_len[i] = e.origLen;
-      r.cap_len[i] = b.length;
+      r.t[i] = t;
+      r.interface_id[i] = interfaceId;
+      r.direction[i] = direction;
+      r.orig_len[i] = origLen;
+      r.cap_len[i] = end - start;
       r.ip_version[i] = d.ipVersion;
       r.protocol[i] = d.protocol;
       r.src_port[i] = transport && isPorted(d.protocol) ? (icmp ? d.icmpType : d.srcPort) : -1;
@@ -87,7 +91,7 @@ export function decodeSession(path: string, salvage: boolean, emit: (message: De
       r.ack[i] = tcp ? d.ack : 0;
       r.ip_len[i] = ip ? d.ipTotalLen : -1;
       r.payload_len[i] = ip ? d.payloadLen : -1;
-      r.process_no[i] = e.processKey === null ? -1 : numberOf('process', e.processKey);
+      r.process_no[i] = processKey === null ? -1 : numberOf('process', processKey);
       r.problem_no[i] = d.problem === null ? -1 : numberOf('problem', d.problem);
       if (d.ipVersion === 4) {
         k.src0[i] = u32(b, d.srcAt);
@@ -110,23 +114,19 @@ export function decodeSession(path: string, salvage: boolean, emit: (message: De
       k.l4Len[i] = d.l4Len;
       k.udpLength[i] = d.udpLength;
       const at = d.payloadOffset;
-      k.appHead[i] = d.payloadLen >= 3 && b.length >= at + 3 ? (b[at] << 16) | (b[at + 1] << 8) | b[at + 2] : -1;
+      k.appHead[i] = d.payloadLen >= 3 && end >= at + 3 ? (b[at] << 16) | (b[at + 1] << 8) | b[at + 2] : -1;
       if ((d.protocol === 17 || d.protocol === 6) && d.payloadLen > 0 && (DNS_PORTS.has(d.srcPort) || DNS_PORTS.has(d.dstPort))) {
         // DNS over TCP starts with a 2-byte length.
-        const start = d.protocol === 6 ? at + 2 : at;
-        const message = parseDns(b, start, Math.min(b.length, at + d.payloadLen));
+        const message = parseDns(b, d.protocol === 6 ? at + 2 : at, Math.min(end, at + d.payloadLen));
         if (message) {
           const { records: _, ...sighting } = message;
           batch.dns.push({ ...sighting, packet: i });
         }
       }
       if (++batch.count === BATCH_SIZE) flush();
-    }
-  }
+    },
+  });
   flush();
   emit({ type: 'end', report: reader.report });
 }
 
-function freshBatch(): PacketBatch {
-  return { count: 0, bytesRead: 0, bytesTotal: 0, rows: newRows(), track: newTrack(), newStrings: [], events: [], dns: [] };
-}

@@ -6,12 +6,13 @@
  * a few batches in flight, never the session.
  */
 import { readFileSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { InputError } from '../../recorder/errors.js';
 import { FlowOrigin, type SessionEvent, type SessionHeader } from '../../recorder/session/events.js';
 import type { ReadReport } from '../../recorder/session/reader.js';
 import { RowAppender } from '../db/appender.js';
 import { BulkAppender } from '../db/column-stage.js';
+import { CsvStage } from '../db/csv-stage.js';
 import { query, type Database } from '../db/database.js';
 import { formatAddress } from '../dissect/packet.js';
 import { communityId } from '../flows/community-id.js';
@@ -19,7 +20,7 @@ import type { AddressId, Conn } from '../flows/conn.js';
 import { ConnTracker, isPorted, type TrackedPacket } from '../flows/tracker.js';
 import { projectFile } from '../project.js';
 import type { DecodeMessage } from './decode.js';
-import { ROW_COLUMNS, type PacketBatch, type RowColumns, type TrackColumns } from './packet-batch.js';
+import { ROW_COLUMNS, transferList, type PacketBatch, type RowColumns, type TrackColumns } from './packet-batch.js';
 import { ProcessModel } from './processes.js';
 
 export interface LoadOptions {
@@ -97,7 +98,11 @@ export async function loadSession(db: Database, path: string, options: LoadOptio
 async function* decodeInWorker(path: string, salvage: boolean): AsyncGenerator<DecodeMessage> {
   const inFlight = new SharedArrayBuffer(4);
   const pending = new Int32Array(inFlight);
-  const worker = new Worker(projectFile('dist/analyzer/load/decode-worker.js'), { workerData: { path, salvage, inFlight } });
+  const recycle = new MessageChannel();
+  const worker = new Worker(projectFile('dist/analyzer/load/decode-worker.js'), {
+    workerData: { path, salvage, inFlight, recycled: recycle.port2 },
+    transferList: [recycle.port2],
+  });
   const queue: DecodeMessage[] = [];
   let wake: (() => void) | null = null;
   let failure: Error | null = null;
@@ -124,12 +129,15 @@ async function* decodeInWorker(path: string, salvage: boolean): AsyncGenerator<D
       if (message.type === 'error') throw message.input ? new InputError(message.message) : Object.assign(new Error(message.message), { stack: message.stack });
       yield message;
       if (message.type === 'batch') {
+        const { rows, track } = message.batch;
+        recycle.port1.postMessage({ rows, track }, transferList({ rows, track }));
         Atomics.sub(pending, 0, 1);
         Atomics.notify(pending, 0);
       }
       if (message.type === 'end') return;
     }
   } finally {
+    recycle.port1.close();
     await worker.terminate();
   }
 }
@@ -147,25 +155,26 @@ class SessionLoad {
   private constructor(
     private readonly db: Database,
     private readonly header: SessionHeader,
-    private readonly out: Record<'flows' | 'socket_events' | 'losses' | 'interfaces' | 'dns', RowAppender>,
+    private readonly out: Record<'socket_events' | 'losses' | 'interfaces' | 'dns', RowAppender>,
+    private readonly flowRows: CsvStage,
     private readonly packetRows: BulkAppender,
     private readonly packetStrings: RowAppender,
     private readonly sessionNo: number,
   ) {
     this.tracker = new ConnTracker(header.sessionId, (conn) => {
       this.flows++;
-      out.flows.row(flowRow(header.sessionId, conn));
+      flowRows.row(flowRow(header.sessionId, conn));
     });
   }
 
   static async start(db: Database, header: SessionHeader): Promise<SessionLoad> {
     const c = db.connection;
-    const names = ['flows', 'socket_events', 'losses', 'interfaces', 'dns'] as const;
+    const names = ['socket_events', 'losses', 'interfaces', 'dns'] as const;
     const appenders = await Promise.all(names.map((name) => RowAppender.create(c, name)));
     const out = Object.fromEntries(names.map((name, i) => [name, appenders[i]])) as SessionLoad['out'];
     const [{ next }] = await query(db, 'SELECT coalesce(max(session_no), 0) + 1 AS next FROM sessions');
     const packetRows = await BulkAppender.open(c, 'packet_rows', Object.values(ROW_COLUMNS));
-    return new SessionLoad(db, header, out, packetRows, await RowAppender.create(c, 'packet_strings'), next as number);
+    return new SessionLoad(db, header, out, await CsvStage.open(db, 'flows'), packetRows, await RowAppender.create(c, 'packet_strings'), next as number);
   }
 
   get stageSeconds(): number {
@@ -243,6 +252,7 @@ class SessionLoad {
     const c = this.db.connection;
     this.tracker.finishAll();
     for (const appender of [...Object.values(this.out), this.packetRows, this.packetStrings]) appender.close();
+    await this.flowRows.load();
     await this.writeProcesses();
 
     const sessionRow = await RowAppender.create(c, 'sessions');

@@ -67,5 +67,8 @@ const allocate = <T extends Record<string, StagedKind>>(spec: T, size: number): 
 export const newRows = (size = BATCH_SIZE): RowColumns => allocate(ROW_COLUMNS, size);
 export const newTrack = (size = BATCH_SIZE): TrackColumns => allocate(TRACK_COLUMNS, size);
 
-export const transferList = (batch: PacketBatch): ArrayBuffer[] =>
+/** Column arrays handed back to the decoder for its next batch. */
+export type ReusableColumns = Pick<PacketBatch, 'rows' | 'track'>;
+
+export const transferList = (batch: ReusableColumns): ArrayBuffer[] =>
   [...Object.values(batch.rows), ...Object.values(batch.track)].map((a) => a.buffer as ArrayBuffer);

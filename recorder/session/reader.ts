@@ -20,6 +20,7 @@ import {
   type FrameHeader,
 } from './frame.js';
 import { decodeHeader, decodeTrailer } from './header.js';
+import { scanChunk, type EventVisitor } from './scan.js';
 
 export interface ReadOptions {
   /** On a corrupt frame, skip ahead to the next good one instead of stopping. */
@@ -161,6 +162,35 @@ export class SessionReader {
 
   /** The events of each intact chunk, one array per chunk. Closes the file when done. */
   *chunks(): Generator<SessionEvent[]> {
+    for (const { at, header, payload } of this.eventFrames()) {
+      const events = this.decodeChunk(at, header, payload);
+      if (events) yield events;
+    }
+  }
+
+  /**
+   * Every intact event in file order, packets without an object each (scan.ts). For the
+   * analyzer's hot path; same report as chunks().
+   */
+  scan(visitor: EventVisitor): void {
+    for (const { at, header, payload } of this.eventFrames()) {
+      const result = scanChunk(payload, visitor);
+      if (result.brokenAt >= 0) {
+        this.report.chunksBad++;
+        this.problem(at, `chunk checksum is right but its msgpack breaks at byte ${result.brokenAt} of the payload; the rest of the chunk is lost`);
+      } else this.report.chunksGood++;
+      this.countChunk(at, header, result.events + result.badEvents.length + Object.values(result.unknownKinds).reduce((a, b) => a + b, 0), result.brokenAt >= 0);
+      for (const [code, n] of Object.entries(result.unknownKinds)) this.report.unknownKinds[Number(code)] = (this.report.unknownKinds[Number(code)] ?? 0) + n;
+      for (const bad of result.badEvents) {
+        this.report.badEvents++;
+        this.problem(at, `event ${bad.index} of the chunk: ${bad.message}`);
+      }
+      this.report.events += result.events;
+    }
+  }
+
+  /** Intact event frames in file order, past corruption when salvaging. Closes the file when done. */
+  private *eventFrames(): Generator<{ at: number; header: FrameHeader; payload: Buffer }> {
     try {
       let at = this.firstFrameAt;
       let expectedSequence = 1;
@@ -189,14 +219,9 @@ export class SessionReader {
         }
         expectedSequence = header.sequence + 1;
         const next = at + FRAME_HEADER_SIZE + payload.length;
-        if (header.type === FrameType.events) {
-          const events = this.decodeChunk(at, header, payload);
-          if (events) yield events;
-        } else if (header.type === FrameType.trailer) {
-          this.report.trailer = decodeTrailer(payload);
-        } else {
-          this.problem(at, `frame of type ${header.type} skipped (not defined in format 1.x)`);
-        }
+        if (header.type === FrameType.events) yield { at, header, payload };
+        else if (header.type === FrameType.trailer) this.report.trailer = decodeTrailer(payload);
+        else this.problem(at, `frame of type ${header.type} skipped (not defined in format 1.x)`);
         at = next;
         this.report.bytesRead = at;
       }
@@ -204,12 +229,6 @@ export class SessionReader {
     } finally {
       this.source.close();
     }
-  }
-
-  /** Reads every event to fill in the report, and returns it. */
-  scan(): ReadReport {
-    for (const _ of this.chunks());
-    return this.report;
   }
 
   private decodeChunk(at: number, header: FrameHeader, payload: Buffer): SessionEvent[] | undefined {
@@ -222,9 +241,7 @@ export class SessionReader {
       return undefined;
     }
     this.report.chunksGood++;
-    if (wires.length !== header.eventCount) {
-      this.problem(at, `chunk declares ${header.eventCount} events but holds ${wires.length}`);
-    }
+    this.countChunk(at, header, wires.length, false);
     const events: SessionEvent[] = [];
     for (let i = 0; i < wires.length; i++) {
       try {
@@ -242,6 +259,10 @@ export class SessionReader {
     }
     this.report.events += events.length;
     return events;
+  }
+
+  private countChunk(at: number, header: FrameHeader, found: number, broken: boolean): void {
+    if (!broken && found !== header.eventCount) this.problem(at, `chunk declares ${header.eventCount} events but holds ${found}`);
   }
 
   private readFrame(at: number): { header: FrameHeader; payload: Buffer } | 'truncated' | string {

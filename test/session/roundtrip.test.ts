@@ -33,6 +33,25 @@ describe('session round trip', () => {
     );
   });
 
+  it('scan() (the analyzer\'s allocation-free path) sees exactly what events() sees', () => {
+    fc.assert(
+      fc.property(fc.array(anyEvent, { maxLength: 60 }), fc.integer({ min: 64, max: 4096 }), (events, chunkBytes) => {
+        const bytes = writeAll(events, chunkBytes);
+        const scanned: SessionEvent[] = [];
+        const reader = SessionReader.fromBytes(bytes, 'mem');
+        reader.scan({
+          packet: (t, interfaceId, direction, origLen, data, start, end, processKey) =>
+            scanned.push({ kind: 'packet', t, interfaceId, direction: direction as 0 | 1 | 2, origLen, data: data.slice(start, end), processKey }),
+          event: (e) => scanned.push(e),
+        });
+        expect(scanned.map(normalise)).toEqual(events.map(normalise));
+        expect(reader.report.events).toBe(events.length);
+        expect(reader.report.problems).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('keeps the header start time exact to the nanosecond', () => {
     const reader = SessionReader.fromBytes(writeAll([], 1024), 'mem');
     expect(reader.header.startNs).toBe(1732621987123456789n);
