@@ -12,7 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { analyze } from '../../analyzer/analyze.js';
+import type { LoadResult } from '../../analyzer/load/loader.js';
 import { importFiles } from '../../recorder/import/index.js';
 import { SessionReader } from '../../recorder/session/reader.js';
 import { writeTrafficPcap } from './traffic.js';
@@ -67,16 +67,14 @@ try {
   const bigSession = join(dir, 'analyze.npsession');
   importFiles([bigPcap], bigSession);
   console.log(`analyze input: ${big.packets.toLocaleString('en-US')} packets, ${big.flows.toLocaleString('en-US')} flows, session ${(statSync(bigSession).size / MiB).toFixed(0)} MiB`);
-  const rssBefore = process.resourceUsage().maxRSS;
   const stageLines: string[] = [];
-  // The default (no --db) analyses in memory; --db FILE also writes the database to disk.
+  // Each analysis runs in a fresh process, as `netprov analyze` does. The default (no --db)
+  // analyses in memory; --db FILE also writes the database to disk.
   for (const [label, dbPath] of [['in memory (default)', null], ['--db FILE', join(dir, 'analyze.duckdb')]] as const) {
-    const start = process.hrtime.bigint();
-    const { db, results } = await analyze([bigSession], { db: dbPath });
-    db.close();
-    const secs = Number(process.hrtime.bigint() - start) / 1e9;
-    const r = results[0];
-    row(`netprov analyze, ${label}`, secs, statSync(bigSession).size, r.packets, `${r.flows.toLocaleString('en-US')} flows`);
+    const once = join(import.meta.dirname, 'analyze-once.js');
+    const out = execFileSync(process.execPath, [once, bigSession, ...(dbPath ? [dbPath] : [])], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    const { seconds: secs, result: r, peakRssMiB } = JSON.parse(out) as { seconds: number; result: LoadResult; peakRssMiB: number };
+    row(`netprov analyze, ${label}`, secs, statSync(bigSession).size, r.packets, `${r.flows.toLocaleString('en-US')} flows, peak RSS ${peakRssMiB.toFixed(0)} MiB`);
     const s = r.seconds;
     stageLines.push(
       `  ${label}: decode+dissect (worker thread) ${s.decodeWorker.toFixed(2)} s, overlapped with track+stage (main thread) ${s.track.toFixed(2)} s ` +
@@ -90,7 +88,6 @@ try {
   console.log(`\nmachine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
   for (const x of rows) console.log(x.map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
   console.log(`analyze stages:\n${stageLines.join('\n')}`);
-  console.log(`peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (before analyze: ${(rssBefore / 1024).toFixed(0)} MiB)`);
   if (!hasTshark) console.log('tshark not installed: comparison rows skipped (bash .ci/system-packages installs it)');
 } finally {
   rmSync(dir, { recursive: true, force: true });
