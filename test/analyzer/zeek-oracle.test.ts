@@ -5,7 +5,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyzeToRows } from '../helpers/analyze.js';
+import { analyzeToRows, analyzePackets } from '../helpers/analyze.js';
+import { tsharkFields } from '../helpers/tshark.js';
 import { oracleDir } from '../helpers/paths.js';
 
 const zeekDir = join(oracleDir, 'zeek');
@@ -28,6 +29,10 @@ describe.each(readdirSync(zeekDir).filter((f) => f.endsWith('.pcap')).sort())('Z
     const sortedGot = [...got].sort((a, b) => sortKey(a).localeCompare(sortKey(b)));
     const sortedExpected = [...expected].sort((a, b) => sortKey(a).localeCompare(sortKey(b)));
     expect(sortedGot.map(pick)).toEqual(sortedExpected.map(pick));
+    // Each packet's addresses, ports and side, read back from the packets view, agree with tshark.
+    const packets = await analyzePackets(join(zeekDir, pcap));
+    const frames = tsharkFields(join(zeekDir, pcap), ['ip.src', 'ip.dst', 'tcp.srcport', 'udp.srcport']);
+    expect(packets.map((p) => [p.src, p.dst, String(p.src_port)])).toEqual(frames.map(([src, dst, tcp, udp]) => [src, dst, tcp || udp]));
     sortedGot.forEach((row, i) => {
       const want = sortedExpected[i].duration;
       if (want === '-') expect(row.duration).toBe('-');

@@ -72,6 +72,7 @@ try {
   // analyses in memory; --db FILE also writes the database to disk.
   for (const [label, dbPath] of [['in memory (default)', null], ['--db FILE', join(dir, 'analyze.duckdb')]] as const) {
     const once = join(import.meta.dirname, 'analyze-once.js');
+    execFileSync('sync'); // the session was just written: let its dirty pages reach the disk first
     const out = execFileSync(process.execPath, [once, bigSession, ...(dbPath ? [dbPath] : [])], { encoding: 'utf8', maxBuffer: 1 << 24 });
     const { seconds: secs, result: r, peakRssMiB } = JSON.parse(out) as { seconds: number; result: LoadResult; peakRssMiB: number };
     row(`netprov analyze, ${label}`, secs, statSync(bigSession).size, r.packets, `${r.flows.toLocaleString('en-US')} flows, peak RSS ${peakRssMiB.toFixed(0)} MiB`);

@@ -58,3 +58,21 @@ describe('session round trip', () => {
     expect(reader.header.sensor).toEqual({ name: 'test', version: '0' });
   });
 });
+
+describe('session writer', () => {
+  it('flushes a partly filled chunk by time, so a live session on disk is never far behind', async () => {
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { FileSink } = await import('../../recorder/session/sink.js');
+    const path = join(mkdtempSync(join(tmpdir(), 'netprov-')), 'live.npsession');
+    const writer = new SessionWriter(new FileSink(path), newHeader({ startNs: 0n, sensor: { name: 'test', version: '0' } }), { chunkBytes: 1 << 20, flushMs: 20 });
+    writer.append({ kind: 'mark', t: 1, text: 'first' });
+    const before = [...SessionReader.fromBytes(readFileSync(path), 'live').events()];
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    const after = [...SessionReader.fromBytes(readFileSync(path), 'live').events()];
+    writer.close();
+    expect(before).toEqual([]);
+    expect(after).toEqual([{ kind: 'mark', t: 1, text: 'first' }]);
+  });
+});
