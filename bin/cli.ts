@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { analyzerCommands } from '../analyzer/cli/commands.js';
+import { queryCommands } from '../analyzer/cli/query-commands.js';
 import { recorderCommands } from '../recorder/cli/commands.js';
 import { InputError } from '../recorder/errors.js';
 
@@ -30,6 +31,7 @@ export async function main(args: string[]): Promise<number> {
   // yargs commands register on the instance.
   recorderCommands(cli as unknown as Argv, context);
   analyzerCommands(cli as unknown as Argv, context);
+  queryCommands(cli as unknown as Argv);
   try {
     await cli.parseAsync();
     return 0;

@@ -1,0 +1,89 @@
+/** `netprov query` (the named library) and `netprov sql` (any SQL) over the analysis model. */
+import type { Argv } from 'yargs';
+import { InputError } from '../../recorder/errors.js';
+import { analyze } from '../analyze.js';
+import { openDatabase, type Database } from '../db/database.js';
+import { namedStatement, queryLibrary, run, sqlStatement, writeParquet, type Statement } from '../query/library.js';
+import { formatResult, writeText, type Format } from '../query/result.js';
+
+const FORMATS = ['table', 'csv', 'json', 'ndjson', 'parquet'] as const;
+
+/** The database to query: --db FILE, or sessions analysed in memory for this command. */
+async function database(db: string | undefined, sessions: string[]): Promise<Database> {
+  if (db && sessions.length) throw new InputError('give session files or --db FILE, not both');
+  if (db) return openDatabase(db);
+  if (!sessions.length) throw new InputError('give session files or --db FILE');
+  return (await analyze(sessions, { db: null })).db;
+}
+
+async function output(db: Database, statement: Statement, format: Format | undefined, out: string | undefined): Promise<void> {
+  const chosen = format ?? (out?.endsWith('.parquet') ? 'parquet' : process.stdout.isTTY && !out ? 'table' : 'csv');
+  if (chosen === 'parquet') {
+    if (!out || out === '-') throw new InputError('--format parquet needs -o FILE');
+    await writeParquet(db, statement, out);
+    return;
+  }
+  const result = await run(db, statement);
+  writeText(out, formatResult(result, chosen, out ? 0 : process.stdout.columns || 0));
+}
+
+export function queryCommands(cli: Argv): Argv {
+  return cli
+    .command(
+      'query [name] [sessions..]',
+      'Run a named forensic query from queries/ (--list shows them) on sessions or on a --db FILE',
+      (y) =>
+        y
+          .positional('name', { type: 'string', describe: 'query name' })
+          .positional('sessions', { type: 'string', array: true, default: [] })
+          .option('list', { type: 'boolean', default: false, describe: 'list the queries with their parameters' })
+          .option('param', { alias: 'p', type: 'string', nargs: 1, describe: 'a parameter, name=value (repeat for more)' })
+          .option('db', { type: 'string', describe: 'DuckDB file written by netprov analyze --db' })
+          .option('format', { alias: 'f', choices: FORMATS, describe: 'default: table on a terminal, csv otherwise; parquet needs -o' })
+          .option('output', { alias: 'o', type: 'string', describe: 'write to this file (created 0600)' })
+          .example('$0 query --list', 'the questions netprov answers')
+          .example('$0 query who-talked-to --param target=example.com case.npsession', 'processes that reached example.com'),
+      async (argv) => {
+        if (argv.list || !argv.name) {
+          for (const q of queryLibrary()) {
+            console.log(`${q.name}\n  ${q.question}`);
+            for (const p of q.params) console.log(`  --param ${p.name}=${p.type}${p.default === undefined ? ' (required)' : ` (default ${p.default})`}  ${p.description}`);
+          }
+          return;
+        }
+        const params: Record<string, string> = {};
+        for (const pair of ([] as string[]).concat(argv.param ?? [])) {
+          const at = pair.indexOf('=');
+          if (at <= 0) throw new InputError(`--param ${pair}: expected name=value`);
+          params[pair.slice(0, at)] = pair.slice(at + 1);
+        }
+        const statement = namedStatement(argv.name, params);
+        const db = await database(argv.db, argv.sessions as string[]);
+        try {
+          await output(db, statement, argv.format, argv.output);
+        } finally {
+          db.close();
+        }
+      },
+    )
+    .command(
+      'sql <statement> [sessions..]',
+      'Run any SQL against the analysis model (tables and views of analyzer/schema.sql and views.sql)',
+      (y) =>
+        y
+          .positional('statement', { type: 'string', demandOption: true })
+          .positional('sessions', { type: 'string', array: true, default: [] })
+          .option('db', { type: 'string', describe: 'DuckDB file written by netprov analyze --db' })
+          .option('format', { alias: 'f', choices: FORMATS, describe: 'default: table on a terminal, csv otherwise; parquet needs -o' })
+          .option('output', { alias: 'o', type: 'string', describe: 'write to this file (created 0600)' })
+          .example('$0 sql "SELECT exe, count(*) FROM flow_details GROUP BY ALL" case.npsession', 'flows per executable'),
+      async (argv) => {
+        const db = await database(argv.db, argv.sessions as string[]);
+        try {
+          await output(db, sqlStatement(argv.statement), argv.format, argv.output);
+        } finally {
+          db.close();
+        }
+      },
+    );
+}

@@ -1,0 +1,121 @@
+/**
+ * The named forensic queries in queries/: one SQL file per question. A file's header comment
+ * is its documentation and its interface:
+ *
+ *   -- Title.
+ *   -- Question: what it answers.
+ *   -- @param name TYPE [= default]  description
+ *
+ * Parameters are bound by DuckDB ($name in the SQL), never spliced into the text.
+ */
+import { chmodSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BIGINT, DOUBLE, VARCHAR, type DuckDBType } from '@duckdb/node-api';
+import { InputError } from '../../recorder/errors.js';
+import type { Database } from '../db/database.js';
+import { projectFile } from '../project.js';
+import { resultRows, type ResultTable } from './result.js';
+
+export interface QueryParam {
+  name: string;
+  type: 'VARCHAR' | 'BIGINT' | 'DOUBLE';
+  /** Text of the default; undefined = required; 'NULL' = optional without a value. */
+  default: string | undefined;
+  description: string;
+}
+
+export interface NamedQuery {
+  name: string;
+  title: string;
+  question: string;
+  params: QueryParam[];
+  sql: string;
+  file: string;
+}
+
+const PARAM = /^--\s*@param\s+(\w+)\s+(VARCHAR|BIGINT|DOUBLE)(?:\s*=\s*(\S+))?\s*(.*)$/;
+const DUCKDB_TYPES: Record<QueryParam['type'], DuckDBType> = { VARCHAR, BIGINT, DOUBLE };
+
+export function queryLibrary(dir = projectFile('queries')): NamedQuery[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .map((f) => parseQuery(join(dir, f)));
+}
+
+function parseQuery(file: string): NamedQuery {
+  const sql = readFileSync(file, 'utf8');
+  const header = sql.split('\n').filter((l) => l.startsWith('--'));
+  const params: QueryParam[] = [];
+  let question = '';
+  for (const line of header) {
+    const param = PARAM.exec(line);
+    if (param) params.push({ name: param[1], type: param[2] as QueryParam['type'], default: param[3], description: param[4].trim() });
+    else if (/^--\s*Question:/.test(line)) question = line.replace(/^--\s*Question:\s*/, '');
+  }
+  const name = file.split('/').pop()!.replace(/\.sql$/, '');
+  return { name, title: (header[0] ?? '').replace(/^--\s*/, ''), question, params, sql, file };
+}
+
+/** Turns `--param k=v` text into bound values, checking names, presence and types. */
+export function bindParams(query: NamedQuery, given: Record<string, string>): { values: Record<string, unknown>; types: Record<string, DuckDBType> } {
+  const known = new Set(query.params.map((p) => p.name));
+  for (const name of Object.keys(given)) {
+    if (!known.has(name)) throw new InputError(`query ${query.name}: no parameter ${name} (it takes: ${query.params.map((p) => p.name).join(', ') || 'none'})`);
+  }
+  const values: Record<string, unknown> = {};
+  const types: Record<string, DuckDBType> = {};
+  for (const p of query.params) {
+    const text = given[p.name] ?? p.default;
+    if (text === undefined) throw new InputError(`query ${query.name}: parameter ${p.name} is required (${p.description})`);
+    types[p.name] = DUCKDB_TYPES[p.type];
+    if (text === 'NULL' && given[p.name] === undefined) values[p.name] = null;
+    else if (p.type === 'VARCHAR') values[p.name] = text;
+    else {
+      const n = Number(text);
+      if (text.trim() === '' || !Number.isFinite(n) || (p.type === 'BIGINT' && !Number.isSafeInteger(n))) {
+        throw new InputError(`query ${query.name}: parameter ${p.name} must be ${p.type === 'BIGINT' ? 'an integer' : 'a number'}, not ${JSON.stringify(text)}`);
+      }
+      values[p.name] = p.type === 'BIGINT' ? BigInt(n) : n;
+    }
+  }
+  return { values, types };
+}
+
+/** A statement ready to run: SQL text and its bound parameters. */
+export interface Statement {
+  label: string;
+  sql: string;
+  values: Record<string, unknown>;
+  types: Record<string, DuckDBType>;
+}
+
+export function namedStatement(name: string, given: Record<string, string>): Statement {
+  const query = queryLibrary().find((q) => q.name === name);
+  if (!query) throw new InputError(`no query named ${name} (netprov query --list shows them)`);
+  return { label: `query ${name}`, sql: query.sql, ...bindParams(query, given) };
+}
+
+export const sqlStatement = (sql: string): Statement => ({ label: 'sql', sql, values: {}, types: {} });
+
+export async function run(db: Database, statement: Statement): Promise<ResultTable> {
+  try {
+    return resultRows(await db.connection.runAndReadAll(statement.sql, statement.values as never, statement.types));
+  } catch (err) {
+    throw new InputError(`${statement.label}: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+/** Writes the statement's result as Parquet through DuckDB's COPY; the path is bound too. */
+export async function writeParquet(db: Database, statement: Statement, path: string): Promise<void> {
+  const body = statement.sql.replace(/;\s*$/, '');
+  try {
+    await db.connection.run(`COPY (${body}\n) TO $netprov_output (FORMAT parquet)`, { ...statement.values, netprov_output: path } as never, {
+      ...statement.types,
+      netprov_output: VARCHAR,
+    });
+    chmodSync(path, 0o600);
+  } catch (err) {
+    throw new InputError(`${statement.label}: ${path}: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
