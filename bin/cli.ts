@@ -7,6 +7,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { analyzerCommands } from '../analyzer/cli/commands.js';
 import { queryCommands } from '../analyzer/cli/query-commands.js';
+import { exportCommands } from '../analyzer/cli/export-commands.js';
 import { recorderCommands } from '../recorder/cli/commands.js';
 import { InputError } from '../recorder/errors.js';
 
@@ -32,6 +33,7 @@ export async function main(args: string[]): Promise<number> {
   recorderCommands(cli as unknown as Argv, context);
   analyzerCommands(cli as unknown as Argv, context);
   queryCommands(cli as unknown as Argv);
+  exportCommands(cli as unknown as Argv);
   try {
     await cli.parseAsync();
     return 0;

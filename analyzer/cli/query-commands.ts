@@ -1,20 +1,13 @@
 /** `netprov query` (the named library) and `netprov sql` (any SQL) over the analysis model. */
 import type { Argv } from 'yargs';
 import { InputError } from '../../recorder/errors.js';
-import { analyze } from '../analyze.js';
-import { openDatabase, type Database } from '../db/database.js';
+import type { Database } from '../db/database.js';
+import { sessionsOrDb } from './export-commands.js';
 import { namedStatement, queryLibrary, run, sqlStatement, writeParquet, type Statement } from '../query/library.js';
 import { formatResult, writeText, type Format } from '../query/result.js';
 
 const FORMATS = ['table', 'csv', 'json', 'ndjson', 'parquet'] as const;
 
-/** The database to query: --db FILE, or sessions analysed in memory for this command. */
-async function database(db: string | undefined, sessions: string[]): Promise<Database> {
-  if (db && sessions.length) throw new InputError('give session files or --db FILE, not both');
-  if (db) return openDatabase(db);
-  if (!sessions.length) throw new InputError('give session files or --db FILE');
-  return (await analyze(sessions, { db: null })).db;
-}
 
 async function output(db: Database, statement: Statement, format: Format | undefined, out: string | undefined): Promise<void> {
   const chosen = format ?? (out?.endsWith('.parquet') ? 'parquet' : process.stdout.isTTY && !out ? 'table' : 'csv');
@@ -58,7 +51,7 @@ export function queryCommands(cli: Argv): Argv {
           params[pair.slice(0, at)] = pair.slice(at + 1);
         }
         const statement = namedStatement(argv.name, params);
-        const db = await database(argv.db, argv.sessions as string[]);
+        const db = await sessionsOrDb(argv.db, argv.sessions as string[]);
         try {
           await output(db, statement, argv.format, argv.output);
         } finally {
@@ -78,7 +71,7 @@ export function queryCommands(cli: Argv): Argv {
           .option('output', { alias: 'o', type: 'string', describe: 'write to this file (created 0600)' })
           .example('$0 sql "SELECT exe, count(*) FROM flow_details GROUP BY ALL" case.npsession', 'flows per executable'),
       async (argv) => {
-        const db = await database(argv.db, argv.sessions as string[]);
+        const db = await sessionsOrDb(argv.db, argv.sessions as string[]);
         try {
           await output(db, sqlStatement(argv.statement), argv.format, argv.output);
         } finally {

@@ -1,0 +1,60 @@
+/** `netprov export`: Parquet for data platforms, Zeek logs for Zeek tooling, pcapng for Wireshark. */
+import type { Argv } from 'yargs';
+import { InputError } from '../../recorder/errors.js';
+import { analyze } from '../analyze.js';
+import { openDatabase, type Database } from '../db/database.js';
+import { exportParquet } from '../export/parquet.js';
+import { exportPcapng } from '../export/pcapng.js';
+import { exportZeek } from '../export/zeek-logs.js';
+import { progressBar } from './progress.js';
+
+export async function sessionsOrDb(db: string | undefined, sessions: string[]): Promise<Database> {
+  if (db && sessions.length) throw new InputError('give session files or --db FILE, not both');
+  if (db) return openDatabase(db);
+  if (!sessions.length) throw new InputError('give session files or --db FILE');
+  const bar = progressBar('loading');
+  const { db: analysed } = await analyze(sessions, { db: null, onProgress: bar.update });
+  bar.stop();
+  return analysed;
+}
+
+export function exportCommands(cli: Argv): Argv {
+  return cli.command(
+    'export [sessions..]',
+    'Export the analysis: Parquet (hive-partitioned by host and day), Zeek conn.log/dns.log, or one flow or process as pcapng',
+    (y) =>
+      y
+        .positional('sessions', { type: 'string', array: true, default: [] })
+        .option('db', { type: 'string', describe: 'DuckDB file written by netprov analyze --db' })
+        .option('parquet', { type: 'string', describe: 'folder for every table as Parquet: TABLE/host=H/day=D/*.parquet' })
+        .option('zeek', { type: 'string', describe: 'folder for conn.log and dns.log' })
+        .option('pcap', { type: 'string', describe: 'pcapng file for the packets of --flow or --process' })
+        .option('flow', { type: 'string', describe: 'with --pcap: a flow uid' })
+        .option('process', { type: 'string', describe: 'with --pcap: a process key (all its flows)' })
+        .example('$0 export case.npsession --parquet lake/', 'then: duckdb -c "FROM read_parquet(\'lake/flows/**/*.parquet\', hive_partitioning=true)"')
+        .example('$0 export case.npsession --pcap curl.pcapng --process 4242.21', 'what one process sent, for Wireshark'),
+    async (argv) => {
+      if (!argv.parquet && !argv.zeek && !argv.pcap) throw new InputError('export: name at least one of --parquet DIR, --zeek DIR, --pcap FILE');
+      if ((argv.flow || argv.process) && !argv.pcap) throw new InputError('export: --flow and --process go with --pcap FILE');
+      const db = await sessionsOrDb(argv.db, argv.sessions as string[]);
+      try {
+        if (argv.parquet) {
+          const bar = progressBar('parquet');
+          const counts = await exportParquet(db, argv.parquet, (_table, done, total) => bar.update(done, total));
+          bar.stop();
+          console.log(`wrote ${argv.parquet}: ${Object.entries(counts).map(([t, n]) => `${t} ${n}`).join(', ')}`);
+        }
+        if (argv.zeek) {
+          const { conn, dns } = await exportZeek(db, argv.zeek);
+          console.log(`wrote ${argv.zeek}: conn.log ${conn} rows, dns.log ${dns} rows`);
+        }
+        if (argv.pcap) {
+          const n = await exportPcapng(db, argv.pcap, { flow: argv.flow, process: argv.process });
+          console.log(`wrote ${argv.pcap}: ${n} packets`);
+        }
+      } finally {
+        db.close();
+      }
+    },
+  );
+}

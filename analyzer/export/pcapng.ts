@@ -1,0 +1,133 @@
+/**
+ * The packets of one flow, or of every flow one process opened, as pcapng: the bytes come from
+ * the session files (the database keeps headers, not payloads), and each packet's comment names
+ * the process, so Wireshark shows who sent what.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { InputError } from '../../recorder/errors.js';
+import { SessionReader } from '../../recorder/session/reader.js';
+import { query, type Database } from '../db/database.js';
+
+export interface PcapSelection {
+  flow?: string;
+  process?: string;
+}
+
+export async function exportPcapng(db: Database, out: string, selection: PcapSelection): Promise<number> {
+  if (!selection.flow === !selection.process) throw new InputError('--pcap needs one of --flow UID or --process KEY');
+  const wanted = await query(
+    db,
+    `SELECT p.session_id, s.file, s.start_ns, p.packet_no, p.t, p.orig_len, p.interface_id, a.process_key, pr.pid, pr.path
+     FROM packets p
+     JOIN sessions s USING (session_id)
+     LEFT JOIN attributions a ON a.session_id = p.session_id AND a.uid = p.flow_uid
+     LEFT JOIN processes pr ON pr.session_id = p.session_id AND pr.process_key = a.process_key
+     WHERE ($flow::VARCHAR IS NOT NULL AND p.flow_uid = $flow) OR ($process::VARCHAR IS NOT NULL AND a.process_key = $process)
+     ORDER BY s.start_ns + p.t, p.session_id, p.packet_no`,
+    { flow: selection.flow ?? null, process: selection.process ?? null } as never,
+  );
+  if (wanted.length === 0) throw new InputError(`no packets for ${selection.flow ? `flow ${selection.flow}` : `process ${selection.process}`}`);
+  const interfaces = await query(db, 'SELECT session_id, interface_id, name, link_type FROM interfaces');
+
+  // Packet bytes, read back from each session file, keyed by session and packet number.
+  const bytes = new Map<string, Uint8Array>();
+  for (const file of new Set(wanted.map((w) => w.file as string))) {
+    const numbers = new Set(wanted.filter((w) => w.file === file).map((w) => w.packet_no as number));
+    let reader: SessionReader;
+    try {
+      reader = SessionReader.open(file);
+    } catch (err) {
+      throw new InputError(`cannot reopen ${file} for packet bytes: ${(err as Error).message}`);
+    }
+    let n = 0;
+    reader.scan({
+      packet: (_t, _i, _d, _o, data, start, end) => {
+        if (numbers.has(n)) bytes.set(`${reader.header.sessionId}/${n}`, data.slice(start, end));
+        n++;
+      },
+      event: () => {},
+    });
+  }
+
+  const writer = new PcapngWriter(out);
+  const interfaceIndex = new Map<string, number>();
+  let written = 0;
+  for (const w of wanted) {
+    const data = bytes.get(`${w.session_id}/${w.packet_no}`);
+    if (!data) continue;
+    const ifaceKey = `${w.session_id}/${w.interface_id}`;
+    let index = interfaceIndex.get(ifaceKey);
+    if (index === undefined) {
+      const iface = interfaces.find((i) => i.session_id === w.session_id && i.interface_id === w.interface_id);
+      index = writer.interface((iface?.link_type as number) ?? 1, (iface?.name as string) ?? `interface ${w.interface_id}`);
+      interfaceIndex.set(ifaceKey, index);
+    }
+    const comment = w.process_key ? `process ${w.pid} ${w.path ?? '?'} (${w.process_key})` : 'process unknown';
+    writer.packet(index, BigInt(w.start_ns as number) + BigInt(w.t as number), w.orig_len as number, data, comment);
+    written++;
+  }
+  writer.close();
+  return written;
+}
+
+/** A minimal little-endian pcapng writer: one section, nanosecond interfaces, commented packets. */
+class PcapngWriter {
+  private readonly fd: number;
+  private interfaces = 0;
+
+  constructor(path: string) {
+    try {
+      this.fd = openSync(path, 'w', 0o600);
+    } catch (err) {
+      throw new InputError(`${path}: cannot create (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+    const shb = Buffer.alloc(16);
+    shb.writeUInt32LE(0x1a2b3c4d, 0);
+    shb.writeUInt16LE(1, 4);
+    shb.writeUInt16LE(0, 6);
+    shb.writeBigInt64LE(-1n, 8);
+    this.block(0x0a0d0d0a, shb, [[4, Buffer.from('netprov')]]);
+  }
+
+  interface(linkType: number, name: string): number {
+    const body = Buffer.alloc(8);
+    body.writeUInt16LE(linkType, 0);
+    body.writeUInt32LE(0, 4);
+    this.block(1, body, [[2, Buffer.from(name)], [9, Buffer.from([9])]]);
+    return this.interfaces++;
+  }
+
+  packet(iface: number, ns: bigint, origLen: number, data: Uint8Array, comment: string): void {
+    const body = Buffer.alloc(20 + ((data.length + 3) & ~3));
+    body.writeUInt32LE(iface, 0);
+    body.writeUInt32LE(Number(ns >> 32n), 4);
+    body.writeUInt32LE(Number(ns & 0xffffffffn), 8);
+    body.writeUInt32LE(data.length, 12);
+    body.writeUInt32LE(origLen, 16);
+    body.set(data, 20);
+    this.block(6, body, [[1, Buffer.from(comment)]]);
+  }
+
+  private block(type: number, body: Buffer, options: [number, Buffer][]): void {
+    const parts: Buffer[] = [body];
+    for (const [code, value] of options) {
+      const head = Buffer.alloc(4);
+      head.writeUInt16LE(code, 0);
+      head.writeUInt16LE(value.length, 2);
+      parts.push(head, value, Buffer.alloc((4 - (value.length % 4)) % 4));
+    }
+    if (options.length) parts.push(Buffer.alloc(4)); // opt_endofopt
+    const content = Buffer.concat(parts);
+    const total = content.length + 12;
+    const head = Buffer.alloc(8);
+    head.writeUInt32LE(type, 0);
+    head.writeUInt32LE(total, 4);
+    const tail = Buffer.alloc(4);
+    tail.writeUInt32LE(total, 0);
+    writeSync(this.fd, Buffer.concat([head, content, tail]));
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
