@@ -7,6 +7,8 @@ import { exportParquet } from '../export/parquet.js';
 import { exportPcapng } from '../export/pcapng.js';
 import { exportZeek } from '../export/zeek-logs.js';
 import { progressBar } from './progress.js';
+import { reportData, reportHtml } from '../report/report.js';
+import { writeText } from '../query/result.js';
 
 export async function sessionsOrDb(db: string | undefined, sessions: string[]): Promise<Database> {
   if (db && sessions.length) throw new InputError('give session files or --db FILE, not both');
@@ -19,6 +21,25 @@ export async function sessionsOrDb(db: string | undefined, sessions: string[]): 
 }
 
 export function exportCommands(cli: Argv): Argv {
+  cli.command(
+    'report [sessions..]',
+    'Write one self-contained HTML report: process tree with flows, timeline, top talkers, DNS names, unattributed flows, losses, search',
+    (y) =>
+      y
+        .positional('sessions', { type: 'string', array: true, default: [] })
+        .option('db', { type: 'string', describe: 'DuckDB file written by netprov analyze --db' })
+        .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'HTML file to write (created 0600)' })
+        .example('$0 report case.npsession -o case.html', 'open case.html in any browser, offline'),
+    async (argv) => {
+      const db = await sessionsOrDb(argv.db, argv.sessions as string[]);
+      try {
+        writeText(argv.output, reportHtml(await reportData(db)));
+        console.error(`wrote ${argv.output}`);
+      } finally {
+        db.close();
+      }
+    },
+  );
   return cli.command(
     'export [sessions..]',
     'Export the analysis: Parquet (hive-partitioned by host and day), Zeek conn.log/dns.log, or one flow or process as pcapng',
