@@ -3,7 +3,12 @@ import type { Argv } from 'yargs';
 import { InputError } from '../errors.js';
 import { importFiles } from '../import/index.js';
 import { inspect, type Inspection } from '../inspect.js';
-import { kindNames } from '../session/events.js';
+import { kindNames, type KindName } from '../session/events.js';
+import { SessionReader } from '../session/reader.js';
+import { FileSink } from '../session/sink.js';
+import { replay } from '../replay/replay.js';
+import { recordStream } from '../record.js';
+import { StreamSink, connect, serveOnce } from '../stream/socket.js';
 import { table, toJson } from './output.js';
 
 export interface CommandContext {
@@ -31,6 +36,75 @@ export function recorderCommands(cli: Argv, context: CommandContext): Argv {
       },
     )
     .command(
+      'replay <session>',
+      'Replay a session\'s events in order at the recorded pace (or faster), as session frames or JSON lines',
+      (y) =>
+        y
+          .positional('session', { type: 'string', demandOption: true })
+          .option('speed', { type: 'string', default: '1', describe: 'multiple of real time, or max' })
+          .option('to', { type: 'string', default: '-', describe: '- (stdout), unix:PATH (serve one recorder), or a file' })
+          .option('format', { choices: ['msgpack', 'ndjson'] as const, default: 'msgpack' as const, describe: 'session frames, or one JSON object per event' })
+          .option('from', { type: 'string', describe: 'start: seconds since the session start, or an ISO time' })
+          .option('until', { type: 'string', describe: 'end: seconds since the session start, or an ISO time' })
+          .option('kinds', { type: 'string', describe: `event kinds, comma-separated (${kindNames.join(',')})` })
+          .example('$0 replay case.npsession --to unix:/tmp/np.sock --speed 10', 'feed a consumer ten times faster than recorded')
+          .example('$0 replay case.npsession --format ndjson --kinds exec,flowOpen --speed max', 'the process and socket events as JSON lines'),
+      async (argv) => {
+        const speed = argv.speed === 'max' ? 'max' : Number(argv.speed);
+        if (speed !== 'max' && !(speed > 0)) throw new InputError(`--speed ${argv.speed}: a positive number or max`);
+        const header = SessionReader.open(argv.session).header;
+        const kinds = argv.kinds ? new Set(argv.kinds.split(',').map((k) => k.trim())) : undefined;
+        for (const k of kinds ?? []) if (!(kindNames as readonly string[]).includes(k)) throw new InputError(`--kinds: no event kind ${k} (kinds: ${kindNames.join(', ')})`);
+        const filter = { from: sessionTime(argv.from, header.startNs, '--from'), until: sessionTime(argv.until, header.startNs, '--until'), kinds: kinds as Set<KindName> | undefined };
+        const options = { speed, format: argv.format, filter } as const;
+        if (argv.to.startsWith('unix:')) {
+          const path = argv.to.slice(5);
+          const { socket, close } = await serveOnce(path);
+          try {
+            await replay(argv.session, new StreamSink(socket), options);
+          } finally {
+            close();
+          }
+        } else if (argv.to === '-') {
+          await replay(argv.session, new StreamSink(process.stdout, false), options);
+        } else {
+          await replay(argv.session, new FileSink(argv.to), options);
+        }
+      },
+    )
+    .command(
+      'record',
+      'Record a session: from a stream a sensor (or a replay) serves, until it ends or SIGINT/SIGTERM',
+      (y) =>
+        y
+          .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'session file to write (created 0600)' })
+          .option('source', { type: 'string', describe: 'unix:PATH to record a served stream; default: this machine\'s sensor' })
+          .example('$0 record --source unix:/tmp/np.sock -o copy.npsession', 'record what a replay serves'),
+      async (argv) => {
+        if (!argv.source) {
+          throw new InputError(
+            'record: the Linux sensor is not built (sysex/linux does not exist yet in this version); record a served stream with --source unix:PATH',
+          );
+        }
+        if (!argv.source.startsWith('unix:')) throw new InputError(`--source ${argv.source}: expected unix:PATH`);
+        const socket = await connect(argv.source.slice(5));
+        const stop = new AbortController();
+        const onSignal = () => {
+          stop.abort();
+          socket.destroy();
+        };
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        try {
+          const summary = await recordStream(socket, argv.output, argv.source, stop.signal);
+          console.log(`wrote ${argv.output}: ${summary.events} events in ${summary.frames} frames${summary.complete ? '' : ' (stream ended without a trailer)'}`);
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
+      },
+    )
+    .command(
       'inspect <session>',
       'Show what a session holds: header, time range, events per kind, losses, chunks good and bad',
       (y) =>
@@ -54,6 +128,15 @@ export function recorderCommands(cli: Argv, context: CommandContext): Argv {
         }
       },
     );
+}
+
+/** "--from 12.5" (seconds since the session start) or "--from 2024-05-01T10:00:02Z" -> session ns. */
+function sessionTime(text: string | undefined, startNs: bigint, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (/^-?\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1e9);
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) throw new InputError(`${flag} ${text}: seconds since the session start, or an ISO time`);
+  return Number(BigInt(ms) * 1_000_000n - startNs);
 }
 
 function describeInspection(r: Inspection): string {

@@ -1,0 +1,96 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../recorder/replay/clock.js';
+import { replay } from '../../recorder/replay/replay.js';
+import type { SessionEvent } from '../../recorder/session/events.js';
+import { SessionReader } from '../../recorder/session/reader.js';
+import { MemorySink } from '../../recorder/session/sink.js';
+import { netprov } from '../helpers/cli.js';
+import { repoRoot, scratch } from '../helpers/paths.js';
+import { S, SyntheticSession } from '../helpers/synthetic.js';
+
+const fixture = join(repoRoot, 'fixtures/macos-curl.npsession');
+const normalise = (e: SessionEvent) => (e.kind === 'packet' ? { ...e, data: Buffer.from(e.data).toString('hex') } : e);
+const eventsOf = (path: string) => [...SessionReader.open(path).events()].map(normalise);
+
+describe('netprov replay', () => {
+  it('orders events by session time, then file position, and filters by time and kind', async () => {
+    const s = new SyntheticSession('unordered.npsession');
+    // Written out of order on purpose (a capture merged badly): replay must sort it.
+    s.add({ kind: 'mark', t: 3 * S, text: 'c' });
+    s.add({ kind: 'mark', t: 1 * S, text: 'a' });
+    s.add({ kind: 'mark', t: 1 * S, text: 'a2' });
+    s.add({ kind: 'loss', t: 2 * S, source: 'x', count: 1, reason: 'r' });
+    const path = s.write();
+    const run = netprov(['replay', path, '--format', 'ndjson', '--speed', 'max', '--from', '0.5', '--until', '2.5']);
+    expect(run.status, run.stderr).toBe(0);
+    const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines[0].header.sessionId).toBeTruthy();
+    expect(lines.slice(1).map((e) => e.text ?? e.kind)).toEqual(['a', 'a2', 'loss']);
+    const kinds = netprov(['replay', path, '--format', 'ndjson', '--speed', 'max', '--kinds', 'loss']);
+    expect(kinds.stdout.trim().split('\n').slice(1).map((l) => JSON.parse(l).kind)).toEqual(['loss']);
+    const bad = netprov(['replay', path, '--kinds', 'bogus']);
+    expect(bad.stderr).toMatch(/^netprov: --kinds: no event kind bogus/);
+  });
+
+  it('paces events by the recorded times on a virtual clock, scaled by --speed', async () => {
+    const clock = new VirtualClock();
+    await replay(fixture, new MemorySink(), { speed: 10, format: 'msgpack', clock });
+    const times = [...SessionReader.open(fixture).events()].map((e) => e.t);
+    const expected = [...new Set(times.map((t) => (t - times[0]) / 1e6 / 10))].filter((ms) => ms > 0);
+    expect(clock.sleeps).toEqual(expected);
+  });
+
+  it('reproduces recorded timing in real time: drift under 5 ms over 60 s', { timeout: 90_000 }, async () => {
+    const s = new SyntheticSession('paced.npsession');
+    for (let i = 0; i <= 60; i++) s.add({ kind: 'mark', t: i * S + (i % 7) * 1_000_000, text: `tick ${i}` });
+    const path = s.write();
+    // The replay runs as a user runs it, in its own process; this one only notes arrivals.
+    const child = spawn(process.execPath, [join(repoRoot, 'bin/netprov.js'), 'replay', path, '--format', 'ndjson', '--speed', '1']);
+    const arrivals: { at: number; t: number }[] = [];
+    let buffered = '';
+    child.stdout.on('data', (data: Buffer) => {
+      const at = performance.now();
+      buffered += data.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop()!;
+      for (const line of lines) {
+        const event = JSON.parse(line);
+        if (event.kind === 'mark') arrivals.push({ at, t: event.t });
+      }
+    });
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(arrivals).toHaveLength(61);
+    // Each event's offset between arrival and recorded time: a replay that keeps time holds it
+    // constant. Drift is how far it moves over the 60 s (first ten events against the last ten,
+    // by median, so one event delayed by the machine's scheduler does not count as drift); and
+    // nine events in ten must also land within 5 ms of the typical offset.
+    const offsets = arrivals.map((a) => a.at - a.t / 1e6);
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+    const drift = Math.abs(median(offsets.slice(-10)) - median(offsets.slice(0, 10)));
+    const deviations = offsets.map((o) => Math.abs(o - median(offsets)));
+    const report = `drift ${drift.toFixed(2)} ms; deviations (ms): ${deviations.map((d) => d.toFixed(1)).join(' ')}`;
+    expect(drift, report).toBeLessThan(5);
+    expect(deviations.filter((d) => d < 5).length, report).toBeGreaterThanOrEqual(55);
+  });
+
+  it('records what a replay serves on a Unix socket: the same events', async () => {
+    const dir = scratch();
+    const socket = join(dir, 'np.sock');
+    const copy = join(dir, 'copy.npsession');
+    const server = spawn(process.execPath, [join(repoRoot, 'bin/netprov.js'), 'replay', fixture, '--to', `unix:${socket}`, '--speed', 'max']);
+    const recorded = netprov(['record', '--source', `unix:${socket}`, '-o', copy]);
+    await new Promise((resolve) => server.once('exit', resolve));
+    expect(recorded.status, recorded.stderr).toBe(0);
+    expect(recorded.stdout).toMatch(/^wrote .*copy\.npsession: 30 events in \d+ frames\n$/);
+    expect(eventsOf(copy)).toEqual(eventsOf(fixture));
+    expect(SessionReader.open(copy).header.sessionId).toBe(SessionReader.open(fixture).header.sessionId);
+  });
+
+  it('says in one line that the sensor is not built when no stream source is given', () => {
+    const run = netprov(['record', '-o', join(scratch(), 'x.npsession')]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^netprov: record: the Linux sensor is not built .* --source unix:PATH\n$/);
+  });
+});
