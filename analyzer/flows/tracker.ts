@@ -6,7 +6,7 @@
  * memory holds only connections that are still open.
  */
 import { createHash } from 'node:crypto';
-import { TcpFlag } from '../dissect/packet.js';
+import { TcpFlag, type Dissected } from '../dissect/packet.js';
 import { icmpPorts } from './community-id.js';
 import { Conn, type AddressId, type AppAnalyzer } from './conn.js';
 import { isLikelyServerPort } from './likely-server-ports.js';
@@ -28,11 +28,11 @@ export const Timeouts = {
 
 const DNS_PORTS = new Set([53, 137, 5353, 5355]);
 
-/** The fields of a dissected IP packet that connection tracking reads. */
-export interface TrackedPacket {
-  ipVersion: number;
-  protocol: number;
-  fragOffset: number;
+/** The fields of a dissected IP packet that connection tracking reads (see Dissected for each). */
+export type TrackedPacket = Pick<
+  Dissected,
+  'ipVersion' | 'protocol' | 'fragOffset' | 'srcPort' | 'dstPort' | 'icmpType' | 'icmpCode' | 'tcpFlags' | 'seq' | 'ack' | 'window' | 'ipTotalLen' | 'l4Len' | 'payloadLen' | 'udpLength'
+> & {
   /** The transport header could not be read, so there are no ports to key on. */
   broken: boolean;
   srcId: AddressId;
@@ -40,21 +40,9 @@ export interface TrackedPacket {
   /** Address text, asked for only when a connection is created. */
   srcText(): string;
   dstText(): string;
-  srcPort: number;
-  dstPort: number;
-  icmpType: number;
-  icmpCode: number;
-  tcpFlags: number;
-  seq: number;
-  ack: number;
-  window: number;
-  ipTotalLen: number;
-  l4Len: number;
-  payloadLen: number;
-  udpLength: number;
-  /** First three payload bytes as a 24-bit number, or -1. */
+  /** First three payload bytes as a 24-bit number, or -1: DNS and NTP role flips read them. */
   appHead: number;
-}
+};
 
 /** Where a packet landed: reused for every packet (no allocation per packet). */
 export interface PacketInFlow {

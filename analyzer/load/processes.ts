@@ -8,13 +8,8 @@ import type { ExecEvent, ExitEvent, ForkEvent, ProcessEvent, ProcessImage } from
 /** One image a process ran, from `t` on. */
 export type ImageRow = Pick<ProcessImage, 'path' | 'argv' | 'signingId' | 'teamId' | 'cdhash' | 'isPlatformBinary'> & { t: number };
 
-export interface ProcessRow {
-  key: string;
-  pid: number;
-  version: number | null;
-  ppid: number | null;
-  parentKey: string | null;
-  uid: number | null;
+/** One process instance, as the processes table holds it. */
+export interface ProcessRow extends Pick<ProcessImage, 'key' | 'pid' | 'version' | 'ppid' | 'parentKey' | 'uid'> {
   origin: 'fork' | 'snapshot' | 'seen' | 'pcapng';
   firstSeenT: number;
   execT: number | null;
