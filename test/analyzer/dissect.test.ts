@@ -71,3 +71,36 @@ describe('dissection', () => {
     }
   });
 });
+
+describe('damaged sessions', () => {
+  it('analyze loads the intact part, names the damage with its offset, and --salvage reads past it', async () => {
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { netprov } = await import('../helpers/cli.js');
+    const { scratch } = await import('../helpers/paths.js');
+    const { FILE_SIGNATURE, FRAME_HEADER_SIZE } = await import('../../recorder/session/frame.js');
+    const s = new SyntheticSession('damaged.npsession');
+    for (let i = 0; i < 30; i++) s.packets((i + 1) * 1_000_000_000, [udpFrame('10.0.0.1', '10.0.0.2', 20000 + i, 53, Buffer.alloc(20))]);
+    const bytes = readFileSync(s.write({ chunkBytes: 600 }));
+    const frames: number[] = [];
+    for (let at = FILE_SIGNATURE.length; at < bytes.length; at += FRAME_HEADER_SIZE + bytes.readUInt32LE(at + 12)) frames.push(at);
+    const middle = frames[Math.floor(frames.length / 2)];
+    const damaged = Buffer.from(bytes);
+    damaged[middle + FRAME_HEADER_SIZE + 5] ^= 0xff;
+    const path = join(scratch(), 'damaged.npsession');
+    writeFileSync(path, damaged);
+
+    const strict = netprov(['analyze', path, '--json', '-']);
+    expect(strict.status).toBe(0);
+    expect(strict.stderr).toContain(`netprov: warning: ${path}: offset ${middle}: payload checksum mismatch`);
+    expect(strict.stderr).toContain(`corrupt at offset ${middle}; later chunks not loaded (use --salvage)`);
+    const before = JSON.parse(strict.stdout).flows.length;
+    expect(before).toBeGreaterThan(0);
+    expect(before).toBeLessThan(30);
+
+    const salvaged = JSON.parse(netprov(['analyze', path, '--json', '-', '--salvage']).stdout);
+    expect(salvaged.flows.length).toBeGreaterThan(before);
+    expect(salvaged.flows.length).toBeLessThan(30);
+    expect(salvaged.sessions[0].chunks_bad).toBe(1);
+  });
+});

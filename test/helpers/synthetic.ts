@@ -53,8 +53,8 @@ export class SyntheticSession {
     return t + frames.length * gap;
   }
 
-  write(): string {
-    const writer = new SessionWriter(new FileSink(this.path), newHeader({ startNs: this.startNs, sensor: { name: 'synthetic', version: '1' } }));
+  write(options: { chunkBytes?: number } = {}): string {
+    const writer = new SessionWriter(new FileSink(this.path), newHeader({ startNs: this.startNs, sensor: { name: 'synthetic', version: '1' } }), options);
     for (const e of [...this.events].sort((a, b) => a.t - b.t)) writer.append(e);
     writer.close();
     return this.path;
