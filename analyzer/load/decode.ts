@@ -9,6 +9,7 @@ import { SessionReader, type ReadReport } from '../../recorder/session/reader.js
 import { parseDns } from '../dns/message.js';
 import { dissect, newDissected } from '../dissect/packet.js';
 import { isPorted } from '../flows/tracker.js';
+import { Reassembler } from './fragments.js';
 import { BATCH_SIZE, newRows, newTrack, type PacketBatch, type ReusableColumns } from './packet-batch.js';
 
 export type DecodeMessage =
@@ -35,9 +36,10 @@ export function decodeSession(
 
   const linkTypes = new Map<number, number>();
   const d = newDissected();
+  const reassembler = new Reassembler();
   const freshBatch = (): PacketBatch => {
     const columns = reuse() ?? { rows: newRows(), track: newTrack() };
-    return { count: 0, bytesRead: 0, bytesTotal: 0, ...columns, newStrings: [], events: [], dns: [] };
+    return { count: 0, bytesRead: 0, bytesTotal: 0, ...columns, newStrings: [], datagrams: [], events: [], dns: [] };
   };
   let batch = freshBatch();
   let packetNo = 0;
@@ -115,6 +117,14 @@ export function decodeSession(
       k.udpLength[i] = d.udpLength;
       const at = d.payloadOffset;
       k.appHead[i] = d.payloadLen >= 3 && end >= at + 3 ? (b[at] << 16) | (b[at + 1] << 8) | b[at + 2] : -1;
+      const fragment = ip && (d.moreFragments || d.fragOffset > 0);
+      k.fragment[i] = fragment ? 1 : 0;
+      k.datagram[i] = -1;
+      if (fragment) {
+        const key = `${d.ipVersion}|${k.src0[i]}|${k.src1[i]}|${k.src2[i]}|${k.src3[i]}|${k.dst0[i]}|${k.dst1[i]}|${k.dst2[i]}|${k.dst3[i]}|${d.protocol}|${d.ipId}`;
+        const whole = reassembler.add(d, key, t, k.appHead[i]);
+        if (whole) k.datagram[i] = batch.datagrams.push(whole) - 1;
+      }
       if ((d.protocol === 17 || d.protocol === 6) && d.payloadLen > 0 && (DNS_PORTS.has(d.srcPort) || DNS_PORTS.has(d.dstPort))) {
         // DNS over TCP starts with a 2-byte length.
         const message = parseDns(b, d.protocol === 6 ? at + 2 : at, Math.min(end, at + d.payloadLen));

@@ -20,7 +20,7 @@ import type { AddressId, Conn } from '../flows/conn.js';
 import { ConnTracker, isPorted, type TrackedPacket } from '../flows/tracker.js';
 import { projectFile } from '../project.js';
 import type { DecodeMessage } from './decode.js';
-import { ROW_COLUMNS, transferList, type PacketBatch, type RowColumns, type TrackColumns } from './packet-batch.js';
+import { ROW_COLUMNS, transferList, type PacketBatch, type TrackColumns } from './packet-batch.js';
 import { ProcessModel } from './processes.js';
 
 export interface LoadOptions {
@@ -187,7 +187,7 @@ class SessionLoad {
     let dns = 0;
     for (let i = 0; i < batch.count; i++) {
       while (next < batch.events.length && batch.events[next].before === i) this.event(batch.events[next++].event);
-      const hit = this.tracker.packet(this.packet.load(rows, track, i), rows.t[i]);
+      const hit = this.tracker.packet(this.packet.load(batch, i), rows.t[i]);
       rows.flow_no[i] = hit ? hit.conn.no : -1;
       rows.from_first_sender[i] = hit ? (hit.fromFirstSender ? 1 : 0) : 2;
       if (rows.problem_no[i] >= 0) this.malformed++;
@@ -314,7 +314,9 @@ class BatchPacket implements TrackedPacket {
   private k!: TrackColumns;
   private i = 0;
 
-  load(r: RowColumns, k: TrackColumns, i: number): this {
+  load(batch: PacketBatch, i: number): this {
+    const r = batch.rows;
+    const k = batch.track;
     this.k = k;
     this.i = i;
     this.ipVersion = r.ip_version[i];
@@ -341,6 +343,12 @@ class BatchPacket implements TrackedPacket {
     this.payloadLen = r.payload_len[i];
     this.udpLength = k.udpLength[i];
     this.appHead = k.appHead[i];
+    if (k.fragment[i] === 1) {
+      const whole = k.datagram[i] >= 0 ? batch.datagrams[k.datagram[i]] : null;
+      // A fragment is tracked only as its whole datagram, at the fragment that completed it.
+      if (whole) Object.assign(this, whole, { fragOffset: 0, broken: false });
+      else this.fragOffset = -1;
+    }
     return this;
   }
 

@@ -7,6 +7,7 @@
  */
 import type { SessionEvent } from '../../recorder/session/events.js';
 import type { DnsMessage } from '../dns/message.js';
+import type { Datagram } from './fragments.js';
 import { Staged, type StagedKind } from '../db/column-stage.js';
 
 /**
@@ -36,6 +37,10 @@ export const TRACK_COLUMNS = {
   udpLength: Staged.i32,
   /** First three transport payload bytes (big-endian in 24 bits), or -1: DNS and NTP role flips read them. */
   appHead: Staged.i32,
+  /** 1: a fragment of a datagram, tracked only as a whole (see fragments.ts). */
+  fragment: Staged.u8,
+  /** For the fragment that completed its datagram: index into `datagrams`; else -1. */
+  datagram: Staged.i32,
 } satisfies Record<string, StagedKind>;
 
 type Arrays<T extends Record<string, StagedKind>> = { [K in keyof T]: InstanceType<T[K]['array']> };
@@ -54,6 +59,8 @@ export interface PacketBatch {
   track: TrackColumns;
   /** Strings numbered for the first time in this batch (process_no, problem_no refer to them). */
   newStrings: { kind: 'process' | 'problem'; no: number; value: string }[];
+  /** Datagrams whose last fragment is in this batch, reassembled for tracking. */
+  datagrams: Datagram[];
   /** Non-packet events, each placed before packet `before` of this batch. */
   events: { before: number; event: SessionEvent }[];
   dns: DnsSighting[];

@@ -73,3 +73,53 @@ describe('connection boundaries', () => {
     expect(flows[0]).toMatchObject({ missed_bytes: 300, orig_bytes: 500, history: 'ShADaG' });
   });
 });
+
+describe('IP fragments', () => {
+  /** A UDP datagram of `payload` bytes from 10.0.0.1:5000 to 10.0.0.2:7000, cut into IPv4 fragments of `size` data bytes. */
+  function fragments(payload: number, size: number, id: number): Buffer[] {
+    const udp = Buffer.alloc(8 + payload, 0x61);
+    udp.writeUInt16BE(5000, 0);
+    udp.writeUInt16BE(7000, 2);
+    udp.writeUInt16BE(8 + payload, 4);
+    const out: Buffer[] = [];
+    for (let offset = 0; offset < udp.length; offset += size) {
+      const part = udp.subarray(offset, Math.min(udp.length, offset + size));
+      const ip = Buffer.alloc(20);
+      ip[0] = 0x45;
+      ip.writeUInt16BE(20 + part.length, 2);
+      ip.writeUInt16BE(id, 4);
+      ip.writeUInt16BE((offset + size < udp.length ? 0x2000 : 0) | (offset / 8), 6);
+      ip[8] = 64;
+      ip[9] = 17;
+      ip.set([10, 0, 0, 1], 12);
+      ip.set([10, 0, 0, 2], 16);
+      out.push(Buffer.concat([Buffer.from('020000000002020000000001', 'hex'), Buffer.from([0x08, 0x00]), ip, part]));
+    }
+    return out;
+  }
+
+  it('count a fragmented datagram once, whole, when its last fragment arrives (as Zeek does)', async () => {
+    const pieces = fragments(3000, 1480, 77);
+    expect(pieces).toHaveLength(3);
+    const flows = await flowsOf((x) => x.packets(S, pieces));
+    expect(flows).toEqual([expect.objectContaining({ orig_p: 5000, resp_p: 7000, orig_pkts: 1, orig_bytes: null })]);
+    const s = new SyntheticSession();
+    s.packets(S, pieces);
+    const { db } = await analyze([s.write()], { db: null });
+    try {
+      expect(await query(db, 'SELECT orig_pkts, orig_ip_bytes FROM flows')).toEqual([{ orig_pkts: 1, orig_ip_bytes: 20 + 3008 }]);
+      expect(await query(db, 'SELECT packet_no, flow_uid IS NOT NULL AS tracked FROM packets ORDER BY packet_no')).toEqual([
+        { packet_no: 0, tracked: false },
+        { packet_no: 1, tracked: false },
+        { packet_no: 2, tracked: true },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('leave a datagram that never completes out of the flows', async () => {
+    const [first, , last] = fragments(3000, 1480, 78);
+    expect(await flowsOf((x) => x.packets(S, [first, last]))).toEqual([]);
+  });
+});
