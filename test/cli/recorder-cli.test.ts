@@ -76,7 +76,9 @@ describe('netprov import and inspect', () => {
   });
 
   it('has --help with an example for every command', () => {
-    for (const command of ['import', 'inspect']) {
+    const commands = [...netprov(['--help']).stdout.matchAll(/^ {2}netprov (\w+)/gm)].map((m) => m[1]);
+    expect(commands).toEqual(['import', 'replay', 'record', 'inspect', 'analyze', 'verify', 'flows', 'query', 'sql', 'report', 'export']);
+    for (const command of commands) {
       const run = netprov([command, '--help']);
       expect(run.status).toBe(0);
       expect(run.stdout).toMatch(/Examples:/);
