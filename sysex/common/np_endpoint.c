@@ -1,0 +1,171 @@
+#include "np_endpoint.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+np_audit_token np_audit_token_decode(const uint8_t raw[32]) {
+    uint32_t w[8];
+    memcpy(w, raw, sizeof w);
+    return (np_audit_token){.auid = w[0], .euid = w[1], .egid = w[2], .ruid = w[3], .rgid = w[4], .pid = w[5], .asid = w[6], .pidversion = w[7]};
+}
+
+int np_process_key(const np_audit_token *token, char *out, size_t cap) {
+    int n = snprintf(out, cap, "%u.%u", token->pid, token->pidversion);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+uint64_t np_sequence_observe(np_sequence *s, uint64_t seq) {
+    uint64_t gap = 0;
+    if (!s->started) {
+        s->started = 1;
+    } else if (seq <= s->last) {
+        s->reordered++;
+        return 0;
+    } else {
+        gap = seq - s->last - 1;
+    }
+    s->lost += gap;
+    s->last = seq;
+    return gap;
+}
+
+/*
+ * Two fixed-capacity arrays searched linearly under one mutex: a system extension tracks
+ * hundreds to a few thousand live processes and flows, where a scan is cheap and a hash table's
+ * deletion rules are not worth their bugs. Measure before changing it.
+ */
+struct process_slot {
+    int used;
+    uint64_t order; /* insertion order: the latest instance of a pid wins */
+    np_process_info info;
+};
+
+struct flow_slot {
+    int used;
+    char flow_id[NP_KEY_MAX * 2];
+    char process_key[NP_KEY_MAX];
+    np_tuple tuple;
+};
+
+struct np_table {
+    pthread_mutex_t lock;
+    uint64_t inserted;
+    size_t process_capacity, flow_capacity;
+    struct process_slot *processes;
+    struct flow_slot *flows;
+};
+
+np_table *np_table_new(size_t process_capacity, size_t flow_capacity) {
+    np_table *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->processes = calloc(process_capacity, sizeof *t->processes);
+    t->flows = calloc(flow_capacity, sizeof *t->flows);
+    if (!t->processes || !t->flows) {
+        np_table_free(t);
+        return NULL;
+    }
+    t->process_capacity = process_capacity;
+    t->flow_capacity = flow_capacity;
+    pthread_mutex_init(&t->lock, NULL);
+    return t;
+}
+
+void np_table_free(np_table *t) {
+    if (!t) return;
+    pthread_mutex_destroy(&t->lock);
+    free(t->processes);
+    free(t->flows);
+    free(t);
+}
+
+static void copy(char *dst, const char *src, size_t cap) {
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+int np_table_put_process(np_table *t, const np_process_info *p) {
+    pthread_mutex_lock(&t->lock);
+    struct process_slot *free_slot = NULL, *same = NULL;
+    for (size_t i = 0; i < t->process_capacity; i++) {
+        struct process_slot *s = &t->processes[i];
+        if (s->used && strcmp(s->info.key, p->key) == 0) same = s;
+        else if (!s->used && !free_slot) free_slot = s;
+    }
+    struct process_slot *slot = same ? same : free_slot;
+    if (slot) {
+        slot->used = 1;
+        slot->order = ++t->inserted;
+        slot->info = *p;
+        slot->info.key[NP_KEY_MAX - 1] = slot->info.path[NP_PATH_MAX - 1] = slot->info.signing_id[NP_PATH_MAX - 1] = 0;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return slot ? 0 : -1;
+}
+
+void np_table_remove_process(np_table *t, const char *key) {
+    pthread_mutex_lock(&t->lock);
+    for (size_t i = 0; i < t->process_capacity; i++)
+        if (t->processes[i].used && strcmp(t->processes[i].info.key, key) == 0) t->processes[i].used = 0;
+    pthread_mutex_unlock(&t->lock);
+}
+
+int np_table_process_by_pid(np_table *t, uint32_t pid, np_process_info *out) {
+    pthread_mutex_lock(&t->lock);
+    const struct process_slot *best = NULL;
+    for (size_t i = 0; i < t->process_capacity; i++) {
+        const struct process_slot *s = &t->processes[i];
+        if (s->used && s->info.pid == pid && (!best || s->order > best->order)) best = s;
+    }
+    if (best) *out = best->info;
+    pthread_mutex_unlock(&t->lock);
+    return best ? 0 : -1;
+}
+
+int np_table_put_flow(np_table *t, const char *flow_id, const char *process_key, const np_tuple *tuple) {
+    pthread_mutex_lock(&t->lock);
+    struct flow_slot *slot = NULL;
+    for (size_t i = 0; i < t->flow_capacity && !slot; i++)
+        if (t->flows[i].used && strcmp(t->flows[i].flow_id, flow_id) == 0) slot = &t->flows[i];
+    for (size_t i = 0; i < t->flow_capacity && !slot; i++)
+        if (!t->flows[i].used) slot = &t->flows[i];
+    if (slot) {
+        slot->used = 1;
+        copy(slot->flow_id, flow_id, sizeof slot->flow_id);
+        copy(slot->process_key, process_key, sizeof slot->process_key);
+        slot->tuple = *tuple;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return slot ? 0 : -1;
+}
+
+void np_table_remove_flow(np_table *t, const char *flow_id) {
+    pthread_mutex_lock(&t->lock);
+    for (size_t i = 0; i < t->flow_capacity; i++)
+        if (t->flows[i].used && strcmp(t->flows[i].flow_id, flow_id) == 0) t->flows[i].used = 0;
+    pthread_mutex_unlock(&t->lock);
+}
+
+static int same_end(const char *addr_a, uint16_t port_a, const char *addr_b, uint16_t port_b) {
+    return port_a == port_b && strcmp(addr_a, addr_b) == 0;
+}
+
+int np_table_flow_process(np_table *t, const np_tuple *p, char process_key[NP_KEY_MAX]) {
+    pthread_mutex_lock(&t->lock);
+    int found = -1;
+    for (size_t i = 0; i < t->flow_capacity && found < 0; i++) {
+        const struct flow_slot *s = &t->flows[i];
+        if (!s->used || s->tuple.protocol != p->protocol) continue;
+        const np_tuple *f = &s->tuple;
+        int outbound = same_end(f->local_addr, f->local_port, p->local_addr, p->local_port) &&
+                       same_end(f->remote_addr, f->remote_port, p->remote_addr, p->remote_port);
+        int inbound = same_end(f->local_addr, f->local_port, p->remote_addr, p->remote_port) &&
+                      same_end(f->remote_addr, f->remote_port, p->local_addr, p->local_port);
+        if (outbound || inbound) {
+            copy(process_key, s->process_key, NP_KEY_MAX);
+            found = 0;
+        }
+    }
+    pthread_mutex_unlock(&t->lock);
+    return found;
+}
