@@ -8,8 +8,8 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { Kind, kindNameOf, type KindName, type SessionEvent } from './events.js';
 
-/** Field types: `?` marks nullable. `int` is a safe integer (msgpack int, or float64 holding one). */
-type FieldType = 'int' | 'int?' | 'str' | 'str?' | 'bool?' | 'bytes' | 'strs?';
+/** Field types: `?` marks nullable. `int` is a safe integer (msgpack int, or float64 holding one); `i64` any 64-bit integer (bigint past 2^53). */
+type FieldType = 'int' | 'int?' | 'i64' | 'str' | 'str?' | 'bool?' | 'bytes' | 'strs?';
 type Layout = readonly (readonly [name: string, type: FieldType])[];
 
 const image: Layout = [
@@ -85,7 +85,7 @@ export const layouts: Record<KindName, Layout> = {
   ],
   clockSync: [
     ['clock', 'str'],
-    ['value', 'int'],
+    ['value', 'i64'],
     ['note', 'str?'],
   ],
   mark: [['text', 'str']],
@@ -170,6 +170,8 @@ function checkField(value: unknown, type: FieldType): unknown {
     case 'int':
     case 'int?':
       return typeof value === 'number' && Number.isSafeInteger(value) ? value : invalid;
+    case 'i64':
+      return (typeof value === 'number' && Number.isSafeInteger(value)) || typeof value === 'bigint' ? value : invalid;
     case 'str':
     case 'str?':
       return typeof value === 'string' ? value : invalid;
@@ -183,7 +185,7 @@ function checkField(value: unknown, type: FieldType): unknown {
 }
 
 function describe(type: FieldType): string {
-  const base = { int: 'an integer', str: 'a string', bool: 'a boolean', bytes: 'binary', strs: 'an array of strings' };
+  const base = { int: 'an integer', i64: 'a 64-bit integer', str: 'a string', bool: 'a boolean', bytes: 'binary', strs: 'an array of strings' };
   const name = type.replace('?', '') as keyof typeof base;
   return type.endsWith('?') ? `${base[name]} or nil` : base[name];
 }

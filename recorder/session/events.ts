@@ -170,7 +170,8 @@ export interface ClockSyncEvent {
   kind: 'clockSync';
   t: number;
   clock: string;
-  value: number;
+  /** ns; a bigint where the reading passes 2^53 (CLOCK_REALTIME). */
+  value: number | bigint;
   note: string | null;
 }
 

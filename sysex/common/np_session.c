@@ -89,6 +89,9 @@ static void mp_field(np_buf *b, const np_field *f) {
     case NP_INT:
         mp_int(b, f->i);
         break;
+    case NP_INT64:
+        put_be(b, 0xd3, (uint64_t)f->i, 8);
+        break;
     case NP_BOOL:
         byte = f->i ? 0xc3 : 0xc2;
         put(b, &byte, 1);
@@ -106,6 +109,12 @@ static void mp_field(np_buf *b, const np_field *f) {
         break;
     }
 }
+
+void np_put_map(np_buf *b, size_t pairs) { mp_length(b, pairs, 0x80, 15, 0, 0xde, 0xdf); }
+void np_put_array(np_buf *b, size_t items) { mp_array(b, items); }
+void np_put_str(np_buf *b, const char *s) { mp_str(b, s, strlen(s)); }
+void np_put_int(np_buf *b, int64_t v) { mp_int(b, v); }
+void np_put_int64(np_buf *b, int64_t v) { put_be(b, 0xd3, (uint64_t)v, 8); }
 
 int np_event(np_buf *b, int kind, int64_t t, const np_field *fields, size_t count) {
     size_t used = count;

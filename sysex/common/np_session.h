@@ -25,7 +25,7 @@ void np_buf_init(np_buf *b, uint8_t *storage, size_t cap);
 enum { NP_INTERFACE = 1, NP_PROCESS, NP_EXEC, NP_FORK, NP_EXIT, NP_FLOW_OPEN, NP_FLOW_CLOSE, NP_PACKET, NP_LOSS, NP_CLOCK_SYNC, NP_MARK };
 
 /* One field of an event. NP_NIL fields at the end of an event are omitted, as the spec says. */
-typedef enum { NP_NIL, NP_INT, NP_STR, NP_BOOL, NP_BIN, NP_STRS } np_field_kind;
+typedef enum { NP_NIL, NP_INT, NP_INT64, NP_STR, NP_BOOL, NP_BIN, NP_STRS } np_field_kind;
 
 typedef struct {
     np_field_kind kind;
@@ -38,6 +38,8 @@ typedef struct {
 
 static inline np_field np_nil(void) { return (np_field){.kind = NP_NIL}; }
 static inline np_field np_int(int64_t v) { return (np_field){.kind = NP_INT, .i = v}; }
+/* Always a 64-bit msgpack int: for values that may pass 2^53 (a realtime clock reading in ns). */
+static inline np_field np_int64(int64_t v) { return (np_field){.kind = NP_INT64, .i = v}; }
 static inline np_field np_bool(int v) { return (np_field){.kind = NP_BOOL, .i = v ? 1 : 0}; }
 /* A NUL-terminated string, or nil for NULL. */
 static inline np_field np_str(const char *s) { return s ? (np_field){.kind = NP_STR, .s = s, .n = strlen(s)} : np_nil(); }
@@ -51,6 +53,14 @@ int np_event(np_buf *b, int kind, int64_t t, const np_field *fields, size_t coun
 /* The common case, with no field array to build. */
 int np_packet(np_buf *b, int64_t t, uint32_t interface_id, int direction, uint32_t orig_len,
               const uint8_t *data, uint32_t cap_len, const char *process_key);
+
+/* Plain msgpack values, for the header and trailer maps (integers by the same rules as events;
+ * np_put_int64 always writes a 64-bit int, for the exact start_ns). */
+void np_put_map(np_buf *b, size_t pairs);
+void np_put_array(np_buf *b, size_t items);
+void np_put_str(np_buf *b, const char *s);
+void np_put_int(np_buf *b, int64_t v);
+void np_put_int64(np_buf *b, int64_t v);
 
 /* Frames (SPEC.md "Frames"). */
 enum { NP_FRAME_HEADER = 1, NP_FRAME_EVENTS = 2, NP_FRAME_TRAILER = 3 };

@@ -1,0 +1,147 @@
+// netprov Linux sensor, kernel side: process exec/fork/exit and outbound TCP connects, read
+// synchronously in the task that does them, so a process that exits at once is still complete.
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "sensor.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define TCP_SYN_SENT 2
+#define TCP_CLOSE 7
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+/* Reservations that failed (ring full): reported as loss events. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} lost SEC(".maps");
+
+static __always_inline void *reserve(__u64 size) {
+    void *e = bpf_ringbuf_reserve(&events, size, 0);
+    if (!e) {
+        __u32 zero = 0;
+        __u64 *n = bpf_map_lookup_elem(&lost, &zero);
+        if (n) __sync_fetch_and_add(n, 1);
+    }
+    return e;
+}
+
+static __always_inline void proc_of(struct task_struct *t, struct np_kproc *out) {
+    struct task_struct *leader = BPF_CORE_READ(t, group_leader);
+    out->pid = BPF_CORE_READ(t, tgid);
+    out->start = BPF_CORE_READ(leader, start_boottime);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) {
+    struct np_kexec *e = reserve(sizeof(*e));
+    if (!e) return 0;
+    e->h.type = NP_K_EXEC;
+    e->h.boot_ns = bpf_ktime_get_boot_ns();
+    proc_of(p, &e->proc);
+    proc_of(BPF_CORE_READ(p, real_parent), &e->parent);
+    e->uid = bpf_get_current_uid_gid() & 0xffffffff;
+    bpf_probe_read_kernel_str(e->path, sizeof(e->path), BPF_CORE_READ(bprm, filename));
+    unsigned long start = BPF_CORE_READ(p, mm, arg_start);
+    unsigned long end = BPF_CORE_READ(p, mm, arg_end);
+    __u64 len = end > start ? end - start : 0;
+    if (len > NP_ARGS_LEN) len = NP_ARGS_LEN;
+    e->args_len = 0;
+    if (len > 0 && bpf_probe_read_user(e->args, len, (void *)start) == 0) e->args_len = len;
+    bpf_ringbuf_submit(e, 0);
+    return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child) {
+    if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid)) return 0; /* a thread, not a process */
+    struct np_kfork *e = reserve(sizeof(*e));
+    if (!e) return 0;
+    e->h.type = NP_K_FORK;
+    e->h.boot_ns = bpf_ktime_get_boot_ns();
+    proc_of(parent, &e->parent);
+    e->child.pid = BPF_CORE_READ(child, tgid);
+    e->child.start = BPF_CORE_READ(child, start_boottime);
+    bpf_ringbuf_submit(e, 0);
+    return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p) {
+    if (BPF_CORE_READ(p, pid) != BPF_CORE_READ(p, tgid)) return 0; /* only the leader ends the process */
+    struct np_kexit *e = reserve(sizeof(*e));
+    if (!e) return 0;
+    e->h.type = NP_K_EXIT;
+    e->h.boot_ns = bpf_ktime_get_boot_ns();
+    proc_of(p, &e->proc);
+    e->code = BPF_CORE_READ(p, exit_code);
+    bpf_ringbuf_submit(e, 0);
+    return 0;
+}
+
+/*
+ * CLOSE -> SYN_SENT runs in the connecting task, the only transition where `current` is the
+ * owner; but the kernel picks the local port just after it. So the owner and the time are kept
+ * here, keyed by socket, and the event is sent at the socket's next transition (in softirq
+ * context, tuple complete) with the time of the first: before the SYN, as it happened.
+ */
+struct connecting {
+    struct np_kproc proc;
+    __u64 boot_ns;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 65536);
+    __type(key, __u64);
+    __type(value, struct connecting);
+} connecting SEC(".maps");
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(on_state, const struct sock *sk, int oldstate, int newstate) {
+    __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+    if (family != AF_INET && family != AF_INET6) return 0;
+    __u64 key = (__u64)sk;
+    if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
+        struct connecting c = {.boot_ns = bpf_ktime_get_boot_ns()};
+        proc_of((struct task_struct *)bpf_get_current_task_btf(), &c.proc);
+        bpf_map_update_elem(&connecting, &key, &c, BPF_ANY);
+        return 0;
+    }
+    if (oldstate != TCP_SYN_SENT) return 0;
+    struct connecting *c = bpf_map_lookup_elem(&connecting, &key);
+    if (!c) return 0;
+    struct np_kconnect *e = reserve(sizeof(*e));
+    if (e) {
+        e->h.type = NP_K_CONNECT;
+        e->h.boot_ns = c->boot_ns;
+        e->proc = c->proc;
+        e->sock = key;
+        e->family = family;
+        e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+        e->dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+        __builtin_memset(e->saddr, 0, 16);
+        __builtin_memset(e->daddr, 0, 16);
+        if (family == AF_INET) {
+            bpf_core_read(e->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
+            bpf_core_read(e->daddr, 4, &sk->__sk_common.skc_daddr);
+        } else {
+            bpf_core_read(e->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+            bpf_core_read(e->daddr, 16, &sk->__sk_common.skc_v6_daddr);
+        }
+        bpf_ringbuf_submit(e, 0);
+    }
+    bpf_map_delete_elem(&connecting, &key);
+    return 0;
+}

@@ -1,0 +1,352 @@
+/*
+ * netprov Linux sensor, user side: loads sensor.bpf.c, captures packets from an AF_PACKET
+ * TPACKET_V3 ring, and writes one session (recorder/session/SPEC.md) with sysex/common's
+ * encoder until SIGINT/SIGTERM or --duration.
+ *
+ *   netprov-sensor --interface IFACE --output SESSION [--duration SECONDS] [--snaplen N]
+ *
+ * One session clock: the header holds the realtime start; BPF events (CLOCK_BOOTTIME) and
+ * packets (CLOCK_REALTIME) are converted to ns since that start, and both conversions are
+ * recorded as clockSync events.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/types.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "np_session.h"
+#include "sensor.h"
+#include "sensor.skel.h"
+
+#define CHUNK_BYTES (512 * 1024)
+#define BLOCK_SIZE (1 << 22)
+#define BLOCK_COUNT 16
+
+static volatile sig_atomic_t stopping;
+static void on_signal(int sig) { (void)sig; stopping = 1; }
+
+static int64_t clock_ns(clockid_t id) {
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* The session being written: one chunk buffer, framed and written when full or old. */
+struct session {
+    int fd;
+    uint32_t sequence;
+    uint32_t events;
+    uint64_t total_events;
+    np_buf chunk;
+    uint8_t storage[CHUNK_BYTES];
+    int64_t start_realtime;
+    int64_t start_boottime;
+    int64_t last_flush;
+};
+
+static void write_all(int fd, const void *data, size_t len) {
+    const uint8_t *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            perror("netprov-sensor: write");
+            exit(2);
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+static void write_frame(struct session *s, int type, const uint8_t *payload, uint32_t len, uint32_t events) {
+    uint8_t header[NP_FRAME_HEADER_SIZE];
+    np_frame_header(header, type, s->sequence++, payload, len, events);
+    write_all(s->fd, header, sizeof header);
+    write_all(s->fd, payload, len);
+}
+
+static void flush(struct session *s) {
+    if (s->events == 0) return;
+    write_frame(s, NP_FRAME_EVENTS, s->chunk.data, (uint32_t)s->chunk.len, s->events);
+    s->total_events += s->events;
+    s->events = 0;
+    np_buf_init(&s->chunk, s->storage, sizeof s->storage);
+    s->last_flush = clock_ns(CLOCK_MONOTONIC);
+}
+
+/* Appends an event; a full chunk is flushed first, so no event is split or lost. */
+static void emit(struct session *s, int kind, int64_t t, const np_field *fields, size_t count) {
+    if (np_event(&s->chunk, kind, t, fields, count) != 0) {
+        flush(s);
+        if (np_event(&s->chunk, kind, t, fields, count) != 0) return; /* larger than a chunk: cannot happen for these events */
+    }
+    s->events++;
+}
+
+/* The header: a msgpack map written by hand with the same encoder rules as the TS writer. */
+static void write_header(struct session *s, const char *interface) {
+    uint8_t buf[1024];
+    np_buf b;
+    np_buf_init(&b, buf, sizeof buf);
+    char host[256] = "unknown", id[40], notes[256];
+    gethostname(host, sizeof host - 1);
+    uint8_t r[16];
+    int fd = open("/dev/urandom", O_RDONLY);
+    if (fd < 0 || read(fd, r, sizeof r) != (ssize_t)sizeof r) memset(r, 0, sizeof r);
+    if (fd >= 0) close(fd);
+    r[6] = (r[6] & 0x0f) | 0x40;
+    r[8] = (r[8] & 0x3f) | 0x80;
+    snprintf(id, sizeof id, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
+             r[10], r[11], r[12], r[13], r[14], r[15]);
+    snprintf(notes, sizeof notes, "BPF events: CLOCK_BOOTTIME - %lld; packets on %s: CLOCK_REALTIME - start_ns (TPACKET_V3)",
+             (long long)s->start_boottime, interface);
+    np_put_map(&b, 7);
+    np_put_str(&b, "format"), np_put_str(&b, "netprov-session");
+    np_put_str(&b, "version"), np_put_array(&b, 2), np_put_int(&b, 1), np_put_int(&b, 0);
+    np_put_str(&b, "session_id"), np_put_str(&b, id);
+    np_put_str(&b, "host"), np_put_str(&b, host);
+    np_put_str(&b, "sensor"), np_put_map(&b, 2);
+    np_put_str(&b, "name"), np_put_str(&b, "netprov-linux");
+    np_put_str(&b, "version"), np_put_str(&b, "0.1.0");
+    np_put_str(&b, "start_ns"), np_put_int64(&b, s->start_realtime);
+    np_put_str(&b, "clock_notes"), np_put_str(&b, notes);
+    write_all(s->fd, NP_FILE_SIGNATURE, sizeof NP_FILE_SIGNATURE);
+    write_frame(s, NP_FRAME_HEADER, b.data, (uint32_t)b.len, 0);
+}
+
+static void key_of(const struct np_kproc *p, char *out, size_t cap) { snprintf(out, cap, "%u@%llu", p->pid, (unsigned long long)p->start); }
+
+static int on_kernel_event(void *ctx, void *data, size_t len) {
+    struct session *s = ctx;
+    const struct np_kheader *h = data;
+    int64_t t = (int64_t)h->boot_ns - s->start_boottime;
+    char key[48], other[48];
+    (void)len;
+    switch (h->type) {
+    case NP_K_EXEC: {
+        const struct np_kexec *e = data;
+        key_of(&e->proc, key, sizeof key);
+        key_of(&e->parent, other, sizeof other);
+        const char *argv[64];
+        size_t argc = 0;
+        for (size_t at = 0; at < e->args_len && argc < 64;) {
+            size_t n = strnlen(e->args + at, e->args_len - at);
+            if (at + n >= e->args_len) break; /* an argument cut off at the buffer's end */
+            argv[argc++] = e->args + at;
+            at += n + 1;
+        }
+        np_field f[13] = {np_str(key), np_int(e->proc.pid), np_int((int64_t)e->proc.start), np_int(e->parent.pid), np_str(other), np_int(e->uid),
+                          np_str(e->path), np_strs(argv, argc), np_nil(), np_nil(), np_nil(), np_nil(), np_nil()};
+        emit(s, NP_EXEC, t, f, 13);
+        break;
+    }
+    case NP_K_FORK: {
+        const struct np_kfork *e = data;
+        key_of(&e->child, key, sizeof key);
+        key_of(&e->parent, other, sizeof other);
+        np_field f[5] = {np_str(key), np_int(e->child.pid), np_int((int64_t)e->child.start), np_str(other), np_int(e->parent.pid)};
+        emit(s, NP_FORK, t, f, 5);
+        break;
+    }
+    case NP_K_EXIT: {
+        const struct np_kexit *e = data;
+        key_of(&e->proc, key, sizeof key);
+        np_field f[3] = {np_str(key), np_int(e->proc.pid), np_int(e->code)};
+        emit(s, NP_EXIT, t, f, 3);
+        break;
+    }
+    case NP_K_CONNECT: {
+        const struct np_kconnect *e = data;
+        key_of(&e->proc, key, sizeof key);
+        char local[INET6_ADDRSTRLEN], remote[INET6_ADDRSTRLEN], flow[32];
+        int af = e->family == 10 ? AF_INET6 : AF_INET;
+        inet_ntop(af, e->saddr, local, sizeof local);
+        inet_ntop(af, e->daddr, remote, sizeof remote);
+        snprintf(flow, sizeof flow, "sk-%llx", (unsigned long long)e->sock);
+        np_field f[10] = {np_str(flow), np_str(key), np_int(6), np_str(local), np_int(e->sport), np_str(remote), np_int(e->dport),
+                          np_int(2 /* out */), np_int(1 /* connect */), np_nil()};
+        emit(s, NP_FLOW_OPEN, t, f, 10);
+        break;
+    }
+    }
+    return 0;
+}
+
+/* TPACKET_V3: every packet once with ns timestamps; on loopback only the outgoing copy. */
+struct capture {
+    int fd;
+    uint8_t *ring;
+    unsigned block;
+    int interface_id;
+    int loopback;
+    int snaplen;
+};
+
+static int open_capture(struct capture *c, const char *interface, int snaplen) {
+    c->fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+    if (c->fd < 0) return -1;
+    int version = TPACKET_V3;
+    struct tpacket_req3 req = {.tp_block_size = BLOCK_SIZE, .tp_block_nr = BLOCK_COUNT, .tp_frame_size = 2048,
+                               .tp_frame_nr = BLOCK_SIZE / 2048 * BLOCK_COUNT, .tp_retire_blk_tov = 10};
+    if (setsockopt(c->fd, SOL_PACKET, PACKET_VERSION, &version, sizeof version) < 0 ||
+        setsockopt(c->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0)
+        return -1;
+    c->ring = mmap(NULL, (size_t)BLOCK_SIZE * BLOCK_COUNT, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, c->fd, 0);
+    if (c->ring == MAP_FAILED) return -1;
+    unsigned index = if_nametoindex(interface);
+    if (!index) {
+        errno = ENODEV;
+        return -1;
+    }
+    struct sockaddr_ll addr = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = (int)index};
+    if (bind(c->fd, (struct sockaddr *)&addr, sizeof addr) < 0) return -1;
+    c->loopback = strcmp(interface, "lo") == 0;
+    c->snaplen = snaplen;
+    return 0;
+}
+
+static void drain_capture(struct session *s, struct capture *c) {
+    for (;;) {
+        struct tpacket_block_desc *block = (struct tpacket_block_desc *)(c->ring + (size_t)c->block * BLOCK_SIZE);
+        if (!(block->hdr.bh1.block_status & TP_STATUS_USER)) return;
+        struct tpacket3_hdr *p = (struct tpacket3_hdr *)((uint8_t *)block + block->hdr.bh1.offset_to_first_pkt);
+        for (unsigned i = 0; i < block->hdr.bh1.num_pkts; i++) {
+            struct sockaddr_ll *ll = (struct sockaddr_ll *)((uint8_t *)p + TPACKET_ALIGN(sizeof(struct tpacket3_hdr)));
+            int outgoing = ll->sll_pkttype == PACKET_OUTGOING;
+            if (!c->loopback || outgoing) {
+                int64_t t = (int64_t)p->tp_sec * 1000000000LL + p->tp_nsec - s->start_realtime;
+                uint32_t caplen = p->tp_snaplen < (uint32_t)c->snaplen ? p->tp_snaplen : (uint32_t)c->snaplen;
+                int direction = c->loopback ? 0 : outgoing ? 2 : 1;
+                if (np_packet(&s->chunk, t, (uint32_t)c->interface_id, direction, p->tp_len, (uint8_t *)p + p->tp_mac, caplen, NULL) != 0) {
+                    flush(s);
+                    np_packet(&s->chunk, t, (uint32_t)c->interface_id, direction, p->tp_len, (uint8_t *)p + p->tp_mac, caplen, NULL);
+                }
+                s->events++;
+            }
+            p = (struct tpacket3_hdr *)((uint8_t *)p + p->tp_next_offset);
+        }
+        block->hdr.bh1.block_status = TP_STATUS_KERNEL;
+        c->block = (c->block + 1) % BLOCK_COUNT;
+    }
+}
+
+static void usage(void) {
+    fprintf(stderr, "usage: netprov-sensor --interface IFACE --output SESSION [--duration SECONDS] [--snaplen N]\n");
+    exit(1);
+}
+
+int main(int argc, char **argv) {
+    const char *interface = NULL, *output = NULL;
+    double duration = 0;
+    int snaplen = 262144;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--interface") && i + 1 < argc) interface = argv[++i];
+        else if (!strcmp(argv[i], "--output") && i + 1 < argc) output = argv[++i];
+        else if (!strcmp(argv[i], "--duration") && i + 1 < argc) duration = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--snaplen") && i + 1 < argc) snaplen = atoi(argv[++i]);
+        else usage();
+    }
+    if (!interface || !output) usage();
+    if (geteuid() != 0) {
+        fprintf(stderr, "netprov-sensor: needs root (CAP_BPF, CAP_PERFMON and CAP_NET_RAW) to load eBPF programs and open a packet socket\n");
+        return 1;
+    }
+    if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+        fprintf(stderr, "netprov-sensor: this kernel has no BTF (/sys/kernel/btf/vmlinux): the eBPF programs cannot be loaded\n");
+        return 1;
+    }
+    static struct session s;
+    s.fd = open(output, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (s.fd < 0) {
+        fprintf(stderr, "netprov-sensor: %s: cannot create (%s)\n", output, strerror(errno));
+        return 1;
+    }
+    fchmod(s.fd, 0600);
+    np_buf_init(&s.chunk, s.storage, sizeof s.storage);
+
+    libbpf_set_print(NULL);
+    struct sensor_bpf *skel = sensor_bpf__open_and_load();
+    if (!skel || sensor_bpf__attach(skel)) {
+        fprintf(stderr, "netprov-sensor: cannot load or attach the eBPF programs (%s)\n", strerror(errno));
+        return 1;
+    }
+    struct capture capture = {0};
+    if (open_capture(&capture, interface, snaplen) != 0) {
+        fprintf(stderr, "netprov-sensor: %s: cannot capture (%s)\n", interface, strerror(errno));
+        return 1;
+    }
+    struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_kernel_event, &s, NULL);
+
+    s.start_realtime = clock_ns(CLOCK_REALTIME);
+    s.start_boottime = clock_ns(CLOCK_BOOTTIME);
+    s.last_flush = clock_ns(CLOCK_MONOTONIC);
+    write_header(&s, interface);
+    np_field iface[4] = {np_int(0), np_str(interface), np_int(1 /* Ethernet framing, also on lo */), np_int(snaplen)};
+    emit(&s, NP_INTERFACE, 0, iface, 4);
+    np_field sync_boot[3] = {np_str("CLOCK_BOOTTIME"), np_int(s.start_boottime), np_str("BPF event times minus this value")};
+    emit(&s, NP_CLOCK_SYNC, 0, sync_boot, 3);
+    np_field sync_real[3] = {np_str("CLOCK_REALTIME"), np_int64(s.start_realtime), np_str("packet times minus this value")};
+    emit(&s, NP_CLOCK_SYNC, 0, sync_real, 3);
+
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    /* Ready: the caller may start the traffic it wants recorded. */
+    fprintf(stderr, "netprov-sensor: recording %s to %s\n", interface, output);
+    int64_t deadline = duration > 0 ? clock_ns(CLOCK_MONOTONIC) + (int64_t)(duration * 1e9) : 0;
+    uint64_t reported_lost = 0;
+    while (!stopping && (!deadline || clock_ns(CLOCK_MONOTONIC) < deadline)) {
+        struct pollfd pfd = {.fd = capture.fd, .events = POLLIN};
+        poll(&pfd, 1, 5);
+        /* Kernel events first: a connect is recorded before the SYN it sends. */
+        ring_buffer__consume(rb);
+        drain_capture(&s, &capture);
+        __u32 zero = 0;
+        __u64 lost = 0;
+        if (bpf_map__lookup_elem(skel->maps.lost, &zero, sizeof zero, &lost, sizeof lost, 0) == 0 && lost > reported_lost) {
+            np_field f[3] = {np_str("bpf-ringbuf"), np_int((int64_t)(lost - reported_lost)), np_str("ring buffer full")};
+            emit(&s, NP_LOSS, clock_ns(CLOCK_BOOTTIME) - s.start_boottime, f, 3);
+            reported_lost = lost;
+        }
+        if (clock_ns(CLOCK_MONOTONIC) - s.last_flush > 100000000LL) flush(&s);
+    }
+    ring_buffer__consume(rb);
+    drain_capture(&s, &capture);
+    struct tpacket_stats_v3 stats;
+    socklen_t size = sizeof stats;
+    if (getsockopt(capture.fd, SOL_PACKET, PACKET_STATISTICS, &stats, &size) == 0 && stats.tp_drops > 0) {
+        np_field f[3] = {np_str("packet-ring"), np_int(stats.tp_drops), np_str("dropped by the kernel: ring full")};
+        emit(&s, NP_LOSS, clock_ns(CLOCK_REALTIME) - s.start_realtime, f, 3);
+    }
+    flush(&s);
+    /* The trailer: counts are optional (readers never need them); end_t and totals suffice here. */
+    uint8_t buf[256];
+    np_buf b;
+    np_buf_init(&b, buf, sizeof buf);
+    np_put_map(&b, 4);
+    np_put_str(&b, "end_t"), np_put_int(&b, clock_ns(CLOCK_REALTIME) - s.start_realtime);
+    np_put_str(&b, "counts"), np_put_map(&b, 0);
+    np_put_str(&b, "losses"), np_put_int(&b, (int64_t)reported_lost);
+    np_put_str(&b, "chunks"), np_put_int(&b, s.sequence - 1);
+    write_frame(&s, NP_FRAME_TRAILER, b.data, (uint32_t)b.len, 0);
+    fsync(s.fd);
+    close(s.fd);
+    fprintf(stderr, "netprov-sensor: %llu events\n", (unsigned long long)s.total_events);
+    ring_buffer__free(rb);
+    sensor_bpf__destroy(skel);
+    return 0;
+}

@@ -1,0 +1,36 @@
+/*
+ * Ground-truth clients for the sensor test: `connector HOST PORT` connects once and exits at
+ * once; `connector --fork HOST PORT` forks, and the child connects. Each prints the pid that
+ * made the connection, so the test knows which process opened which flow.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int connect_once(const char *host, int port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
+    inet_pton(AF_INET, host, &addr.sin_addr);
+    int ok = connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0;
+    printf("%d\n", getpid());
+    fflush(stdout);
+    close(fd);
+    return ok ? 0 : 1;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 4 && strcmp(argv[1], "--fork") == 0) {
+        pid_t child = fork();
+        if (child == 0) return connect_once(argv[2], atoi(argv[3]));
+        int status;
+        waitpid(child, &status, 0);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+    }
+    if (argc != 3) return 2;
+    return connect_once(argv[1], atoi(argv[2]));
+}

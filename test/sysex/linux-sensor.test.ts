@@ -1,0 +1,97 @@
+/**
+ * Ground truth for the Linux sensor: real kernel events in a network namespace this test makes
+ * (loopback only). Clients whose pids the test knows connect to a server in the namespace while
+ * the sensor records; the analysis must attribute every connection to exactly that process.
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyze } from '../../analyzer/analyze.js';
+import { query, type Database } from '../../analyzer/db/database.js';
+import { repoRoot, scratch } from '../helpers/paths.js';
+
+const build = join(repoRoot, 'sysex/linux/build');
+const ns = `np-test-${randomBytes(3).toString('hex')}`;
+const PORT = 18080;
+const CONNECTORS = 100;
+const truth: { pid: number; exe: string; argv0: string }[] = [];
+let session: string;
+let db: Database;
+let server: ChildProcess;
+
+const inNs = (command: string[]) => ['netns', 'exec', ns, ...command];
+
+function waitFor(child: ChildProcess, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for "${text}": ${seen}`)), 20_000);
+    const look = (data: Buffer) => {
+      seen += data.toString();
+      if (seen.includes(text)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', look);
+    child.stderr?.on('data', look);
+  });
+}
+
+beforeAll(async () => {
+  execFileSync('make', ['-s', '-C', join(repoRoot, 'sysex/linux')], { stdio: 'inherit' });
+  execFileSync('ip', ['netns', 'add', ns]);
+  execFileSync('ip', inNs(['ip', 'link', 'set', 'lo', 'up']));
+  session = join(scratch(), 'linux.npsession');
+  const sensor = spawn('ip', inNs([join(build, 'netprov-sensor'), '--interface', 'lo', '--output', session]));
+  await waitFor(sensor, 'recording lo');
+  server = spawn('ip', inNs([process.execPath, '-e', `require('node:http').createServer((q, r) => r.end('ok')).listen(${PORT}, '127.0.0.1', () => console.log('listening'))`]));
+  await waitFor(server, 'listening');
+
+  // curl: its pid is the spawned pid (ip netns exec execs it in place).
+  const curl = spawnSync('ip', inNs(['curl', '-s', '-o', '/dev/null', `http://127.0.0.1:${PORT}/`]));
+  expect(curl.status).toBe(0);
+  truth.push({ pid: curl.pid!, exe: '/usr/bin/curl', argv0: 'curl' });
+  // Short-lived connectors: each exits the moment it has connected.
+  for (let i = 0; i < CONNECTORS; i++) {
+    const run = spawnSync('ip', inNs([join(build, 'connector'), '127.0.0.1', String(PORT)]), { encoding: 'utf8' });
+    truth.push({ pid: Number(run.stdout.trim()), exe: join(build, 'connector'), argv0: join(build, 'connector') });
+  }
+  // A process that forks; its child connects.
+  const forked = spawnSync('ip', inNs([join(build, 'connector'), '--fork', '127.0.0.1', String(PORT)]), { encoding: 'utf8' });
+  truth.push({ pid: Number(forked.stdout.trim()), exe: join(build, 'connector'), argv0: join(build, 'connector') });
+
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  sensor.kill('SIGINT');
+  await new Promise((resolve) => sensor.once('exit', resolve));
+  server.kill();
+  ({ db } = await analyze([session], { db: null }));
+}, 120_000);
+
+afterAll(() => {
+  db?.close();
+  server?.kill();
+  spawnSync('ip', ['netns', 'del', ns]);
+});
+
+describe('Linux sensor ground truth', () => {
+  it('attributes every connection to the process that made it: pid, executable and argv', async () => {
+    const flows = await query(db, `SELECT orig_p, pid, exe, argv, attribution_method FROM flow_details WHERE resp_p = ${PORT} ORDER BY start_t`);
+    expect(flows).toHaveLength(truth.length);
+    expect(flows.map((f) => [f.pid, f.exe, (f.argv as string[])[0], f.attribution_method])).toEqual(
+      truth.map((t) => [t.pid, t.exe, t.argv0, 'socket-event']),
+    );
+  });
+
+  it('records the fork of the child that connected, under its parent', async () => {
+    const child = truth.at(-1)!.pid;
+    const [row] = await query(db, 'SELECT p.origin, parent.path AS parent_path FROM processes p JOIN processes parent ON parent.process_key = p.parent_key WHERE p.pid = $1', [child]);
+    expect(row).toEqual({ origin: 'fork', parent_path: join(build, 'connector') });
+  });
+
+  it('lost nothing at this load', async () => {
+    expect(await query(db, 'SELECT * FROM losses')).toEqual([]);
+    const [s] = await query(db, 'SELECT complete, chunks_bad, sensor FROM sessions');
+    expect(s).toEqual({ complete: true, chunks_bad: 0, sensor: 'netprov-linux 0.1.0' });
+  });
+});
