@@ -13,6 +13,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define AF_INET6 10
 #define TCP_SYN_SENT 2
 #define TCP_CLOSE 7
+#define TCP_LISTEN 10
 
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -108,11 +109,38 @@ struct {
     __type(value, struct connecting);
 } connecting SEC(".maps");
 
+static __always_inline void read_tuple(struct np_kconnect *e, const struct sock *sk, __u16 family) {
+    e->family = family;
+    e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+    e->dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+    __builtin_memset(e->saddr, 0, 16);
+    __builtin_memset(e->daddr, 0, 16);
+    if (family == AF_INET) {
+        bpf_core_read(e->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
+        bpf_core_read(e->daddr, 4, &sk->__sk_common.skc_daddr);
+    } else {
+        bpf_core_read(e->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+        bpf_core_read(e->daddr, 16, &sk->__sk_common.skc_v6_daddr);
+    }
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(on_state, const struct sock *sk, int oldstate, int newstate) {
     __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
     if (family != AF_INET && family != AF_INET6) return 0;
     __u64 key = (__u64)sk;
+    if (newstate == TCP_LISTEN) {
+        /* listen() runs in the owning task: the port's owner, for inbound connections. */
+        struct np_kconnect *e = reserve(sizeof(*e));
+        if (!e) return 0;
+        e->h.type = NP_K_LISTEN;
+        e->h.boot_ns = bpf_ktime_get_boot_ns();
+        proc_of((struct task_struct *)bpf_get_current_task_btf(), &e->proc);
+        e->sock = key;
+        read_tuple(e, sk, family);
+        bpf_ringbuf_submit(e, 0);
+        return 0;
+    }
     if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
         struct connecting c = {.boot_ns = bpf_ktime_get_boot_ns()};
         proc_of((struct task_struct *)bpf_get_current_task_btf(), &c.proc);
@@ -128,18 +156,7 @@ int BPF_PROG(on_state, const struct sock *sk, int oldstate, int newstate) {
         e->h.boot_ns = c->boot_ns;
         e->proc = c->proc;
         e->sock = key;
-        e->family = family;
-        e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-        e->dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
-        __builtin_memset(e->saddr, 0, 16);
-        __builtin_memset(e->daddr, 0, 16);
-        if (family == AF_INET) {
-            bpf_core_read(e->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
-            bpf_core_read(e->daddr, 4, &sk->__sk_common.skc_daddr);
-        } else {
-            bpf_core_read(e->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
-            bpf_core_read(e->daddr, 16, &sk->__sk_common.skc_v6_daddr);
-        }
+        read_tuple(e, sk, family);
         bpf_ringbuf_submit(e, 0);
     }
     bpf_map_delete_elem(&connecting, &key);

@@ -14,11 +14,12 @@ import { repoRoot, scratch } from '../helpers/paths.js';
 const build = join(repoRoot, 'sysex/linux/build');
 const ns = `np-test-${randomBytes(3).toString('hex')}`;
 const PORT = 18080;
-const CONNECTORS = 100;
+const CONNECTORS = 500;
 const truth: { pid: number; exe: string; argv0: string }[] = [];
 let session: string;
 let db: Database;
 let server: ChildProcess;
+let serverPid = 0;
 
 const inNs = (command: string[]) => ['netns', 'exec', ns, ...command];
 
@@ -47,6 +48,7 @@ beforeAll(async () => {
   await waitFor(sensor, 'recording lo');
   server = spawn('ip', inNs([process.execPath, '-e', `require('node:http').createServer((q, r) => r.end('ok')).listen(${PORT}, '127.0.0.1', () => console.log('listening'))`]));
   await waitFor(server, 'listening');
+  serverPid = server.pid!;
 
   // curl: its pid is the spawned pid (ip netns exec execs it in place).
   const curl = spawnSync('ip', inNs(['curl', '-s', '-o', '/dev/null', `http://127.0.0.1:${PORT}/`]));
@@ -87,6 +89,11 @@ describe('Linux sensor ground truth', () => {
     const child = truth.at(-1)!.pid;
     const [row] = await query(db, 'SELECT p.origin, parent.path AS parent_path FROM processes p JOIN processes parent ON parent.process_key = p.parent_key WHERE p.pid = $1', [child]);
     expect(row).toEqual({ origin: 'fork', parent_path: join(build, 'connector') });
+  });
+
+  it('records the server\'s listening socket under its process (the port\'s owner)', async () => {
+    const listens = await query(db, `SELECT s.local_addr, s.local_port, p.pid, p.path FROM socket_events s JOIN processes p USING (session_id, process_key) WHERE s.origin = 'listen'`);
+    expect(listens).toEqual([{ local_addr: '127.0.0.1', local_port: PORT, pid: serverPid, path: process.execPath }]);
   });
 
   it('lost nothing at this load', async () => {
