@@ -11,6 +11,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define AF_INET 2
 #define AF_INET6 10
+#define TCP_ESTABLISHED 1
 #define TCP_SYN_SENT 2
 #define TCP_CLOSE 7
 #define TCP_LISTEN 10
@@ -124,6 +125,14 @@ static __always_inline void read_tuple(struct np_kconnect *e, const struct sock 
     }
 }
 
+/* Each established socket's tuple: by the time it closes, the kernel has released its port. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 65536);
+    __type(key, __u64);
+    __type(value, struct np_kconnect);
+} established SEC(".maps");
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(on_state, const struct sock *sk, int oldstate, int newstate) {
     __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -145,6 +154,32 @@ int BPF_PROG(on_state, const struct sock *sk, int oldstate, int newstate) {
         struct connecting c = {.boot_ns = bpf_ktime_get_boot_ns()};
         proc_of((struct task_struct *)bpf_get_current_task_btf(), &c.proc);
         bpf_map_update_elem(&connecting, &key, &c, BPF_ANY);
+        return 0;
+    }
+    if (newstate == TCP_ESTABLISHED) {
+        struct np_kconnect tuple = {.sock = key};
+        read_tuple(&tuple, sk, family);
+        bpf_map_update_elem(&established, &key, &tuple, BPF_ANY);
+    }
+    if (newstate == TCP_CLOSE && oldstate != TCP_LISTEN && oldstate != TCP_SYN_SENT) {
+        /* The end of a connection, with what it carried (softirq: no process to name). */
+        struct np_kconnect *e = reserve(sizeof(*e));
+        if (!e) return 0;
+        struct np_kconnect *known = bpf_map_lookup_elem(&established, &key);
+        if (known) {
+            __builtin_memcpy(e, known, sizeof(*e));
+            bpf_map_delete_elem(&established, &key);
+        } else {
+            read_tuple(e, sk, family);
+        }
+        e->h.type = NP_K_CLOSE;
+        e->h.boot_ns = bpf_ktime_get_boot_ns();
+        __builtin_memset(&e->proc, 0, sizeof(e->proc));
+        e->sock = key;
+        const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+        e->bytes_in = BPF_CORE_READ(tp, bytes_received);
+        e->bytes_out = BPF_CORE_READ(tp, bytes_acked);
+        bpf_ringbuf_submit(e, 0);
         return 0;
     }
     if (oldstate != TCP_SYN_SENT) return 0;

@@ -3,7 +3,9 @@
  * TPACKET_V3 ring, and writes one session (recorder/session/SPEC.md) with sysex/common's
  * encoder until SIGINT/SIGTERM or --duration.
  *
- *   netprov-sensor --interface IFACE --output SESSION [--duration SECONDS] [--snaplen N]
+ *   netprov-sensor --output SESSION [--interface IFACE]... [--duration SECONDS] [--snaplen N]
+ *
+ * Without --interface it captures every interface of its network namespace.
  *
  * One session clock: the header holds the realtime start; BPF events (CLOCK_BOOTTIME) and
  * packets (CLOCK_REALTIME) are converted to ns since that start, and both conversions are
@@ -16,6 +18,8 @@
 #include <linux/if_packet.h>
 #include <linux/types.h>
 #include <net/if.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,8 +38,9 @@
 #include "sensor.skel.h"
 
 #define CHUNK_BYTES (512 * 1024)
-#define BLOCK_SIZE (1 << 22)
-#define BLOCK_COUNT 16
+#define BLOCK_SIZE (1 << 21)
+#define BLOCK_COUNT 8
+#define MAX_INTERFACES 32
 
 static volatile sig_atomic_t stopping;
 static void on_signal(int sig) { (void)sig; stopping = 1; }
@@ -185,6 +190,18 @@ static int on_kernel_event(void *ctx, void *data, size_t len) {
         emit(s, NP_FLOW_OPEN, t, f, 10);
         break;
     }
+    case NP_K_CLOSE: {
+        const struct np_kconnect *e = data;
+        char local[INET6_ADDRSTRLEN], remote[INET6_ADDRSTRLEN], flow[32];
+        int af = e->family == 10 ? AF_INET6 : AF_INET;
+        inet_ntop(af, e->saddr, local, sizeof local);
+        inet_ntop(af, e->daddr, remote, sizeof remote);
+        snprintf(flow, sizeof flow, "sk-%llx", (unsigned long long)e->sock);
+        np_field f[9] = {np_str(flow), np_nil(), np_int(6), np_str(local), np_int(e->sport), np_str(remote), np_int(e->dport),
+                         np_int((int64_t)e->bytes_in), np_int((int64_t)e->bytes_out)};
+        emit(s, NP_FLOW_CLOSE, t, f, 9);
+        break;
+    }
     }
     return 0;
 }
@@ -197,6 +214,8 @@ struct capture {
     int interface_id;
     int loopback;
     int snaplen;
+    int link_type;
+    char name[IF_NAMESIZE];
 };
 
 static int open_capture(struct capture *c, const char *interface, int snaplen) {
@@ -217,7 +236,13 @@ static int open_capture(struct capture *c, const char *interface, int snaplen) {
     }
     struct sockaddr_ll addr = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = (int)index};
     if (bind(c->fd, (struct sockaddr *)&addr, sizeof addr) < 0) return -1;
-    c->loopback = strcmp(interface, "lo") == 0;
+    struct ifreq ifr = {0};
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", interface);
+    int hatype = ioctl(c->fd, SIOCGIFHWADDR, &ifr) == 0 ? ifr.ifr_hwaddr.sa_family : ARPHRD_ETHER;
+    c->loopback = hatype == ARPHRD_LOOPBACK;
+    /* Ethernet framing on Ethernet and loopback; IP straight away on tun-like devices. */
+    c->link_type = hatype == ARPHRD_ETHER || hatype == ARPHRD_LOOPBACK ? 1 : 101;
+    snprintf(c->name, sizeof c->name, "%s", interface);
     c->snaplen = snaplen;
     return 0;
 }
@@ -248,22 +273,29 @@ static void drain_capture(struct session *s, struct capture *c) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: netprov-sensor --interface IFACE --output SESSION [--duration SECONDS] [--snaplen N]\n");
+    fprintf(stderr, "usage: netprov-sensor --output SESSION [--interface IFACE]... [--duration SECONDS] [--snaplen N]\n");
     exit(1);
 }
 
 int main(int argc, char **argv) {
-    const char *interface = NULL, *output = NULL;
+    const char *interfaces[MAX_INTERFACES];
+    int interface_count = 0;
+    const char *output = NULL;
     double duration = 0;
     int snaplen = 262144;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--interface") && i + 1 < argc) interface = argv[++i];
+        if (!strcmp(argv[i], "--interface") && i + 1 < argc && interface_count < MAX_INTERFACES) interfaces[interface_count++] = argv[++i];
         else if (!strcmp(argv[i], "--output") && i + 1 < argc) output = argv[++i];
         else if (!strcmp(argv[i], "--duration") && i + 1 < argc) duration = atof(argv[++i]);
         else if (!strcmp(argv[i], "--snaplen") && i + 1 < argc) snaplen = atoi(argv[++i]);
         else usage();
     }
-    if (!interface || !output) usage();
+    if (!output) usage();
+    struct if_nameindex *all = NULL;
+    if (interface_count == 0) {
+        all = if_nameindex();
+        for (struct if_nameindex *i = all; i && i->if_index && interface_count < MAX_INTERFACES; i++) interfaces[interface_count++] = i->if_name;
+    }
     if (geteuid() != 0) {
         fprintf(stderr, "netprov-sensor: needs root (CAP_BPF, CAP_PERFMON and CAP_NET_RAW) to load eBPF programs and open a packet socket\n");
         return 1;
@@ -287,19 +319,26 @@ int main(int argc, char **argv) {
         fprintf(stderr, "netprov-sensor: cannot load or attach the eBPF programs (%s)\n", strerror(errno));
         return 1;
     }
-    struct capture capture = {0};
-    if (open_capture(&capture, interface, snaplen) != 0) {
-        fprintf(stderr, "netprov-sensor: %s: cannot capture (%s)\n", interface, strerror(errno));
-        return 1;
+    static struct capture captures[MAX_INTERFACES];
+    for (int i = 0; i < interface_count; i++) {
+        captures[i].interface_id = i;
+        if (open_capture(&captures[i], interfaces[i], snaplen) != 0) {
+            fprintf(stderr, "netprov-sensor: %s: cannot capture (%s)\n", interfaces[i], errno == ENODEV ? "no such interface" : strerror(errno));
+            return 1;
+        }
     }
     struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_kernel_event, &s, NULL);
 
     s.start_realtime = clock_ns(CLOCK_REALTIME);
     s.start_boottime = clock_ns(CLOCK_BOOTTIME);
     s.last_flush = clock_ns(CLOCK_MONOTONIC);
-    write_header(&s, interface);
-    np_field iface[4] = {np_int(0), np_str(interface), np_int(1 /* Ethernet framing, also on lo */), np_int(snaplen)};
-    emit(&s, NP_INTERFACE, 0, iface, 4);
+    char names[256] = "";
+    for (int i = 0; i < interface_count; i++) snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? "," : "", interfaces[i]);
+    write_header(&s, names);
+    for (int i = 0; i < interface_count; i++) {
+        np_field iface[4] = {np_int(i), np_str(captures[i].name), np_int(captures[i].link_type), np_int(snaplen)};
+        emit(&s, NP_INTERFACE, 0, iface, 4);
+    }
     np_field sync_boot[3] = {np_str("CLOCK_BOOTTIME"), np_int(s.start_boottime), np_str("BPF event times minus this value")};
     emit(&s, NP_CLOCK_SYNC, 0, sync_boot, 3);
     np_field sync_real[3] = {np_str("CLOCK_REALTIME"), np_int64(s.start_realtime), np_str("packet times minus this value")};
@@ -308,15 +347,16 @@ int main(int argc, char **argv) {
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     /* Ready: the caller may start the traffic it wants recorded. */
-    fprintf(stderr, "netprov-sensor: recording %s to %s\n", interface, output);
+    fprintf(stderr, "netprov-sensor: recording %s to %s\n", names, output);
     int64_t deadline = duration > 0 ? clock_ns(CLOCK_MONOTONIC) + (int64_t)(duration * 1e9) : 0;
     uint64_t reported_lost = 0;
     while (!stopping && (!deadline || clock_ns(CLOCK_MONOTONIC) < deadline)) {
-        struct pollfd pfd = {.fd = capture.fd, .events = POLLIN};
-        poll(&pfd, 1, 5);
+        struct pollfd pfd[MAX_INTERFACES];
+        for (int i = 0; i < interface_count; i++) pfd[i] = (struct pollfd){.fd = captures[i].fd, .events = POLLIN};
+        poll(pfd, (nfds_t)interface_count, 5);
         /* Kernel events first: a connect is recorded before the SYN it sends. */
         ring_buffer__consume(rb);
-        drain_capture(&s, &capture);
+        for (int i = 0; i < interface_count; i++) drain_capture(&s, &captures[i]);
         __u32 zero = 0;
         __u64 lost = 0;
         if (bpf_map__lookup_elem(skel->maps.lost, &zero, sizeof zero, &lost, sizeof lost, 0) == 0 && lost > reported_lost) {
@@ -327,13 +367,18 @@ int main(int argc, char **argv) {
         if (clock_ns(CLOCK_MONOTONIC) - s.last_flush > 100000000LL) flush(&s);
     }
     ring_buffer__consume(rb);
-    drain_capture(&s, &capture);
-    struct tpacket_stats_v3 stats;
-    socklen_t size = sizeof stats;
-    if (getsockopt(capture.fd, SOL_PACKET, PACKET_STATISTICS, &stats, &size) == 0 && stats.tp_drops > 0) {
-        np_field f[3] = {np_str("packet-ring"), np_int(stats.tp_drops), np_str("dropped by the kernel: ring full")};
-        emit(&s, NP_LOSS, clock_ns(CLOCK_REALTIME) - s.start_realtime, f, 3);
+    for (int i = 0; i < interface_count; i++) {
+        drain_capture(&s, &captures[i]);
+        struct tpacket_stats_v3 stats;
+        socklen_t size = sizeof stats;
+        if (getsockopt(captures[i].fd, SOL_PACKET, PACKET_STATISTICS, &stats, &size) == 0 && stats.tp_drops > 0) {
+            char reason[64];
+            snprintf(reason, sizeof reason, "%s: dropped by the kernel, ring full", captures[i].name);
+            np_field f[3] = {np_str("packet-ring"), np_int(stats.tp_drops), np_str(reason)};
+            emit(&s, NP_LOSS, clock_ns(CLOCK_REALTIME) - s.start_realtime, f, 3);
+        }
     }
+    if (all) if_freenameindex(all);
     flush(&s);
     /* The trailer: counts are optional (readers never need them); end_t and totals suffice here. */
     uint8_t buf[256];

@@ -44,7 +44,8 @@ beforeAll(async () => {
   execFileSync('ip', ['netns', 'add', ns]);
   execFileSync('ip', inNs(['ip', 'link', 'set', 'lo', 'up']));
   session = join(scratch(), 'linux.npsession');
-  const sensor = spawn('ip', inNs([join(build, 'netprov-sensor'), '--interface', 'lo', '--output', session]));
+  // No --interface: every interface of the namespace (here only lo).
+  const sensor = spawn('ip', inNs([join(build, 'netprov-sensor'), '--output', session]));
   await waitFor(sensor, 'recording lo');
   server = spawn('ip', inNs([process.execPath, '-e', `require('node:http').createServer((q, r) => r.end('ok')).listen(${PORT}, '127.0.0.1', () => console.log('listening'))`]));
   await waitFor(server, 'listening');
@@ -94,6 +95,17 @@ describe('Linux sensor ground truth', () => {
   it('records the server\'s listening socket under its process (the port\'s owner)', async () => {
     const listens = await query(db, `SELECT s.local_addr, s.local_port, p.pid, p.path FROM socket_events s JOIN processes p USING (session_id, process_key) WHERE s.origin = 'listen'`);
     expect(listens).toEqual([{ local_addr: '127.0.0.1', local_port: PORT, pid: serverPid, path: process.execPath }]);
+  });
+
+  it('records each connection\'s close with the bytes it carried', async () => {
+    const [curl] = await query(db, `SELECT uid, orig_p FROM flow_details WHERE pid = ${truth[0].pid}`);
+    const closes = await query(db, `SELECT bytes_in, bytes_out FROM socket_events WHERE event = 'close' AND ((local_port = ${curl.orig_p} AND remote_port = ${PORT}) OR (local_port = ${PORT} AND remote_port = ${curl.orig_p}))`);
+    // Both ends are on this host: the client's socket and the server's accepted one both close.
+    expect(closes).toHaveLength(2);
+    const client = closes.find((c) => (c.bytes_in as number) > (c.bytes_out as number))!;
+    expect(client.bytes_out).toBeGreaterThan(50); // the GET request
+    expect(client.bytes_in).toBeGreaterThan(client.bytes_out as number); // the response, headers and body
+    expect(await query(db, `SELECT name, link_type FROM interfaces`)).toEqual([{ name: 'lo', link_type: 1 }]);
   });
 
   it('lost nothing at this load', async () => {
