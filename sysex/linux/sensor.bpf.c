@@ -197,3 +197,16 @@ int BPF_PROG(on_state, const struct sock *sk, int oldstate, int newstate) {
     bpf_map_delete_elem(&connecting, &key);
     return 0;
 }
+
+/* The processes alive at start-up, with the same keys the tracepoints give them. */
+SEC("iter/task")
+int snapshot(struct bpf_iter__task *ctx) {
+    struct task_struct *t = ctx->task;
+    if (!t || BPF_CORE_READ(t, pid) != BPF_CORE_READ(t, tgid)) return 0;
+    struct np_ksnapshot rec = {};
+    proc_of(t, &rec.proc);
+    proc_of(BPF_CORE_READ(t, real_parent), &rec.parent);
+    rec.uid = BPF_CORE_READ(t, cred, uid.val);
+    bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
+    return 0;
+}

@@ -12,6 +12,7 @@
  * recorded as clockSync events.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_ether.h>
@@ -31,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "np_session.h"
@@ -272,6 +274,133 @@ static void drain_capture(struct session *s, struct capture *c) {
     }
 }
 
+/* argv of a live process from /proc/PID/cmdline (NUL-separated); returns the count. */
+static size_t proc_cmdline(uint32_t pid, char *buf, size_t cap, const char **argv, size_t max) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%u/cmdline", pid);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, cap - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    buf[n] = 0;
+    size_t count = 0;
+    for (ssize_t at = 0; at < n && count < max; at += (ssize_t)strlen(buf + at) + 1) argv[count++] = buf + at;
+    return count;
+}
+
+/*
+ * The processes alive at start-up, as `process` events at time 0: the task iterator gives the
+ * same keys (pid@start_boottime) the tracepoints will, /proc gives executable and arguments.
+ */
+/* pid -> process key of the snapshot, for naming the owners of sockets alive at start-up. */
+#define SNAPSHOT_MAX 65536
+static struct { uint32_t pid; char key[48]; } snapshot_keys[SNAPSHOT_MAX];
+static size_t snapshot_count;
+
+static const char *snapshot_key(uint32_t pid) {
+    for (size_t i = 0; i < snapshot_count; i++)
+        if (snapshot_keys[i].pid == pid) return snapshot_keys[i].key;
+    return NULL;
+}
+
+static void snapshot_processes(struct session *s, struct sensor_bpf *skel) {
+    struct bpf_link *link = bpf_program__attach_iter(skel->progs.snapshot, NULL);
+    if (!link) return;
+    int fd = bpf_iter_create(bpf_link__fd(link));
+    struct np_ksnapshot rec;
+    while (fd >= 0 && read(fd, &rec, sizeof rec) == (ssize_t)sizeof rec) {
+        char key[48], parent[48], exe[NP_PATH_LEN] = "", link_path[64], args[4096];
+        const char *argv[64];
+        key_of(&rec.proc, key, sizeof key);
+        key_of(&rec.parent, parent, sizeof parent);
+        if (snapshot_count < SNAPSHOT_MAX) {
+            snapshot_keys[snapshot_count].pid = rec.proc.pid;
+            snprintf(snapshot_keys[snapshot_count++].key, sizeof snapshot_keys[0].key, "%s", key);
+        }
+        snprintf(link_path, sizeof link_path, "/proc/%u/exe", rec.proc.pid);
+        ssize_t n = readlink(link_path, exe, sizeof exe - 1);
+        exe[n > 0 ? n : 0] = 0;
+        size_t argc = proc_cmdline(rec.proc.pid, args, sizeof args, argv, 64);
+        np_field f[12] = {np_str(key), np_int(rec.proc.pid), np_int((int64_t)rec.proc.start), np_int(rec.parent.pid),
+                          rec.parent.pid ? np_str(parent) : np_nil(), np_int(rec.uid), n > 0 ? np_str(exe) : np_nil(),
+                          argc ? np_strs(argv, argc) : np_nil(), np_nil(), np_nil(), np_nil(), np_nil()};
+        emit(s, NP_PROCESS, 0, f, 12);
+    }
+    if (fd >= 0) close(fd);
+    bpf_link__destroy(link);
+}
+
+/* socket inode -> owning pid, from every /proc/PID/fd link "socket:[INODE]". */
+struct inode_owner { unsigned long inode; uint32_t pid; };
+
+static size_t socket_owners(struct inode_owner *out, size_t max) {
+    size_t count = 0;
+    for (size_t i = 0; i < snapshot_count && count < max; i++) {
+        char dir[64];
+        snprintf(dir, sizeof dir, "/proc/%u/fd", snapshot_keys[i].pid);
+        DIR *d = opendir(dir);
+        if (!d) continue;
+        for (struct dirent *e; (e = readdir(d)) && count < max;) {
+            char link_path[320], target[64];
+            snprintf(link_path, sizeof link_path, "%s/%s", dir, e->d_name);
+            ssize_t n = readlink(link_path, target, sizeof target - 1);
+            if (n <= 0) continue;
+            target[n] = 0;
+            unsigned long inode;
+            if (sscanf(target, "socket:[%lu]", &inode) == 1) out[count++] = (struct inode_owner){inode, snapshot_keys[i].pid};
+        }
+        closedir(d);
+    }
+    return count;
+}
+
+/* /proc/net/tcp prints each address as the hex of its in-memory bytes, read as host-order words. */
+static void proc_address(const char *hex, int v6, char *out, size_t cap) {
+    uint8_t bytes[16];
+    unsigned words = v6 ? 4 : 1;
+    for (unsigned w = 0; w < words; w++) {
+        unsigned int value;
+        char part[9];
+        memcpy(part, hex + w * 8, 8);
+        part[8] = 0;
+        sscanf(part, "%x", &value);
+        memcpy(bytes + w * 4, &value, 4);
+    }
+    inet_ntop(v6 ? AF_INET6 : AF_INET, bytes, out, (socklen_t)cap);
+}
+
+/* The TCP sockets alive at start-up in this network namespace: listening ones as port owners, the rest as existing flows. */
+static void snapshot_sockets(struct session *s) {
+    static struct inode_owner owners[1 << 16];
+    size_t owner_count = socket_owners(owners, sizeof owners / sizeof owners[0]);
+    const char *tables[2] = {"/proc/net/tcp", "/proc/net/tcp6"};
+    for (int v6 = 0; v6 < 2; v6++) {
+        FILE *f = fopen(tables[v6], "r");
+        if (!f) continue;
+        char line[512], local_hex[40], remote_hex[40];
+        unsigned local_port, remote_port, state;
+        unsigned long inode;
+        if (!fgets(line, sizeof line, f)) { fclose(f); continue; }
+        while (fgets(line, sizeof line, f)) {
+            if (sscanf(line, " %*d: %32[0-9A-Fa-f]:%x %32[0-9A-Fa-f]:%x %x %*s %*s %*s %*d %*d %lu", local_hex, &local_port, remote_hex, &remote_port, &state, &inode) != 6) continue;
+            const char *key = NULL;
+            for (size_t i = 0; i < owner_count && !key; i++) if (owners[i].inode == inode && inode) key = snapshot_key(owners[i].pid);
+            if (!key) continue;
+            char local[INET6_ADDRSTRLEN], remote[INET6_ADDRSTRLEN], flow[40];
+            proc_address(local_hex, v6, local, sizeof local);
+            proc_address(remote_hex, v6, remote, sizeof remote);
+            snprintf(flow, sizeof flow, "inode-%lu", inode);
+            int listen = state == 0x0A;
+            if (!listen && state != 0x01) continue; /* established or listening: what owns traffic to come */
+            np_field fields[10] = {np_str(flow), np_str(key), np_int(6), np_str(local), np_int(local_port), np_str(remote), np_int(remote_port),
+                                   np_int(listen ? 1 : 0), np_int(listen ? 4 /* listen */ : 5 /* snapshot */), np_nil()};
+            emit(s, NP_FLOW_OPEN, 0, fields, 10);
+        }
+        fclose(f);
+    }
+}
+
 static void usage(void) {
     fprintf(stderr, "usage: netprov-sensor --output SESSION [--interface IFACE]... [--duration SECONDS] [--snaplen N]\n");
     exit(1);
@@ -344,6 +473,8 @@ int main(int argc, char **argv) {
     np_field sync_real[3] = {np_str("CLOCK_REALTIME"), np_int64(s.start_realtime), np_str("packet times minus this value")};
     emit(&s, NP_CLOCK_SYNC, 0, sync_real, 3);
 
+    snapshot_processes(&s, skel);
+    snapshot_sockets(&s);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     /* Ready: the caller may start the traffic it wants recorded. */

@@ -55,4 +55,12 @@ struct np_kconnect {
     __u64 bytes_out; /* NP_K_CLOSE: tcp_sock bytes_acked */
 };
 
+/* One live process, from the task iterator at start-up (the snapshot). */
+struct np_ksnapshot {
+    struct np_kproc proc;
+    struct np_kproc parent;
+    __u32 uid;
+    __u32 pad;
+};
+
 #endif

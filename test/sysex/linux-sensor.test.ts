@@ -20,6 +20,8 @@ let session: string;
 let db: Database;
 let server: ChildProcess;
 let serverPid = 0;
+let early: ChildProcess;
+const EARLY_PORT = 18081;
 
 const inNs = (command: string[]) => ['netns', 'exec', ns, ...command];
 
@@ -44,6 +46,14 @@ beforeAll(async () => {
   execFileSync('ip', ['netns', 'add', ns]);
   execFileSync('ip', inNs(['ip', 'link', 'set', 'lo', 'up']));
   session = join(scratch(), 'linux.npsession');
+  // Alive before the sensor starts: a server, and a client already connected to it that talks later.
+  early = spawn('ip', inNs([process.execPath, '-e', `
+    const net = require('node:net');
+    net.createServer((c) => c.on('data', (d) => c.end('pong'))).listen(${EARLY_PORT}, '127.0.0.1', () => {
+      const c = net.connect(${EARLY_PORT}, '127.0.0.1', () => { console.log('connected ' + process.pid); setTimeout(() => c.write('ping'), 1500); });
+      c.on('data', () => c.end());
+    });`]));
+  await waitFor(early, 'connected');
   // No --interface: every interface of the namespace (here only lo).
   const sensor = spawn('ip', inNs([join(build, 'netprov-sensor'), '--output', session]));
   await waitFor(sensor, 'recording lo');
@@ -64,16 +74,18 @@ beforeAll(async () => {
   const forked = spawnSync('ip', inNs([join(build, 'connector'), '--fork', '127.0.0.1', String(PORT)]), { encoding: 'utf8' });
   truth.push({ pid: Number(forked.stdout.trim()), exe: join(build, 'connector'), argv0: join(build, 'connector') });
 
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await new Promise((resolve) => setTimeout(resolve, 1800)); // the early client's ping is due 1.5 s after it connected
   sensor.kill('SIGINT');
   await new Promise((resolve) => sensor.once('exit', resolve));
   server.kill();
+  early.kill();
   ({ db } = await analyze([session], { db: null }));
 }, 120_000);
 
 afterAll(() => {
   db?.close();
   server?.kill();
+  early?.kill();
   spawnSync('ip', ['netns', 'del', ns]);
 });
 
@@ -93,7 +105,7 @@ describe('Linux sensor ground truth', () => {
   });
 
   it('records the server\'s listening socket under its process (the port\'s owner)', async () => {
-    const listens = await query(db, `SELECT s.local_addr, s.local_port, p.pid, p.path FROM socket_events s JOIN processes p USING (session_id, process_key) WHERE s.origin = 'listen'`);
+    const listens = await query(db, `SELECT s.local_addr, s.local_port, p.pid, p.path FROM socket_events s JOIN processes p USING (session_id, process_key) WHERE s.origin = 'listen' AND s.local_port = ${PORT}`);
     expect(listens).toEqual([{ local_addr: '127.0.0.1', local_port: PORT, pid: serverPid, path: process.execPath }]);
   });
 
@@ -106,6 +118,13 @@ describe('Linux sensor ground truth', () => {
     expect(client.bytes_out).toBeGreaterThan(50); // the GET request
     expect(client.bytes_in).toBeGreaterThan(client.bytes_out as number); // the response, headers and body
     expect(await query(db, `SELECT name, link_type FROM interfaces`)).toEqual([{ name: 'lo', link_type: 1 }]);
+  });
+
+  it('knows the processes and sockets alive before it started (the start-up snapshot)', async () => {
+    const [flow] = await query(db, `SELECT pid, exe, attribution_method FROM flow_details WHERE resp_p = ${EARLY_PORT} OR orig_p = ${EARLY_PORT}`);
+    expect(flow).toEqual({ pid: early.pid, exe: process.execPath, attribution_method: 'socket-event' });
+    const [listen] = await query(db, `SELECT p.pid, p.origin FROM socket_events s JOIN processes p USING (session_id, process_key) WHERE s.origin = 'listen' AND s.local_port = ${EARLY_PORT}`);
+    expect(listen).toEqual({ pid: early.pid, origin: 'snapshot' });
   });
 
   it('lost nothing at this load', async () => {
