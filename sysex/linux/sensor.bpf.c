@@ -198,6 +198,46 @@ int BPF_PROG(on_state, const struct sock *sk, int oldstate, int newstate) {
     return 0;
 }
 
+/*
+ * Inbound TCP: accept() and accept4() return a new descriptor in the accepting task; follow it
+ * to its socket, whose tuple is complete. The syscall numbers are the architecture's own.
+ */
+#if defined(__TARGET_ARCH_x86)
+#define NR_ACCEPT 43
+#define NR_ACCEPT4 288
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#elif defined(__TARGET_ARCH_arm64)
+#define NR_ACCEPT 202
+#define NR_ACCEPT4 242
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
+#endif
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret) {
+    if (ret < 0) return 0;
+    long nr = SYSCALL_NR(regs);
+    if (nr != NR_ACCEPT && nr != NR_ACCEPT4) return 0;
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+    struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+    struct file *file = NULL;
+    if (bpf_probe_read_kernel(&file, sizeof(file), &fds[ret & 0xffff]) || !file) return 0;
+    struct socket *sock = BPF_CORE_READ(file, private_data);
+    if (!sock) return 0;
+    struct sock *sk = BPF_CORE_READ(sock, sk);
+    if (!sk) return 0;
+    __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+    if (family != AF_INET && family != AF_INET6) return 0;
+    struct np_kconnect *e = reserve(sizeof(*e));
+    if (!e) return 0;
+    e->h.type = NP_K_ACCEPT;
+    e->h.boot_ns = bpf_ktime_get_boot_ns();
+    proc_of(task, &e->proc);
+    e->sock = (__u64)sk;
+    read_tuple(e, sk, family);
+    bpf_ringbuf_submit(e, 0);
+    return 0;
+}
+
 /* The processes alive at start-up, with the same keys the tracepoints give them. */
 SEC("iter/task")
 int snapshot(struct bpf_iter__task *ctx) {

@@ -109,6 +109,14 @@ describe('Linux sensor ground truth', () => {
     expect(listens).toEqual([{ local_addr: '127.0.0.1', local_port: PORT, pid: serverPid, path: process.execPath }]);
   });
 
+  it('records every accepted connection under the server that accepted it', async () => {
+    const accepted = await query(db, `SELECT count(*) AS n, count(DISTINCT process_key) AS processes, min(p.pid) AS pid FROM socket_events s JOIN processes p USING (session_id, process_key) WHERE s.origin = 'accept' AND s.local_port = ${PORT}`);
+    expect(accepted).toEqual([{ n: truth.length, processes: 1, pid: serverPid }]);
+    const [one] = await query(db, `SELECT remote_port FROM socket_events WHERE origin = 'accept' AND local_port = ${PORT} ORDER BY t LIMIT 1`);
+    const [first] = await query(db, `SELECT orig_p FROM flow_details WHERE resp_p = ${PORT} ORDER BY start_t LIMIT 1`);
+    expect(one.remote_port).toBe(first.orig_p);
+  });
+
   it('records each connection\'s close with the bytes it carried', async () => {
     const [curl] = await query(db, `SELECT uid, orig_p FROM flow_details WHERE pid = ${truth[0].pid}`);
     const closes = await query(db, `SELECT bytes_in, bytes_out FROM socket_events WHERE event = 'close' AND ((local_port = ${curl.orig_p} AND remote_port = ${PORT}) OR (local_port = ${PORT} AND remote_port = ${curl.orig_p}))`);
