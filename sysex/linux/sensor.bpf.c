@@ -205,25 +205,107 @@ int BPF_PROG(on_state, const struct sock *sk, int oldstate, int newstate) {
 #if defined(__TARGET_ARCH_x86)
 #define NR_ACCEPT 43
 #define NR_ACCEPT4 288
+#define NR_SENDTO 44
+#define NR_SENDMSG 46
+#define NR_CONNECT 42
 #define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#define SYSCALL_ARG0(regs) BPF_CORE_READ(regs, di)
+#define SYSCALL_ARG1(regs) BPF_CORE_READ(regs, si)
+#define SYSCALL_ARG4(regs) BPF_CORE_READ(regs, r8)
 #elif defined(__TARGET_ARCH_arm64)
 #define NR_ACCEPT 202
 #define NR_ACCEPT4 242
+#define NR_SENDTO 206
+#define NR_SENDMSG 211
+#define NR_CONNECT 203
 #define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
+#define SYSCALL_ARG0(regs) BPF_CORE_READ(regs, orig_x0)
+#define SYSCALL_ARG1(regs) BPF_CORE_READ(regs, regs[1])
+#define SYSCALL_ARG4(regs) BPF_CORE_READ(regs, regs[4])
 #endif
+#define IPPROTO_UDP 17
+
+static __always_inline struct sock *sock_of_fd(struct task_struct *task, long fd) {
+    struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+    struct file *file = NULL;
+    if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd & 0xffff]) || !file) return NULL;
+    struct socket *sock = BPF_CORE_READ(file, private_data);
+    return sock ? BPF_CORE_READ(sock, sk) : NULL;
+}
+
+/* UDP: one event per socket and destination (the first datagram), not per datagram.
+ * A freed socket's address is soon reused by the next process's socket, so the key also
+ * holds the owner and the local port: the pointer alone hid most short-lived senders. */
+struct udp_key {
+    __u64 sock;
+    __u32 tgid;
+    __u8 daddr[16];
+    __u16 sport;
+    __u16 dport;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 65536);
+    __type(key, struct udp_key);
+    __type(value, __u8);
+} udp_seen SEC(".maps");
+
+/* sendto/sendmsg to an address, or connect, on a UDP socket: after the call the local port is bound. */
+static __always_inline void udp_event(struct task_struct *task, struct pt_regs *regs, long nr) {
+    struct sock *sk = sock_of_fd(task, (long)SYSCALL_ARG0(regs));
+    if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP) return;
+    __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+    if (family != AF_INET && family != AF_INET6) return;
+    struct np_kconnect tuple = {};
+    read_tuple(&tuple, sk, family);
+    /* An unconnected socket's destination is the call's own address argument. */
+    void *user_addr = NULL;
+    if (nr == NR_SENDTO) user_addr = (void *)SYSCALL_ARG4(regs);
+    else if (nr == NR_SENDMSG) {
+        struct user_msghdr msg;
+        if (bpf_probe_read_user(&msg, sizeof(msg), (void *)SYSCALL_ARG1(regs)) == 0) user_addr = msg.msg_name;
+    }
+    if (user_addr) {
+        struct sockaddr_in6 addr = {};
+        if (bpf_probe_read_user(&addr, sizeof(addr), user_addr) == 0) {
+            if (addr.sin6_family == AF_INET) {
+                struct sockaddr_in *in = (struct sockaddr_in *)&addr;
+                __builtin_memset(tuple.daddr, 0, 16);
+                __builtin_memcpy(tuple.daddr, &in->sin_addr, 4);
+                tuple.dport = __builtin_bswap16(in->sin_port);
+            } else if (addr.sin6_family == AF_INET6) {
+                __builtin_memcpy(tuple.daddr, &addr.sin6_addr, 16);
+                tuple.dport = __builtin_bswap16(addr.sin6_port);
+            }
+        }
+    }
+    if (tuple.dport == 0) return;
+    struct udp_key key = {.sock = (__u64)sk, .tgid = BPF_CORE_READ(task, tgid), .sport = tuple.sport, .dport = tuple.dport};
+    __builtin_memcpy(key.daddr, tuple.daddr, 16);
+    __u8 one = 1;
+    if (bpf_map_update_elem(&udp_seen, &key, &one, BPF_NOEXIST) != 0) return; /* seen already */
+    struct np_kconnect *e = reserve(sizeof(*e));
+    if (!e) return;
+    __builtin_memcpy(e, &tuple, sizeof(*e));
+    e->h.type = NP_K_UDP_SEND;
+    e->h.boot_ns = bpf_ktime_get_boot_ns();
+    proc_of(task, &e->proc);
+    e->sock = (__u64)sk;
+    bpf_ringbuf_submit(e, 0);
+}
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret) {
     if (ret < 0) return 0;
     long nr = SYSCALL_NR(regs);
-    if (nr != NR_ACCEPT && nr != NR_ACCEPT4) return 0;
     struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
-    struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
-    struct file *file = NULL;
-    if (bpf_probe_read_kernel(&file, sizeof(file), &fds[ret & 0xffff]) || !file) return 0;
-    struct socket *sock = BPF_CORE_READ(file, private_data);
-    if (!sock) return 0;
-    struct sock *sk = BPF_CORE_READ(sock, sk);
+    if (nr == NR_SENDTO || nr == NR_SENDMSG || nr == NR_CONNECT) {
+        udp_event(task, regs, nr);
+        return 0;
+    }
+    if (nr != NR_ACCEPT && nr != NR_ACCEPT4) return 0;
+    struct sock *sk = sock_of_fd(task, ret);
     if (!sk) return 0;
     __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
     if (family != AF_INET && family != AF_INET6) return 0;

@@ -179,19 +179,22 @@ static int on_kernel_event(void *ctx, void *data, size_t len) {
     }
     case NP_K_CONNECT:
     case NP_K_ACCEPT:
+    case NP_K_UDP_SEND:
     case NP_K_LISTEN: {
         const struct np_kconnect *e = data;
         int listen = h->type == NP_K_LISTEN;
         int accept = h->type == NP_K_ACCEPT;
+        int udp = h->type == NP_K_UDP_SEND;
         key_of(&e->proc, key, sizeof key);
         char local[INET6_ADDRSTRLEN], remote[INET6_ADDRSTRLEN], flow[32];
         int af = e->family == 10 ? AF_INET6 : AF_INET;
         inet_ntop(af, e->saddr, local, sizeof local);
         inet_ntop(af, e->daddr, remote, sizeof remote);
         snprintf(flow, sizeof flow, "sk-%llx", (unsigned long long)e->sock);
-        np_field f[10] = {np_str(flow), np_str(key), np_int(6), np_str(local), np_int(e->sport), np_str(listen ? (af == AF_INET6 ? "::" : "0.0.0.0") : remote),
-                          np_int(listen ? 0 : e->dport), np_int(listen || accept ? 1 /* in */ : 2 /* out */),
-                          np_int(listen ? 4 /* listen */ : accept ? 2 /* accept */ : 1 /* connect */), np_nil()};
+        np_field f[10] = {np_str(flow), np_str(key), np_int(udp ? 17 : 6), np_str(local), np_int(e->sport),
+                          np_str(listen ? (af == AF_INET6 ? "::" : "0.0.0.0") : remote), np_int(listen ? 0 : e->dport),
+                          np_int(listen || accept ? 1 /* in */ : 2 /* out */),
+                          np_int(listen ? 4 /* listen */ : accept ? 2 /* accept */ : udp ? 3 /* send */ : 1 /* connect */), np_nil()};
         emit(s, NP_FLOW_OPEN, t, f, 10);
         break;
     }

@@ -22,6 +22,9 @@ let server: ChildProcess;
 let serverPid = 0;
 let early: ChildProcess;
 const EARLY_PORT = 18081;
+const UDP_PORT = 18082;
+const UDP_SENDERS = 20;
+const udpTruth: number[] = [];
 
 const inNs = (command: string[]) => ['netns', 'exec', ns, ...command];
 
@@ -70,6 +73,11 @@ beforeAll(async () => {
     const run = spawnSync('ip', inNs([join(build, 'connector'), '127.0.0.1', String(PORT)]), { encoding: 'utf8' });
     truth.push({ pid: Number(run.stdout.trim()), exe: join(build, 'connector'), argv0: join(build, 'connector') });
   }
+  // UDP: unbound sockets sending one datagram each with sendto().
+  for (let i = 0; i < UDP_SENDERS; i++) {
+    const run = spawnSync('ip', inNs([join(build, 'connector'), '--udp', '127.0.0.1', String(UDP_PORT)]), { encoding: 'utf8' });
+    udpTruth.push(Number(run.stdout.trim()));
+  }
   // A process that forks; its child connects.
   const forked = spawnSync('ip', inNs([join(build, 'connector'), '--fork', '127.0.0.1', String(PORT)]), { encoding: 'utf8' });
   truth.push({ pid: Number(forked.stdout.trim()), exe: join(build, 'connector'), argv0: join(build, 'connector') });
@@ -107,6 +115,12 @@ describe('Linux sensor ground truth', () => {
   it('records the server\'s listening socket under its process (the port\'s owner)', async () => {
     const listens = await query(db, `SELECT s.local_addr, s.local_port, p.pid, p.path FROM socket_events s JOIN processes p USING (session_id, process_key) WHERE s.origin = 'listen' AND s.local_port = ${PORT}`);
     expect(listens).toEqual([{ local_addr: '127.0.0.1', local_port: PORT, pid: serverPid, path: process.execPath }]);
+  });
+
+  it('attributes UDP datagrams sent from unbound sockets to their senders', async () => {
+    const flows = await query(db, `SELECT pid, exe, proto, attribution_method FROM flow_details WHERE resp_p = ${UDP_PORT} ORDER BY start_t`);
+    expect(flows.map((f) => f.pid)).toEqual(udpTruth);
+    expect(new Set(flows.map((f) => `${f.proto} ${f.exe} ${f.attribution_method}`))).toEqual(new Set([`udp ${join(build, 'connector')} socket-event`]));
   });
 
   it('records every accepted connection under the server that accepted it', async () => {

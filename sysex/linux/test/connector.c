@@ -1,7 +1,8 @@
 /*
  * Ground-truth clients for the sensor test: `connector HOST PORT` connects once and exits at
- * once; `connector --fork HOST PORT` forks, and the child connects. Each prints the pid that
- * made the connection, so the test knows which process opened which flow.
+ * once; `connector --fork HOST PORT` forks, and the child connects; `connector --udp HOST PORT`
+ * sends one datagram with sendto() from an unbound socket. Each prints the pid that made the
+ * flow, so the test knows which process opened which.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -23,7 +24,19 @@ static int connect_once(const char *host, int port) {
     return ok ? 0 : 1;
 }
 
+static int send_once(const char *host, int port) {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
+    inet_pton(AF_INET, host, &addr.sin_addr);
+    int ok = sendto(fd, "ping", 4, 0, (struct sockaddr *)&addr, sizeof addr) == 4;
+    printf("%d\n", getpid());
+    fflush(stdout);
+    close(fd);
+    return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 4 && strcmp(argv[1], "--udp") == 0) return send_once(argv[2], atoi(argv[3]));
     if (argc == 4 && strcmp(argv[1], "--fork") == 0) {
         pid_t child = fork();
         if (child == 0) return connect_once(argv[2], atoi(argv[3]));
