@@ -5,6 +5,7 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../../analyzer/analyze.js';
@@ -25,6 +26,7 @@ const EARLY_PORT = 18081;
 const UDP_PORT = 18082;
 const UDP_SENDERS = 20;
 const udpTruth: number[] = [];
+let reusedPid = 0;
 
 const inNs = (command: string[]) => ['netns', 'exec', ns, ...command];
 
@@ -78,6 +80,16 @@ beforeAll(async () => {
     const run = spawnSync('ip', inNs([join(build, 'connector'), '--udp', '127.0.0.1', String(UDP_PORT)]), { encoding: 'utf8' });
     udpTruth.push(Number(run.stdout.trim()));
   }
+  // pid reuse: curl is handed the pid a connector had a moment ago (ns_last_pid is the pid the
+  // kernel handed out last); another process on the machine may fork first, so try a few times.
+  for (let attempt = 0; attempt < 20 && !reusedPid; attempt++) {
+    const first = spawnSync('ip', inNs([join(build, 'connector'), '127.0.0.1', String(PORT)]), { encoding: 'utf8' });
+    truth.push({ pid: Number(first.stdout.trim()), exe: join(build, 'connector'), argv0: join(build, 'connector') });
+    writeFileSync('/proc/sys/kernel/ns_last_pid', String(truth.at(-1)!.pid - 1));
+    const again = spawnSync('ip', inNs(['curl', '-s', '-o', '/dev/null', `http://127.0.0.1:${PORT}/`]));
+    truth.push({ pid: again.pid!, exe: '/usr/bin/curl', argv0: 'curl' });
+    if (again.pid === truth.at(-2)!.pid) reusedPid = again.pid!;
+  }
   // A process that forks; its child connects.
   const forked = spawnSync('ip', inNs([join(build, 'connector'), '--fork', '127.0.0.1', String(PORT)]), { encoding: 'utf8' });
   truth.push({ pid: Number(forked.stdout.trim()), exe: join(build, 'connector'), argv0: join(build, 'connector') });
@@ -104,6 +116,13 @@ describe('Linux sensor ground truth', () => {
     expect(flows.map((f) => [f.pid, f.exe, (f.argv as string[])[0], f.attribution_method])).toEqual(
       truth.map((t) => [t.pid, t.exe, t.argv0, 'socket-event']),
     );
+  });
+
+  it('tells apart two processes that had the same pid', async () => {
+    expect(reusedPid).toBeGreaterThan(0);
+    const flows = await query(db, 'SELECT process_key, exe FROM flow_details WHERE pid = $1 ORDER BY start_t', [reusedPid]);
+    expect(flows.map((f) => f.exe)).toEqual([join(build, 'connector'), '/usr/bin/curl']);
+    expect(flows[0].process_key).not.toBe(flows[1].process_key);
   });
 
   it('records the fork of the child that connected, under its parent', async () => {
