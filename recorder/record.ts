@@ -15,7 +15,13 @@ export interface RecordSummary {
   complete: boolean;
 }
 
-export async function recordStream(stream: Readable, output: string, source: string, stop?: AbortSignal): Promise<RecordSummary> {
+export async function recordStream(
+  stream: Readable,
+  output: string,
+  source: string,
+  stop?: AbortSignal,
+  onFrame?: (summary: Readonly<RecordSummary>) => void,
+): Promise<RecordSummary> {
   const sink = new FileSink(output);
   const summary: RecordSummary = { frames: 0, events: 0, bytes: 0, complete: false };
   let pending: Buffer = Buffer.alloc(0);
@@ -43,6 +49,7 @@ export async function recordStream(stream: Readable, output: string, source: str
         summary.events += header.eventCount;
         summary.bytes = offset + size;
         if (header.type === FrameType.trailer) summary.complete = true;
+        onFrame?.(summary);
         pending = pending.subarray(size);
         offset += size;
       }

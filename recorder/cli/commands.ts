@@ -1,4 +1,4 @@
-/** The recorder's commands: import and inspect. */
+/** The recorder's commands: import, inspect, replay and record. */
 import type { Argv } from 'yargs';
 import { InputError } from '../errors.js';
 import { importFiles } from '../import/index.js';
@@ -7,7 +7,8 @@ import { kindNames, type KindName } from '../session/events.js';
 import { SessionReader } from '../session/reader.js';
 import { FileSink } from '../session/sink.js';
 import { replay } from '../replay/replay.js';
-import { recordStream } from '../record.js';
+import { recordStream, type RecordSummary } from '../record.js';
+import { startSensor, type SensorOptions } from '../sensor.js';
 import { StreamSink, connect, serveOnce } from '../stream/socket.js';
 import { table, toJson } from './output.js';
 
@@ -74,34 +75,19 @@ export function recorderCommands(cli: Argv, context: CommandContext): Argv {
     )
     .command(
       'record',
-      'Record a session: from a stream a sensor (or a replay) serves, until it ends or SIGINT/SIGTERM',
+      'Record a session from this machine\'s sensor (Linux: eBPF + packet rings, as root), or from a stream a replay serves, until SIGINT/SIGTERM, --duration or the stream\'s end',
       (y) =>
         y
           .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'session file to write (created 0600)' })
-          .option('source', { type: 'string', describe: 'unix:PATH to record a served stream; default: this machine\'s sensor' })
+          .option('interface', { alias: 'i', type: 'string', array: true, default: [] as string[], describe: 'interface to capture (repeatable); default: every interface' })
+          .option('duration', { type: 'number', describe: 'stop after this many seconds' })
+          .option('snaplen', { type: 'number', describe: 'bytes kept of each packet (sensor default 65535)' })
+          .option('source', { type: 'string', describe: 'unix:PATH to record a served stream instead of the sensor' })
+          .example('$0 record -o case.npsession -i eth0 --duration 60', 'a minute of eth0 and every process on the machine')
           .example('$0 record --source unix:/tmp/np.sock -o copy.npsession', 'record what a replay serves'),
       async (argv) => {
-        if (!argv.source) {
-          throw new InputError(
-            'record: the Linux sensor is not built (sysex/linux does not exist yet in this version); record a served stream with --source unix:PATH',
-          );
-        }
-        if (!argv.source.startsWith('unix:')) throw new InputError(`--source ${argv.source}: expected unix:PATH`);
-        const socket = await connect(argv.source.slice(5));
-        const stop = new AbortController();
-        const onSignal = () => {
-          stop.abort();
-          socket.destroy();
-        };
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
-        try {
-          const summary = await recordStream(socket, argv.output, argv.source, stop.signal);
-          console.log(`wrote ${argv.output}: ${summary.events} events in ${summary.frames} frames${summary.complete ? '' : ' (stream ended without a trailer)'}`);
-        } finally {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-        }
+        if (argv.source) await recordServedStream(argv.source, argv.output);
+        else await recordSensor(argv.output, { interfaces: argv.interface, durationSeconds: argv.duration, snaplen: argv.snaplen });
       },
     )
     .command(
@@ -161,4 +147,62 @@ function describeInspection(r: Inspection): string {
   lines.push('', r.losses.length ? table(r.losses.map((l) => [l.source, l.count, l.reason]), ['loss source', 'count', 'reason']) : 'losses    none');
   if (r.problems.length) lines.push('', table(r.problems.map((p) => [p.offset, p.message]), ['offset', 'problem']));
   return lines.join('\n');
+}
+
+async function recordServedStream(source: string, output: string): Promise<void> {
+  if (!source.startsWith('unix:')) throw new InputError(`--source ${source}: expected unix:PATH`);
+  const socket = await connect(source.slice(5));
+  const stop = new AbortController();
+  const summary = await untilSignal(
+    () => {
+      stop.abort();
+      socket.destroy();
+    },
+    () => recordStream(socket, output, source, stop.signal),
+  );
+  console.log(`wrote ${output}: ${summary.events} events in ${summary.frames} frames${summary.complete ? '' : ' (stream ended without a trailer)'}`);
+}
+
+async function recordSensor(output: string, options: SensorOptions): Promise<void> {
+  const sensor = startSensor(options);
+  // The session file is created only once the sensor runs: a refusal leaves nothing behind.
+  await sensor.ready;
+  const where = options.interfaces.length ? options.interfaces.join(', ') : 'every interface';
+  process.stderr.write(`netprov: recording ${where} and every process to ${output} (SIGINT to stop)\n`);
+  const status = new StatusLine();
+  // The sensor stops on SIGINT/SIGTERM itself and writes its trailer; the stream ends after it.
+  const recording = untilSignal(sensor.stop, () => recordStream(sensor.stream, output, 'sensor', undefined, (s) => status.update(s)));
+  const [summary] = await Promise.all([recording, sensor.exited]).finally(() => status.end());
+  console.log(`wrote ${output}: ${summary.events} events in ${summary.frames} frames, ${summary.bytes} bytes${summary.complete ? '' : ' (the sensor ended without a trailer)'}`);
+}
+
+async function untilSignal<T>(onSignal: () => void, run: () => Promise<T>): Promise<T> {
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await run();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Events, rate and bytes on one rewritten stderr line, on a terminal only, at most once a second. */
+class StatusLine {
+  private readonly started = Date.now();
+  private shownAt = 0;
+  private shown = false;
+
+  update(summary: Readonly<RecordSummary>): void {
+    const now = Date.now();
+    if (!process.stderr.isTTY || now - this.shownAt < 1000) return;
+    this.shownAt = now;
+    this.shown = true;
+    const rate = Math.round(summary.events / ((now - this.started) / 1000));
+    process.stderr.write(`\r${summary.events} events (${rate}/s average), ${summary.frames} frames, ${(summary.bytes / 2 ** 20).toFixed(1)} MiB   `);
+  }
+
+  end(): void {
+    if (this.shown) process.stderr.write('\n');
+  }
 }

@@ -5,7 +5,8 @@
  *
  *   netprov-sensor --output SESSION [--interface IFACE]... [--duration SECONDS] [--snaplen N]
  *
- * Without --interface it captures every interface of its network namespace.
+ * Without --interface it captures every interface of its network namespace. --output - writes
+ * the session stream to stdout, for a recorder reading it from a pipe (`netprov record`).
  *
  * One session clock: the header holds the realtime start; BPF events (CLOCK_BOOTTIME) and
  * packets (CLOCK_REALTIME) are converted to ns since that start, and both conversions are
@@ -42,6 +43,8 @@
 #define CHUNK_BYTES (512 * 1024)
 #define BLOCK_SIZE (1 << 21)
 #define BLOCK_COUNT 8
+/* A block reaches user space when full or when this many ms have passed since its first packet. */
+#define BLOCK_RETIRE_MS 10
 #define MAX_INTERFACES 32
 
 static volatile sig_atomic_t stopping;
@@ -231,7 +234,7 @@ static int open_capture(struct capture *c, const char *interface, int snaplen) {
     if (c->fd < 0) return -1;
     int version = TPACKET_V3;
     struct tpacket_req3 req = {.tp_block_size = BLOCK_SIZE, .tp_block_nr = BLOCK_COUNT, .tp_frame_size = 2048,
-                               .tp_frame_nr = BLOCK_SIZE / 2048 * BLOCK_COUNT, .tp_retire_blk_tov = 10};
+                               .tp_frame_nr = BLOCK_SIZE / 2048 * BLOCK_COUNT, .tp_retire_blk_tov = BLOCK_RETIRE_MS};
     if (setsockopt(c->fd, SOL_PACKET, PACKET_VERSION, &version, sizeof version) < 0 ||
         setsockopt(c->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0)
         return -1;
@@ -440,12 +443,13 @@ int main(int argc, char **argv) {
         return 1;
     }
     static struct session s;
-    s.fd = open(output, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    bool to_stdout = !strcmp(output, "-");
+    s.fd = to_stdout ? STDOUT_FILENO : open(output, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (s.fd < 0) {
         fprintf(stderr, "netprov-sensor: %s: cannot create (%s)\n", output, strerror(errno));
         return 1;
     }
-    fchmod(s.fd, 0600);
+    if (!to_stdout) fchmod(s.fd, 0600); /* open's mode applies only when it creates the file */
     np_buf_init(&s.chunk, s.storage, sizeof s.storage);
 
     libbpf_set_print(NULL);
@@ -503,6 +507,8 @@ int main(int argc, char **argv) {
         }
         if (clock_ns(CLOCK_MONOTONIC) - s.last_flush > 100000000LL) flush(&s);
     }
+    /* The last packets sit in a block the kernel has not retired yet: let its timeout pass. */
+    usleep(3 * BLOCK_RETIRE_MS * 1000);
     ring_buffer__consume(rb);
     for (int i = 0; i < interface_count; i++) {
         drain_capture(&s, &captures[i]);
