@@ -6,10 +6,9 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { InputError } from './errors.js';
+import { projectFile } from './project.js';
 
 export const SENSOR_BUILD_STEPS = 'apt-get install clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev, then make -C sysex/linux';
 
@@ -30,18 +29,10 @@ export interface RunningSensor {
   exited: Promise<void>;
 }
 
-/** The sensor binary of this checkout, or null where sysex/linux is not part of the install. */
-export function sensorBinary(): string | null {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, 'sysex/linux/Makefile'))) return join(dir, 'sysex/linux/build/netprov-sensor');
-  }
-  return null;
-}
-
 export function startSensor(options: SensorOptions): RunningSensor {
-  const binary = sensorBinary();
   if (process.platform !== 'linux') throw new InputError(`record: no sensor for ${process.platform} in this version; record a served stream with --source unix:PATH`);
-  if (!binary || !existsSync(binary)) throw new InputError(`record: the Linux sensor is not built (${binary ?? 'sysex/linux/build/netprov-sensor'}): ${SENSOR_BUILD_STEPS}`);
+  const binary = projectFile('sysex/linux/build/netprov-sensor');
+  if (!existsSync(binary)) throw new InputError(`record: the Linux sensor is not built (${binary}): ${SENSOR_BUILD_STEPS}`);
   const args = ['--output', '-'];
   for (const name of options.interfaces) args.push('--interface', name);
   if (options.durationSeconds !== undefined) args.push('--duration', String(options.durationSeconds));

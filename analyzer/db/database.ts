@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { InputError } from '../../recorder/errors.js';
-import { projectFile } from '../project.js';
+import { projectFile } from '../../recorder/project.js';
 
 export interface Database {
   connection: DuckDBConnection;

@@ -18,7 +18,7 @@ import { formatAddress } from '../dissect/packet.js';
 import { communityId } from '../flows/community-id.js';
 import type { AddressId, Conn } from '../flows/conn.js';
 import { ConnTracker, isPorted, type TrackedPacket } from '../flows/tracker.js';
-import { projectFile } from '../project.js';
+import { projectFile } from '../../recorder/project.js';
 import type { DecodeMessage } from './decode.js';
 import { ROW_COLUMNS, transferList, type PacketBatch, type TrackColumns } from './packet-batch.js';
 import { ProcessModel } from './processes.js';

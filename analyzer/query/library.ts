@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { BIGINT, DOUBLE, VARCHAR, type DuckDBType } from '@duckdb/node-api';
 import { InputError } from '../../recorder/errors.js';
 import type { Database } from '../db/database.js';
-import { projectFile } from '../project.js';
+import { projectFile } from '../../recorder/project.js';
 import { resultRows, type ResultTable } from './result.js';
 
 export interface QueryParam {

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { query, type Database } from '../db/database.js';
-import { projectFile } from '../project.js';
+import { projectFile } from '../../recorder/project.js';
 
 export interface ReportData {
   sessions: Record<string, unknown>[];

@@ -14,6 +14,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FlowOrigin } from '../../recorder/session/events.js';
 import { SessionReader } from '../../recorder/session/reader.js';
+import { addNetns, inNs as inNsOf, waitFor } from '../helpers/netns.js';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 const build = join(repoRoot, 'sysex/linux/build');
@@ -26,7 +27,7 @@ const connectRates = arg('connect-rates', '5000,10000,20000').split(',').map(Num
 const seconds = Number(arg('seconds', '3'));
 const ns = `np-bench-${randomBytes(3).toString('hex')}`;
 const dir = mkdtempSync(join(tmpdir(), 'netprov-bench-record-'));
-const inNs = (command: string[]) => ['netns', 'exec', ns, ...command];
+const inNs = (command: string[]) => inNsOf(ns, command);
 
 interface Usage {
   cpuSeconds: number;
@@ -38,19 +39,14 @@ interface Usage {
 async function startTimed(command: string[], readyText: string): Promise<{ child: ChildProcess; done: Promise<Usage> }> {
   const child = spawn('/usr/bin/time', ['-f', 'time %U %S %M', 'ip', ...inNs(command)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  const ready = new Promise<void>((resolveReady) => {
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d;
-      if (stderr.includes(readyText)) resolveReady();
-    });
-  });
+  child.stderr!.on('data', (d: Buffer) => (stderr += d));
   const done = new Promise<Usage>((resolveDone) =>
     child.once('close', () => {
       const [, user, system, rssKiB] = /time (\S+) (\S+) (\d+)/.exec(stderr) ?? [];
       resolveDone({ cpuSeconds: Number(user) + Number(system), peakRssMiB: Number(rssKiB) / 1024, stderr });
     }),
   );
-  await ready;
+  await waitFor(child, readyText);
   return { child, done };
 }
 
@@ -110,8 +106,7 @@ for (const tool of ['tcpdump', '/usr/bin/time']) {
   }
 }
 execFileSync('make', ['-s', '-C', join(repoRoot, 'sysex/linux')], { stdio: 'inherit' });
-execFileSync('ip', ['netns', 'add', ns]);
-execFileSync('ip', inNs(['ip', 'link', 'set', 'lo', 'up']));
+addNetns(ns);
 try {
   const rows: string[][] = [];
   for (const rate of rates) rows.push(await measure('udp', rate));

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../../analyzer/analyze.js';
 import { query, type Database } from '../../analyzer/db/database.js';
+import { addNetns, inNs as inNsOf, waitFor } from '../helpers/netns.js';
 import { repoRoot, scratch } from '../helpers/paths.js';
 
 const build = join(repoRoot, 'sysex/linux/build');
@@ -28,28 +29,11 @@ const UDP_SENDERS = 20;
 const udpTruth: number[] = [];
 let reusedPid = 0;
 
-const inNs = (command: string[]) => ['netns', 'exec', ns, ...command];
-
-function waitFor(child: ChildProcess, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for "${text}": ${seen}`)), 20_000);
-    const look = (data: Buffer) => {
-      seen += data.toString();
-      if (seen.includes(text)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', look);
-    child.stderr?.on('data', look);
-  });
-}
+const inNs = (command: string[]) => inNsOf(ns, command);
 
 beforeAll(async () => {
   execFileSync('make', ['-s', '-C', join(repoRoot, 'sysex/linux')], { stdio: 'inherit' });
-  execFileSync('ip', ['netns', 'add', ns]);
-  execFileSync('ip', inNs(['ip', 'link', 'set', 'lo', 'up']));
+  addNetns(ns);
   session = join(scratch(), 'linux.npsession');
   // Alive before the sensor starts: a server, and a client already connected to it that talks later.
   early = spawn('ip', inNs([process.execPath, '-e', `

@@ -12,16 +12,16 @@ import { analyze } from '../../analyzer/analyze.js';
 import { query } from '../../analyzer/db/database.js';
 import { SessionReader } from '../../recorder/session/reader.js';
 import { netprov } from '../helpers/cli.js';
+import { addNetns, inNs as inNsOf, waitFor } from '../helpers/netns.js';
 import { repoRoot, scratch } from '../helpers/paths.js';
 
 const ns = `np-rec-${randomBytes(3).toString('hex')}`;
-const inNs = (command: string[]) => ['netns', 'exec', ns, ...command];
+const inNs = (command: string[]) => inNsOf(ns, command);
 const PORT = 18090;
 
 beforeAll(() => {
   execFileSync('make', ['-s', '-C', join(repoRoot, 'sysex/linux')], { stdio: 'inherit' });
-  execFileSync('ip', ['netns', 'add', ns]);
-  execFileSync('ip', inNs(['ip', 'link', 'set', 'lo', 'up']));
+  addNetns(ns);
 }, 120_000);
 
 afterAll(() => {
@@ -35,11 +35,12 @@ describe('netprov record (Linux sensor)', () => {
     let stderr = '';
     let stdout = '';
     recorder.stdout.on('data', (d: Buffer) => (stdout += d));
-    await new Promise<void>((resolve) => recorder.stderr.on('data', (d: Buffer) => (stderr += d).includes('recording') && resolve()));
+    recorder.stderr.on('data', (d: Buffer) => (stderr += d));
+    await waitFor(recorder, 'recording');
     expect(stderr).toBe(`netprov: recording every interface and every process to ${output} (SIGINT to stop)\n`);
 
     const server = spawn('ip', inNs([process.execPath, '-e', `require('node:http').createServer((q, r) => r.end('ok')).listen(${PORT}, '127.0.0.1', () => console.log('up'))`]));
-    await new Promise((resolve) => server.stdout.once('data', resolve));
+    await waitFor(server, 'up');
     const curl = spawnSync('ip', inNs(['curl', '-s', `http://127.0.0.1:${PORT}/`]), { encoding: 'utf8' });
     expect(curl.stdout).toBe('ok');
     server.kill();
@@ -80,7 +81,6 @@ describe('netprov record (Linux sensor)', () => {
     const install = scratch();
     cpSync(join(repoRoot, 'dist'), join(install, 'dist'), { recursive: true });
     cpSync(join(repoRoot, 'package.json'), join(install, 'package.json'));
-    cpSync(join(repoRoot, 'sysex/linux/Makefile'), join(install, 'sysex/linux/Makefile'));
     symlinkSync(join(repoRoot, 'node_modules'), join(install, 'node_modules'));
     const run = spawnSync(process.execPath, [join(install, 'dist/bin/cli.js'), 'record', '-o', join(install, 'x.npsession')], { encoding: 'utf8' });
     expect(run.status).toBe(1);

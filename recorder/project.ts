@@ -1,0 +1,28 @@
+/**
+ * Files that ship beside the code (SQL, the query library, the sensor binary): found from the
+ * package root, built or not — the nearest folder above this file whose package.json is netprov's.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+let root: string | null = null;
+
+const isPackageRoot = (dir: string): boolean => {
+  const manifest = join(dir, 'package.json');
+  return existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'netprov';
+};
+
+export function projectRoot(): string {
+  if (root) return root;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!isPackageRoot(dir)) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('netprov: package root not found');
+    dir = up;
+  }
+  root = dir;
+  return dir;
+}
+
+export const projectFile = (relative: string): string => join(projectRoot(), relative);
