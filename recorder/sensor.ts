@@ -1,16 +1,18 @@
 /**
- * This machine's sensor as a child process: sysex/linux/build/netprov-sensor writes its session
- * stream to a pipe and `netprov record` records that stream like any other (every frame checked,
- * the file created 0600 by the recorder). The in-process node-addon-api bridge is not built; a
- * child process hands over the same bytes, and a sensor crash cannot take the recorder with it.
+ * This machine's sensor, in-process: recorder/native (a node-addon-api addon) runs it on its own
+ * thread — the Linux sensor of sysex/linux, or the macOS system extension over XPC — and hands
+ * over its session stream piece by piece; `netprov record` records that stream like any other
+ * (every frame checked, the file created 0600 by the recorder).
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { createRequire } from 'node:module';
+import { Readable } from 'node:stream';
 import { InputError } from './errors.js';
 import { projectFile } from './project.js';
+import { kindNameOf, type KindName } from './session/events.js';
 
-export const SENSOR_BUILD_STEPS = 'apt-get install clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev, then make -C sysex/linux';
+export const SENSOR_BUILD_STEPS = 'apt-get install clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev, then npm run build:sensor';
+const ADDON = 'recorder/native/build/Release/netprov_sensor.node';
 
 export interface SensorOptions {
   interfaces: string[];
@@ -18,44 +20,71 @@ export interface SensorOptions {
   snaplen?: number;
 }
 
+export interface SensorCounts {
+  /** Events handed over so far, by kind. */
+  events: Partial<Record<KindName, number>>;
+  /** Events the sensor could not keep (its rings full). */
+  lost: number;
+  /** Bytes of session stream handed over. */
+  bytes: number;
+}
+
 export interface RunningSensor {
   /** The session stream: signature, header, chunks and, once stopped, the trailer. */
   stream: Readable;
-  /** Asks the sensor to finish: it drains its rings, writes the trailer and exits. */
+  /** Asks the sensor to finish: it drains its rings, writes the trailer and ends the stream. */
   stop(): void;
   /** Settles once the sensor records (its programs loaded, its rings open), or rejects as `exited` does. */
   ready: Promise<void>;
-  /** Settles when the sensor has exited; rejects with its own one-line error if it failed. */
+  /** Settles when the sensor has finished; rejects with its one-line reason if it could not run. */
   exited: Promise<void>;
+  /** Running totals, read from the sensor without waiting for it. */
+  counts(): SensorCounts;
+}
+
+/** The addon's interface (recorder/native/src/addon.cc). */
+interface NativeSensor {
+  stop(): void;
+  counts(): { eventsByKind: number[]; lost: number; bytes: number };
+}
+type Listener = (type: 'ready' | 'data' | 'end', value?: Buffer | string | null) => void;
+interface Addon {
+  Sensor: new (options: SensorOptions, listener: Listener) => NativeSensor;
+}
+
+function loadAddon(): Addon {
+  if (process.platform !== 'linux' && process.platform !== 'darwin') {
+    throw new InputError(`record: no sensor for ${process.platform}; record a served stream with --source unix:PATH`);
+  }
+  const path = projectFile(ADDON);
+  const steps = process.platform === 'linux' ? SENSOR_BUILD_STEPS : 'npm run build:sensor (Xcode command line tools), and the system extension activated (sysex/macos/README.md)';
+  if (!existsSync(path)) throw new InputError(`record: the sensor is not built (${path}): ${steps}`);
+  return createRequire(import.meta.url)(path) as Addon;
 }
 
 export function startSensor(options: SensorOptions): RunningSensor {
-  if (process.platform !== 'linux') throw new InputError(`record: no sensor for ${process.platform} in this version; record a served stream with --source unix:PATH`);
-  const binary = projectFile('sysex/linux/build/netprov-sensor');
-  if (!existsSync(binary)) throw new InputError(`record: the Linux sensor is not built (${binary}): ${SENSOR_BUILD_STEPS}`);
-  const args = ['--output', '-'];
-  for (const name of options.interfaces) args.push('--interface', name);
-  if (options.durationSeconds !== undefined) args.push('--duration', String(options.durationSeconds));
-  if (options.snaplen !== undefined) args.push('--snaplen', String(options.snaplen));
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let lastLine = '';
-  let unread = '';
+  const { Sensor } = loadAddon();
+  const stream = new Readable({ read() {} });
   let onReady = () => {};
+  let onExit: (error: Error | null) => void = () => {};
   const ready = new Promise<void>((resolve) => (onReady = resolve));
-  child.stderr.setEncoding('utf8').on('data', (text: string) => {
-    const lines = (unread + text).split('\n');
-    unread = lines.pop()!;
-    for (const line of lines) {
-      lastLine = line.replace(/^netprov-sensor: /, '');
-      if (lastLine.startsWith('recording ')) onReady();
+  const exited = new Promise<void>((resolve, reject) => (onExit = (error) => (error ? reject(error) : resolve())));
+  const sensor = new Sensor(options, (type, value) => {
+    if (type === 'ready') onReady();
+    else if (type === 'data') stream.push(value as Buffer);
+    else {
+      stream.push(null);
+      onExit(value ? new InputError(`record: ${value as string}`) : null);
     }
   });
-  const exited = new Promise<void>((resolve, reject) => {
-    child.once('error', (err) => reject(new InputError(`record: cannot start ${binary} (${(err as NodeJS.ErrnoException).code ?? err.message})`)));
-    child.once('close', (code, signal) => {
-      if (code === 0) resolve();
-      else reject(new InputError(`record: ${lastLine || `the sensor stopped (${signal ?? `exit ${code}`})`}`));
+  const counts = (): SensorCounts => {
+    const raw = sensor.counts();
+    const events: Partial<Record<KindName, number>> = {};
+    raw.eventsByKind.forEach((count, code) => {
+      const name = kindNameOf(code);
+      if (name && count) events[name] = count;
     });
-  });
-  return { stream: child.stdout, stop: () => child.kill('SIGINT'), ready: Promise.race([ready, exited]), exited };
+    return { events, lost: raw.lost, bytes: raw.bytes };
+  };
+  return { stream, stop: () => sensor.stop(), ready: Promise.race([ready, exited]), exited, counts };
 }

@@ -7,8 +7,8 @@ import { kindNames, type KindName } from '../session/events.js';
 import { SessionReader } from '../session/reader.js';
 import { FileSink } from '../session/sink.js';
 import { replay } from '../replay/replay.js';
-import { recordStream, type RecordSummary } from '../record.js';
-import { startSensor, type SensorOptions } from '../sensor.js';
+import { recordStream } from '../record.js';
+import { startSensor, type SensorCounts, type SensorOptions } from '../sensor.js';
 import { StreamSink, connect, serveOnce } from '../stream/socket.js';
 import { table, toJson } from './output.js';
 
@@ -169,11 +169,17 @@ async function recordSensor(output: string, options: SensorOptions): Promise<voi
   await sensor.ready;
   const where = options.interfaces.length ? options.interfaces.join(', ') : 'every interface';
   process.stderr.write(`netprov: recording ${where} and every process to ${output} (SIGINT to stop)\n`);
-  const status = new StatusLine();
-  // The sensor stops on SIGINT/SIGTERM itself and writes its trailer; the stream ends after it.
-  const recording = untilSignal(sensor.stop, () => recordStream(sensor.stream, output, 'sensor', undefined, (s) => status.update(s)));
+  const status = new StatusLine(sensor.counts);
+  let written = 0;
+  // On SIGINT/SIGTERM the sensor drains its rings and writes its trailer; the stream ends after it.
+  const recording = untilSignal(sensor.stop, () => recordStream(sensor.stream, output, 'sensor', undefined, (s) => (written = s.bytes)));
+  status.start(() => written);
   const [summary] = await Promise.all([recording, sensor.exited]).finally(() => status.end());
-  console.log(`wrote ${output}: ${summary.events} events in ${summary.frames} frames, ${summary.bytes} bytes${summary.complete ? '' : ' (the sensor ended without a trailer)'}`);
+  const lost = sensor.counts().lost;
+  console.log(
+    `wrote ${output}: ${summary.events} events in ${summary.frames} frames, ${summary.bytes} bytes` +
+      `${lost ? `, ${lost} events lost (see netprov inspect)` : ''}${summary.complete ? '' : ' (the sensor ended without a trailer)'}`,
+  );
 }
 
 async function untilSignal<T>(onSignal: () => void, run: () => Promise<T>): Promise<T> {
@@ -187,22 +193,37 @@ async function untilSignal<T>(onSignal: () => void, run: () => Promise<T>): Prom
   }
 }
 
-/** Events, rate and bytes on one rewritten stderr line, on a terminal only, at most once a second. */
-class StatusLine {
-  private readonly started = Date.now();
-  private shownAt = 0;
-  private shown = false;
+/** The kinds a user watches while recording, in the order shown. */
+const LIVE_KINDS: readonly KindName[] = ['packet', 'flowOpen', 'flowClose', 'exec', 'fork', 'exit'];
 
-  update(summary: Readonly<RecordSummary>): void {
+/** Events/s of each kind, losses and bytes written on one rewritten stderr line, on a terminal only, once a second. */
+class StatusLine {
+  private timer: NodeJS.Timeout | null = null;
+  private previous: SensorCounts;
+  private previousAt = Date.now();
+
+  constructor(private readonly counts: () => SensorCounts) {
+    this.previous = counts();
+  }
+
+  start(written: () => number): void {
+    if (!process.stderr.isTTY) return;
+    this.timer = setInterval(() => process.stderr.write(`\r${this.line(written())}   `), 1000);
+  }
+
+  line(written: number): string {
     const now = Date.now();
-    if (!process.stderr.isTTY || now - this.shownAt < 1000) return;
-    this.shownAt = now;
-    this.shown = true;
-    const rate = Math.round(summary.events / ((now - this.started) / 1000));
-    process.stderr.write(`\r${summary.events} events (${rate}/s average), ${summary.frames} frames, ${(summary.bytes / 2 ** 20).toFixed(1)} MiB   `);
+    const current = this.counts();
+    const seconds = (now - this.previousAt) / 1000;
+    const rates = LIVE_KINDS.map((kind) => `${kind} ${Math.round(((current.events[kind] ?? 0) - (this.previous.events[kind] ?? 0)) / seconds)}/s`);
+    this.previous = current;
+    this.previousAt = now;
+    return `${rates.join('  ')}  | lost ${current.lost} | ${(written / 2 ** 20).toFixed(1)} MiB written`;
   }
 
   end(): void {
-    if (this.shown) process.stderr.write('\n');
+    if (!this.timer) return;
+    clearInterval(this.timer);
+    process.stderr.write('\n');
   }
 }

@@ -208,6 +208,7 @@ int BPF_PROG(on_state, const struct sock *sk, int oldstate, int newstate) {
 #define NR_SENDTO 44
 #define NR_SENDMSG 46
 #define NR_CONNECT 42
+#define NR_BIND 49
 #define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
 #define SYSCALL_ARG0(regs) BPF_CORE_READ(regs, di)
 #define SYSCALL_ARG1(regs) BPF_CORE_READ(regs, si)
@@ -218,6 +219,7 @@ int BPF_PROG(on_state, const struct sock *sk, int oldstate, int newstate) {
 #define NR_SENDTO 206
 #define NR_SENDMSG 211
 #define NR_CONNECT 203
+#define NR_BIND 200
 #define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
 #define SYSCALL_ARG0(regs) BPF_CORE_READ(regs, orig_x0)
 #define SYSCALL_ARG1(regs) BPF_CORE_READ(regs, regs[1])
@@ -295,6 +297,23 @@ static __always_inline void udp_event(struct task_struct *task, struct pt_regs *
     bpf_ringbuf_submit(e, 0);
 }
 
+/* bind() on a UDP socket: the process owns that local port (a UDP server's "listen"). */
+static __always_inline void udp_bind_event(struct task_struct *task, struct pt_regs *regs) {
+    struct sock *sk = sock_of_fd(task, (long)SYSCALL_ARG0(regs));
+    if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP) return;
+    __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+    if (family != AF_INET && family != AF_INET6) return;
+    struct np_kconnect *e = reserve(sizeof(*e));
+    if (!e) return;
+    __builtin_memset(e, 0, sizeof(*e));
+    read_tuple(e, sk, family);
+    e->h.type = NP_K_UDP_BIND;
+    e->h.boot_ns = bpf_ktime_get_boot_ns();
+    proc_of(task, &e->proc);
+    e->sock = (__u64)sk;
+    bpf_ringbuf_submit(e, 0);
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret) {
     if (ret < 0) return 0;
@@ -302,6 +321,10 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret) {
     struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
     if (nr == NR_SENDTO || nr == NR_SENDMSG || nr == NR_CONNECT) {
         udp_event(task, regs, nr);
+        return 0;
+    }
+    if (nr == NR_BIND) {
+        udp_bind_event(task, regs);
         return 0;
     }
     if (nr != NR_ACCEPT && nr != NR_ACCEPT4) return 0;

@@ -1,12 +1,7 @@
 /*
- * netprov Linux sensor, user side: loads sensor.bpf.c, captures packets from an AF_PACKET
- * TPACKET_V3 ring, and writes one session (recorder/session/SPEC.md) with sysex/common's
- * encoder until SIGINT/SIGTERM or --duration.
- *
- *   netprov-sensor --output SESSION [--interface IFACE]... [--duration SECONDS] [--snaplen N]
- *
- * Without --interface it captures every interface of its network namespace. --output - writes
- * the session stream to stdout, for a recorder reading it from a pipe (`netprov record`).
+ * netprov Linux sensor, user side (np_sensor.h): loads sensor.bpf.c, captures packets from an
+ * AF_PACKET TPACKET_V3 ring per interface, and hands one session stream (recorder/session/SPEC.md),
+ * encoded with sysex/common's encoder, to its output until stopped.
  *
  * One session clock: the header holds the realtime start; BPF events (CLOCK_BOOTTIME) and
  * packets (CLOCK_REALTIME) are converted to ns since that start, and both conversions are
@@ -23,19 +18,19 @@
 #include <net/if_arp.h>
 #include <sys/ioctl.h>
 #include <poll.h>
-#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "np_sensor.h"
 #include "np_session.h"
 #include "sensor.h"
 #include "sensor.skel.h"
@@ -45,10 +40,9 @@
 #define BLOCK_COUNT 8
 /* A block reaches user space when full or when this many ms have passed since its first packet. */
 #define BLOCK_RETIRE_MS 10
-#define MAX_INTERFACES 32
-
-static volatile sig_atomic_t stopping;
-static void on_signal(int sig) { (void)sig; stopping = 1; }
+/* Kernel drop counts are read (and so reset) this often, so a loss is placed near its time. */
+#define DROP_POLL_NS 1000000000LL
+#define SNAPSHOT_MAX 65536
 
 static int64_t clock_ns(clockid_t id) {
     struct timespec ts;
@@ -56,64 +50,99 @@ static int64_t clock_ns(clockid_t id) {
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* The session being written: one chunk buffer, framed and written when full or old. */
-struct session {
+/* Totals another thread reads while the sensor thread writes: single writer, relaxed atomics. */
+static void count_add(uint64_t *counter, uint64_t n) { __atomic_store_n(counter, *counter + n, __ATOMIC_RELAXED); }
+
+/* TPACKET_V3: every packet once with ns timestamps; on loopback only the outgoing copy. */
+struct capture {
     int fd;
+    uint8_t *ring;
+    unsigned block;
+    int interface_id;
+    int loopback;
+    int link_type;
+    char name[IF_NAMESIZE];
+};
+
+/* A process alive at start-up: pid -> key, for naming the owners of sockets alive at start-up. */
+struct snapshot_entry {
+    uint32_t pid;
+    char key[48];
+};
+
+struct np_sensor {
+    struct sensor_bpf *skel;
+    struct ring_buffer *rb;
+    struct capture captures[NP_SENSOR_MAX_INTERFACES];
+    int capture_count;
+    int snaplen;
+    double duration_seconds;
+    char interface_names[NP_SENSOR_MAX_INTERFACES * (IF_NAMESIZE + 1)];
+
+    /* The stream: one chunk buffer, framed and handed over when full or old. */
+    np_sensor_output output;
+    void *output_context;
+    int output_failed;
     uint32_t sequence;
     uint32_t events;
-    uint64_t total_events;
     np_buf chunk;
     uint8_t storage[CHUNK_BYTES];
     int64_t start_realtime;
     int64_t start_boottime;
     int64_t last_flush;
+    uint64_t ringbuf_lost_reported;
+    struct np_sensor_counts counts;
+
+    struct snapshot_entry *snapshot;
+    size_t snapshot_count;
 };
 
-static void write_all(int fd, const void *data, size_t len) {
-    const uint8_t *p = data;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            perror("netprov-sensor: write");
-            exit(2);
-        }
-        p += n;
-        len -= (size_t)n;
-    }
+static void put(struct np_sensor *s, const uint8_t *head, size_t head_len, const uint8_t *body, size_t body_len) {
+    if (s->output_failed) return;
+    if (s->output(s->output_context, head, head_len, body, body_len) != 0) s->output_failed = 1;
+    count_add(&s->counts.bytes, head_len + body_len);
 }
 
-static void write_frame(struct session *s, int type, const uint8_t *payload, uint32_t len, uint32_t events) {
+static void put_frame(struct np_sensor *s, int type, const uint8_t *payload, uint32_t len, uint32_t events) {
     uint8_t header[NP_FRAME_HEADER_SIZE];
     np_frame_header(header, type, s->sequence++, payload, len, events);
-    write_all(s->fd, header, sizeof header);
-    write_all(s->fd, payload, len);
+    put(s, header, sizeof header, payload, len);
 }
 
-static void flush(struct session *s) {
+static void flush(struct np_sensor *s) {
     if (s->events == 0) return;
-    write_frame(s, NP_FRAME_EVENTS, s->chunk.data, (uint32_t)s->chunk.len, s->events);
-    s->total_events += s->events;
+    put_frame(s, NP_FRAME_EVENTS, s->chunk.data, (uint32_t)s->chunk.len, s->events);
     s->events = 0;
     np_buf_init(&s->chunk, s->storage, sizeof s->storage);
     s->last_flush = clock_ns(CLOCK_MONOTONIC);
 }
 
+static void counted(struct np_sensor *s, int kind) {
+    s->events++;
+    count_add(&s->counts.events[kind], 1);
+}
+
 /* Appends an event; a full chunk is flushed first, so no event is split or lost. */
-static void emit(struct session *s, int kind, int64_t t, const np_field *fields, size_t count) {
+static void emit(struct np_sensor *s, int kind, int64_t t, const np_field *fields, size_t count) {
     if (np_event(&s->chunk, kind, t, fields, count) != 0) {
         flush(s);
         if (np_event(&s->chunk, kind, t, fields, count) != 0) return; /* larger than a chunk: cannot happen for these events */
     }
-    s->events++;
+    counted(s, kind);
+}
+
+static void emit_loss(struct np_sensor *s, int64_t t, const char *source, uint64_t count, const char *reason) {
+    np_field f[3] = {np_str(source), np_int((int64_t)count), np_str(reason)};
+    emit(s, NP_LOSS, t, f, 3);
+    count_add(&s->counts.lost, count);
 }
 
 /* The header: a msgpack map written by hand with the same encoder rules as the TS writer. */
-static void write_header(struct session *s, const char *interface) {
-    uint8_t buf[1024];
+static void put_header(struct np_sensor *s) {
+    uint8_t buf[2048];
     np_buf b;
     np_buf_init(&b, buf, sizeof buf);
-    char host[256] = "unknown", id[40], notes[256];
+    char host[256] = "unknown", id[40], notes[768];
     gethostname(host, sizeof host - 1);
     uint8_t r[16];
     int fd = open("/dev/urandom", O_RDONLY);
@@ -124,7 +153,7 @@ static void write_header(struct session *s, const char *interface) {
     snprintf(id, sizeof id, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
              r[10], r[11], r[12], r[13], r[14], r[15]);
     snprintf(notes, sizeof notes, "BPF events: CLOCK_BOOTTIME - %lld; packets on %s: CLOCK_REALTIME - start_ns (TPACKET_V3)",
-             (long long)s->start_boottime, interface);
+             (long long)s->start_boottime, s->interface_names);
     np_put_map(&b, 7);
     np_put_str(&b, "format"), np_put_str(&b, "netprov-session");
     np_put_str(&b, "version"), np_put_array(&b, 2), np_put_int(&b, 1), np_put_int(&b, 0);
@@ -135,14 +164,14 @@ static void write_header(struct session *s, const char *interface) {
     np_put_str(&b, "version"), np_put_str(&b, "0.1.0");
     np_put_str(&b, "start_ns"), np_put_int64(&b, s->start_realtime);
     np_put_str(&b, "clock_notes"), np_put_str(&b, notes);
-    write_all(s->fd, NP_FILE_SIGNATURE, sizeof NP_FILE_SIGNATURE);
-    write_frame(s, NP_FRAME_HEADER, b.data, (uint32_t)b.len, 0);
+    put(s, NP_FILE_SIGNATURE, sizeof NP_FILE_SIGNATURE, NULL, 0);
+    put_frame(s, NP_FRAME_HEADER, b.data, (uint32_t)b.len, 0);
 }
 
 static void key_of(const struct np_kproc *p, char *out, size_t cap) { snprintf(out, cap, "%u@%llu", p->pid, (unsigned long long)p->start); }
 
 static int on_kernel_event(void *ctx, void *data, size_t len) {
-    struct session *s = ctx;
+    struct np_sensor *s = ctx;
     const struct np_kheader *h = data;
     int64_t t = (int64_t)h->boot_ns - s->start_boottime;
     char key[48], other[48];
@@ -183,11 +212,12 @@ static int on_kernel_event(void *ctx, void *data, size_t len) {
     case NP_K_CONNECT:
     case NP_K_ACCEPT:
     case NP_K_UDP_SEND:
+    case NP_K_UDP_BIND:
     case NP_K_LISTEN: {
         const struct np_kconnect *e = data;
-        int listen = h->type == NP_K_LISTEN;
+        int listen = h->type == NP_K_LISTEN || h->type == NP_K_UDP_BIND;
         int accept = h->type == NP_K_ACCEPT;
-        int udp = h->type == NP_K_UDP_SEND;
+        int udp = h->type == NP_K_UDP_SEND || h->type == NP_K_UDP_BIND;
         key_of(&e->proc, key, sizeof key);
         char local[INET6_ADDRSTRLEN], remote[INET6_ADDRSTRLEN], flow[32];
         int af = e->family == 10 ? AF_INET6 : AF_INET;
@@ -217,19 +247,7 @@ static int on_kernel_event(void *ctx, void *data, size_t len) {
     return 0;
 }
 
-/* TPACKET_V3: every packet once with ns timestamps; on loopback only the outgoing copy. */
-struct capture {
-    int fd;
-    uint8_t *ring;
-    unsigned block;
-    int interface_id;
-    int loopback;
-    int snaplen;
-    int link_type;
-    char name[IF_NAMESIZE];
-};
-
-static int open_capture(struct capture *c, const char *interface, int snaplen) {
+static int open_capture(struct capture *c, const char *interface) {
     c->fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
     if (c->fd < 0) return -1;
     int version = TPACKET_V3;
@@ -239,7 +257,10 @@ static int open_capture(struct capture *c, const char *interface, int snaplen) {
         setsockopt(c->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0)
         return -1;
     c->ring = mmap(NULL, (size_t)BLOCK_SIZE * BLOCK_COUNT, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, c->fd, 0);
-    if (c->ring == MAP_FAILED) return -1;
+    if (c->ring == MAP_FAILED) {
+        c->ring = NULL;
+        return -1;
+    }
     unsigned index = if_nametoindex(interface);
     if (!index) {
         errno = ENODEV;
@@ -253,12 +274,10 @@ static int open_capture(struct capture *c, const char *interface, int snaplen) {
     c->loopback = hatype == ARPHRD_LOOPBACK;
     /* Ethernet framing on Ethernet and loopback; IP straight away on tun-like devices. */
     c->link_type = hatype == ARPHRD_ETHER || hatype == ARPHRD_LOOPBACK ? 1 : 101;
-    snprintf(c->name, sizeof c->name, "%s", interface);
-    c->snaplen = snaplen;
     return 0;
 }
 
-static void drain_capture(struct session *s, struct capture *c) {
+static void drain_capture(struct np_sensor *s, struct capture *c) {
     for (;;) {
         struct tpacket_block_desc *block = (struct tpacket_block_desc *)(c->ring + (size_t)c->block * BLOCK_SIZE);
         if (!(block->hdr.bh1.block_status & TP_STATUS_USER)) return;
@@ -268,19 +287,38 @@ static void drain_capture(struct session *s, struct capture *c) {
             int outgoing = ll->sll_pkttype == PACKET_OUTGOING;
             if (!c->loopback || outgoing) {
                 int64_t t = (int64_t)p->tp_sec * 1000000000LL + p->tp_nsec - s->start_realtime;
-                uint32_t caplen = p->tp_snaplen < (uint32_t)c->snaplen ? p->tp_snaplen : (uint32_t)c->snaplen;
+                uint32_t caplen = p->tp_snaplen < (uint32_t)s->snaplen ? p->tp_snaplen : (uint32_t)s->snaplen;
                 int direction = c->loopback ? 0 : outgoing ? 2 : 1;
                 if (np_packet(&s->chunk, t, (uint32_t)c->interface_id, direction, p->tp_len, (uint8_t *)p + p->tp_mac, caplen, NULL) != 0) {
                     flush(s);
                     np_packet(&s->chunk, t, (uint32_t)c->interface_id, direction, p->tp_len, (uint8_t *)p + p->tp_mac, caplen, NULL);
                 }
-                s->events++;
+                counted(s, NP_PACKET);
             }
             p = (struct tpacket3_hdr *)((uint8_t *)p + p->tp_next_offset);
         }
         block->hdr.bh1.block_status = TP_STATUS_KERNEL;
         c->block = (c->block + 1) % BLOCK_COUNT;
     }
+}
+
+/* Packets the kernel dropped since the last reading (reading resets the kernel's count). */
+static void report_drops(struct np_sensor *s, struct capture *c) {
+    struct tpacket_stats_v3 stats;
+    socklen_t size = sizeof stats;
+    if (getsockopt(c->fd, SOL_PACKET, PACKET_STATISTICS, &stats, &size) != 0 || stats.tp_drops == 0) return;
+    char reason[64];
+    snprintf(reason, sizeof reason, "%s: dropped by the kernel, ring full", c->name);
+    emit_loss(s, clock_ns(CLOCK_REALTIME) - s->start_realtime, "packet-ring", stats.tp_drops, reason);
+}
+
+/* Ring buffer reservations the BPF programs could not make since the last reading. */
+static void report_ringbuf_losses(struct np_sensor *s) {
+    __u32 zero = 0;
+    __u64 lost = 0;
+    if (bpf_map__lookup_elem(s->skel->maps.lost, &zero, sizeof zero, &lost, sizeof lost, 0) != 0 || lost <= s->ringbuf_lost_reported) return;
+    emit_loss(s, clock_ns(CLOCK_BOOTTIME) - s->start_boottime, "bpf-ringbuf", lost - s->ringbuf_lost_reported, "ring buffer full");
+    s->ringbuf_lost_reported = lost;
 }
 
 /* argv of a live process from /proc/PID/cmdline (NUL-separated); returns the count. */
@@ -298,23 +336,18 @@ static size_t proc_cmdline(uint32_t pid, char *buf, size_t cap, const char **arg
     return count;
 }
 
+static const char *snapshot_key(const struct np_sensor *s, uint32_t pid) {
+    for (size_t i = 0; i < s->snapshot_count; i++)
+        if (s->snapshot[i].pid == pid) return s->snapshot[i].key;
+    return NULL;
+}
+
 /*
  * The processes alive at start-up, as `process` events at time 0: the task iterator gives the
  * same keys (pid@start_boottime) the tracepoints will, /proc gives executable and arguments.
  */
-/* pid -> process key of the snapshot, for naming the owners of sockets alive at start-up. */
-#define SNAPSHOT_MAX 65536
-static struct { uint32_t pid; char key[48]; } snapshot_keys[SNAPSHOT_MAX];
-static size_t snapshot_count;
-
-static const char *snapshot_key(uint32_t pid) {
-    for (size_t i = 0; i < snapshot_count; i++)
-        if (snapshot_keys[i].pid == pid) return snapshot_keys[i].key;
-    return NULL;
-}
-
-static void snapshot_processes(struct session *s, struct sensor_bpf *skel) {
-    struct bpf_link *link = bpf_program__attach_iter(skel->progs.snapshot, NULL);
+static void snapshot_processes(struct np_sensor *s) {
+    struct bpf_link *link = bpf_program__attach_iter(s->skel->progs.snapshot, NULL);
     if (!link) return;
     int fd = bpf_iter_create(bpf_link__fd(link));
     struct np_ksnapshot rec;
@@ -323,9 +356,10 @@ static void snapshot_processes(struct session *s, struct sensor_bpf *skel) {
         const char *argv[64];
         key_of(&rec.proc, key, sizeof key);
         key_of(&rec.parent, parent, sizeof parent);
-        if (snapshot_count < SNAPSHOT_MAX) {
-            snapshot_keys[snapshot_count].pid = rec.proc.pid;
-            snprintf(snapshot_keys[snapshot_count++].key, sizeof snapshot_keys[0].key, "%s", key);
+        if (s->snapshot_count < SNAPSHOT_MAX) {
+            struct snapshot_entry *entry = &s->snapshot[s->snapshot_count++];
+            entry->pid = rec.proc.pid;
+            snprintf(entry->key, sizeof entry->key, "%s", key);
         }
         snprintf(link_path, sizeof link_path, "/proc/%u/exe", rec.proc.pid);
         ssize_t n = readlink(link_path, exe, sizeof exe - 1);
@@ -341,13 +375,16 @@ static void snapshot_processes(struct session *s, struct sensor_bpf *skel) {
 }
 
 /* socket inode -> owning pid, from every /proc/PID/fd link "socket:[INODE]". */
-struct inode_owner { unsigned long inode; uint32_t pid; };
+struct inode_owner {
+    unsigned long inode;
+    uint32_t pid;
+};
 
-static size_t socket_owners(struct inode_owner *out, size_t max) {
+static size_t socket_owners(const struct np_sensor *s, struct inode_owner *out, size_t max) {
     size_t count = 0;
-    for (size_t i = 0; i < snapshot_count && count < max; i++) {
+    for (size_t i = 0; i < s->snapshot_count && count < max; i++) {
         char dir[64];
-        snprintf(dir, sizeof dir, "/proc/%u/fd", snapshot_keys[i].pid);
+        snprintf(dir, sizeof dir, "/proc/%u/fd", s->snapshot[i].pid);
         DIR *d = opendir(dir);
         if (!d) continue;
         for (struct dirent *e; (e = readdir(d)) && count < max;) {
@@ -357,7 +394,7 @@ static size_t socket_owners(struct inode_owner *out, size_t max) {
             if (n <= 0) continue;
             target[n] = 0;
             unsigned long inode;
-            if (sscanf(target, "socket:[%lu]", &inode) == 1) out[count++] = (struct inode_owner){inode, snapshot_keys[i].pid};
+            if (sscanf(target, "socket:[%lu]", &inode) == 1) out[count++] = (struct inode_owner){inode, s->snapshot[i].pid};
         }
         closedir(d);
     }
@@ -379,164 +416,182 @@ static void proc_address(const char *hex, int v6, char *out, size_t cap) {
     inet_ntop(v6 ? AF_INET6 : AF_INET, bytes, out, (socklen_t)cap);
 }
 
-/* The TCP sockets alive at start-up in this network namespace: listening ones as port owners, the rest as existing flows. */
-static void snapshot_sockets(struct session *s) {
-    static struct inode_owner owners[1 << 16];
-    size_t owner_count = socket_owners(owners, sizeof owners / sizeof owners[0]);
-    const char *tables[2] = {"/proc/net/tcp", "/proc/net/tcp6"};
-    for (int v6 = 0; v6 < 2; v6++) {
-        FILE *f = fopen(tables[v6], "r");
+/*
+ * The sockets alive at start-up in this network namespace, from /proc/net/{tcp,udp}{,6}: listening
+ * TCP and bound UDP ones as port owners, established TCP and connected UDP ones as existing flows.
+ */
+static void snapshot_sockets(struct np_sensor *s) {
+    static const struct {
+        const char *path;
+        int v6, protocol;
+    } tables[] = {{"/proc/net/tcp", 0, 6}, {"/proc/net/tcp6", 1, 6}, {"/proc/net/udp", 0, 17}, {"/proc/net/udp6", 1, 17}};
+    const size_t max_owners = 1 << 16;
+    struct inode_owner *owners = malloc(max_owners * sizeof *owners);
+    if (!owners) return;
+    size_t owner_count = socket_owners(s, owners, max_owners);
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+        FILE *f = fopen(tables[t].path, "r");
         if (!f) continue;
+        int v6 = tables[t].v6, udp = tables[t].protocol == 17;
         char line[512], local_hex[40], remote_hex[40];
         unsigned local_port, remote_port, state;
         unsigned long inode;
-        if (!fgets(line, sizeof line, f)) { fclose(f); continue; }
+        if (!fgets(line, sizeof line, f)) {
+            fclose(f);
+            continue;
+        }
         while (fgets(line, sizeof line, f)) {
             if (sscanf(line, " %*d: %32[0-9A-Fa-f]:%x %32[0-9A-Fa-f]:%x %x %*s %*s %*s %*d %*d %lu", local_hex, &local_port, remote_hex, &remote_port, &state, &inode) != 6) continue;
+            /* TCP: LISTEN (0x0A) or ESTABLISHED (0x01). UDP: unconnected shows as CLOSE (0x07), connected as ESTABLISHED. */
+            int listen = udp ? state == 0x07 : state == 0x0A;
+            if (!listen && state != 0x01) continue;
             const char *key = NULL;
-            for (size_t i = 0; i < owner_count && !key; i++) if (owners[i].inode == inode && inode) key = snapshot_key(owners[i].pid);
+            for (size_t i = 0; i < owner_count && !key; i++)
+                if (owners[i].inode == inode && inode) key = snapshot_key(s, owners[i].pid);
             if (!key) continue;
             char local[INET6_ADDRSTRLEN], remote[INET6_ADDRSTRLEN], flow[40];
             proc_address(local_hex, v6, local, sizeof local);
             proc_address(remote_hex, v6, remote, sizeof remote);
             snprintf(flow, sizeof flow, "inode-%lu", inode);
-            int listen = state == 0x0A;
-            if (!listen && state != 0x01) continue; /* established or listening: what owns traffic to come */
-            np_field fields[10] = {np_str(flow), np_str(key), np_int(6), np_str(local), np_int(local_port), np_str(remote), np_int(remote_port),
+            np_field fields[10] = {np_str(flow), np_str(key), np_int(tables[t].protocol), np_str(local), np_int(local_port), np_str(remote), np_int(remote_port),
                                    np_int(listen ? 1 : 0), np_int(listen ? 4 /* listen */ : 5 /* snapshot */), np_nil()};
             emit(s, NP_FLOW_OPEN, 0, fields, 10);
         }
         fclose(f);
     }
+    free(owners);
 }
 
-static void usage(void) {
-    fprintf(stderr, "usage: netprov-sensor --output SESSION [--interface IFACE]... [--duration SECONDS] [--snaplen N]\n");
-    exit(1);
+/* Gives up opening: the reason into `error`, whatever was opened closed. */
+static struct np_sensor *refuse(struct np_sensor *s, char *error, size_t cap, const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    vsnprintf(error, cap, format, args);
+    va_end(args);
+    np_sensor_close(s);
+    return NULL;
 }
 
-int main(int argc, char **argv) {
-    const char *interfaces[MAX_INTERFACES];
-    int interface_count = 0;
-    const char *output = NULL;
-    double duration = 0;
-    int snaplen = 262144;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--interface") && i + 1 < argc && interface_count < MAX_INTERFACES) interfaces[interface_count++] = argv[++i];
-        else if (!strcmp(argv[i], "--output") && i + 1 < argc) output = argv[++i];
-        else if (!strcmp(argv[i], "--duration") && i + 1 < argc) duration = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--snaplen") && i + 1 < argc) snaplen = atoi(argv[++i]);
-        else usage();
-    }
-    if (!output) usage();
+struct np_sensor *np_sensor_open(const struct np_sensor_options *options, char *error, size_t error_cap) {
+    if (geteuid() != 0) return refuse(NULL, error, error_cap, "needs root (CAP_BPF, CAP_PERFMON and CAP_NET_RAW) to load eBPF programs and open a packet socket");
+    if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+        return refuse(NULL, error, error_cap, "this kernel has no BTF (/sys/kernel/btf/vmlinux): the eBPF programs cannot be loaded");
+    struct np_sensor *s = calloc(1, sizeof *s);
+    if (s) s->snapshot = calloc(SNAPSHOT_MAX, sizeof *s->snapshot);
+    if (!s || !s->snapshot) return refuse(s, error, error_cap, "out of memory");
+    s->snaplen = options->snaplen > 0 ? options->snaplen : 262144;
+    s->duration_seconds = options->duration_seconds;
+    for (int i = 0; i < NP_SENSOR_MAX_INTERFACES; i++) s->captures[i].fd = -1;
+
+    const char *names[NP_SENSOR_MAX_INTERFACES];
+    int count = 0;
     struct if_nameindex *all = NULL;
-    if (interface_count == 0) {
+    if (options->interface_count > 0) {
+        for (int i = 0; i < options->interface_count && count < NP_SENSOR_MAX_INTERFACES; i++) names[count++] = options->interfaces[i];
+    } else {
         all = if_nameindex();
-        for (struct if_nameindex *i = all; i && i->if_index && interface_count < MAX_INTERFACES; i++) interfaces[interface_count++] = i->if_name;
+        for (struct if_nameindex *i = all; i && i->if_index && count < NP_SENSOR_MAX_INTERFACES; i++) names[count++] = i->if_name;
     }
-    if (geteuid() != 0) {
-        fprintf(stderr, "netprov-sensor: needs root (CAP_BPF, CAP_PERFMON and CAP_NET_RAW) to load eBPF programs and open a packet socket\n");
-        return 1;
-    }
-    if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-        fprintf(stderr, "netprov-sensor: this kernel has no BTF (/sys/kernel/btf/vmlinux): the eBPF programs cannot be loaded\n");
-        return 1;
-    }
-    static struct session s;
-    bool to_stdout = !strcmp(output, "-");
-    s.fd = to_stdout ? STDOUT_FILENO : open(output, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (s.fd < 0) {
-        fprintf(stderr, "netprov-sensor: %s: cannot create (%s)\n", output, strerror(errno));
-        return 1;
-    }
-    if (!to_stdout) fchmod(s.fd, 0600); /* open's mode applies only when it creates the file */
-    np_buf_init(&s.chunk, s.storage, sizeof s.storage);
-
-    libbpf_set_print(NULL);
-    struct sensor_bpf *skel = sensor_bpf__open_and_load();
-    if (!skel || sensor_bpf__attach(skel)) {
-        fprintf(stderr, "netprov-sensor: cannot load or attach the eBPF programs (%s)\n", strerror(errno));
-        return 1;
-    }
-    static struct capture captures[MAX_INTERFACES];
-    for (int i = 0; i < interface_count; i++) {
-        captures[i].interface_id = i;
-        if (open_capture(&captures[i], interfaces[i], snaplen) != 0) {
-            fprintf(stderr, "netprov-sensor: %s: cannot capture (%s)\n", interfaces[i], errno == ENODEV ? "no such interface" : strerror(errno));
-            return 1;
-        }
-    }
-    struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_kernel_event, &s, NULL);
-
-    s.start_realtime = clock_ns(CLOCK_REALTIME);
-    s.start_boottime = clock_ns(CLOCK_BOOTTIME);
-    s.last_flush = clock_ns(CLOCK_MONOTONIC);
-    char names[256] = "";
-    for (int i = 0; i < interface_count; i++) snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? "," : "", interfaces[i]);
-    write_header(&s, names);
-    for (int i = 0; i < interface_count; i++) {
-        np_field iface[4] = {np_int(i), np_str(captures[i].name), np_int(captures[i].link_type), np_int(snaplen)};
-        emit(&s, NP_INTERFACE, 0, iface, 4);
-    }
-    np_field sync_boot[3] = {np_str("CLOCK_BOOTTIME"), np_int(s.start_boottime), np_str("BPF event times minus this value")};
-    emit(&s, NP_CLOCK_SYNC, 0, sync_boot, 3);
-    np_field sync_real[3] = {np_str("CLOCK_REALTIME"), np_int64(s.start_realtime), np_str("packet times minus this value")};
-    emit(&s, NP_CLOCK_SYNC, 0, sync_real, 3);
-
-    snapshot_processes(&s, skel);
-    snapshot_sockets(&s);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    /* Ready: the caller may start the traffic it wants recorded. */
-    fprintf(stderr, "netprov-sensor: recording %s to %s\n", names, output);
-    int64_t deadline = duration > 0 ? clock_ns(CLOCK_MONOTONIC) + (int64_t)(duration * 1e9) : 0;
-    uint64_t reported_lost = 0;
-    while (!stopping && (!deadline || clock_ns(CLOCK_MONOTONIC) < deadline)) {
-        struct pollfd pfd[MAX_INTERFACES];
-        for (int i = 0; i < interface_count; i++) pfd[i] = (struct pollfd){.fd = captures[i].fd, .events = POLLIN};
-        poll(pfd, (nfds_t)interface_count, 5);
-        /* Kernel events first: a connect is recorded before the SYN it sends. */
-        ring_buffer__consume(rb);
-        for (int i = 0; i < interface_count; i++) drain_capture(&s, &captures[i]);
-        __u32 zero = 0;
-        __u64 lost = 0;
-        if (bpf_map__lookup_elem(skel->maps.lost, &zero, sizeof zero, &lost, sizeof lost, 0) == 0 && lost > reported_lost) {
-            np_field f[3] = {np_str("bpf-ringbuf"), np_int((int64_t)(lost - reported_lost)), np_str("ring buffer full")};
-            emit(&s, NP_LOSS, clock_ns(CLOCK_BOOTTIME) - s.start_boottime, f, 3);
-            reported_lost = lost;
-        }
-        if (clock_ns(CLOCK_MONOTONIC) - s.last_flush > 100000000LL) flush(&s);
-    }
-    /* The last packets sit in a block the kernel has not retired yet: let its timeout pass. */
-    usleep(3 * BLOCK_RETIRE_MS * 1000);
-    ring_buffer__consume(rb);
-    for (int i = 0; i < interface_count; i++) {
-        drain_capture(&s, &captures[i]);
-        struct tpacket_stats_v3 stats;
-        socklen_t size = sizeof stats;
-        if (getsockopt(captures[i].fd, SOL_PACKET, PACKET_STATISTICS, &stats, &size) == 0 && stats.tp_drops > 0) {
-            char reason[64];
-            snprintf(reason, sizeof reason, "%s: dropped by the kernel, ring full", captures[i].name);
-            np_field f[3] = {np_str("packet-ring"), np_int(stats.tp_drops), np_str(reason)};
-            emit(&s, NP_LOSS, clock_ns(CLOCK_REALTIME) - s.start_realtime, f, 3);
-        }
+    for (int i = 0; i < count; i++) {
+        struct capture *c = &s->captures[i];
+        snprintf(c->name, sizeof c->name, "%s", names[i]);
+        snprintf(s->interface_names + strlen(s->interface_names), sizeof s->interface_names - strlen(s->interface_names), "%s%s", i ? "," : "", c->name);
     }
     if (all) if_freenameindex(all);
-    flush(&s);
-    /* The trailer: counts are optional (readers never need them); end_t and totals suffice here. */
+
+    libbpf_set_print(NULL);
+    s->skel = sensor_bpf__open_and_load();
+    if (!s->skel || sensor_bpf__attach(s->skel)) return refuse(s, error, error_cap, "cannot load or attach the eBPF programs (%s)", strerror(errno));
+    for (int i = 0; i < count; i++) {
+        struct capture *c = &s->captures[i];
+        c->interface_id = i;
+        s->capture_count = i + 1;
+        if (open_capture(c, c->name) != 0) return refuse(s, error, error_cap, "%s: cannot capture (%s)", c->name, errno == ENODEV ? "no such interface" : strerror(errno));
+    }
+    s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_kernel_event, s, NULL);
+    if (!s->rb) return refuse(s, error, error_cap, "cannot open the BPF ring buffer (%s)", strerror(errno));
+    return s;
+}
+
+/* Everything waiting in the rings: kernel events first, so a connect is recorded before the SYN it sends. */
+static void drain(struct np_sensor *s) {
+    ring_buffer__consume(s->rb);
+    for (int i = 0; i < s->capture_count; i++) drain_capture(s, &s->captures[i]);
+}
+
+static void put_trailer(struct np_sensor *s) {
     uint8_t buf[256];
     np_buf b;
     np_buf_init(&b, buf, sizeof buf);
+    /* Counts are optional (readers never need them); end_t and totals suffice here. */
     np_put_map(&b, 4);
-    np_put_str(&b, "end_t"), np_put_int(&b, clock_ns(CLOCK_REALTIME) - s.start_realtime);
+    np_put_str(&b, "end_t"), np_put_int(&b, clock_ns(CLOCK_REALTIME) - s->start_realtime);
     np_put_str(&b, "counts"), np_put_map(&b, 0);
-    np_put_str(&b, "losses"), np_put_int(&b, (int64_t)reported_lost);
-    np_put_str(&b, "chunks"), np_put_int(&b, s.sequence - 1);
-    write_frame(&s, NP_FRAME_TRAILER, b.data, (uint32_t)b.len, 0);
-    fsync(s.fd);
-    close(s.fd);
-    fprintf(stderr, "netprov-sensor: %llu events\n", (unsigned long long)s.total_events);
-    ring_buffer__free(rb);
-    sensor_bpf__destroy(skel);
-    return 0;
+    np_put_str(&b, "losses"), np_put_int(&b, (int64_t)__atomic_load_n(&s->counts.lost, __ATOMIC_RELAXED));
+    np_put_str(&b, "chunks"), np_put_int(&b, s->sequence - 1);
+    put_frame(s, NP_FRAME_TRAILER, b.data, (uint32_t)b.len, 0);
+}
+
+int np_sensor_run(struct np_sensor *s, np_sensor_output output, void *context, const volatile int *stop) {
+    s->output = output;
+    s->output_context = context;
+    np_buf_init(&s->chunk, s->storage, sizeof s->storage);
+    s->start_realtime = clock_ns(CLOCK_REALTIME);
+    s->start_boottime = clock_ns(CLOCK_BOOTTIME);
+    s->last_flush = clock_ns(CLOCK_MONOTONIC);
+    put_header(s);
+    for (int i = 0; i < s->capture_count; i++) {
+        np_field iface[4] = {np_int(i), np_str(s->captures[i].name), np_int(s->captures[i].link_type), np_int(s->snaplen)};
+        emit(s, NP_INTERFACE, 0, iface, 4);
+    }
+    np_field sync_boot[3] = {np_str("CLOCK_BOOTTIME"), np_int(s->start_boottime), np_str("BPF event times minus this value")};
+    emit(s, NP_CLOCK_SYNC, 0, sync_boot, 3);
+    np_field sync_real[3] = {np_str("CLOCK_REALTIME"), np_int64(s->start_realtime), np_str("packet times minus this value")};
+    emit(s, NP_CLOCK_SYNC, 0, sync_real, 3);
+    snapshot_processes(s);
+    snapshot_sockets(s);
+
+    int64_t deadline = s->duration_seconds > 0 ? clock_ns(CLOCK_MONOTONIC) + (int64_t)(s->duration_seconds * 1e9) : 0;
+    int64_t drops_read = clock_ns(CLOCK_MONOTONIC);
+    while (!*stop && !s->output_failed && (!deadline || clock_ns(CLOCK_MONOTONIC) < deadline)) {
+        struct pollfd pfd[NP_SENSOR_MAX_INTERFACES];
+        for (int i = 0; i < s->capture_count; i++) pfd[i] = (struct pollfd){.fd = s->captures[i].fd, .events = POLLIN};
+        poll(pfd, (nfds_t)s->capture_count, 5);
+        drain(s);
+        report_ringbuf_losses(s);
+        int64_t now = clock_ns(CLOCK_MONOTONIC);
+        if (now - drops_read > DROP_POLL_NS) {
+            for (int i = 0; i < s->capture_count; i++) report_drops(s, &s->captures[i]);
+            drops_read = now;
+        }
+        if (now - s->last_flush > 100000000LL) flush(s);
+    }
+    /* The last packets sit in a block the kernel has not retired yet: let its timeout pass. */
+    usleep(3 * BLOCK_RETIRE_MS * 1000);
+    drain(s);
+    report_ringbuf_losses(s);
+    for (int i = 0; i < s->capture_count; i++) report_drops(s, &s->captures[i]);
+    flush(s);
+    put_trailer(s);
+    return s->output_failed ? -1 : 0;
+}
+
+void np_sensor_counts(const struct np_sensor *s, struct np_sensor_counts *out) {
+    for (size_t i = 0; i < sizeof out->events / sizeof out->events[0]; i++) out->events[i] = __atomic_load_n(&s->counts.events[i], __ATOMIC_RELAXED);
+    out->lost = __atomic_load_n(&s->counts.lost, __ATOMIC_RELAXED);
+    out->bytes = __atomic_load_n(&s->counts.bytes, __ATOMIC_RELAXED);
+}
+
+const char *np_sensor_interfaces(const struct np_sensor *s) { return s->interface_names; }
+
+void np_sensor_close(struct np_sensor *s) {
+    if (!s) return;
+    for (int i = 0; i < s->capture_count; i++) {
+        if (s->captures[i].ring) munmap(s->captures[i].ring, (size_t)BLOCK_SIZE * BLOCK_COUNT);
+        if (s->captures[i].fd >= 0) close(s->captures[i].fd);
+    }
+    if (s->rb) ring_buffer__free(s->rb);
+    if (s->skel) sensor_bpf__destroy(s->skel);
+    free(s->snapshot);
+    free(s);
 }

@@ -5,7 +5,7 @@
 #define NP_PATH_LEN 256
 #define NP_ARGS_LEN 512
 
-enum np_kernel_event { NP_K_EXEC = 1, NP_K_FORK, NP_K_EXIT, NP_K_CONNECT, NP_K_LISTEN, NP_K_CLOSE, NP_K_ACCEPT, NP_K_UDP_SEND };
+enum np_kernel_event { NP_K_EXEC = 1, NP_K_FORK, NP_K_EXIT, NP_K_CONNECT, NP_K_LISTEN, NP_K_CLOSE, NP_K_ACCEPT, NP_K_UDP_SEND, NP_K_UDP_BIND };
 
 /* A process instance: tgid and its leader's start time (ns since boot). */
 struct np_kproc {
@@ -41,7 +41,7 @@ struct np_kexit {
     __u32 code;
 };
 
-/* NP_K_CONNECT, NP_K_ACCEPT and NP_K_UDP_SEND (complete 5-tuple), NP_K_LISTEN (local address and port only), NP_K_CLOSE (no process: softirq). */
+/* NP_K_CONNECT, NP_K_ACCEPT and NP_K_UDP_SEND (complete 5-tuple), NP_K_LISTEN and NP_K_UDP_BIND (local address and port only), NP_K_CLOSE (no process: softirq). */
 struct np_kconnect {
     struct np_kheader h;
     struct np_kproc proc;

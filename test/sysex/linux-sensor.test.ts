@@ -26,6 +26,8 @@ let early: ChildProcess;
 const EARLY_PORT = 18081;
 const UDP_PORT = 18082;
 const UDP_SENDERS = 20;
+const EARLY_UDP_PORT = 18083;
+let udpServer: ChildProcess;
 const udpTruth: number[] = [];
 let reusedPid = 0;
 
@@ -36,12 +38,14 @@ beforeAll(async () => {
   addNetns(ns);
   session = join(scratch(), 'linux.npsession');
   // Alive before the sensor starts: a server, and a client already connected to it that talks later.
+  // It also holds a bound UDP socket.
   early = spawn('ip', inNs([process.execPath, '-e', `
     const net = require('node:net');
-    net.createServer((c) => c.on('data', (d) => c.end('pong'))).listen(${EARLY_PORT}, '127.0.0.1', () => {
+    const udp = require('node:dgram').createSocket('udp4');
+    udp.bind(${EARLY_UDP_PORT}, '127.0.0.1', () => net.createServer((c) => c.on('data', (d) => c.end('pong'))).listen(${EARLY_PORT}, '127.0.0.1', () => {
       const c = net.connect(${EARLY_PORT}, '127.0.0.1', () => { console.log('connected ' + process.pid); setTimeout(() => c.write('ping'), 1500); });
       c.on('data', () => c.end());
-    });`]));
+    }));`]));
   await waitFor(early, 'connected');
   // No --interface: every interface of the namespace (here only lo).
   const sensor = spawn('ip', inNs([join(build, 'netprov-sensor'), '--output', session]));
@@ -59,7 +63,9 @@ beforeAll(async () => {
     const run = spawnSync('ip', inNs([join(build, 'connector'), '127.0.0.1', String(PORT)]), { encoding: 'utf8' });
     truth.push({ pid: Number(run.stdout.trim()), exe: join(build, 'connector'), argv0: join(build, 'connector') });
   }
-  // UDP: unbound sockets sending one datagram each with sendto().
+  // UDP: a server bound after the sensor started, and unbound sockets sending it one datagram each with sendto().
+  udpServer = spawn('ip', inNs([process.execPath, '-e', `require('node:dgram').createSocket('udp4').bind(${UDP_PORT}, '127.0.0.1', () => console.log('bound'))`]));
+  await waitFor(udpServer, 'bound');
   for (let i = 0; i < UDP_SENDERS; i++) {
     const run = spawnSync('ip', inNs([join(build, 'connector'), '--udp', '127.0.0.1', String(UDP_PORT)]), { encoding: 'utf8' });
     udpTruth.push(Number(run.stdout.trim()));
@@ -83,6 +89,7 @@ beforeAll(async () => {
   await new Promise((resolve) => sensor.once('exit', resolve));
   server.kill();
   early.kill();
+  udpServer.kill();
   ({ db } = await analyze([session], { db: null }));
 }, 120_000);
 
@@ -90,6 +97,7 @@ afterAll(() => {
   db?.close();
   server?.kill();
   early?.kill();
+  udpServer?.kill();
   spawnSync('ip', ['netns', 'del', ns]);
 });
 
@@ -124,6 +132,14 @@ describe('Linux sensor ground truth', () => {
     const flows = await query(db, `SELECT pid, exe, proto, attribution_method FROM flow_details WHERE resp_p = ${UDP_PORT} ORDER BY start_t`);
     expect(flows.map((f) => f.pid)).toEqual(udpTruth);
     expect(new Set(flows.map((f) => `${f.proto} ${f.exe} ${f.attribution_method}`))).toEqual(new Set([`udp ${join(build, 'connector')} socket-event`]));
+  });
+
+  it('records the ports UDP servers bound under their processes, from bind() and from the snapshot', async () => {
+    const bound = await query(db, `SELECT s.local_addr, s.local_port, p.pid FROM socket_events s JOIN processes p USING (session_id, process_key) WHERE s.origin = 'listen' AND s.protocol = 17 AND s.local_port IN (${UDP_PORT}, ${EARLY_UDP_PORT}) ORDER BY s.local_port`);
+    expect(bound).toEqual([
+      { local_addr: '127.0.0.1', local_port: UDP_PORT, pid: udpServer.pid },
+      { local_addr: '127.0.0.1', local_port: EARLY_UDP_PORT, pid: early.pid },
+    ]);
   });
 
   it('records every accepted connection under the server that accepted it', async () => {

@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, statSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../../analyzer/analyze.js';
@@ -38,6 +38,10 @@ describe('netprov record (Linux sensor)', () => {
     recorder.stderr.on('data', (d: Buffer) => (stderr += d));
     await waitFor(recorder, 'recording');
     expect(stderr).toBe(`netprov: recording every interface and every process to ${output} (SIGINT to stop)\n`);
+    // In-process: the sensor is a thread of the recorder (ip netns exec execs node in place), not a child.
+    const threads = readdirSync(`/proc/${recorder.pid}/task`).map((tid) => readFileSync(`/proc/${recorder.pid}/task/${tid}/comm`, 'utf8').trim());
+    expect(threads).toContain('netprov-sensor');
+    expect(spawnSync('pgrep', ['-P', String(recorder.pid)]).stdout.toString()).toBe('');
 
     const server = spawn('ip', inNs([process.execPath, '-e', `require('node:http').createServer((q, r) => r.end('ok')).listen(${PORT}, '127.0.0.1', () => console.log('up'))`]));
     await waitFor(server, 'up');
@@ -60,6 +64,21 @@ describe('netprov record (Linux sensor)', () => {
     expect(flows).toEqual([{ pid: curl.pid, exe: '/usr/bin/curl', attribution_method: 'socket-event' }]);
   }, 60_000);
 
+  it('shows events/s of each kind, losses and bytes written on a terminal', () => {
+    const output = join(scratch(), 'tty.npsession');
+    const blaster = `${join(repoRoot, 'sysex/linux/build/blaster')} 127.0.0.1 9000 2000 3`;
+    const record = `${process.execPath} ${join(repoRoot, 'bin/netprov.js')} record -i lo --duration 4 -o ${output}`;
+    // script(1) gives the recorder a terminal; the blaster sends 2,000 datagrams/s meanwhile.
+    const run = spawnSync('ip', inNs(['script', '-qefc', `${record} & sleep 0.5; ${blaster} >/dev/null; wait`, '/dev/null']), { encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    const lines = run.stdout.split(/[\r\n]+/).filter((line) => line.startsWith('packet '));
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    for (const line of lines) expect(line).toMatch(/^packet \d+\/s {2}flowOpen \d+\/s {2}flowClose \d+\/s {2}exec \d+\/s {2}fork \d+\/s {2}exit \d+\/s {2}\| lost 0 \| \d+\.\d MiB written\s*$/);
+    const packetRates = lines.map((line) => Number(/^packet (\d+)/.exec(line)![1]));
+    expect(Math.max(...packetRates)).toBeGreaterThan(1000);
+    expect(run.stdout).toMatch(/wrote .*tty\.npsession: \d+ events/);
+  });
+
   it('refuses to run unprivileged, saying which privileges it needs, and leaves no file', () => {
     const dir = scratch();
     const output = join(dir, 'nobody.npsession');
@@ -77,7 +96,7 @@ describe('netprov record (Linux sensor)', () => {
   });
 
   it('says how to build the sensor where it is not built', () => {
-    // An install without sysex/linux/build: the built CLI and its dependencies, nothing else.
+    // An install where the addon was not built: the built CLI and its dependencies, nothing else.
     const install = scratch();
     cpSync(join(repoRoot, 'dist'), join(install, 'dist'), { recursive: true });
     cpSync(join(repoRoot, 'package.json'), join(install, 'package.json'));
@@ -85,7 +104,7 @@ describe('netprov record (Linux sensor)', () => {
     const run = spawnSync(process.execPath, [join(install, 'dist/bin/cli.js'), 'record', '-o', join(install, 'x.npsession')], { encoding: 'utf8' });
     expect(run.status).toBe(1);
     expect(run.stderr).toBe(
-      `netprov: record: the Linux sensor is not built (${join(install, 'sysex/linux/build/netprov-sensor')}): apt-get install clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev, then make -C sysex/linux\n`,
+      `netprov: record: the sensor is not built (${join(install, 'recorder/native/build/Release/netprov_sensor.node')}): apt-get install clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev, then npm run build:sensor\n`,
     );
   });
 });

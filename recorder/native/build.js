@@ -1,0 +1,47 @@
+// npm install's step for the sensor bridge: builds the platform's sensor and the addon that
+// hosts it (`npm run build:sensor` runs it with --required). Without the build tools a plain
+// `npm install` still succeeds — everything but live recording works — and says what to install;
+// `netprov record` says the same when asked to record.
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '../..');
+const required = process.argv.includes('--required');
+// The project's node-gyp (12: 13 needs Node 22), else the one npm puts on a script's PATH.
+const nodeGyp = (() => {
+  try {
+    return [process.execPath, createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js')];
+  } catch {
+    return ['node-gyp'];
+  }
+})();
+// This Node's own headers, so nothing is downloaded (npm sets nodedir for its scripts; a direct run does not).
+const nodeDir = process.env.npm_config_nodedir || join(dirname(process.execPath), '..');
+const gypRebuild = [...nodeGyp, 'rebuild', '--directory', here, ...(existsSync(join(nodeDir, 'include/node/node.h')) ? [`--nodedir=${nodeDir}`] : [])];
+const steps = {
+  linux: [['make', '-s', '-C', join(root, 'sysex/linux')], gypRebuild],
+  darwin: [gypRebuild],
+}[process.platform];
+const howTo = {
+  linux: 'apt-get install clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev, then npm run build:sensor',
+  darwin: 'xcode-select --install, then npm run build:sensor',
+}[process.platform];
+
+if (!steps) {
+  console.error(`netprov: no sensor for ${process.platform}; import and analysis work, live recording does not`);
+  process.exit(required ? 1 : 0);
+}
+for (const [command, ...args] of steps) {
+  const run = spawnSync(command, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (run.status === 0) continue;
+  const output = `${run.stdout ?? ''}${run.stderr ?? ''}`.trim();
+  const lines = output.split('\n');
+  const why = run.error ? `${command} not found` : (lines.find((line) => /error:|not found|No such/i.test(line)) ?? lines.find((line) => /ERR!/.test(line)) ?? `${command} failed`);
+  if (required) console.error(output);
+  console.error(`netprov: the sensor was not built (${why.trim()}); live recording needs it: ${howTo}`);
+  process.exit(required ? 1 : 0);
+}

@@ -1,0 +1,54 @@
+/*
+ * The Linux sensor as a library: load the eBPF programs and open the packet rings, then run,
+ * handing the session stream (recorder/session/SPEC.md) to an output function until told to
+ * stop. The sensor knows nothing of files: main.c writes the stream to a file or stdout, and
+ * recorder/native hands it to JavaScript.
+ */
+#ifndef NP_SENSOR_H
+#define NP_SENSOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NP_SENSOR_MAX_INTERFACES 32
+
+struct np_sensor_options {
+    const char *const *interfaces; /* NULL or empty: every interface of the network namespace */
+    int interface_count;
+    int snaplen;                   /* bytes kept of each packet; 0: 262144 */
+    double duration_seconds;       /* 0: until stopped */
+};
+
+/*
+ * Receives the stream in whole pieces, on the sensor's thread: the file signature, then each
+ * frame as its 32-byte header followed by its payload. Returns 0, or -1 to stop the sensor
+ * (the reader went away); np_sensor_run then returns -1 without a trailer.
+ */
+typedef int (*np_sensor_output)(void *context, const uint8_t *head, size_t head_len, const uint8_t *body, size_t body_len);
+
+/* Running totals, readable from another thread while the sensor runs (np_sensor_counts). */
+struct np_sensor_counts {
+    uint64_t events[16];  /* by event kind (np_session.h NP_EXEC ...), events handed to the output */
+    uint64_t lost;        /* events the kernel could not hand over: ring buffer full, packet ring full */
+    uint64_t bytes;       /* bytes handed to the output */
+};
+
+struct np_sensor;
+
+/* Checks privileges and BTF, loads and attaches the programs, opens every packet ring. NULL on
+ * failure, with a one-line reason in `error` ("needs root (...)", "eth9: cannot capture (...)"). */
+struct np_sensor *np_sensor_open(const struct np_sensor_options *options, char *error, size_t error_cap);
+
+/* Writes the header, the start-up snapshot, then events until *stop is set or the duration has
+ * passed; drains the rings and writes the trailer. 0, or -1 if the output refused a piece. */
+int np_sensor_run(struct np_sensor *sensor, np_sensor_output output, void *context, const volatile int *stop);
+
+/* A consistent-enough copy of the totals, from any thread. */
+void np_sensor_counts(const struct np_sensor *sensor, struct np_sensor_counts *out);
+
+/* The interfaces being captured, comma-separated (for messages). */
+const char *np_sensor_interfaces(const struct np_sensor *sensor);
+
+void np_sensor_close(struct np_sensor *sensor);
+
+#endif
