@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../../analyzer/analyze.js';
@@ -93,6 +93,21 @@ describe('netprov record (Linux sensor)', () => {
     const run = netprov(['record', '-o', output, '-i', 'nosuch0']);
     expect([run.status, run.stderr]).toEqual([1, 'netprov: record: nosuch0: cannot capture (no such interface)\n']);
     expect(existsSync(output)).toBe(false);
+  });
+
+  it('npm install\'s sensor step succeeds without the build tools, saying what to install', () => {
+    // The sources alone, and a PATH with make, a C compiler and node but no clang or bpftool.
+    const tree = scratch();
+    cpSync(join(repoRoot, 'sysex'), join(tree, 'sysex'), { recursive: true, filter: (path) => !path.endsWith('/build') });
+    cpSync(join(repoRoot, 'recorder/native'), join(tree, 'recorder/native'), { recursive: true, filter: (path) => !path.endsWith('/build') });
+    symlinkSync(join(repoRoot, 'node_modules'), join(tree, 'node_modules'));
+    const bin = join(tree, 'bin');
+    mkdirSync(bin);
+    for (const tool of ['make', 'cc', 'gcc', 'sh', 'uname', 'sed', 'mkdir']) symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
+    const run = spawnSync(process.execPath, [join(tree, 'recorder/native/build.js')], { encoding: 'utf8', env: { PATH: bin } });
+    expect(run.status).toBe(0);
+    expect(run.stderr).toMatch(/^netprov: the sensor was not built \([^)]*(bpftool|clang)[^)]*(not found|No such file or directory)\); live recording needs it: apt-get install clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev, then npm run build:sensor\n$/);
+    expect(existsSync(join(tree, 'recorder/native/build/Release/netprov_sensor.node'))).toBe(false);
   });
 
   it('says how to build the sensor where it is not built', () => {
