@@ -1,6 +1,6 @@
 #include "np_endpoint.h"
+#include "np_lock.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +32,7 @@ uint64_t np_sequence_observe(np_sequence *s, uint64_t seq) {
 }
 
 /*
- * Two fixed-capacity arrays searched linearly under one mutex: a system extension tracks
+ * Two fixed-capacity arrays searched linearly under one lock (np_lock.h): a system extension tracks
  * hundreds to a few thousand live processes and flows, where a scan is cheap and a hash table's
  * deletion rules are not worth their bugs. Measure before changing it.
  */
@@ -50,7 +50,7 @@ struct flow_slot {
 };
 
 struct np_table {
-    pthread_mutex_t lock;
+    np_lock lock;
     uint64_t inserted;
     size_t process_capacity, flow_capacity;
     struct process_slot *processes;
@@ -68,13 +68,13 @@ np_table *np_table_new(size_t process_capacity, size_t flow_capacity) {
     }
     t->process_capacity = process_capacity;
     t->flow_capacity = flow_capacity;
-    pthread_mutex_init(&t->lock, NULL);
+    np_lock_init(&t->lock);
     return t;
 }
 
 void np_table_free(np_table *t) {
     if (!t) return;
-    pthread_mutex_destroy(&t->lock);
+    np_lock_destroy(&t->lock);
     free(t->processes);
     free(t->flows);
     free(t);
@@ -85,7 +85,7 @@ static void copy(char *dst, const char *src, size_t cap) {
 }
 
 int np_table_put_process(np_table *t, const np_process_info *p) {
-    pthread_mutex_lock(&t->lock);
+    np_lock_acquire(&t->lock);
     struct process_slot *free_slot = NULL, *same = NULL;
     for (size_t i = 0; i < t->process_capacity; i++) {
         struct process_slot *s = &t->processes[i];
@@ -99,31 +99,31 @@ int np_table_put_process(np_table *t, const np_process_info *p) {
         slot->info = *p;
         slot->info.key[NP_KEY_MAX - 1] = slot->info.path[NP_PATH_MAX - 1] = slot->info.signing_id[NP_PATH_MAX - 1] = 0;
     }
-    pthread_mutex_unlock(&t->lock);
+    np_lock_release(&t->lock);
     return slot ? 0 : -1;
 }
 
 void np_table_remove_process(np_table *t, const char *key) {
-    pthread_mutex_lock(&t->lock);
+    np_lock_acquire(&t->lock);
     for (size_t i = 0; i < t->process_capacity; i++)
         if (t->processes[i].used && strcmp(t->processes[i].info.key, key) == 0) t->processes[i].used = 0;
-    pthread_mutex_unlock(&t->lock);
+    np_lock_release(&t->lock);
 }
 
 int np_table_process_by_pid(np_table *t, uint32_t pid, np_process_info *out) {
-    pthread_mutex_lock(&t->lock);
+    np_lock_acquire(&t->lock);
     const struct process_slot *best = NULL;
     for (size_t i = 0; i < t->process_capacity; i++) {
         const struct process_slot *s = &t->processes[i];
         if (s->used && s->info.pid == pid && (!best || s->order > best->order)) best = s;
     }
     if (best) *out = best->info;
-    pthread_mutex_unlock(&t->lock);
+    np_lock_release(&t->lock);
     return best ? 0 : -1;
 }
 
 int np_table_put_flow(np_table *t, const char *flow_id, const char *process_key, const np_tuple *tuple) {
-    pthread_mutex_lock(&t->lock);
+    np_lock_acquire(&t->lock);
     struct flow_slot *slot = NULL;
     for (size_t i = 0; i < t->flow_capacity && !slot; i++)
         if (t->flows[i].used && strcmp(t->flows[i].flow_id, flow_id) == 0) slot = &t->flows[i];
@@ -135,15 +135,15 @@ int np_table_put_flow(np_table *t, const char *flow_id, const char *process_key,
         copy(slot->process_key, process_key, sizeof slot->process_key);
         slot->tuple = *tuple;
     }
-    pthread_mutex_unlock(&t->lock);
+    np_lock_release(&t->lock);
     return slot ? 0 : -1;
 }
 
 void np_table_remove_flow(np_table *t, const char *flow_id) {
-    pthread_mutex_lock(&t->lock);
+    np_lock_acquire(&t->lock);
     for (size_t i = 0; i < t->flow_capacity; i++)
         if (t->flows[i].used && strcmp(t->flows[i].flow_id, flow_id) == 0) t->flows[i].used = 0;
-    pthread_mutex_unlock(&t->lock);
+    np_lock_release(&t->lock);
 }
 
 static int same_end(const char *addr_a, uint16_t port_a, const char *addr_b, uint16_t port_b) {
@@ -151,7 +151,7 @@ static int same_end(const char *addr_a, uint16_t port_a, const char *addr_b, uin
 }
 
 int np_table_flow_process(np_table *t, const np_tuple *p, char process_key[NP_KEY_MAX]) {
-    pthread_mutex_lock(&t->lock);
+    np_lock_acquire(&t->lock);
     int found = -1;
     for (size_t i = 0; i < t->flow_capacity && found < 0; i++) {
         const struct flow_slot *s = &t->flows[i];
@@ -166,6 +166,6 @@ int np_table_flow_process(np_table *t, const np_tuple *p, char process_key[NP_KE
             found = 0;
         }
     }
-    pthread_mutex_unlock(&t->lock);
+    np_lock_release(&t->lock);
     return found;
 }

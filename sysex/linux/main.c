@@ -79,7 +79,7 @@ int main(int argc, char **argv) {
     /* Ready: the programs are attached and the rings open; the caller may start its traffic. */
     fprintf(stderr, "netprov-sensor: recording %s to %s\n", np_sensor_interfaces(sensor), output);
     int failed = np_sensor_run(sensor, write_piece, &fd, &stopping);
-    struct np_sensor_counts counts;
+    np_stream_counts counts;
     np_sensor_counts(sensor, &counts);
     uint64_t events = 0;
     for (size_t i = 0; i < sizeof counts.events / sizeof counts.events[0]; i++) events += counts.events[i];

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "np_stream.h"
+
 #define NP_SENSOR_MAX_INTERFACES 32
 
 struct np_sensor_options {
@@ -19,19 +21,8 @@ struct np_sensor_options {
     double duration_seconds;       /* 0: until stopped */
 };
 
-/*
- * Receives the stream in whole pieces, on the sensor's thread: the file signature, then each
- * frame as its 32-byte header followed by its payload. Returns 0, or -1 to stop the sensor
- * (the reader went away); np_sensor_run then returns -1 without a trailer.
- */
-typedef int (*np_sensor_output)(void *context, const uint8_t *head, size_t head_len, const uint8_t *body, size_t body_len);
-
-/* Running totals, readable from another thread while the sensor runs (np_sensor_counts). */
-struct np_sensor_counts {
-    uint64_t events[16];  /* by event kind (np_session.h NP_EXEC ...), events handed to the output */
-    uint64_t lost;        /* events the kernel could not hand over: ring buffer full, packet ring full */
-    uint64_t bytes;       /* bytes handed to the output */
-};
+/* Receives the session stream in whole pieces, on the sensor's thread (np_stream.h). */
+typedef np_stream_output np_sensor_output;
 
 struct np_sensor;
 
@@ -43,8 +34,8 @@ struct np_sensor *np_sensor_open(const struct np_sensor_options *options, char *
  * passed; drains the rings and writes the trailer. 0, or -1 if the output refused a piece. */
 int np_sensor_run(struct np_sensor *sensor, np_sensor_output output, void *context, const volatile int *stop);
 
-/* A consistent-enough copy of the totals, from any thread. */
-void np_sensor_counts(const struct np_sensor *sensor, struct np_sensor_counts *out);
+/* Running totals (events by kind, losses, bytes handed over), from any thread. */
+void np_sensor_counts(const struct np_sensor *sensor, np_stream_counts *out);
 
 /* The interfaces being captured, comma-separated (for messages). */
 const char *np_sensor_interfaces(const struct np_sensor *sensor);

@@ -32,6 +32,7 @@
 
 #include "np_sensor.h"
 #include "np_session.h"
+#include "np_stream.h"
 #include "sensor.h"
 #include "sensor.skel.h"
 
@@ -49,9 +50,6 @@ static int64_t clock_ns(clockid_t id) {
     clock_gettime(id, &ts);
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
-
-/* Totals another thread reads while the sensor thread writes: single writer, relaxed atomics. */
-static void count_add(uint64_t *counter, uint64_t n) { __atomic_store_n(counter, *counter + n, __ATOMIC_RELAXED); }
 
 /* TPACKET_V3: every packet once with ns timestamps; on loopback only the outgoing copy. */
 struct capture {
@@ -79,93 +77,28 @@ struct np_sensor {
     double duration_seconds;
     char interface_names[NP_SENSOR_MAX_INTERFACES * (IF_NAMESIZE + 1)];
 
-    /* The stream: one chunk buffer, framed and handed over when full or old. */
-    np_sensor_output output;
+    np_stream *stream;
+    np_sensor_output output; /* np_sensor_run's, which the stream hands every piece to */
     void *output_context;
-    int output_failed;
-    uint32_t sequence;
-    uint32_t events;
-    np_buf chunk;
-    uint8_t storage[CHUNK_BYTES];
     int64_t start_realtime;
     int64_t start_boottime;
     int64_t last_flush;
     uint64_t ringbuf_lost_reported;
-    struct np_sensor_counts counts;
 
     struct snapshot_entry *snapshot;
     size_t snapshot_count;
 };
 
-static void put(struct np_sensor *s, const uint8_t *head, size_t head_len, const uint8_t *body, size_t body_len) {
-    if (s->output_failed) return;
-    if (s->output(s->output_context, head, head_len, body, body_len) != 0) s->output_failed = 1;
-    count_add(&s->counts.bytes, head_len + body_len);
+static int forward_output(void *context, const uint8_t *head, size_t head_len, const uint8_t *body, size_t body_len) {
+    struct np_sensor *s = context;
+    return s->output(s->output_context, head, head_len, body, body_len);
 }
 
-static void put_frame(struct np_sensor *s, int type, const uint8_t *payload, uint32_t len, uint32_t events) {
-    uint8_t header[NP_FRAME_HEADER_SIZE];
-    np_frame_header(header, type, s->sequence++, payload, len, events);
-    put(s, header, sizeof header, payload, len);
-}
+static void emit(struct np_sensor *s, int kind, int64_t t, const np_field *fields, size_t count) { np_stream_event(s->stream, kind, t, fields, count); }
 
 static void flush(struct np_sensor *s) {
-    if (s->events == 0) return;
-    put_frame(s, NP_FRAME_EVENTS, s->chunk.data, (uint32_t)s->chunk.len, s->events);
-    s->events = 0;
-    np_buf_init(&s->chunk, s->storage, sizeof s->storage);
+    np_stream_flush(s->stream);
     s->last_flush = clock_ns(CLOCK_MONOTONIC);
-}
-
-static void counted(struct np_sensor *s, int kind) {
-    s->events++;
-    count_add(&s->counts.events[kind], 1);
-}
-
-/* Appends an event; a full chunk is flushed first, so no event is split or lost. */
-static void emit(struct np_sensor *s, int kind, int64_t t, const np_field *fields, size_t count) {
-    if (np_event(&s->chunk, kind, t, fields, count) != 0) {
-        flush(s);
-        if (np_event(&s->chunk, kind, t, fields, count) != 0) return; /* larger than a chunk: cannot happen for these events */
-    }
-    counted(s, kind);
-}
-
-static void emit_loss(struct np_sensor *s, int64_t t, const char *source, uint64_t count, const char *reason) {
-    np_field f[3] = {np_str(source), np_int((int64_t)count), np_str(reason)};
-    emit(s, NP_LOSS, t, f, 3);
-    count_add(&s->counts.lost, count);
-}
-
-/* The header: a msgpack map written by hand with the same encoder rules as the TS writer. */
-static void put_header(struct np_sensor *s) {
-    uint8_t buf[2048];
-    np_buf b;
-    np_buf_init(&b, buf, sizeof buf);
-    char host[256] = "unknown", id[40], notes[768];
-    gethostname(host, sizeof host - 1);
-    uint8_t r[16];
-    int fd = open("/dev/urandom", O_RDONLY);
-    if (fd < 0 || read(fd, r, sizeof r) != (ssize_t)sizeof r) memset(r, 0, sizeof r);
-    if (fd >= 0) close(fd);
-    r[6] = (r[6] & 0x0f) | 0x40;
-    r[8] = (r[8] & 0x3f) | 0x80;
-    snprintf(id, sizeof id, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
-             r[10], r[11], r[12], r[13], r[14], r[15]);
-    snprintf(notes, sizeof notes, "BPF events: CLOCK_BOOTTIME - %lld; packets on %s: CLOCK_REALTIME - start_ns (TPACKET_V3)",
-             (long long)s->start_boottime, s->interface_names);
-    np_put_map(&b, 7);
-    np_put_str(&b, "format"), np_put_str(&b, "netprov-session");
-    np_put_str(&b, "version"), np_put_array(&b, 2), np_put_int(&b, 1), np_put_int(&b, 0);
-    np_put_str(&b, "session_id"), np_put_str(&b, id);
-    np_put_str(&b, "host"), np_put_str(&b, host);
-    np_put_str(&b, "sensor"), np_put_map(&b, 2);
-    np_put_str(&b, "name"), np_put_str(&b, "netprov-linux");
-    np_put_str(&b, "version"), np_put_str(&b, "0.1.0");
-    np_put_str(&b, "start_ns"), np_put_int64(&b, s->start_realtime);
-    np_put_str(&b, "clock_notes"), np_put_str(&b, notes);
-    put(s, NP_FILE_SIGNATURE, sizeof NP_FILE_SIGNATURE, NULL, 0);
-    put_frame(s, NP_FRAME_HEADER, b.data, (uint32_t)b.len, 0);
 }
 
 static void key_of(const struct np_kproc *p, char *out, size_t cap) { snprintf(out, cap, "%u@%llu", p->pid, (unsigned long long)p->start); }
@@ -289,11 +222,7 @@ static void drain_capture(struct np_sensor *s, struct capture *c) {
                 int64_t t = (int64_t)p->tp_sec * 1000000000LL + p->tp_nsec - s->start_realtime;
                 uint32_t caplen = p->tp_snaplen < (uint32_t)s->snaplen ? p->tp_snaplen : (uint32_t)s->snaplen;
                 int direction = c->loopback ? 0 : outgoing ? 2 : 1;
-                if (np_packet(&s->chunk, t, (uint32_t)c->interface_id, direction, p->tp_len, (uint8_t *)p + p->tp_mac, caplen, NULL) != 0) {
-                    flush(s);
-                    np_packet(&s->chunk, t, (uint32_t)c->interface_id, direction, p->tp_len, (uint8_t *)p + p->tp_mac, caplen, NULL);
-                }
-                counted(s, NP_PACKET);
+                np_stream_packet(s->stream, t, (uint32_t)c->interface_id, direction, p->tp_len, (uint8_t *)p + p->tp_mac, caplen, NULL);
             }
             p = (struct tpacket3_hdr *)((uint8_t *)p + p->tp_next_offset);
         }
@@ -309,7 +238,7 @@ static void report_drops(struct np_sensor *s, struct capture *c) {
     if (getsockopt(c->fd, SOL_PACKET, PACKET_STATISTICS, &stats, &size) != 0 || stats.tp_drops == 0) return;
     char reason[64];
     snprintf(reason, sizeof reason, "%s: dropped by the kernel, ring full", c->name);
-    emit_loss(s, clock_ns(CLOCK_REALTIME) - s->start_realtime, "packet-ring", stats.tp_drops, reason);
+    np_stream_loss(s->stream, clock_ns(CLOCK_REALTIME) - s->start_realtime, "packet-ring", stats.tp_drops, reason);
 }
 
 /* Ring buffer reservations the BPF programs could not make since the last reading. */
@@ -317,7 +246,7 @@ static void report_ringbuf_losses(struct np_sensor *s) {
     __u32 zero = 0;
     __u64 lost = 0;
     if (bpf_map__lookup_elem(s->skel->maps.lost, &zero, sizeof zero, &lost, sizeof lost, 0) != 0 || lost <= s->ringbuf_lost_reported) return;
-    emit_loss(s, clock_ns(CLOCK_BOOTTIME) - s->start_boottime, "bpf-ringbuf", lost - s->ringbuf_lost_reported, "ring buffer full");
+    np_stream_loss(s->stream, clock_ns(CLOCK_BOOTTIME) - s->start_boottime, "bpf-ringbuf", lost - s->ringbuf_lost_reported, "ring buffer full");
     s->ringbuf_lost_reported = lost;
 }
 
@@ -478,7 +407,8 @@ struct np_sensor *np_sensor_open(const struct np_sensor_options *options, char *
         return refuse(NULL, error, error_cap, "this kernel has no BTF (/sys/kernel/btf/vmlinux): the eBPF programs cannot be loaded");
     struct np_sensor *s = calloc(1, sizeof *s);
     if (s) s->snapshot = calloc(SNAPSHOT_MAX, sizeof *s->snapshot);
-    if (!s || !s->snapshot) return refuse(s, error, error_cap, "out of memory");
+    if (s) s->stream = np_stream_new(CHUNK_BYTES, forward_output, s);
+    if (!s || !s->snapshot || !s->stream) return refuse(s, error, error_cap, "out of memory");
     s->snaplen = options->snaplen > 0 ? options->snaplen : 262144;
     s->duration_seconds = options->duration_seconds;
     for (int i = 0; i < NP_SENSOR_MAX_INTERFACES; i++) s->captures[i].fd = -1;
@@ -519,27 +449,16 @@ static void drain(struct np_sensor *s) {
     for (int i = 0; i < s->capture_count; i++) drain_capture(s, &s->captures[i]);
 }
 
-static void put_trailer(struct np_sensor *s) {
-    uint8_t buf[256];
-    np_buf b;
-    np_buf_init(&b, buf, sizeof buf);
-    /* Counts are optional (readers never need them); end_t and totals suffice here. */
-    np_put_map(&b, 4);
-    np_put_str(&b, "end_t"), np_put_int(&b, clock_ns(CLOCK_REALTIME) - s->start_realtime);
-    np_put_str(&b, "counts"), np_put_map(&b, 0);
-    np_put_str(&b, "losses"), np_put_int(&b, (int64_t)__atomic_load_n(&s->counts.lost, __ATOMIC_RELAXED));
-    np_put_str(&b, "chunks"), np_put_int(&b, s->sequence - 1);
-    put_frame(s, NP_FRAME_TRAILER, b.data, (uint32_t)b.len, 0);
-}
-
 int np_sensor_run(struct np_sensor *s, np_sensor_output output, void *context, const volatile int *stop) {
     s->output = output;
     s->output_context = context;
-    np_buf_init(&s->chunk, s->storage, sizeof s->storage);
     s->start_realtime = clock_ns(CLOCK_REALTIME);
     s->start_boottime = clock_ns(CLOCK_BOOTTIME);
     s->last_flush = clock_ns(CLOCK_MONOTONIC);
-    put_header(s);
+    char notes[768];
+    snprintf(notes, sizeof notes, "BPF events: CLOCK_BOOTTIME - %lld; packets on %s: CLOCK_REALTIME - start_ns (TPACKET_V3)", (long long)s->start_boottime,
+             s->interface_names);
+    np_stream_begin(s->stream, "netprov-linux", "0.1.0", s->start_realtime, notes);
     for (int i = 0; i < s->capture_count; i++) {
         np_field iface[4] = {np_int(i), np_str(s->captures[i].name), np_int(s->captures[i].link_type), np_int(s->snaplen)};
         emit(s, NP_INTERFACE, 0, iface, 4);
@@ -553,7 +472,7 @@ int np_sensor_run(struct np_sensor *s, np_sensor_output output, void *context, c
 
     int64_t deadline = s->duration_seconds > 0 ? clock_ns(CLOCK_MONOTONIC) + (int64_t)(s->duration_seconds * 1e9) : 0;
     int64_t drops_read = clock_ns(CLOCK_MONOTONIC);
-    while (!*stop && !s->output_failed && (!deadline || clock_ns(CLOCK_MONOTONIC) < deadline)) {
+    while (!*stop && !np_stream_failed(s->stream) && (!deadline || clock_ns(CLOCK_MONOTONIC) < deadline)) {
         struct pollfd pfd[NP_SENSOR_MAX_INTERFACES];
         for (int i = 0; i < s->capture_count; i++) pfd[i] = (struct pollfd){.fd = s->captures[i].fd, .events = POLLIN};
         poll(pfd, (nfds_t)s->capture_count, 5);
@@ -571,16 +490,11 @@ int np_sensor_run(struct np_sensor *s, np_sensor_output output, void *context, c
     drain(s);
     report_ringbuf_losses(s);
     for (int i = 0; i < s->capture_count; i++) report_drops(s, &s->captures[i]);
-    flush(s);
-    put_trailer(s);
-    return s->output_failed ? -1 : 0;
+    np_stream_end(s->stream, clock_ns(CLOCK_REALTIME) - s->start_realtime);
+    return np_stream_failed(s->stream) ? -1 : 0;
 }
 
-void np_sensor_counts(const struct np_sensor *s, struct np_sensor_counts *out) {
-    for (size_t i = 0; i < sizeof out->events / sizeof out->events[0]; i++) out->events[i] = __atomic_load_n(&s->counts.events[i], __ATOMIC_RELAXED);
-    out->lost = __atomic_load_n(&s->counts.lost, __ATOMIC_RELAXED);
-    out->bytes = __atomic_load_n(&s->counts.bytes, __ATOMIC_RELAXED);
-}
+void np_sensor_counts(const struct np_sensor *s, np_stream_counts *out) { np_stream_get_counts(s->stream, out); }
 
 const char *np_sensor_interfaces(const struct np_sensor *s) { return s->interface_names; }
 
@@ -592,6 +506,7 @@ void np_sensor_close(struct np_sensor *s) {
     }
     if (s->rb) ring_buffer__free(s->rb);
     if (s->skel) sensor_bpf__destroy(s->skel);
+    np_stream_free(s->stream);
     free(s->snapshot);
     free(s);
 }

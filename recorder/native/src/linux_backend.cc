@@ -37,7 +37,7 @@ class LinuxBackend final : public Backend {
     std::lock_guard<std::mutex> lock(mutex_);
     SensorCounts out;
     if (!sensor_) return out;
-    struct np_sensor_counts raw;
+    np_stream_counts raw;
     np_sensor_counts(sensor_, &raw);
     for (size_t kind = 0; kind < 16; kind++) out.eventsByKind[kind] = raw.events[kind];
     out.lost = raw.lost;
