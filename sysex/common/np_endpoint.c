@@ -1,6 +1,7 @@
 #include "np_endpoint.h"
 #include "np_lock.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,4 +169,78 @@ int np_table_flow_process(np_table *t, const np_tuple *p, char process_key[NP_KE
     }
     np_lock_release(&t->lock);
     return found;
+}
+
+static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+/* The offset of the IP header after the link layer, and the EtherType-like family found there. */
+static int link_payload(const uint8_t *b, size_t len, int link_type, size_t *at, int *version) {
+    if (link_type == 101) {
+        *at = 0;
+    } else if (link_type == 0) {
+        if (len < 4) return -1;
+        *at = 4; /* the address family, in the capturing host's byte order: read the IP version instead */
+    } else if (link_type == 1) {
+        size_t off = 12;
+        if (len < off + 2) return -1;
+        uint16_t type = be16(b + off);
+        while (type == 0x8100 || type == 0x88a8) { /* VLAN tags */
+            off += 4;
+            if (len < off + 2) return -1;
+            type = be16(b + off);
+        }
+        if (type != 0x0800 && type != 0x86dd) return -1;
+        *at = off + 2;
+    } else {
+        return -1;
+    }
+    if (len <= *at) return -1;
+    *version = b[*at] >> 4;
+    return *version == 4 || *version == 6 ? 0 : -1;
+}
+
+int np_packet_tuple(const uint8_t *b, size_t len, int link_type, np_tuple *out) {
+    size_t at;
+    int version;
+    if (link_payload(b, len, link_type, &at, &version) != 0) return -1;
+    memset(out, 0, sizeof *out);
+    size_t l4;
+    int first_fragment = 1;
+    uint8_t protocol;
+    if (version == 4) {
+        if (len < at + 20) return -1;
+        size_t ihl = (size_t)(b[at] & 0x0f) * 4;
+        if (ihl < 20 || len < at + ihl) return -1;
+        protocol = b[at + 9];
+        first_fragment = (be16(b + at + 6) & 0x1fff) == 0;
+        inet_ntop(AF_INET, b + at + 12, out->local_addr, sizeof out->local_addr);
+        inet_ntop(AF_INET, b + at + 16, out->remote_addr, sizeof out->remote_addr);
+        l4 = at + ihl;
+    } else {
+        if (len < at + 40) return -1;
+        protocol = b[at + 6];
+        inet_ntop(AF_INET6, b + at + 8, out->local_addr, sizeof out->local_addr);
+        inet_ntop(AF_INET6, b + at + 24, out->remote_addr, sizeof out->remote_addr);
+        l4 = at + 40;
+        /* Hop-by-hop, routing, destination options: skip to the transport header; a fragment header ends the walk. */
+        while (protocol == 0 || protocol == 43 || protocol == 60 || protocol == 44) {
+            if (len < l4 + 8) return -1;
+            if (protocol == 44) {
+                first_fragment = (be16(b + l4 + 2) & 0xfff8) == 0;
+                protocol = b[l4];
+                l4 += 8;
+                break;
+            }
+            size_t ext = ((size_t)b[l4 + 1] + 1) * 8;
+            protocol = b[l4];
+            l4 += ext;
+        }
+    }
+    out->protocol = protocol;
+    if ((protocol == 6 || protocol == 17) && first_fragment) {
+        if (len < l4 + 4) return -1;
+        out->local_port = be16(b + l4);
+        out->remote_port = be16(b + l4 + 2);
+    }
+    return 0;
 }

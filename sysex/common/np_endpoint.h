@@ -4,7 +4,8 @@
  *   - audit tokens decoded from their raw bytes into the process key `pid.pidversion`;
  *   - sequence-number gap accounting (ES global_seq_num), turned into loss counts;
  *   - one locked table of live processes and flows, so a packet or a flow can be enriched with
- *     process facts that another callback saw first (the handlers run on several threads).
+ *     process facts that another callback saw first (the handlers run on several threads);
+ *   - a packet's 5-tuple, to find its flow in that table.
  */
 #ifndef NP_ENDPOINT_H
 #define NP_ENDPOINT_H
@@ -71,5 +72,14 @@ int np_table_put_flow(np_table *t, const char *flow_id, const char *process_key,
 void np_table_remove_flow(np_table *t, const char *flow_id);
 /* The process key of the flow whose tuple matches a packet's, in either direction; 0 if found. */
 int np_table_flow_process(np_table *t, const np_tuple *packet, char process_key[NP_KEY_MAX]);
+
+/*
+ * A packet's 5-tuple, for np_table_flow_process: the bytes as the capture gives them, framed by
+ * `link_type` (1 Ethernet with VLAN tags, 0 BSD loopback, 101 raw IP). Source goes to local,
+ * destination to remote (the table matches either way). IPv4 and IPv6 (extension headers
+ * skipped); ports for TCP and UDP, 0 for other protocols and for non-first IPv4 fragments.
+ * Returns 0, or -1 if the bytes are not an IP packet or are cut short.
+ */
+int np_packet_tuple(const uint8_t *bytes, size_t len, int link_type, np_tuple *out);
 
 #endif

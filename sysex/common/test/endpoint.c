@@ -121,7 +121,44 @@ static void concurrency(void) {
     np_table_free(shared);
 }
 
+/* Bytes of real packets, built by hand from their RFC layouts. */
+static void packet_tuples(void) {
+    /* Ethernet, one 802.1Q tag, IPv4 10.0.0.1:40000 -> 93.184.216.34:443 TCP. */
+    uint8_t eth[14 + 4 + 20 + 20] = {0};
+    eth[12] = 0x81, eth[13] = 0x00, eth[16] = 0x08, eth[17] = 0x00;
+    uint8_t *ip = eth + 18;
+    ip[0] = 0x45, ip[9] = 6;
+    memcpy(ip + 12, (uint8_t[]){10, 0, 0, 1}, 4);
+    memcpy(ip + 16, (uint8_t[]){93, 184, 216, 34}, 4);
+    ip[20] = 40000 >> 8, ip[21] = 40000 & 0xff, ip[22] = 443 >> 8, ip[23] = 443 & 0xff;
+    np_tuple t;
+    CHECK(np_packet_tuple(eth, sizeof eth, 1, &t) == 0);
+    CHECK(t.protocol == 6 && !strcmp(t.local_addr, "10.0.0.1") && t.local_port == 40000 && !strcmp(t.remote_addr, "93.184.216.34") && t.remote_port == 443);
+    CHECK(np_packet_tuple(eth, 18 + 20 + 3, 1, &t) == -1); /* cut inside the ports */
+    ip[6] = 0x00, ip[7] = 0xb9;                            /* a later fragment: no ports in it */
+    CHECK(np_packet_tuple(eth, sizeof eth, 1, &t) == 0 && t.local_port == 0 && t.remote_port == 0);
+
+    /* BSD loopback (family word), IPv6 ::1 -> ::1, hop-by-hop options, then UDP 5353 -> 53. */
+    uint8_t lo[4 + 40 + 8 + 8] = {30, 0, 0, 0};
+    uint8_t *ip6 = lo + 4;
+    ip6[0] = 0x60, ip6[6] = 0 /* hop-by-hop */, ip6[23] = 1, ip6[39] = 1;
+    ip6[40] = 17 /* next: UDP */, ip6[41] = 0 /* 8 bytes */;
+    ip6[48] = 5353 >> 8, ip6[49] = 5353 & 0xff, ip6[50] = 0, ip6[51] = 53;
+    CHECK(np_packet_tuple(lo, sizeof lo, 0, &t) == 0);
+    CHECK(t.protocol == 17 && !strcmp(t.local_addr, "::1") && t.local_port == 5353 && !strcmp(t.remote_addr, "::1") && t.remote_port == 53);
+
+    /* Raw IP: ICMP has no ports; ARP over Ethernet and garbage are not IP. */
+    ip[6] = 0, ip[7] = 0, ip[9] = 1;
+    CHECK(np_packet_tuple(ip, 40, 101, &t) == 0 && t.protocol == 1 && t.local_port == 0);
+    uint8_t arp[42] = {0};
+    arp[12] = 0x08, arp[13] = 0x06;
+    CHECK(np_packet_tuple(arp, sizeof arp, 1, &t) == -1);
+    CHECK(np_packet_tuple((const uint8_t *)"\x00", 1, 101, &t) == -1);
+    CHECK(np_packet_tuple(eth, sizeof eth, 113, &t) == -1); /* a link type it does not know */
+}
+
 int main(void) {
+    packet_tuples();
     audit_tokens();
     sequences();
     table();
