@@ -82,11 +82,12 @@ export function recorderCommands(cli: Argv, context: CommandContext): Argv {
           .option('interface', { alias: 'i', type: 'string', array: true, default: [] as string[], describe: 'interface to capture (repeatable); default: every interface' })
           .option('duration', { type: 'number', describe: 'stop after this many seconds' })
           .option('snaplen', { type: 'number', describe: 'bytes kept of each packet (sensor default 65535)' })
-          .option('source', { type: 'string', describe: 'unix:PATH to record a served stream instead of the sensor' })
+          .option('source', { type: 'string', describe: 'unix:PATH: record a served stream instead of the sensor; sysex: the macOS system extension (the default there)' })
           .example('$0 record -o case.npsession -i eth0 --duration 60', 'a minute of eth0 and every process on the machine')
           .example('$0 record --source unix:/tmp/np.sock -o copy.npsession', 'record what a replay serves'),
       async (argv) => {
-        if (argv.source) await recordServedStream(argv.source, argv.output);
+        if (argv.source === 'sysex' && process.platform !== 'darwin') throw new InputError('--source sysex: the macOS system extension; on Linux the sensor is the default source');
+        if (argv.source && argv.source !== 'sysex') await recordServedStream(argv.source, argv.output);
         else await recordSensor(argv.output, { interfaces: argv.interface, durationSeconds: argv.duration, snaplen: argv.snaplen });
       },
     )

@@ -17,6 +17,21 @@ int np_process_key(const np_audit_token *token, char *out, size_t cap) {
     return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
+np_process_info np_process_info_make(const char *key, uint32_t pid, const char *path, const char *signing_id) {
+    np_process_info p = {.pid = pid};
+    snprintf(p.key, sizeof p.key, "%s", key ? key : "");
+    snprintf(p.path, sizeof p.path, "%s", path ? path : "");
+    snprintf(p.signing_id, sizeof p.signing_id, "%s", signing_id ? signing_id : "");
+    return p;
+}
+
+np_tuple np_tuple_make(uint8_t protocol, const char *local_addr, uint16_t local_port, const char *remote_addr, uint16_t remote_port) {
+    np_tuple t = {.protocol = protocol, .local_port = local_port, .remote_port = remote_port};
+    snprintf(t.local_addr, sizeof t.local_addr, "%s", local_addr ? local_addr : "");
+    snprintf(t.remote_addr, sizeof t.remote_addr, "%s", remote_addr ? remote_addr : "");
+    return t;
+}
+
 uint64_t np_sequence_observe(np_sequence *s, uint64_t seq) {
     uint64_t gap = 0;
     if (!s->started) {

@@ -55,6 +55,10 @@ typedef struct {
     uint16_t remote_port;
 } np_tuple;
 
+/* Filled from C strings (cut to fit, NULL as empty): callers in other languages need not touch the arrays. */
+np_process_info np_process_info_make(const char *key, uint32_t pid, const char *path, const char *signing_id);
+np_tuple np_tuple_make(uint8_t protocol, const char *local_addr, uint16_t local_port, const char *remote_addr, uint16_t remote_port);
+
 typedef struct np_table np_table;
 
 np_table *np_table_new(size_t process_capacity, size_t flow_capacity);

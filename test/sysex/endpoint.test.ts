@@ -4,6 +4,7 @@
  * UndefinedBehaviorSanitizer, and again with ThreadSanitizer for the concurrent table test.
  */
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot, scratch } from '../helpers/paths.js';
@@ -18,10 +19,37 @@ function buildAndRun(sanitizers: string): string {
 
 describe('sysex/common endpoint pieces', () => {
   it('pass their checks under AddressSanitizer and UndefinedBehaviorSanitizer', () => {
-    expect(buildAndRun('address,undefined')).toBe('45 passed, 0 failed\n');
+    expect(buildAndRun('address,undefined')).toBe('48 passed, 0 failed\n');
   });
 
   it('pass their checks, concurrent table use included, under ThreadSanitizer', () => {
-    expect(buildAndRun('thread')).toBe('45 passed, 0 failed\n');
+    expect(buildAndRun('thread')).toBe('48 passed, 0 failed\n');
+  });
+});
+
+describe('sysex/macos C module', () => {
+  it('compiles from the Swift package\'s CNetprov target and links: the headers Swift imports resolve to sysex/common', () => {
+    const target = join(repoRoot, 'sysex/macos/Sources/CNetprov');
+    const dir = scratch();
+    const objects = ['np_session', 'np_stream', 'np_endpoint'].map((name) => {
+      const object = join(dir, `${name}.o`);
+      execFileSync('cc', ['-std=c11', '-D_GNU_SOURCE', '-Wall', '-Wextra', '-Werror', '-c', join(target, `${name}.c`), '-o', object]);
+      return object;
+    });
+    const program = join(dir, 'module.c');
+    writeFileSync(program, `#include "CNetprov.h"
+#include <stdio.h>
+int main(void) {
+    uint32_t words[8] = {0, 0, 0, 0, 0, 321, 0, 9};
+    np_audit_token token = np_audit_token_decode((const uint8_t *)words);
+    char key[NP_KEY_MAX];
+    np_process_key(&token, key, sizeof key);
+    np_tuple t = np_tuple_make(6, "10.0.0.1", 1, "10.0.0.2", 2);
+    printf("%s %u\\n", key, t.remote_port);
+    return 0;
+}
+`);
+    execFileSync('cc', ['-std=c11', '-Wall', '-Werror', `-I${join(target, 'include')}`, program, ...objects, '-o', join(dir, 'module'), '-lpthread']);
+    expect(execFileSync(join(dir, 'module'), { encoding: 'utf8' })).toBe('321.9 2\n');
   });
 });

@@ -38,18 +38,20 @@ static void sequences(void) {
     CHECK(s.lost == 3 && s.last == 106);
 }
 
-static np_process_info process(const char *key, uint32_t pid, const char *path) {
-    np_process_info p = {.pid = pid};
-    snprintf(p.key, sizeof p.key, "%s", key);
-    snprintf(p.path, sizeof p.path, "%s", path);
-    return p;
-}
+static np_process_info process(const char *key, uint32_t pid, const char *path) { return np_process_info_make(key, pid, path, NULL); }
 
-static np_tuple tuple(const char *local, uint16_t lport, const char *remote, uint16_t rport) {
-    np_tuple t = {.protocol = 6, .local_port = lport, .remote_port = rport};
-    snprintf(t.local_addr, sizeof t.local_addr, "%s", local);
-    snprintf(t.remote_addr, sizeof t.remote_addr, "%s", remote);
-    return t;
+static np_tuple tuple(const char *local, uint16_t lport, const char *remote, uint16_t rport) { return np_tuple_make(6, local, lport, remote, rport); }
+
+static void constructors(void) {
+    char long_path[400];
+    memset(long_path, 'p', sizeof long_path - 1);
+    long_path[sizeof long_path - 1] = 0;
+    np_process_info p = np_process_info_make("1.2", 1, long_path, "com.example");
+    CHECK(!strcmp(p.key, "1.2") && p.pid == 1 && strlen(p.path) == NP_PATH_MAX - 1 && !strcmp(p.signing_id, "com.example"));
+    np_process_info empty = np_process_info_make(NULL, 0, NULL, NULL);
+    CHECK(empty.key[0] == 0 && empty.path[0] == 0 && empty.signing_id[0] == 0);
+    np_tuple t = np_tuple_make(17, "::1", 53, "2001:db8::1", 5353);
+    CHECK(t.protocol == 17 && !strcmp(t.local_addr, "::1") && t.local_port == 53 && !strcmp(t.remote_addr, "2001:db8::1") && t.remote_port == 5353);
 }
 
 static void table(void) {
@@ -159,6 +161,7 @@ static void packet_tuples(void) {
 
 int main(void) {
     packet_tuples();
+    constructors();
     audit_tokens();
     sequences();
     table();

@@ -1,0 +1,47 @@
+// The live processes and flows every handler shares: sysex/common's np_table (one os_unfair_lock
+// inside, np_lock.h), so the packet filter can name the process of a packet's flow, and a flow
+// the process facts Endpoint Security saw first. Every call copies in or out under that lock.
+import CNetprov
+import Foundation
+
+final class SharedState {
+    private let table: OpaquePointer
+
+    init() {
+        // A desktop runs hundreds of processes and a few thousand flows; the table scans linearly.
+        table = np_table_new(16_384, 65_536)
+    }
+
+    deinit { np_table_free(table) }
+
+    func processStarted(_ key: ProcessKey, path: String?, signingId: String?) {
+        var info = np_process_info_make(key.key, key.pid, path, signingId)
+        np_table_put_process(table, &info)
+    }
+
+    func processExited(_ key: String) { np_table_remove_process(table, key) }
+
+    /// Whether this instance is already known (Endpoint Security gives no snapshot: the first
+    /// event of a process that was running before recording began introduces it).
+    func isKnown(_ key: ProcessKey) -> Bool {
+        var info = np_process_info()
+        guard np_table_process_by_pid(table, key.pid, &info) == 0 else { return false }
+        return withUnsafeBytes(of: &info.key) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) } == key.key
+    }
+
+    func flowOpened(id: String, processKey: String, tuple: np_tuple) {
+        var copy = tuple
+        np_table_put_flow(table, id, processKey, &copy)
+    }
+
+    func flowClosed(id: String) { np_table_remove_flow(table, id) }
+
+    /// The process of the flow this packet belongs to, when the content filter has seen that flow.
+    func processOfPacket(_ bytes: UnsafeRawPointer, length: Int, linkType: Int32) -> String? {
+        var tuple = np_tuple()
+        guard np_packet_tuple(bytes.assumingMemoryBound(to: UInt8.self), length, linkType, &tuple) == 0 else { return nil }
+        var key = [CChar](repeating: 0, count: Int(NP_KEY_MAX))
+        guard np_table_flow_process(table, &tuple, &key) == 0 else { return nil }
+        return String(cString: key)
+    }
+}
