@@ -110,6 +110,11 @@ describe('netprov record (Linux sensor)', () => {
     expect(existsSync(join(tree, 'recorder/native/build/Release/netprov_sensor.node'))).toBe(false);
   });
 
+  it('refuses --source sysex off macOS, naming the default', () => {
+    const run = netprov(['record', '--source', 'sysex', '-o', join(scratch(), 'x.npsession')]);
+    expect([run.status, run.stderr]).toEqual([1, 'netprov: --source sysex: the macOS system extension; on Linux the sensor is the default source\n']);
+  });
+
   it('says how to build the sensor where it is not built', () => {
     // An install where the addon was not built: the built CLI and its dependencies, nothing else.
     const install = scratch();
