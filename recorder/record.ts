@@ -55,8 +55,14 @@ export async function recordStream(
       }
       if (stop?.aborted) break;
     }
-  } finally {
-    sink.close();
+  } catch (err) {
+    try {
+      sink.close();
+    } catch {
+      // the first failure is the one to report
+    }
+    throw err;
   }
+  sink.close();
   return summary;
 }

@@ -152,6 +152,7 @@ function describeInspection(r: Inspection): string {
 
 async function recordServedStream(source: string, output: string): Promise<void> {
   if (!source.startsWith('unix:')) throw new InputError(`--source ${source}: expected unix:PATH`);
+  FileSink.assertCreatable(output);
   const socket = await connect(source.slice(5));
   const stop = new AbortController();
   const summary = await untilSignal(
@@ -165,6 +166,7 @@ async function recordServedStream(source: string, output: string): Promise<void>
 }
 
 async function recordSensor(output: string, options: SensorOptions): Promise<void> {
+  FileSink.assertCreatable(output);
   const sensor = startSensor(options);
   // The session file is created only once the sensor runs: a refusal leaves nothing behind.
   await sensor.ready;
@@ -173,7 +175,10 @@ async function recordSensor(output: string, options: SensorOptions): Promise<voi
   const status = new StatusLine(sensor.counts);
   let written = 0;
   // On SIGINT/SIGTERM the sensor drains its rings and writes its trailer; the stream ends after it.
-  const recording = untilSignal(sensor.stop, () => recordStream(sensor.stream, output, 'sensor', undefined, (s) => (written = s.bytes)));
+  const recording = untilSignal(sensor.stop, () => recordStream(sensor.stream, output, 'sensor', undefined, (s) => (written = s.bytes))).catch((err) => {
+    sensor.stop(); // the file failed: nothing more can be kept, so the sensor ends too
+    throw err;
+  });
   status.start(() => written);
   const [summary] = await Promise.all([recording, sensor.exited]).finally(() => status.end());
   const lost = sensor.counts().lost;

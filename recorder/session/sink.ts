@@ -1,7 +1,8 @@
 /**
  * Where a SessionWriter's bytes go. A new destination (a socket, an XPC pipe) is one new class.
  */
-import { closeSync, fchmodSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fchmodSync, fsyncSync, openSync, statSync, writeSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 
 export interface ByteSink {
@@ -14,6 +15,7 @@ export class FileSink implements ByteSink {
   private readonly fd: number;
 
   constructor(readonly path: string) {
+    FileSink.assertCreatable(path);
     try {
       this.fd = openSync(path, 'w', 0o600);
     } catch (err) {
@@ -22,14 +24,42 @@ export class FileSink implements ByteSink {
     fchmodSync(this.fd, 0o600); // openSync's mode applies only when it creates the file
   }
 
+  /** Refuses, before anything is recorded, a path no session file can be created at. */
+  static assertCreatable(path: string): void {
+    let reason: string | null = null;
+    if (existsSync(path)) {
+      if (!statSync(path).isFile()) reason = 'not a regular file';
+    } else {
+      const dir = dirname(resolve(path));
+      try {
+        accessSync(dir, constants.W_OK);
+      } catch (err) {
+        reason = `${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
+      }
+    }
+    if (reason) throw new InputError(`${path}: cannot create session file (${reason})`);
+  }
+
   write(bytes: Uint8Array): void {
     let done = 0;
-    while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done);
+    while (done < bytes.length) done += this.attempt(() => writeSync(this.fd, bytes, done, bytes.length - done));
   }
 
   close(): void {
-    fsyncSync(this.fd);
-    closeSync(this.fd);
+    try {
+      this.attempt(() => fsyncSync(this.fd));
+    } finally {
+      closeSync(this.fd);
+    }
+  }
+
+  /** A failed write (disk full, a device that takes no writes) is the user's one-line error, naming the file. */
+  private attempt<T>(io: () => T): T {
+    try {
+      return io();
+    } catch (err) {
+      throw new InputError(`${this.path}: cannot write session file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
   }
 }
 

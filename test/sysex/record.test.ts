@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../../analyzer/analyze.js';
@@ -81,6 +81,7 @@ describe('netprov record (Linux sensor)', () => {
 
   it('refuses to run unprivileged, saying which privileges it needs, and leaves no file', () => {
     const dir = scratch();
+    chmodSync(dir, 0o777); // writable by nobody: the refusal to show is the sensor's, not the file's
     const output = join(dir, 'nobody.npsession');
     const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(repoRoot, 'bin/netprov.js'), 'record', '-o', output], { encoding: 'utf8' });
     expect(run.status).toBe(1);
@@ -108,6 +109,22 @@ describe('netprov record (Linux sensor)', () => {
     expect(run.status).toBe(0);
     expect(run.stderr).toMatch(/^netprov: the sensor was not built \([^)]*(bpftool|clang)[^)]*(not found|No such file or directory)\); live recording needs it: apt-get install clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev, then npm run build:sensor\n$/);
     expect(existsSync(join(tree, 'recorder/native/build/Release/netprov_sensor.node'))).toBe(false);
+  });
+
+  it('refuses an output it cannot create before starting the sensor', () => {
+    const missing = join(scratch(), 'no-such-dir', 'x.npsession');
+    const run = netprov(['record', '-o', missing]);
+    expect([run.status, run.stderr]).toEqual([1, `netprov: ${missing}: cannot create session file (${join(missing, '..')}: ENOENT)\n`]);
+    const directory = scratch();
+    const notFile = netprov(['record', '-o', directory]);
+    expect([notFile.status, notFile.stderr]).toEqual([1, `netprov: ${directory}: cannot create session file (not a regular file)\n`]);
+  });
+
+  it('stops the sensor and names the file when the session file cannot be written', () => {
+    // /proc/version opens for writing as root but refuses every write (EIO).
+    const run = spawnSync(process.execPath, [join(repoRoot, 'bin/netprov.js'), 'record', '-o', '/proc/version'], { encoding: 'utf8', timeout: 20_000 });
+    expect(run.signal).toBe(null);
+    expect([run.status, run.stderr.split('\n').at(-2)]).toEqual([1, 'netprov: /proc/version: cannot write session file (EIO)']);
   });
 
   it('refuses --source sysex off macOS, naming the default', () => {
