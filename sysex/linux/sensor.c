@@ -13,7 +13,11 @@
 #include <fcntl.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <linux/types.h>
+#include <netinet/in.h>
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <sys/ioctl.h>
@@ -330,65 +334,91 @@ static size_t socket_owners(const struct np_sensor *s, struct inode_owner *out, 
     return count;
 }
 
-/* /proc/net/tcp prints each address as the hex of its in-memory bytes, read as host-order words. */
-static void proc_address(const char *hex, int v6, char *out, size_t cap) {
-    uint8_t bytes[16];
-    unsigned words = v6 ? 4 : 1;
-    for (unsigned w = 0; w < words; w++) {
-        unsigned int value;
-        char part[9];
-        memcpy(part, hex + w * 8, 8);
-        part[8] = 0;
-        sscanf(part, "%x", &value);
-        memcpy(bytes + w * 4, &value, 4);
-    }
-    inet_ntop(v6 ? AF_INET6 : AF_INET, bytes, out, (socklen_t)cap);
-}
+/* An inet socket alive at start-up, from sock_diag. */
+struct live_socket {
+    int family, protocol, state;
+    char local[INET6_ADDRSTRLEN], remote[INET6_ADDRSTRLEN];
+    unsigned local_port, remote_port;
+    unsigned long inode;
+};
 
 /*
- * The sockets alive at start-up in this network namespace, from /proc/net/{tcp,udp}{,6}: listening
- * TCP and bound UDP ones as port owners, established TCP and connected UDP ones as existing flows.
+ * Every socket of one family and protocol in this network namespace, in `states` (a bit per TCP
+ * state), from NETLINK_SOCK_DIAG: the kernel's own socket table, without parsing /proc/net text.
+ * Calls `found` for each; returns -1 if the dump could not be made.
  */
-static void snapshot_sockets(struct np_sensor *s) {
-    static const struct {
-        const char *path;
-        int v6, protocol;
-    } tables[] = {{"/proc/net/tcp", 0, 6}, {"/proc/net/tcp6", 1, 6}, {"/proc/net/udp", 0, 17}, {"/proc/net/udp6", 1, 17}};
-    const size_t max_owners = 1 << 16;
-    struct inode_owner *owners = malloc(max_owners * sizeof *owners);
-    if (!owners) return;
-    size_t owner_count = socket_owners(s, owners, max_owners);
-    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
-        FILE *f = fopen(tables[t].path, "r");
-        if (!f) continue;
-        int v6 = tables[t].v6, udp = tables[t].protocol == 17;
-        char line[512], local_hex[40], remote_hex[40];
-        unsigned local_port, remote_port, state;
-        unsigned long inode;
-        if (!fgets(line, sizeof line, f)) {
-            fclose(f);
-            continue;
-        }
-        while (fgets(line, sizeof line, f)) {
-            if (sscanf(line, " %*d: %32[0-9A-Fa-f]:%x %32[0-9A-Fa-f]:%x %x %*s %*s %*s %*d %*d %lu", local_hex, &local_port, remote_hex, &remote_port, &state, &inode) != 6) continue;
-            /* TCP: LISTEN (0x0A) or ESTABLISHED (0x01). UDP: unconnected shows as CLOSE (0x07), connected as ESTABLISHED. */
-            int listen = udp ? state == 0x07 : state == 0x0A;
-            if (!listen && state != 0x01) continue;
-            const char *key = NULL;
-            for (size_t i = 0; i < owner_count && !key; i++)
-                if (owners[i].inode == inode && inode) key = snapshot_key(s, owners[i].pid);
-            if (!key) continue;
-            char local[INET6_ADDRSTRLEN], remote[INET6_ADDRSTRLEN], flow[40];
-            proc_address(local_hex, v6, local, sizeof local);
-            proc_address(remote_hex, v6, remote, sizeof remote);
-            snprintf(flow, sizeof flow, "inode-%lu", inode);
-            np_field fields[10] = {np_str(flow), np_str(key), np_int(tables[t].protocol), np_str(local), np_int(local_port), np_str(remote), np_int(remote_port),
-                                   np_int(listen ? 1 : 0), np_int(listen ? 4 /* listen */ : 5 /* snapshot */), np_nil()};
-            emit(s, NP_FLOW_OPEN, 0, fields, 10);
-        }
-        fclose(f);
+struct owners {
+    struct np_sensor *sensor;
+    struct inode_owner *list; /* inode -> pid, for every socket of every snapshot process */
+    size_t count;
+};
+
+static int dump_sockets(int family, int protocol, uint32_t states, void (*found)(const struct owners *, const struct live_socket *), const struct owners *owners) {
+    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (fd < 0) return -1;
+    struct {
+        struct nlmsghdr header;
+        struct inet_diag_req_v2 request;
+    } query = {
+        .header = {.nlmsg_len = sizeof query, .nlmsg_type = SOCK_DIAG_BY_FAMILY, .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
+        .request = {.sdiag_family = (uint8_t)family, .sdiag_protocol = (uint8_t)protocol, .idiag_states = states},
+    };
+    if (send(fd, &query, sizeof query, 0) != (ssize_t)sizeof query) {
+        close(fd);
+        return -1;
     }
-    free(owners);
+    uint8_t buffer[32768];
+    for (;;) {
+        ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+        if (n <= 0) break;
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buffer; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+            if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+                close(fd);
+                return h->nlmsg_type == NLMSG_DONE ? 0 : -1;
+            }
+            const struct inet_diag_msg *m = NLMSG_DATA(h);
+            struct live_socket sock = {.family = m->idiag_family, .protocol = protocol, .state = m->idiag_state,
+                                       .local_port = ntohs(m->id.idiag_sport), .remote_port = ntohs(m->id.idiag_dport), .inode = m->idiag_inode};
+            inet_ntop(m->idiag_family, m->id.idiag_src, sock.local, sizeof sock.local);
+            inet_ntop(m->idiag_family, m->id.idiag_dst, sock.remote, sizeof sock.remote);
+            found(owners, &sock);
+        }
+    }
+    close(fd);
+    return -1;
+}
+
+/* A listening TCP or bound UDP socket is its port's owner; an established one, a flow that exists already. */
+static void snapshot_socket(const struct owners *owners, const struct live_socket *sock) {
+    struct np_sensor *s = owners->sensor;
+    int udp = sock->protocol == IPPROTO_UDP;
+    /* UDP: unconnected shows as TCP_CLOSE (7), connected as TCP_ESTABLISHED (1). */
+    int listen = udp ? sock->state == 7 : sock->state == 10;
+    if (!listen && sock->state != 1) return;
+    const char *key = NULL;
+    for (size_t i = 0; i < owners->count && !key; i++)
+        if (owners->list[i].inode == sock->inode && sock->inode) key = snapshot_key(s, owners->list[i].pid);
+    if (!key) return;
+    char flow[40];
+    snprintf(flow, sizeof flow, "inode-%lu", sock->inode);
+    np_field fields[10] = {np_str(flow), np_str(key), np_int(sock->protocol), np_str(sock->local), np_int(sock->local_port), np_str(sock->remote), np_int(sock->remote_port),
+                           np_int(listen ? 1 : 0), np_int(listen ? 4 /* listen */ : 5 /* snapshot */), np_nil()};
+    emit(s, NP_FLOW_OPEN, 0, fields, 10);
+}
+
+/* The TCP and UDP sockets alive at start-up in this network namespace, each under its owner. */
+static void snapshot_sockets(struct np_sensor *s) {
+    const size_t max_owners = 1 << 16;
+    struct owners owners = {.sensor = s, .list = malloc(max_owners * sizeof *owners.list)};
+    if (!owners.list) return;
+    owners.count = socket_owners(s, owners.list, max_owners);
+    const uint32_t tcp_states = 1u << 10 /* LISTEN */ | 1u << 1 /* ESTABLISHED */, any_state = ~0u;
+    for (int v6 = 0; v6 < 2; v6++) {
+        int family = v6 ? AF_INET6 : AF_INET;
+        dump_sockets(family, IPPROTO_TCP, tcp_states, snapshot_socket, &owners);
+        dump_sockets(family, IPPROTO_UDP, any_state, snapshot_socket, &owners);
+    }
+    free(owners.list);
 }
 
 /* Gives up opening: the reason into `error`, whatever was opened closed. */
