@@ -17,7 +17,7 @@ let package = Package(
         .executableTarget(
             name: "NetprovSysex",
             dependencies: ["CNetprov"],
-            linkerSettings: [.linkedLibrary("EndpointSecurity"), .linkedLibrary("bsm"), .linkedFramework("NetworkExtension")]
+            linkerSettings: [.linkedLibrary("EndpointSecurity"), .linkedFramework("NetworkExtension")]
         ),
         .executableTarget(
             name: "NetprovActivate",

@@ -78,7 +78,10 @@ NSString *serviceName() {
 
 class DarwinBackend final : public Backend {
  public:
-  ~DarwinBackend() override { [connection_ invalidate]; }
+  ~DarwinBackend() override {
+    connection_.invalidationHandler = nil;  // it refers to this backend
+    [connection_ invalidate];
+  }
 
   std::string open(const SensorOptions &options) override {
     if (!options.interfaces.empty()) return "the macOS packet filter sees every interface: -i is not supported here";

@@ -55,10 +55,11 @@ final class Activation: NSObject, OSSystemExtensionRequestDelegate {
     }
 }
 
+// The request holds its delegate weakly: this one lives as long as the process.
+let activation = Activation()
 if CommandLine.arguments.contains("--disable") {
     configureFilter(enabled: false)
 } else {
-    let activation = Activation()
     let request = OSSystemExtensionRequest.activationRequest(forExtensionWithIdentifier: extensionIdentifier, queue: .main)
     request.delegate = activation
     OSSystemExtensionManager.shared.submitRequest(request)

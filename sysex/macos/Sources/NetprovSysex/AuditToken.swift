@@ -7,6 +7,7 @@ struct ProcessKey {
     let key: String
     let pid: UInt32
     let pidversion: UInt32
+    let uid: UInt32 // the real user
 
     init?(tokenData: Data?) {
         guard let tokenData, tokenData.count == MemoryLayout<audit_token_t>.size else { return nil }
@@ -25,5 +26,6 @@ struct ProcessKey {
         key = String(cString: buffer)
         pid = raw.pid
         pidversion = raw.pidversion
+        uid = raw.ruid
     }
 }

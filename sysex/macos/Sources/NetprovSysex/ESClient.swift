@@ -61,7 +61,7 @@ final class ESClient {
         switch m.event_type {
         case ES_EVENT_TYPE_NOTIFY_EXEC: exec(m.event.exec, former: actor, version: m.version, at: time)
         case ES_EVENT_TYPE_NOTIFY_FORK: fork(child: m.event.fork.child.pointee, parent: actor, at: time)
-        case ES_EVENT_TYPE_NOTIFY_EXIT: exit(actor, status: m.event.exit.stat, at: time)
+        case ES_EVENT_TYPE_NOTIFY_EXIT: exited(actor, status: m.event.exit.stat, at: time)
         case ES_EVENT_TYPE_NOTIFY_UIPC_BIND:
             let bind = m.event.uipc_bind
             unixSocket(actor, path: string(bind.dir.pointee.path) + "/" + string(bind.filename), origin: 4 /* listen */, at: time)
@@ -96,7 +96,7 @@ final class ESClient {
         recording.state.processStarted(childKey, path: string(child.executable.pointee.path), signingId: string(child.signing_id))
     }
 
-    private func exit(_ process: es_process_t, status: Int32, at time: Int64) {
+    private func exited(_ process: es_process_t, status: Int32, at time: Int64) {
         let key = ProcessKey(token: process.audit_token)
         recording.emit(Int32(NP_EXIT), at: time, [.str(key.key), .int(Int64(key.pid)), .int(Int64(status))])
         recording.state.processExited(key.key)
@@ -117,7 +117,7 @@ final class ESClient {
         let parentKey = version >= 4 ? ProcessKey(token: process.parent_audit_token).key : nil
         let cdhash = withUnsafeBytes(of: process.cdhash) { $0.map { String(format: "%02x", $0) }.joined() }
         return [.str(key.key), .int(Int64(key.pid)), .int(Int64(key.pidversion)), .int(Int64(process.ppid)), .str(parentKey),
-                .int(Int64(audit_token_to_ruid(process.audit_token))), .str(string(process.executable.pointee.path)), .strs(argv),
+                .int(Int64(key.uid)), .str(string(process.executable.pointee.path)), .strs(argv),
                 .str(nonEmpty(string(process.signing_id))), .str(nonEmpty(string(process.team_id))), .str(cdhash), .bool(process.is_platform_binary)]
     }
 

@@ -11,7 +11,7 @@ final class PacketFilter: NEFilterPacketProvider {
         packetHandler = { _, interface, direction, bytes, length in
             let arrived = Clock.realtimeNs()
             guard recording.admit() else { return .allow }
-            let name = nw_interface_get_name(interface).map { String(cString: $0) } ?? "unknown"
+            let name = String(cString: nw_interface_get_name(interface))
             recording.packet(at: arrived, interface: name, linkType: PacketFilter.linkType(of: interface),
                              direction: PacketFilter.direction(direction), bytes: bytes, length: length)
             return .allow

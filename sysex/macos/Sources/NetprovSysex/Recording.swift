@@ -66,7 +66,7 @@ final class Recording {
     /// Whether to record an event now; false while not recording or while the recorder is behind.
     func admit() -> Bool {
         locked {
-            guard stream != nil, let outbox else { return false }
+            guard let stream, let outbox else { return false }
             if outbox.isBehind {
                 skipped += 1
                 return false

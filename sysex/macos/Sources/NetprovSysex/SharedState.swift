@@ -9,7 +9,7 @@ final class SharedState {
 
     init() {
         // A desktop runs hundreds of processes and a few thousand flows; the table scans linearly.
-        table = np_table_new(16_384, 65_536)
+        table = np_table_new(16_384, 65_536)! // only out of memory fails here
     }
 
     deinit { np_table_free(table) }
