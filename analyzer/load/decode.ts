@@ -1,7 +1,8 @@
 /**
  * The stateless half of loading, run on its own thread (decode-worker.ts): read and check the
  * session file, decode its events, dissect every packet into columns, parse DNS messages.
- * Everything that needs order-dependent state (connections, processes) happens in the loader.
+ * Everything that needs order-dependent state happens after it: connections in track.ts,
+ * processes in the loader.
  */
 import { InputError } from '../../recorder/errors.js';
 import type { SessionHeader } from '../../recorder/session/events.js';
@@ -39,7 +40,7 @@ export function decodeSession(
   const reassembler = new Reassembler();
   const freshBatch = (): PacketBatch => {
     const columns = reuse() ?? { rows: newRows(), track: newTrack() };
-    return { count: 0, bytesRead: 0, bytesTotal: 0, ...columns, newStrings: [], datagrams: [], events: [], dns: [] };
+    return { count: 0, bytesRead: 0, bytesTotal: 0, ...columns, newStrings: [], datagrams: [], events: [], dns: [], dnsRows: [] };
   };
   let batch = freshBatch();
   let packetNo = 0;

@@ -1,9 +1,10 @@
 /**
- * Loads one session into the analysis database, on two threads: a worker reads, checks, decodes
- * and dissects (decode.ts); this thread tracks connections and processes, in event order, and
- * streams rows into DuckDB. Packets are copied into packet_rows as numbers (db/column-stage.ts);
- * the packets view adds their text. Memory holds the open connections, the process table and
- * a few batches in flight, never the session.
+ * Loads one session into the analysis database, as a pipeline of three threads: a worker reads,
+ * checks, decodes and dissects (decode.ts); a second tracks connections in packet order
+ * (track.ts), writing finished flows as CSV; this thread follows processes in event order and
+ * streams rows into DuckDB, the one thing only it can do. Packets are copied into packet_rows as
+ * numbers (db/column-stage.ts); the packets view adds their text. Memory holds the open
+ * connections, the process table and a few batches in flight, never the session.
  */
 import { readFileSync } from 'node:fs';
 import { MessageChannel, Worker } from 'node:worker_threads';
@@ -12,16 +13,12 @@ import { FlowOrigin, type SessionEvent, type SessionHeader } from '../../recorde
 import type { ReadReport } from '../../recorder/session/reader.js';
 import { RowAppender } from '../db/appender.js';
 import { BulkAppender } from '../db/column-stage.js';
-import { CsvStage } from '../db/csv-stage.js';
+import { loadCsv, privateTempFile } from '../db/csv-stage.js';
 import { query, type Database } from '../db/database.js';
-import { formatAddress } from '../dissect/packet.js';
-import { communityId } from '../flows/community-id.js';
-import type { AddressId, Conn } from '../flows/conn.js';
-import { ConnTracker, isPorted, type TrackedPacket } from '../flows/tracker.js';
 import { projectFile } from '../../recorder/project.js';
-import type { DecodeMessage } from './decode.js';
-import { ROW_COLUMNS, transferList, type PacketBatch, type TrackColumns } from './packet-batch.js';
+import { ROW_COLUMNS, transferList, type PacketBatch } from './packet-batch.js';
 import { ProcessModel } from './processes.js';
+import type { LoadMessage } from './track-worker.js';
 
 export interface LoadOptions {
   salvage?: boolean;
@@ -31,11 +28,13 @@ export interface LoadOptions {
 
 /** Seconds spent in each stage of a load, for the benchmark. */
 export interface StageTimes {
-  /** On the worker thread, overlapping the rest: reading, checking, decoding, dissecting. */
+  /** Until the decoding worker's last batch, overlapping the rest: reading, checking, decoding, dissecting. */
   decodeWorker: number;
-  /** This thread: tracking connections and processes, staging rows. */
-  track: number;
-  /** Of `track`: copying staged packet rows into DuckDB. */
+  /** On the tracking worker, overlapping: connection tracking, flow rows. */
+  trackWorker: number;
+  /** This thread: processes and other events, staging rows. */
+  main: number;
+  /** Of `main`: copying packet rows into DuckDB. */
   stageToDuckDb: number;
   /** Flows still open, processes, attribution: the work after the last event. */
   finish: number;
@@ -63,9 +62,18 @@ const originName: Record<number, string> = Object.fromEntries(
 
 export async function loadSession(db: Database, path: string, options: LoadOptions = {}): Promise<LoadResult> {
   const started = performance.now();
-  const messages = decodeInWorker(path, options.salvage ?? false);
+  const flowsCsv = privateTempFile('flows.csv');
+  try {
+    return await load(db, path, options, flowsCsv.path, started);
+  } finally {
+    flowsCsv.remove();
+  }
+}
+
+async function load(db: Database, path: string, options: LoadOptions, flowsCsv: string, started: number): Promise<LoadResult> {
+  const messages = decodeInWorkers(path, options.salvage ?? false, flowsCsv);
   const first = await messages.next();
-  const header = (first.value as Extract<DecodeMessage, { type: 'header' }>).header;
+  const header = (first.value as Extract<LoadMessage, { type: 'header' }>).header;
   const sessionId = header.sessionId;
   const seen = await query(db, 'SELECT file FROM sessions WHERE session_id = $1', [sessionId]);
   if (seen.length > 0) {
@@ -73,48 +81,59 @@ export async function loadSession(db: Database, path: string, options: LoadOptio
     throw new InputError(`${path}: session ${sessionId} is already in this database (loaded from ${seen[0].file})`);
   }
   const session = await SessionLoad.start(db, header);
-  const seconds: StageTimes = { decodeWorker: 0, track: 0, stageToDuckDb: 0, finish: 0 };
-  let report: ReadReport | null = null;
+  const seconds: StageTimes = { decodeWorker: 0, trackWorker: 0, main: 0, stageToDuckDb: 0, finish: 0 };
+  let end: Extract<LoadMessage, { type: 'end' }> | null = null;
   for await (const message of messages) {
     if (message.type === 'batch') {
       const start = performance.now();
       session.batch(message.batch);
-      seconds.track += (performance.now() - start) / 1000;
+      seconds.main += (performance.now() - start) / 1000;
       options.onProgress?.(message.batch.bytesRead, message.batch.bytesTotal);
     } else if (message.type === 'end') {
-      report = message.report;
-      options.onProgress?.(report.bytesRead, report.bytes);
+      end = message;
+      seconds.trackWorker = message.trackSeconds;
+      options.onProgress?.(message.report.bytesRead, message.report.bytes);
     }
   }
   const finishStart = performance.now();
-  const result = await session.finish(path, report!);
+  const result = await session.finish(path, end!.report, end!.flows, flowsCsv);
   seconds.finish = (performance.now() - finishStart) / 1000;
   seconds.stageToDuckDb = session.stageSeconds;
   seconds.decodeWorker = (finishStart - started) / 1000;
   return { ...result, seconds };
 }
 
-/** Runs decode.ts on a worker thread; yields its messages in order. */
-async function* decodeInWorker(path: string, salvage: boolean): AsyncGenerator<DecodeMessage> {
+/**
+ * Runs decode.ts and track.ts on two worker threads, the decoder feeding the tracker; yields the
+ * tracker's messages in order. Column buffers come back here and go straight to the decoder.
+ */
+async function* decodeInWorkers(path: string, salvage: boolean, flowsCsv: string): AsyncGenerator<LoadMessage> {
   const inFlight = new SharedArrayBuffer(4);
   const pending = new Int32Array(inFlight);
   const recycle = new MessageChannel();
-  const worker = new Worker(projectFile('dist/analyzer/load/decode-worker.js'), {
-    workerData: { path, salvage, inFlight, recycled: recycle.port2 },
-    transferList: [recycle.port2],
+  const pipe = new MessageChannel();
+  const decoder = new Worker(projectFile('dist/analyzer/load/decode-worker.js'), {
+    workerData: { path, salvage, inFlight, recycled: recycle.port2, out: pipe.port1 },
+    transferList: [recycle.port2, pipe.port1],
   });
-  const queue: DecodeMessage[] = [];
+  const worker = new Worker(projectFile('dist/analyzer/load/track-worker.js'), {
+    workerData: { decoded: pipe.port2, flowsCsv },
+    transferList: [pipe.port2],
+  });
+  const queue: LoadMessage[] = [];
   let wake: (() => void) | null = null;
   let failure: Error | null = null;
   let exited = false;
-  worker.on('message', (m: DecodeMessage) => {
+  worker.on('message', (m: LoadMessage) => {
     queue.push(m);
     wake?.();
   });
-  worker.on('error', (err) => {
-    failure = err;
-    wake?.();
-  });
+  for (const thread of [decoder, worker]) {
+    thread.on('error', (err) => {
+      failure = err;
+      wake?.();
+    });
+  }
   worker.on('exit', () => {
     exited = true;
     wake?.();
@@ -138,16 +157,13 @@ async function* decodeInWorker(path: string, salvage: boolean): AsyncGenerator<D
     }
   } finally {
     recycle.port1.close();
-    await worker.terminate();
+    await Promise.all([decoder.terminate(), worker.terminate()]);
   }
 }
 
-/** The order-dependent half of a load: everything that needs the events in sequence. */
+/** This thread's part of a load: processes and other events in sequence, and every row into DuckDB. */
 class SessionLoad {
-  private readonly tracker: ConnTracker;
   private readonly model = new ProcessModel();
-  private readonly packet = new BatchPacket();
-  private flows = 0;
   private packets = 0;
   private events = 0;
   private malformed = 0;
@@ -156,16 +172,10 @@ class SessionLoad {
     private readonly db: Database,
     private readonly header: SessionHeader,
     private readonly out: Record<'socket_events' | 'losses' | 'interfaces' | 'dns', RowAppender>,
-    private readonly flowRows: CsvStage,
     private readonly packetRows: BulkAppender,
     private readonly packetStrings: RowAppender,
     private readonly sessionNo: number,
-  ) {
-    this.tracker = new ConnTracker(header.sessionId, (conn) => {
-      this.flows++;
-      flowRows.row(flowRow(header.sessionId, conn));
-    });
-  }
+  ) {}
 
   static async start(db: Database, header: SessionHeader): Promise<SessionLoad> {
     const c = db.connection;
@@ -174,41 +184,24 @@ class SessionLoad {
     const out = Object.fromEntries(names.map((name, i) => [name, appenders[i]])) as SessionLoad['out'];
     const [{ next }] = await query(db, 'SELECT coalesce(max(session_no), 0) + 1 AS next FROM sessions');
     const packetRows = await BulkAppender.open(c, 'packet_rows', Object.values(ROW_COLUMNS));
-    return new SessionLoad(db, header, out, await CsvStage.open(db, 'flows'), packetRows, await RowAppender.create(c, 'packet_strings'), next as number);
+    return new SessionLoad(db, header, out, packetRows, await RowAppender.create(c, 'packet_strings'), next as number);
   }
 
   get stageSeconds(): number {
     return this.packetRows.seconds;
   }
 
+  /** One batch, connections already tracked: its other events in order, then its rows. */
   batch(batch: PacketBatch): void {
-    const { rows, track } = batch;
-    let next = 0;
-    let dns = 0;
-    for (let i = 0; i < batch.count; i++) {
-      while (next < batch.events.length && batch.events[next].before === i) this.event(batch.events[next++].event);
-      const hit = this.tracker.packet(this.packet.load(batch, i), rows.t[i]);
-      rows.flow_no[i] = hit ? hit.conn.no : -1;
-      rows.from_first_sender[i] = hit ? (hit.fromFirstSender ? 1 : 0) : 2;
-      if (rows.problem_no[i] >= 0) this.malformed++;
-      while (dns < batch.dns.length && batch.dns[dns].packet === i) {
-        if (hit) this.dnsRow(batch.dns[dns], rows.t[i], hit.conn.uid, hit.src, hit.dst);
-        dns++;
-      }
-    }
-    while (next < batch.events.length) this.event(batch.events[next++].event);
+    const { rows } = batch;
+    for (const { event } of batch.events) this.event(event);
+    for (const row of batch.dnsRows) this.out.dns.row(row);
     for (const s of batch.newStrings) this.packetStrings.row([this.sessionNo, s.kind, s.no, s.value]);
+    for (let i = 0; i < batch.count; i++) if (rows.problem_no[i] >= 0) this.malformed++;
     rows.session_no.fill(this.sessionNo, 0, batch.count);
     this.packetRows.append(Object.values(rows), batch.count);
     this.packets += batch.count;
     this.events += batch.count;
-  }
-
-  private dnsRow(m: PacketBatch['dns'][number], t: number, uid: string, src: string, dst: string): void {
-    this.out.dns.row([
-      this.header.sessionId, t, uid, m.id, m.isResponse ? dst : src, m.isResponse ? src : dst, m.isResponse, m.query, m.qtype,
-      m.isResponse ? m.rcode : null, m.answers, m.ttls,
-    ]);
   }
 
   private event(e: SessionEvent): void {
@@ -247,12 +240,11 @@ class SessionLoad {
     }
   }
 
-  async finish(path: string, report: ReadReport): Promise<Omit<LoadResult, 'seconds'>> {
+  async finish(path: string, report: ReadReport, flows: number, flowsCsv: string): Promise<Omit<LoadResult, 'seconds'>> {
     const sessionId = this.header.sessionId;
     const c = this.db.connection;
-    this.tracker.finishAll();
     for (const appender of [...Object.values(this.out), this.packetRows, this.packetStrings]) appender.close();
-    await this.flowRows.load();
+    await loadCsv(this.db, 'flows', flowsCsv);
     await this.writeProcesses();
 
     const sessionRow = await RowAppender.create(c, 'sessions');
@@ -265,7 +257,7 @@ class SessionLoad {
     sessionRow.close();
     await c.run(readFileSync(projectFile('analyzer/attribution.sql'), 'utf8'), { session: sessionId, skew_ns: ATTRIBUTION_SKEW_NS });
     return {
-      sessionId, file: path, events: this.events, packets: this.packets, flows: this.flows,
+      sessionId, file: path, events: this.events, packets: this.packets, flows,
       problems: report.problems.map((p) => `${path}: offset ${p.offset}: ${p.message}`),
       truncatedAt: report.truncatedAt, stoppedAt: report.stoppedAt,
     };
@@ -288,102 +280,4 @@ class SessionLoad {
     for (const [key, instance] of this.model.aliases) keys.row([sessionId, key, instance]);
     for (const a of [processes, images, keys]) a.close();
   }
-}
-
-/** One row of a batch, seen through the TrackedPacket interface (one object, reloaded per packet). */
-class BatchPacket implements TrackedPacket {
-  ipVersion = 0;
-  protocol = -1;
-  fragOffset = 0;
-  broken = false;
-  srcId: AddressId = 0;
-  dstId: AddressId = 0;
-  srcPort = 0;
-  dstPort = 0;
-  icmpType = -1;
-  icmpCode = -1;
-  tcpFlags = 0;
-  seq = 0;
-  ack = 0;
-  window = 0;
-  ipTotalLen = 0;
-  l4Len = 0;
-  payloadLen = 0;
-  udpLength = 0;
-  appHead = -1;
-  private k!: TrackColumns;
-  private i = 0;
-
-  load(batch: PacketBatch, i: number): this {
-    const r = batch.rows;
-    const k = batch.track;
-    this.k = k;
-    this.i = i;
-    this.ipVersion = r.ip_version[i];
-    this.protocol = r.protocol[i];
-    this.fragOffset = k.fragOffset[i];
-    this.broken = k.broken[i] === 1;
-    if (this.ipVersion === 4) {
-      this.srcId = k.src0[i];
-      this.dstId = k.dst0[i];
-    } else if (this.ipVersion === 6) {
-      this.srcId = hex128(k.src0[i], k.src1[i], k.src2[i], k.src3[i]);
-      this.dstId = hex128(k.dst0[i], k.dst1[i], k.dst2[i], k.dst3[i]);
-    }
-    this.srcPort = r.src_port[i];
-    this.dstPort = r.dst_port[i];
-    this.icmpType = k.icmpType[i];
-    this.icmpCode = k.icmpCode[i];
-    this.tcpFlags = r.tcp_flags[i];
-    this.seq = r.seq[i];
-    this.ack = r.ack[i];
-    this.window = k.window[i];
-    this.ipTotalLen = r.ip_len[i];
-    this.l4Len = k.l4Len[i];
-    this.payloadLen = r.payload_len[i];
-    this.udpLength = k.udpLength[i];
-    this.appHead = k.appHead[i];
-    if (k.fragment[i] === 1) {
-      const whole = k.datagram[i] >= 0 ? batch.datagrams[k.datagram[i]] : null;
-      // A fragment is tracked only as its whole datagram, at the fragment that completed it.
-      if (whole) Object.assign(this, whole, { fragOffset: 0, broken: false });
-      else this.fragOffset = -1;
-    }
-    return this;
-  }
-
-  srcText(): string {
-    const { k, i } = this;
-    return addressText(this.ipVersion, k.src0[i], k.src1[i], k.src2[i], k.src3[i]);
-  }
-
-  dstText(): string {
-    const { k, i } = this;
-    return addressText(this.ipVersion, k.dst0[i], k.dst1[i], k.dst2[i], k.dst3[i]);
-  }
-}
-
-const hex128 = (a: number, b: number, c: number, d: number) =>
-  a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0') + c.toString(16).padStart(8, '0') + d.toString(16).padStart(8, '0');
-
-function addressText(version: number, a: number, b: number, c: number, d: number): string {
-  if (version === 4) return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
-  const bytes = Buffer.alloc(16);
-  bytes.writeUInt32BE(a, 0);
-  bytes.writeUInt32BE(b, 4);
-  bytes.writeUInt32BE(c, 8);
-  bytes.writeUInt32BE(d, 12);
-  return formatAddress(bytes, 0, 6);
-}
-
-function flowRow(sessionId: string, conn: Conn): unknown[] {
-  const s = conn.summary();
-  const hasDuration = s.durationNs > 0;
-  const { origAddr, origPort, respAddr, respPort } = conn.ends;
-  return [
-    sessionId, conn.uid, conn.no, conn.startT, conn.lastT, origAddr, origPort, respAddr, respPort, conn.protoName,
-    hasDuration ? s.durationNs / 1e9 : null, hasDuration ? s.origBytes : null, hasDuration ? s.respBytes : null,
-    s.connState, conn.missedBytes, conn.history || null, conn.origPkts, conn.origIpBytes, conn.respPkts, conn.respIpBytes,
-    conn.protocol, communityId(conn.protocol, origAddr, respAddr, origPort, respPort),
-  ];
 }

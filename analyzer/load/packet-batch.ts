@@ -1,6 +1,6 @@
 /**
- * A batch of dissected packets in columns, passed from the decode worker to the loader without
- * copying (the typed arrays' buffers are transferred). `rows` are packet_rows' columns, ready
+ * A batch of dissected packets in columns, passed from the decode worker through the tracking
+ * worker to the loader without copying (the typed arrays' buffers are transferred). `rows` are packet_rows' columns, ready
  * for DuckDB; `track` holds what only connection tracking reads. Every other event of the
  * session travels beside the packets, tagged with the packet index it came before, so the
  * loader sees all events in file order.
@@ -13,7 +13,7 @@ import { Staged, type StagedKind } from '../db/column-stage.js';
 /**
  * packet_rows, column by column (schema.sql). -1 stands for NULL (ip_version: 0,
  * from_first_sender: 2; seq and ack are meaningful only where tcp_flags says so).
- * session_no, flow_no and from_first_sender are the loader's to fill.
+ * flow_no and from_first_sender are the tracker's to fill, session_no the loader's.
  */
 export const ROW_COLUMNS = {
   session_no: Staged.i32, packet_no: Staged.i32, t: Staged.f64, interface_id: Staged.i32, direction: Staged.u8, orig_len: Staged.i32,
@@ -64,6 +64,8 @@ export interface PacketBatch {
   /** Non-packet events, each placed before packet `before` of this batch. */
   events: { before: number; event: SessionEvent }[];
   dns: DnsSighting[];
+  /** Rows of the dns table, the sightings joined to their flows: the tracker's to fill. */
+  dnsRows: unknown[][];
 }
 
 export const BATCH_SIZE = 16384;

@@ -78,8 +78,8 @@ try {
     row(`netprov analyze, ${label}`, secs, statSync(bigSession).size, r.packets, `${r.flows.toLocaleString('en-US')} flows, peak RSS ${peakRssMiB.toFixed(0)} MiB`);
     const s = r.seconds;
     stageLines.push(
-      `  ${label}: decode+dissect (worker thread) ${s.decodeWorker.toFixed(2)} s, overlapped with track+stage (main thread) ${s.track.toFixed(2)} s ` +
-        `of which copying into DuckDB ${s.stageToDuckDb.toFixed(2)} s; then flows/processes/attribution ${s.finish.toFixed(2)} s`,
+      `  ${label}: decode+dissect (worker 1) until ${s.decodeWorker.toFixed(2)} s, overlapped with connection tracking (worker 2) ${s.trackWorker.toFixed(2)} s ` +
+        `and events + staging (main thread) ${s.main.toFixed(2)} s, of which copying into DuckDB ${s.stageToDuckDb.toFixed(2)} s; then flows/processes/attribution ${s.finish.toFixed(2)} s`,
     );
   }
   const convSecs = tshark(`-r ${bigPcap} -q -z conv,tcp`);

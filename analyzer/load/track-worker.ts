@@ -1,0 +1,38 @@
+/**
+ * Worker thread between the decoder and the loader: tracks connections (track.ts) in packet
+ * order and passes every message on, each batch with its flow columns filled and its column
+ * buffers transferred, never copied. The flows go to a CSV file the loader loads at the end.
+ */
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import type { DecodeMessage } from './decode.js';
+import { transferList } from './packet-batch.js';
+import { PacketTracker } from './track.js';
+
+/** What the loader receives: the decoder's messages, the end with the tracker's totals. */
+export type LoadMessage = Exclude<DecodeMessage, { type: 'end' }> | (Extract<DecodeMessage, { type: 'end' }> & { flows: number; trackSeconds: number });
+
+const { decoded, flowsCsv } = workerData as { decoded: MessagePort; flowsCsv: string };
+let tracker: PacketTracker | null = null;
+let seconds = 0;
+
+const post = (message: LoadMessage) => parentPort!.postMessage(message, message.type === 'batch' ? transferList(message.batch) : []);
+
+decoded.on('message', (message: DecodeMessage) => {
+  try {
+    if (message.type === 'header') tracker = new PacketTracker(message.header.sessionId, flowsCsv);
+    if (message.type === 'batch') {
+      const start = performance.now();
+      tracker!.batch(message.batch);
+      seconds += (performance.now() - start) / 1000;
+    }
+    if (message.type === 'end') {
+      post({ ...message, flows: tracker?.finish() ?? 0, trackSeconds: seconds });
+      decoded.close();
+      return;
+    }
+    post(message);
+  } catch (err) {
+    post({ type: 'error', input: false, message: (err as Error).message, stack: (err as Error).stack });
+    decoded.close();
+  }
+});

@@ -1,0 +1,149 @@
+/**
+ * The connection-tracking half of loading, on a thread of its own (track-worker.ts): every
+ * packet of every batch through the ConnTracker, in order; its flow number and direction written
+ * into the batch's packet rows; each flow written as a CSV row as it finishes; DNS messages
+ * joined to their flow. Nothing here touches the database.
+ */
+import { formatAddress } from '../dissect/packet.js';
+import { communityId } from '../flows/community-id.js';
+import type { AddressId, Conn } from '../flows/conn.js';
+import { ConnTracker, type TrackedPacket } from '../flows/tracker.js';
+import { CsvFile } from '../db/csv-stage.js';
+import type { PacketBatch, TrackColumns } from './packet-batch.js';
+
+export class PacketTracker {
+  private readonly tracker: ConnTracker;
+  private readonly packet = new BatchPacket();
+  private readonly flows: CsvFile;
+
+  /** Finished flows go to `flowsCsv` as rows of the flows table. */
+  constructor(
+    private readonly sessionId: string,
+    flowsCsv: string,
+  ) {
+    this.flows = new CsvFile(flowsCsv);
+    this.tracker = new ConnTracker(sessionId, (conn) => this.flows.row(flowRow(sessionId, conn)));
+  }
+
+  /** Fills the batch's flow_no, from_first_sender and dnsRows. */
+  batch(batch: PacketBatch): void {
+    const { rows } = batch;
+    let dns = 0;
+    for (let i = 0; i < batch.count; i++) {
+      const hit = this.tracker.packet(this.packet.load(batch, i), rows.t[i]);
+      rows.flow_no[i] = hit ? hit.conn.no : -1;
+      rows.from_first_sender[i] = hit ? (hit.fromFirstSender ? 1 : 0) : 2;
+      for (; dns < batch.dns.length && batch.dns[dns].packet === i; dns++) {
+        const m = batch.dns[dns];
+        if (!hit) continue;
+        const [client, server] = m.isResponse ? [hit.dst, hit.src] : [hit.src, hit.dst];
+        batch.dnsRows.push([this.sessionId, rows.t[i], hit.conn.uid, m.id, client, server, m.isResponse, m.query, m.qtype, m.isResponse ? m.rcode : null, m.answers, m.ttls]);
+      }
+    }
+  }
+
+  /** Retires the flows still open and closes the CSV file; returns how many flows there were. */
+  finish(): number {
+    this.tracker.finishAll();
+    this.flows.close();
+    return this.flows.rows;
+  }
+}
+
+/** One row of a batch, seen through the TrackedPacket interface (one object, reloaded per packet). */
+class BatchPacket implements TrackedPacket {
+  ipVersion = 0;
+  protocol = -1;
+  fragOffset = 0;
+  broken = false;
+  srcId: AddressId = 0;
+  dstId: AddressId = 0;
+  srcPort = 0;
+  dstPort = 0;
+  icmpType = -1;
+  icmpCode = -1;
+  tcpFlags = 0;
+  seq = 0;
+  ack = 0;
+  window = 0;
+  ipTotalLen = 0;
+  l4Len = 0;
+  payloadLen = 0;
+  udpLength = 0;
+  appHead = -1;
+  private k!: TrackColumns;
+  private i = 0;
+
+  load(batch: PacketBatch, i: number): this {
+    const r = batch.rows;
+    const k = batch.track;
+    this.k = k;
+    this.i = i;
+    this.ipVersion = r.ip_version[i];
+    this.protocol = r.protocol[i];
+    this.fragOffset = k.fragOffset[i];
+    this.broken = k.broken[i] === 1;
+    if (this.ipVersion === 4) {
+      this.srcId = k.src0[i];
+      this.dstId = k.dst0[i];
+    } else if (this.ipVersion === 6) {
+      this.srcId = hex128(k.src0[i], k.src1[i], k.src2[i], k.src3[i]);
+      this.dstId = hex128(k.dst0[i], k.dst1[i], k.dst2[i], k.dst3[i]);
+    }
+    this.srcPort = r.src_port[i];
+    this.dstPort = r.dst_port[i];
+    this.icmpType = k.icmpType[i];
+    this.icmpCode = k.icmpCode[i];
+    this.tcpFlags = r.tcp_flags[i];
+    this.seq = r.seq[i];
+    this.ack = r.ack[i];
+    this.window = k.window[i];
+    this.ipTotalLen = r.ip_len[i];
+    this.l4Len = k.l4Len[i];
+    this.payloadLen = r.payload_len[i];
+    this.udpLength = k.udpLength[i];
+    this.appHead = k.appHead[i];
+    if (k.fragment[i] === 1) {
+      const whole = k.datagram[i] >= 0 ? batch.datagrams[k.datagram[i]] : null;
+      // A fragment is tracked only as its whole datagram, at the fragment that completed it.
+      if (whole) Object.assign(this, whole, { fragOffset: 0, broken: false });
+      else this.fragOffset = -1;
+    }
+    return this;
+  }
+
+  srcText(): string {
+    const { k, i } = this;
+    return addressText(this.ipVersion, k.src0[i], k.src1[i], k.src2[i], k.src3[i]);
+  }
+
+  dstText(): string {
+    const { k, i } = this;
+    return addressText(this.ipVersion, k.dst0[i], k.dst1[i], k.dst2[i], k.dst3[i]);
+  }
+}
+
+const hex128 = (a: number, b: number, c: number, d: number) =>
+  a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0') + c.toString(16).padStart(8, '0') + d.toString(16).padStart(8, '0');
+
+function addressText(version: number, a: number, b: number, c: number, d: number): string {
+  if (version === 4) return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+  const bytes = Buffer.alloc(16);
+  bytes.writeUInt32BE(a, 0);
+  bytes.writeUInt32BE(b, 4);
+  bytes.writeUInt32BE(c, 8);
+  bytes.writeUInt32BE(d, 12);
+  return formatAddress(bytes, 0, 6);
+}
+
+function flowRow(sessionId: string, conn: Conn): unknown[] {
+  const s = conn.summary();
+  const hasDuration = s.durationNs > 0;
+  const { origAddr, origPort, respAddr, respPort } = conn.ends;
+  return [
+    sessionId, conn.uid, conn.no, conn.startT, conn.lastT, origAddr, origPort, respAddr, respPort, conn.protoName,
+    hasDuration ? s.durationNs / 1e9 : null, hasDuration ? s.origBytes : null, hasDuration ? s.respBytes : null,
+    s.connState, conn.missedBytes, conn.history || null, conn.origPkts, conn.origIpBytes, conn.respPkts, conn.respIpBytes,
+    conn.protocol, communityId(conn.protocol, origAddr, respAddr, origPort, respPort),
+  ];
+}
