@@ -45,6 +45,9 @@ export interface RunningSensor {
 /** The addon's interface (recorder/native/src/addon.cc). */
 interface NativeSensor {
   stop(): void;
+  /** Holds the sensor thread before its next piece (its kernel rings absorb what comes meanwhile). */
+  pause(): void;
+  resume(): void;
   counts(): { eventsByKind: number[]; lost: number; bytes: number };
 }
 type Listener = (type: 'ready' | 'data' | 'end', value?: Buffer | string | null) => void;
@@ -64,21 +67,26 @@ function loadAddon(): Addon {
 
 export function startSensor(options: SensorOptions): RunningSensor {
   const { Sensor } = loadAddon();
-  const stream = new Readable({ read() {} });
+  // Pieces wait here only up to the high-water mark: past it the sensor thread is paused until
+  // the recorder reads again, so a slow disk never makes memory grow.
+  let sensor: NativeSensor | null = null;
+  const stream = new Readable({ highWaterMark: 16 * 2 ** 20, read: () => sensor?.resume() });
   let onReady = () => {};
   let onExit: (error: Error | null) => void = () => {};
   const ready = new Promise<void>((resolve) => (onReady = resolve));
   const exited = new Promise<void>((resolve, reject) => (onExit = (error) => (error ? reject(error) : resolve())));
-  const sensor = new Sensor(options, (type, value) => {
+  const running = new Sensor(options, (type, value) => {
     if (type === 'ready') onReady();
-    else if (type === 'data') stream.push(value as Buffer);
-    else {
+    else if (type === 'data') {
+      if (!stream.push(value as Buffer)) running.pause();
+    } else {
       stream.push(null);
       onExit(value ? new InputError(`record: ${value as string}`) : null);
     }
   });
+  sensor = running;
   const counts = (): SensorCounts => {
-    const raw = sensor.counts();
+    const raw = running.counts();
     const events: Partial<Record<KindName, number>> = {};
     raw.eventsByKind.forEach((count, code) => {
       const name = kindNameOf(code);
@@ -86,5 +94,5 @@ export function startSensor(options: SensorOptions): RunningSensor {
     });
     return { events, lost: raw.lost, bytes: raw.bytes };
   };
-  return { stream, stop: () => sensor.stop(), ready: Promise.race([ready, exited]), exited, counts };
+  return { stream, stop: () => running.stop(), ready: Promise.race([ready, exited]), exited, counts };
 }

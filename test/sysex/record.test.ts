@@ -79,6 +79,29 @@ describe('netprov record (Linux sensor)', () => {
     expect(run.stdout).toMatch(/wrote .*tty\.npsession: \d+ events/);
   });
 
+  it('holds the sensor while its reader is behind: what waits in memory stays under the high-water mark', () => {
+    // The sensor in this test's namespace, its stream left unread for 3 s of 100,000 datagrams/s (~30 MB of session).
+    const script = `
+      const { startSensor } = await import(${JSON.stringify(join(repoRoot, 'dist/recorder/sensor.js'))});
+      const { execFile } = await import('node:child_process');
+      const sensor = startSensor({ interfaces: ['lo'] });
+      await sensor.ready;
+      await new Promise((done) => execFile(${JSON.stringify(join(repoRoot, 'sysex/linux/build/blaster'))}, ['127.0.0.1', '9000', '100000', '3'], done));
+      const waiting = sensor.stream.readableLength;
+      const made = sensor.counts().bytes;
+      let read = 0;
+      sensor.stream.on('data', (piece) => (read += piece.length));
+      sensor.stop();
+      await sensor.exited;
+      console.log(JSON.stringify({ waiting, made, read, lost: sensor.counts().lost, total: sensor.counts().bytes }));`;
+    const run = spawnSync('ip', inNs([process.execPath, '--input-type=module', '-e', script]), { encoding: 'utf8', timeout: 30_000 });
+    expect(run.stderr).toBe('');
+    const result = JSON.parse(run.stdout) as { waiting: number; made: number; read: number; lost: number; total: number };
+    expect(result.waiting).toBeGreaterThan(8 * 2 ** 20); // it did fill up while unread
+    expect(result.waiting).toBeLessThanOrEqual(16 * 2 ** 20 + 2 ** 20); // and stopped at the mark (plus one chunk)
+    expect(result.read).toBe(result.total); // every byte the sensor handed over reached the reader, in the end
+  });
+
   it('refuses to run unprivileged, saying which privileges it needs, and leaves no file', () => {
     const dir = scratch();
     chmodSync(dir, 0o777); // writable by nobody: the refusal to show is the sensor's, not the file's

@@ -1,15 +1,18 @@
 // netprov's sensor bridge: `new Sensor(options, listener)` starts the platform's sensor
 // (backend.h) on a thread of its own and hands each piece of its session stream to `listener`
 // on the JavaScript thread, through a thread-safe function, so the event loop never waits on
-// the sensor. The queue is bounded: when JavaScript falls behind, the sensor thread waits and
-// the kernel's rings absorb (and, full, count as lost) what comes meanwhile — the same
-// backpressure a pipe would give, never unbounded memory.
+// the sensor. Memory stays bounded: the queue holds at most kQueuedPieces, and JavaScript can
+// pause() the sensor thread while its reader is behind (the stream's highWaterMark) and
+// resume() it; meanwhile the kernel's rings absorb (and, full, count as lost) what comes — the
+// same backpressure a pipe would give.
 //
 //   listener('ready')            the sensor is recording (programs attached, rings open)
 //   listener('data', Buffer)     the signature, then whole frames, in order
 //   listener('end', null|string) finished (trailer written), or the one-line reason it could not run
 #include <napi.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "backend.h"
@@ -32,7 +35,8 @@ using Listener = Napi::TypedThreadSafeFunction<Sensor, Message, deliverToJs>;
 class Sensor : public Napi::ObjectWrap<Sensor> {
  public:
   static Napi::Function define(Napi::Env env) {
-    return DefineClass(env, "Sensor", {InstanceMethod("stop", &Sensor::stop), InstanceMethod("counts", &Sensor::counts)});
+    return DefineClass(env, "Sensor", {InstanceMethod("stop", &Sensor::stop), InstanceMethod("counts", &Sensor::counts),
+                                       InstanceMethod("pause", &Sensor::pause), InstanceMethod("resume", &Sensor::resume)});
   }
 
   explicit Sensor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sensor>(info), backend_(makeBackend()) {
@@ -73,6 +77,10 @@ class Sensor : public Napi::ObjectWrap<Sensor> {
   }
 
   bool send(Message* message) {
+    {
+      std::unique_lock<std::mutex> lock(pauseMutex_);
+      unpaused_.wait(lock, [this] { return !paused_ || stop_; });
+    }
     if (listener_.BlockingCall(message) == napi_ok) return true;
     delete message;  // JavaScript is shutting down
     return false;
@@ -85,7 +93,22 @@ class Sensor : public Napi::ObjectWrap<Sensor> {
   }
 
   Napi::Value stop(const Napi::CallbackInfo& info) {
+    std::lock_guard<std::mutex> lock(pauseMutex_);
     stop_ = 1;
+    unpaused_.notify_all();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value pause(const Napi::CallbackInfo& info) {
+    std::lock_guard<std::mutex> lock(pauseMutex_);
+    paused_ = true;
+    return info.Env().Undefined();
+  }
+
+  Napi::Value resume(const Napi::CallbackInfo& info) {
+    std::lock_guard<std::mutex> lock(pauseMutex_);
+    paused_ = false;
+    unpaused_.notify_all();
     return info.Env().Undefined();
   }
 
@@ -105,6 +128,9 @@ class Sensor : public Napi::ObjectWrap<Sensor> {
   Listener listener_;
   std::thread thread_;
   volatile int stop_ = 0;
+  std::mutex pauseMutex_;
+  std::condition_variable unpaused_;
+  bool paused_ = false;
 };
 
 void deliverToJs(Napi::Env env, Napi::Function listener, Sensor*, Message* message) {
