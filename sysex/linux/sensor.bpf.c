@@ -207,6 +207,7 @@ int BPF_PROG(on_state, const struct sock *sk, int oldstate, int newstate) {
 #define NR_ACCEPT4 288
 #define NR_SENDTO 44
 #define NR_SENDMSG 46
+#define NR_SENDMMSG 307
 #define NR_CONNECT 42
 #define NR_BIND 49
 #define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
@@ -218,6 +219,7 @@ int BPF_PROG(on_state, const struct sock *sk, int oldstate, int newstate) {
 #define NR_ACCEPT4 242
 #define NR_SENDTO 206
 #define NR_SENDMSG 211
+#define NR_SENDMMSG 269
 #define NR_CONNECT 203
 #define NR_BIND 200
 #define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
@@ -253,7 +255,7 @@ struct {
     __type(value, __u8);
 } udp_seen SEC(".maps");
 
-/* sendto/sendmsg to an address, or connect, on a UDP socket: after the call the local port is bound. */
+/* sendto/sendmsg/sendmmsg to an address, or connect, on a UDP socket: after the call the local port is bound. */
 static __always_inline void udp_event(struct task_struct *task, struct pt_regs *regs, long nr) {
     struct sock *sk = sock_of_fd(task, (long)SYSCALL_ARG0(regs));
     if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP) return;
@@ -264,7 +266,8 @@ static __always_inline void udp_event(struct task_struct *task, struct pt_regs *
     /* An unconnected socket's destination is the call's own address argument. */
     void *user_addr = NULL;
     if (nr == NR_SENDTO) user_addr = (void *)SYSCALL_ARG4(regs);
-    else if (nr == NR_SENDMSG) {
+    else if (nr == NR_SENDMSG || nr == NR_SENDMMSG) {
+        /* sendmmsg's vector starts with a user_msghdr too: its first message names the destination. */
         struct user_msghdr msg;
         if (bpf_probe_read_user(&msg, sizeof(msg), (void *)SYSCALL_ARG1(regs)) == 0) user_addr = msg.msg_name;
     }
@@ -319,7 +322,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret) {
     if (ret < 0) return 0;
     long nr = SYSCALL_NR(regs);
     struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
-    if (nr == NR_SENDTO || nr == NR_SENDMSG || nr == NR_CONNECT) {
+    if (nr == NR_SENDTO || nr == NR_SENDMSG || nr == NR_SENDMMSG || nr == NR_CONNECT) {
         udp_event(task, regs, nr);
         return 0;
     }

@@ -70,6 +70,11 @@ beforeAll(async () => {
     const run = spawnSync('ip', inNs([join(build, 'connector'), '--udp', '127.0.0.1', String(UDP_PORT)]), { encoding: 'utf8' });
     udpTruth.push(Number(run.stdout.trim()));
   }
+  // And a few that send two datagrams with one sendmmsg(), as resolvers do.
+  for (let i = 0; i < 5; i++) {
+    const run = spawnSync('ip', inNs([join(build, 'connector'), '--sendmmsg', '127.0.0.1', String(UDP_PORT)]), { encoding: 'utf8' });
+    udpTruth.push(Number(run.stdout.trim()));
+  }
   // pid reuse: curl is handed the pid a connector had a moment ago (ns_last_pid is the pid the
   // kernel handed out last); another process on the machine may fork first, so try a few times.
   for (let attempt = 0; attempt < 20 && !reusedPid; attempt++) {
@@ -128,7 +133,7 @@ describe('Linux sensor ground truth', () => {
     expect(listens).toEqual([{ local_addr: '127.0.0.1', local_port: PORT, pid: serverPid, path: process.execPath }]);
   });
 
-  it('attributes UDP datagrams sent from unbound sockets to their senders', async () => {
+  it('attributes UDP datagrams sent from unbound sockets (sendto, sendmmsg) to their senders', async () => {
     const flows = await query(db, `SELECT pid, exe, proto, attribution_method FROM flow_details WHERE resp_p = ${UDP_PORT} ORDER BY start_t`);
     expect(flows.map((f) => f.pid)).toEqual(udpTruth);
     expect(new Set(flows.map((f) => `${f.proto} ${f.exe} ${f.attribution_method}`))).toEqual(new Set([`udp ${join(build, 'connector')} socket-event`]));

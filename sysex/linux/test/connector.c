@@ -1,9 +1,11 @@
 /*
  * Ground-truth clients for the sensor test: `connector HOST PORT` connects once and exits at
  * once; `connector --fork HOST PORT` forks, and the child connects; `connector --udp HOST PORT`
- * sends one datagram with sendto() from an unbound socket. Each prints the pid that made the
+ * sends one datagram with sendto() from an unbound socket, `connector --sendmmsg HOST PORT` two
+ * with one sendmmsg() (as resolvers send A and AAAA queries). Each prints the pid that made the
  * flow, so the test knows which process opened which.
  */
+#define _GNU_SOURCE /* sendmmsg */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -35,8 +37,29 @@ static int send_once(const char *host, int port) {
     return ok ? 0 : 1;
 }
 
+static int send_batch(const char *host, int port) {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
+    inet_pton(AF_INET, host, &addr.sin_addr);
+    struct iovec payload[2] = {{.iov_base = "one", .iov_len = 3}, {.iov_base = "two", .iov_len = 3}};
+    struct mmsghdr messages[2];
+    memset(messages, 0, sizeof messages);
+    for (int i = 0; i < 2; i++) {
+        messages[i].msg_hdr.msg_name = &addr;
+        messages[i].msg_hdr.msg_namelen = sizeof addr;
+        messages[i].msg_hdr.msg_iov = &payload[i];
+        messages[i].msg_hdr.msg_iovlen = 1;
+    }
+    int ok = sendmmsg(fd, messages, 2, 0) == 2;
+    printf("%d\n", getpid());
+    fflush(stdout);
+    close(fd);
+    return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
     if (argc == 4 && strcmp(argv[1], "--udp") == 0) return send_once(argv[2], atoi(argv[3]));
+    if (argc == 4 && strcmp(argv[1], "--sendmmsg") == 0) return send_batch(argv[2], atoi(argv[3]));
     if (argc == 4 && strcmp(argv[1], "--fork") == 0) {
         pid_t child = fork();
         if (child == 0) return connect_once(argv[2], atoi(argv[3]));
