@@ -255,6 +255,64 @@ struct {
     __type(value, __u8);
 } udp_seen SEC(".maps");
 
+/* Set by the loader before loading: the cgroup sendmsg programs below report UDP sends, so the
+ * sys_exit hook leaves sends to them and keeps only connect(). */
+const volatile bool udp_sends_from_cgroup = false;
+
+/* The first datagram of each socket, owner, local port and destination: one event, not one per datagram. */
+static __always_inline bool udp_first(__u64 sock, __u32 tgid, __u16 sport, const __u8 daddr[16], __u16 dport) {
+    struct udp_key key = {.sock = sock, .tgid = tgid, .sport = sport, .dport = dport};
+    __builtin_memcpy(key.daddr, daddr, 16);
+    __u8 one = 1;
+    return bpf_map_update_elem(&udp_seen, &key, &one, BPF_NOEXIST) == 0;
+}
+
+/*
+ * cgroup/sendmsg4 and sendmsg6 on the cgroup v2 root: every unconnected UDP send by any process,
+ * whichever call made it (sendto, sendmsg, sendmmsg, io_uring). The kernel has bound the local
+ * port by the time these run (inet_sendmsg binds before udp_sendmsg calls them). They only
+ * observe: 1 lets the send proceed unchanged.
+ */
+static __always_inline void udp_send_from_cgroup(struct bpf_sock_addr *ctx, __u16 family) {
+    struct bpf_sock *sk = ctx->sk;
+    if (!sk || ctx->protocol != IPPROTO_UDP) return;
+    struct np_kconnect tuple = {.family = family, .sport = (__u16)sk->src_port, .dport = __builtin_bswap16((__u16)ctx->user_port)};
+    if (family == AF_INET) {
+        __u32 src = sk->src_ip4, dst = ctx->user_ip4;
+        __builtin_memcpy(tuple.saddr, &src, 4);
+        __builtin_memcpy(tuple.daddr, &dst, 4);
+    } else {
+        /* Each word at a constant offset: the verifier allows no arithmetic on these pointers. */
+        __u32 src[4] = {sk->src_ip6[0], sk->src_ip6[1], sk->src_ip6[2], sk->src_ip6[3]};
+        __u32 dst[4] = {ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3]};
+        __builtin_memcpy(tuple.saddr, src, 16);
+        __builtin_memcpy(tuple.daddr, dst, 16);
+    }
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+    __u64 cookie = bpf_get_socket_cookie(ctx);
+    if (tuple.dport == 0 || !udp_first(cookie, BPF_CORE_READ(task, tgid), tuple.sport, tuple.daddr, tuple.dport)) return;
+    struct np_kconnect *e = reserve(sizeof(*e));
+    if (!e) return;
+    __builtin_memcpy(e, &tuple, sizeof(*e));
+    e->h.type = NP_K_UDP_SEND;
+    e->h.boot_ns = bpf_ktime_get_boot_ns();
+    proc_of(task, &e->proc);
+    e->sock = cookie;
+    bpf_ringbuf_submit(e, 0);
+}
+
+SEC("cgroup/sendmsg4")
+int on_udp_sendmsg4(struct bpf_sock_addr *ctx) {
+    udp_send_from_cgroup(ctx, AF_INET);
+    return 1;
+}
+
+SEC("cgroup/sendmsg6")
+int on_udp_sendmsg6(struct bpf_sock_addr *ctx) {
+    udp_send_from_cgroup(ctx, AF_INET6);
+    return 1;
+}
+
 /* sendto/sendmsg/sendmmsg to an address, or connect, on a UDP socket: after the call the local port is bound. */
 static __always_inline void udp_event(struct task_struct *task, struct pt_regs *regs, long nr) {
     struct sock *sk = sock_of_fd(task, (long)SYSCALL_ARG0(regs));
@@ -285,11 +343,7 @@ static __always_inline void udp_event(struct task_struct *task, struct pt_regs *
             }
         }
     }
-    if (tuple.dport == 0) return;
-    struct udp_key key = {.sock = (__u64)sk, .tgid = BPF_CORE_READ(task, tgid), .sport = tuple.sport, .dport = tuple.dport};
-    __builtin_memcpy(key.daddr, tuple.daddr, 16);
-    __u8 one = 1;
-    if (bpf_map_update_elem(&udp_seen, &key, &one, BPF_NOEXIST) != 0) return; /* seen already */
+    if (tuple.dport == 0 || !udp_first((__u64)sk, BPF_CORE_READ(task, tgid), tuple.sport, tuple.daddr, tuple.dport)) return;
     struct np_kconnect *e = reserve(sizeof(*e));
     if (!e) return;
     __builtin_memcpy(e, &tuple, sizeof(*e));
@@ -322,7 +376,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret) {
     if (ret < 0) return 0;
     long nr = SYSCALL_NR(regs);
     struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
-    if (nr == NR_SENDTO || nr == NR_SENDMSG || nr == NR_SENDMMSG || nr == NR_CONNECT) {
+    if (nr == NR_CONNECT || (!udp_sends_from_cgroup && (nr == NR_SENDTO || nr == NR_SENDMSG || nr == NR_SENDMMSG))) {
         udp_event(task, regs, nr);
         return 0;
     }

@@ -26,7 +26,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <mntent.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,8 +44,8 @@
 #include "sensor.skel.h"
 
 #define CHUNK_BYTES (512 * 1024)
-#define BLOCK_SIZE (1 << 21)
-#define BLOCK_COUNT 8
+#define RING_BLOCK_SIZE (1 << 21)
+#define RING_BLOCK_COUNT 8
 /* A block reaches user space when full or when this many ms have passed since its first packet. */
 #define BLOCK_RETIRE_MS 10
 /* Kernel drop counts are read (and so reset) this often, so a loss is placed near its time. */
@@ -91,6 +94,11 @@ struct np_sensor {
 
     struct snapshot_entry *snapshot;
     size_t snapshot_count;
+
+    /* UDP sends: the cgroup v2 root the sendmsg programs are attached to, or why sys_exit reports them. */
+    char udp_source[PATH_MAX + 64];
+    char cgroup_mounted[PATH_MAX]; /* a cgroup2 mount of our own, removed at close; "" if none */
+    struct bpf_link *cgroup_links[2];
 };
 
 static int forward_output(void *context, const uint8_t *head, size_t head_len, const uint8_t *body, size_t body_len) {
@@ -188,12 +196,12 @@ static int open_capture(struct capture *c, const char *interface) {
     c->fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
     if (c->fd < 0) return -1;
     int version = TPACKET_V3;
-    struct tpacket_req3 req = {.tp_block_size = BLOCK_SIZE, .tp_block_nr = BLOCK_COUNT, .tp_frame_size = 2048,
-                               .tp_frame_nr = BLOCK_SIZE / 2048 * BLOCK_COUNT, .tp_retire_blk_tov = BLOCK_RETIRE_MS};
+    struct tpacket_req3 req = {.tp_block_size = RING_BLOCK_SIZE, .tp_block_nr = RING_BLOCK_COUNT, .tp_frame_size = 2048,
+                               .tp_frame_nr = RING_BLOCK_SIZE / 2048 * RING_BLOCK_COUNT, .tp_retire_blk_tov = BLOCK_RETIRE_MS};
     if (setsockopt(c->fd, SOL_PACKET, PACKET_VERSION, &version, sizeof version) < 0 ||
         setsockopt(c->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0)
         return -1;
-    c->ring = mmap(NULL, (size_t)BLOCK_SIZE * BLOCK_COUNT, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, c->fd, 0);
+    c->ring = mmap(NULL, (size_t)RING_BLOCK_SIZE * RING_BLOCK_COUNT, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, c->fd, 0);
     if (c->ring == MAP_FAILED) {
         c->ring = NULL;
         return -1;
@@ -216,7 +224,7 @@ static int open_capture(struct capture *c, const char *interface) {
 
 static void drain_capture(struct np_sensor *s, struct capture *c) {
     for (;;) {
-        struct tpacket_block_desc *block = (struct tpacket_block_desc *)(c->ring + (size_t)c->block * BLOCK_SIZE);
+        struct tpacket_block_desc *block = (struct tpacket_block_desc *)(c->ring + (size_t)c->block * RING_BLOCK_SIZE);
         if (!(block->hdr.bh1.block_status & TP_STATUS_USER)) return;
         struct tpacket3_hdr *p = (struct tpacket3_hdr *)((uint8_t *)block + block->hdr.bh1.offset_to_first_pkt);
         for (unsigned i = 0; i < block->hdr.bh1.num_pkts; i++) {
@@ -231,7 +239,7 @@ static void drain_capture(struct np_sensor *s, struct capture *c) {
             p = (struct tpacket3_hdr *)((uint8_t *)p + p->tp_next_offset);
         }
         block->hdr.bh1.block_status = TP_STATUS_KERNEL;
-        c->block = (c->block + 1) % BLOCK_COUNT;
+        c->block = (c->block + 1) % RING_BLOCK_COUNT;
     }
 }
 
@@ -421,6 +429,57 @@ static void snapshot_sockets(struct np_sensor *s) {
     free(owners.list);
 }
 
+/*
+ * The cgroup v2 root, opened: where the system mounted it (/sys/fs/cgroup or
+ * /sys/fs/cgroup/unified), or else a mount of our own in a private folder, since a hybrid
+ * cgroup v1 system may have none. -1, with the reason in s->udp_source, if neither works.
+ */
+static int open_cgroup2_root(struct np_sensor *s) {
+    char found[PATH_MAX] = "";
+    FILE *mounts = setmntent("/proc/self/mounts", "r");
+    for (struct mntent *m; mounts && (m = getmntent(mounts));)
+        if (!strcmp(m->mnt_type, "cgroup2")) {
+            snprintf(found, sizeof found, "%s", m->mnt_dir);
+            break;
+        }
+    if (mounts) endmntent(mounts);
+    if (!found[0]) {
+        char dir[] = "/tmp/netprov-cgroup2-XXXXXX";
+        if (!mkdtemp(dir) || mount("none", dir, "cgroup2", 0, NULL) != 0) {
+            snprintf(s->udp_source, sizeof s->udp_source, "UDP sends: sys_exit (cgroup v2 not found and not mountable: %s)", strerror(errno));
+            rmdir(dir);
+            return -1;
+        }
+        snprintf(found, sizeof found, "%s", dir);
+        snprintf(s->cgroup_mounted, sizeof s->cgroup_mounted, "%s", dir);
+    }
+    int fd = open(found, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    snprintf(s->udp_source, sizeof s->udp_source, fd >= 0 ? "UDP sends: cgroup/sendmsg4+6 on the cgroup v2 root %s" : "UDP sends: sys_exit (%s: %s)", found, strerror(errno));
+    return fd;
+}
+
+/* Loads and attaches the programs; UDP sends from the cgroup hooks when `cgroup_fd` >= 0. */
+static int load_programs(struct np_sensor *s, int cgroup_fd) {
+    s->skel = sensor_bpf__open();
+    if (!s->skel) return -1;
+    int from_cgroup = cgroup_fd >= 0;
+    s->skel->rodata->udp_sends_from_cgroup = from_cgroup;
+    bpf_program__set_autoload(s->skel->progs.on_udp_sendmsg4, from_cgroup);
+    bpf_program__set_autoload(s->skel->progs.on_udp_sendmsg6, from_cgroup);
+    if (sensor_bpf__load(s->skel) || sensor_bpf__attach(s->skel)) return -1;
+    if (!from_cgroup) return 0;
+    s->cgroup_links[0] = bpf_program__attach_cgroup(s->skel->progs.on_udp_sendmsg4, cgroup_fd);
+    s->cgroup_links[1] = bpf_program__attach_cgroup(s->skel->progs.on_udp_sendmsg6, cgroup_fd);
+    return s->cgroup_links[0] && s->cgroup_links[1] ? 0 : -1;
+}
+
+static void unload_programs(struct np_sensor *s) {
+    for (int i = 0; i < 2; i++) bpf_link__destroy(s->cgroup_links[i]);
+    s->cgroup_links[0] = s->cgroup_links[1] = NULL;
+    sensor_bpf__destroy(s->skel);
+    s->skel = NULL;
+}
+
 /* Gives up opening: the reason into `error`, whatever was opened closed. */
 static struct np_sensor *refuse(struct np_sensor *s, char *error, size_t cap, const char *format, ...) {
     va_list args;
@@ -460,8 +519,16 @@ struct np_sensor *np_sensor_open(const struct np_sensor_options *options, char *
     if (all) if_freenameindex(all);
 
     libbpf_set_print(NULL);
-    s->skel = sensor_bpf__open_and_load();
-    if (!s->skel || sensor_bpf__attach(s->skel)) return refuse(s, error, error_cap, "cannot load or attach the eBPF programs (%s)", strerror(errno));
+    int cgroup_fd = open_cgroup2_root(s);
+    if (cgroup_fd >= 0 && load_programs(s, cgroup_fd) != 0) {
+        /* The cgroup hooks would not attach: sys_exit reports UDP sends instead. */
+        snprintf(s->udp_source, sizeof s->udp_source, "UDP sends: sys_exit (the cgroup sendmsg programs did not attach: %s)", strerror(errno));
+        unload_programs(s);
+        close(cgroup_fd);
+        cgroup_fd = -1;
+    }
+    if (cgroup_fd >= 0) close(cgroup_fd); /* the links hold the cgroup */
+    else if (load_programs(s, -1) != 0) return refuse(s, error, error_cap, "cannot load or attach the eBPF programs (%s)", strerror(errno));
     for (int i = 0; i < count; i++) {
         struct capture *c = &s->captures[i];
         c->interface_id = i;
@@ -497,6 +564,8 @@ int np_sensor_run(struct np_sensor *s, np_sensor_output output, void *context, c
     emit(s, NP_CLOCK_SYNC, 0, sync_boot, 3);
     np_field sync_real[3] = {np_str("CLOCK_REALTIME"), np_int64(s->start_realtime), np_str("packet times minus this value")};
     emit(s, NP_CLOCK_SYNC, 0, sync_real, 3);
+    np_field udp_source[1] = {np_str(s->udp_source)};
+    emit(s, NP_MARK, 0, udp_source, 1);
     snapshot_processes(s);
     snapshot_sockets(s);
 
@@ -531,11 +600,15 @@ const char *np_sensor_interfaces(const struct np_sensor *s) { return s->interfac
 void np_sensor_close(struct np_sensor *s) {
     if (!s) return;
     for (int i = 0; i < s->capture_count; i++) {
-        if (s->captures[i].ring) munmap(s->captures[i].ring, (size_t)BLOCK_SIZE * BLOCK_COUNT);
+        if (s->captures[i].ring) munmap(s->captures[i].ring, (size_t)RING_BLOCK_SIZE * RING_BLOCK_COUNT);
         if (s->captures[i].fd >= 0) close(s->captures[i].fd);
     }
     if (s->rb) ring_buffer__free(s->rb);
-    if (s->skel) sensor_bpf__destroy(s->skel);
+    unload_programs(s);
+    if (s->cgroup_mounted[0]) {
+        umount2(s->cgroup_mounted, MNT_DETACH);
+        rmdir(s->cgroup_mounted);
+    }
     np_stream_free(s->stream);
     free(s->snapshot);
     free(s);

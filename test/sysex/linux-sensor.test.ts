@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../../analyzer/analyze.js';
 import { query, type Database } from '../../analyzer/db/database.js';
+import { SessionReader } from '../../recorder/session/reader.js';
 import { addNetns, inNs as inNsOf, waitFor } from '../helpers/netns.js';
 import { repoRoot, scratch } from '../helpers/paths.js';
 
@@ -136,6 +137,9 @@ describe('Linux sensor ground truth', () => {
   it('attributes UDP datagrams sent from unbound sockets (sendto, sendmmsg) to their senders', async () => {
     const flows = await query(db, `SELECT pid, exe, proto, attribution_method FROM flow_details WHERE resp_p = ${UDP_PORT} ORDER BY start_t`);
     expect(flows.map((f) => f.pid)).toEqual(udpTruth);
+    // Seen by the cgroup v2 sendmsg hooks (the sensor mounts cgroup2 itself where the system has not).
+    const marks = [...SessionReader.open(session).events()].filter((e) => e.kind === 'mark').map((e) => (e as { text: string }).text);
+    expect(marks).toEqual([expect.stringMatching(/^UDP sends: cgroup\/sendmsg4\+6 on the cgroup v2 root \//)]);
     expect(new Set(flows.map((f) => `${f.proto} ${f.exe} ${f.attribution_method}`))).toEqual(new Set([`udp ${join(build, 'connector')} socket-event`]));
   });
 
@@ -145,6 +149,25 @@ describe('Linux sensor ground truth', () => {
       { local_addr: '127.0.0.1', local_port: UDP_PORT, pid: udpServer.pid },
       { local_addr: '127.0.0.1', local_port: EARLY_UDP_PORT, pid: early.pid },
     ]);
+  });
+
+  it('still attributes UDP sends where cgroup v2 cannot be had (sys_exit instead), and says so', async () => {
+    // Without CAP_SYS_ADMIN the sensor cannot mount cgroup2 (this machine's cgroups are v1).
+    const fallback = join(scratch(), 'no-cgroup.npsession');
+    const sensor = spawn('ip', inNs(['setpriv', '--bounding-set', '-sys_admin', join(build, 'netprov-sensor'), '--output', fallback]));
+    await waitFor(sensor, 'recording');
+    const senders = ['--udp', '--sendmmsg'].map((mode) => Number(spawnSync('ip', inNs([join(build, 'connector'), mode, '127.0.0.1', String(UDP_PORT)]), { encoding: 'utf8' }).stdout.trim()));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    sensor.kill('SIGINT');
+    await new Promise((resolve) => sensor.once('exit', resolve));
+    const events = [...SessionReader.open(fallback).events()];
+    expect(events.filter((e) => e.kind === 'mark').map((e) => (e as { text: string }).text)).toEqual([
+      'UDP sends: sys_exit (cgroup v2 not found and not mountable: Operation not permitted)',
+    ]);
+    const { db: fallbackDb } = await analyze([fallback], { db: null });
+    const flows = await query(fallbackDb, `SELECT pid, attribution_method FROM flow_details WHERE resp_p = ${UDP_PORT} ORDER BY start_t`);
+    fallbackDb.close();
+    expect(flows).toEqual(senders.map((pid) => ({ pid, attribution_method: 'socket-event' })));
   });
 
   it('records every accepted connection under the server that accepted it', async () => {
