@@ -97,7 +97,6 @@ struct np_sensor {
 
     /* UDP sends: the cgroup v2 root the sendmsg programs are attached to, or why sys_exit reports them. */
     char udp_source[PATH_MAX + 64];
-    char cgroup_mounted[PATH_MAX]; /* a cgroup2 mount of our own, removed at close; "" if none */
     struct bpf_link *cgroup_links[2];
 };
 
@@ -432,7 +431,8 @@ static void snapshot_sockets(struct np_sensor *s) {
 /*
  * The cgroup v2 root, opened: where the system mounted it (/sys/fs/cgroup or
  * /sys/fs/cgroup/unified), or else a mount of our own in a private folder, since a hybrid
- * cgroup v1 system may have none. -1, with the reason in s->udp_source, if neither works.
+ * cgroup v1 system may have none (a mount that lasts only until the root is opened). -1, with
+ * the reason in s->udp_source, if neither works.
  */
 static int open_cgroup2_root(struct np_sensor *s) {
     char found[PATH_MAX] = "";
@@ -451,7 +451,14 @@ static int open_cgroup2_root(struct np_sensor *s) {
             return -1;
         }
         snprintf(found, sizeof found, "%s", dir);
-        snprintf(s->cgroup_mounted, sizeof s->cgroup_mounted, "%s", dir);
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int saved = errno;
+        /* The open descriptor is all the attachment needs: the mount goes at once, so nothing is
+         * left behind even if the sensor is killed. */
+        umount2(dir, MNT_DETACH);
+        rmdir(dir);
+        snprintf(s->udp_source, sizeof s->udp_source, fd >= 0 ? "UDP sends: cgroup/sendmsg4+6 on the cgroup v2 root (mounted by the sensor)" : "UDP sends: sys_exit (cgroup v2: %s)", strerror(saved));
+        return fd;
     }
     int fd = open(found, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     snprintf(s->udp_source, sizeof s->udp_source, fd >= 0 ? "UDP sends: cgroup/sendmsg4+6 on the cgroup v2 root %s" : "UDP sends: sys_exit (%s: %s)", found, strerror(errno));
@@ -605,10 +612,6 @@ void np_sensor_close(struct np_sensor *s) {
     }
     if (s->rb) ring_buffer__free(s->rb);
     unload_programs(s);
-    if (s->cgroup_mounted[0]) {
-        umount2(s->cgroup_mounted, MNT_DETACH);
-        rmdir(s->cgroup_mounted);
-    }
     np_stream_free(s->stream);
     free(s->snapshot);
     free(s);
