@@ -68,9 +68,9 @@ function loadAddon(): Addon {
 export function startSensor(options: SensorOptions): RunningSensor {
   const { Sensor } = loadAddon();
   // Pieces wait here only up to the high-water mark: past it the sensor thread is paused until
-  // the recorder reads again, so a slow disk never makes memory grow.
-  let sensor: NativeSensor | null = null;
-  const stream = new Readable({ highWaterMark: 16 * 2 ** 20, read: () => sensor?.resume() });
+  // the recorder reads again, so a slow disk never makes memory grow. (read() runs only once
+  // someone reads, after `running` exists.)
+  const stream = new Readable({ highWaterMark: 16 * 2 ** 20, read: () => running.resume() });
   let onReady = () => {};
   let onExit: (error: Error | null) => void = () => {};
   const ready = new Promise<void>((resolve) => (onReady = resolve));
@@ -84,7 +84,6 @@ export function startSensor(options: SensorOptions): RunningSensor {
       onExit(value ? new InputError(`record: ${value as string}`) : null);
     }
   });
-  sensor = running;
   const counts = (): SensorCounts => {
     const raw = running.counts();
     const events: Partial<Record<KindName, number>> = {};
