@@ -5,7 +5,7 @@
 CREATE TABLE IF NOT EXISTS sessions (
     session_id     VARCHAR PRIMARY KEY,  -- header session_id (UUID)
     session_no     INTEGER,              -- order of loading into this database; packet_rows key
-    file           VARCHAR,              -- session file it was loaded from
+    file           VARCHAR,              -- absolute path of the session file it was loaded from
     host           VARCHAR,              -- host the events were recorded on
     sensor         VARCHAR,              -- producer name and version
     start_ns       BIGINT,               -- wall-clock start, ns since the Unix epoch, exact

@@ -7,6 +7,7 @@
  * connections, the process table and a few batches in flight, never the session.
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { InputError } from '../../recorder/errors.js';
 import { FlowOrigin, type SessionEvent, type SessionHeader } from '../../recorder/session/events.js';
@@ -250,7 +251,8 @@ class SessionLoad {
     const sessionRow = await RowAppender.create(c, 'sessions');
     const h = this.header;
     sessionRow.row([
-      sessionId, this.sessionNo, path, h.host, `${h.sensor.name} ${h.sensor.version}`.trim(), h.startNs, h.clockNotes, report.bytes, report.events,
+      // Absolute: export --pcap re-reads packet bytes from this file, from whatever folder it runs in.
+      sessionId, this.sessionNo, resolve(path), h.host, `${h.sensor.name} ${h.sensor.version}`.trim(), h.startNs, h.clockNotes, report.bytes, report.events,
       report.chunksGood, report.chunksBad, report.trailer !== null, report.truncatedAt, report.problems.map((p) => `${p.offset}: ${p.message}`),
       this.malformed,
     ]);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,6 +56,17 @@ describe('exports', () => {
     expect(frames[0].slice(1, 3)).toEqual(['93.184.216.34', '443']);
     expect(frames[0][3]).toBe('1714557602.500000000');
     expect(statSync(out).mode & 0o777).toBe(0o600);
+  });
+
+  it('exports packets from a database made in another folder (sessions are remembered by absolute path)', () => {
+    const dir = scratch();
+    const dbFile = join(dir, 'case.duckdb');
+    const made = spawnSync(process.execPath, [join(repoRoot, 'bin/netprov.js'), 'analyze', 'fixtures/macos-curl.npsession', '--db', dbFile], { cwd: repoRoot, encoding: 'utf8' });
+    expect(made.status).toBe(0);
+    const out = join(dir, 'curl.pcapng');
+    const run = spawnSync(process.execPath, [join(repoRoot, 'bin/netprov.js'), 'export', '--db', dbFile, '--pcap', out, '--process', '4242.20'], { cwd: dir, encoding: 'utf8' });
+    expect([run.status, run.stderr]).toEqual([0, '']);
+    expect(tsharkFields(out, ['frame.comment'])).toHaveLength(8);
   });
 
   it('refuses an export with nothing to export, in one line', () => {
