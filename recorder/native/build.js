@@ -21,7 +21,10 @@ const nodeGyp = (() => {
 })();
 // This Node's own headers, so nothing is downloaded (npm sets nodedir for its scripts; a direct run does not).
 const nodeDir = process.env.npm_config_nodedir || join(dirname(process.execPath), '..');
-const gypRebuild = [...nodeGyp, 'rebuild', '--directory', here, ...(existsSync(join(nodeDir, 'include/node/node.h')) ? [`--nodedir=${nodeDir}`] : [])];
+// npm install rebuilds only what changed once configured (gyp's Makefiles track headers too);
+// `npm run build:sensor` starts clean, e.g. after a Node upgrade.
+const gypVerb = !required && existsSync(join(here, 'build/Makefile')) ? 'build' : 'rebuild';
+const gypRebuild = [...nodeGyp, gypVerb, '--directory', here, ...(existsSync(join(nodeDir, 'include/node/node.h')) ? [`--nodedir=${nodeDir}`] : [])];
 const steps = {
   linux: [['make', '-s', '-C', join(root, 'sysex/linux')], gypRebuild],
   darwin: [gypRebuild],
