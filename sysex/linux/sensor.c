@@ -450,18 +450,19 @@ static int open_cgroup2_root(struct np_sensor *s) {
             rmdir(dir);
             return -1;
         }
-        snprintf(found, sizeof found, "%s", dir);
         int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         int saved = errno;
         /* The open descriptor is all the attachment needs: the mount goes at once, so nothing is
          * left behind even if the sensor is killed. */
         umount2(dir, MNT_DETACH);
         rmdir(dir);
-        snprintf(s->udp_source, sizeof s->udp_source, fd >= 0 ? "UDP sends: cgroup/sendmsg4+6 on the cgroup v2 root (mounted by the sensor)" : "UDP sends: sys_exit (cgroup v2: %s)", strerror(saved));
+        if (fd >= 0) snprintf(s->udp_source, sizeof s->udp_source, "UDP sends: cgroup/sendmsg4+6 on the cgroup v2 root (mounted by the sensor)");
+        else snprintf(s->udp_source, sizeof s->udp_source, "UDP sends: sys_exit (cgroup v2: %s)", strerror(saved));
         return fd;
     }
     int fd = open(found, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    snprintf(s->udp_source, sizeof s->udp_source, fd >= 0 ? "UDP sends: cgroup/sendmsg4+6 on the cgroup v2 root %s" : "UDP sends: sys_exit (%s: %s)", found, strerror(errno));
+    if (fd >= 0) snprintf(s->udp_source, sizeof s->udp_source, "UDP sends: cgroup/sendmsg4+6 on the cgroup v2 root %s", found);
+    else snprintf(s->udp_source, sizeof s->udp_source, "UDP sends: sys_exit (%s: %s)", found, strerror(errno));
     return fd;
 }
 
