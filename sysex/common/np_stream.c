@@ -102,47 +102,38 @@ void np_stream_begin(np_stream *s, const char *sensor_name, const char *sensor_v
     np_lock_release(&s->lock);
 }
 
-static void counted(np_stream *s, int kind) {
-    s->events++;
-    if (kind >= 0 && kind < NP_KIND_SLOTS) add(&s->counts.events[kind], 1);
-}
-
-void np_stream_event(np_stream *s, int kind, int64_t t, const np_field *fields, size_t count) {
-    np_lock_acquire(&s->lock);
+/* Appends one event under the lock; a full chunk is handed over first, so no event is split. */
+static void append_locked(np_stream *s, int kind, int64_t t, const np_field *fields, size_t count) {
     if (np_event(&s->chunk, kind, t, fields, count) != 0) {
         flush_locked(s);
         if (np_event(&s->chunk, kind, t, fields, count) != 0) {
             /* Larger than a whole chunk: cannot be framed; counted as lost rather than split. */
             np_buf_init(&s->chunk, s->storage, s->storage_bytes);
             add(&s->counts.lost, 1);
-            np_lock_release(&s->lock);
             return;
         }
     }
-    counted(s, kind);
+    s->events++;
+    if (kind >= 0 && kind < NP_KIND_SLOTS) add(&s->counts.events[kind], 1);
+}
+
+void np_stream_event(np_stream *s, int kind, int64_t t, const np_field *fields, size_t count) {
+    np_lock_acquire(&s->lock);
+    append_locked(s, kind, t, fields, count);
     np_lock_release(&s->lock);
 }
 
 void np_stream_packet(np_stream *s, int64_t t, uint32_t interface_id, int direction, uint32_t orig_len, const uint8_t *data,
                       uint32_t cap_len, const char *process_key) {
-    np_lock_acquire(&s->lock);
-    if (np_packet(&s->chunk, t, interface_id, direction, orig_len, data, cap_len, process_key) != 0) {
-        flush_locked(s);
-        if (np_packet(&s->chunk, t, interface_id, direction, orig_len, data, cap_len, process_key) != 0) {
-            np_buf_init(&s->chunk, s->storage, s->storage_bytes);
-            add(&s->counts.lost, 1);
-            np_lock_release(&s->lock);
-            return;
-        }
-    }
-    counted(s, NP_PACKET);
-    np_lock_release(&s->lock);
+    /* np_packet's layout: the same fields, appended like any other event. */
+    np_field fields[5] = {np_int(interface_id), np_int(direction), np_int(orig_len), np_bin(data, cap_len), np_str(process_key)};
+    np_stream_event(s, NP_PACKET, t, fields, 5);
 }
 
 void np_stream_loss(np_stream *s, int64_t t, const char *source, uint64_t count, const char *reason) {
     np_field f[3] = {np_str(source), np_int((int64_t)count), np_str(reason)};
-    np_stream_event(s, NP_LOSS, t, f, 3);
     np_lock_acquire(&s->lock);
+    append_locked(s, NP_LOSS, t, f, 3);
     add(&s->counts.lost, count);
     np_lock_release(&s->lock);
 }

@@ -259,12 +259,22 @@ struct {
  * sys_exit hook leaves sends to them and keeps only connect(). */
 const volatile bool udp_sends_from_cgroup = false;
 
-/* The first datagram of each socket, owner, local port and destination: one event, not one per datagram. */
-static __always_inline bool udp_first(__u64 sock, __u32 tgid, __u16 sport, const __u8 daddr[16], __u16 dport) {
-    struct udp_key key = {.sock = sock, .tgid = tgid, .sport = sport, .dport = dport};
-    __builtin_memcpy(key.daddr, daddr, 16);
+/* A UDP send by `task` on socket `sock` (pointer or cookie): reported for the first datagram of
+ * each socket, owner, local port and destination only, not per datagram. */
+static __always_inline void udp_send(struct task_struct *task, __u64 sock, const struct np_kconnect *tuple) {
+    if (tuple->dport == 0) return;
+    struct udp_key key = {.sock = sock, .tgid = BPF_CORE_READ(task, tgid), .sport = tuple->sport, .dport = tuple->dport};
+    __builtin_memcpy(key.daddr, tuple->daddr, 16);
     __u8 one = 1;
-    return bpf_map_update_elem(&udp_seen, &key, &one, BPF_NOEXIST) == 0;
+    if (bpf_map_update_elem(&udp_seen, &key, &one, BPF_NOEXIST) != 0) return; /* seen already */
+    struct np_kconnect *e = reserve(sizeof(*e));
+    if (!e) return;
+    __builtin_memcpy(e, tuple, sizeof(*e));
+    e->h.type = NP_K_UDP_SEND;
+    e->h.boot_ns = bpf_ktime_get_boot_ns();
+    proc_of(task, &e->proc);
+    e->sock = sock;
+    bpf_ringbuf_submit(e, 0);
 }
 
 /*
@@ -288,17 +298,7 @@ static __always_inline void udp_send_from_cgroup(struct bpf_sock_addr *ctx, __u1
         __builtin_memcpy(tuple.saddr, src, 16);
         __builtin_memcpy(tuple.daddr, dst, 16);
     }
-    struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
-    __u64 cookie = bpf_get_socket_cookie(ctx);
-    if (tuple.dport == 0 || !udp_first(cookie, BPF_CORE_READ(task, tgid), tuple.sport, tuple.daddr, tuple.dport)) return;
-    struct np_kconnect *e = reserve(sizeof(*e));
-    if (!e) return;
-    __builtin_memcpy(e, &tuple, sizeof(*e));
-    e->h.type = NP_K_UDP_SEND;
-    e->h.boot_ns = bpf_ktime_get_boot_ns();
-    proc_of(task, &e->proc);
-    e->sock = cookie;
-    bpf_ringbuf_submit(e, 0);
+    udp_send((struct task_struct *)bpf_get_current_task_btf(), bpf_get_socket_cookie(ctx), &tuple);
 }
 
 SEC("cgroup/sendmsg4")
@@ -343,15 +343,7 @@ static __always_inline void udp_event(struct task_struct *task, struct pt_regs *
             }
         }
     }
-    if (tuple.dport == 0 || !udp_first((__u64)sk, BPF_CORE_READ(task, tgid), tuple.sport, tuple.daddr, tuple.dport)) return;
-    struct np_kconnect *e = reserve(sizeof(*e));
-    if (!e) return;
-    __builtin_memcpy(e, &tuple, sizeof(*e));
-    e->h.type = NP_K_UDP_SEND;
-    e->h.boot_ns = bpf_ktime_get_boot_ns();
-    proc_of(task, &e->proc);
-    e->sock = (__u64)sk;
-    bpf_ringbuf_submit(e, 0);
+    udp_send(task, (__u64)sk, &tuple);
 }
 
 /* bind() on a UDP socket: the process owns that local port (a UDP server's "listen"). */
