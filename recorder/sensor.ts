@@ -4,14 +4,13 @@
  * over its session stream piece by piece; `netprov record` records that stream like any other
  * (every frame checked, the file created 0600 by the recorder).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import { InputError } from './errors.js';
 import { projectFile } from './project.js';
 import { kindNameOf, type KindName } from './session/events.js';
 
-export const SENSOR_BUILD_STEPS = 'apt-get install clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev, then npm run build:sensor';
 const ADDON = 'recorder/native/build/Release/netprov_sensor.node';
 
 export interface SensorOptions {
@@ -60,7 +59,9 @@ function loadAddon(): Addon {
     throw new InputError(`record: no sensor for ${process.platform}; record a served stream with --source unix:PATH`);
   }
   const path = projectFile(ADDON);
-  const steps = process.platform === 'linux' ? SENSOR_BUILD_STEPS : 'npm run build:sensor (Xcode command line tools), and the system extension activated (sysex/macos/README.md)';
+  // The same words npm install's build step prints (recorder/native/build.js).
+  const howTo = (JSON.parse(readFileSync(projectFile('recorder/native/build-steps.json'), 'utf8')) as Record<string, string>)[process.platform];
+  const steps = process.platform === 'darwin' ? `${howTo}, and the system extension activated (sysex/macos/README.md)` : howTo;
   if (!existsSync(path)) throw new InputError(`record: the sensor is not built (${path}): ${steps}`);
   return createRequire(import.meta.url)(path) as Addon;
 }

@@ -4,7 +4,7 @@
 // `netprov record` says the same when asked to record.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,10 +29,8 @@ const steps = {
   linux: [['make', '-s', '-C', join(root, 'sysex/linux')], gypRebuild],
   darwin: [gypRebuild],
 }[process.platform];
-const howTo = {
-  linux: 'apt-get install clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev, then npm run build:sensor',
-  darwin: 'xcode-select --install, then npm run build:sensor',
-}[process.platform];
+// What to install and run: the same words `netprov record` uses (recorder/sensor.ts).
+const howTo = JSON.parse(readFileSync(join(here, 'build-steps.json'), 'utf8'))[process.platform];
 
 if (!steps) {
   console.error(`netprov: no sensor for ${process.platform}; import and analysis work, live recording does not`);

@@ -156,10 +156,11 @@ describe('netprov record (Linux sensor)', () => {
   });
 
   it('says how to build the sensor where it is not built', () => {
-    // An install where the addon was not built: the built CLI and its dependencies, nothing else.
+    // An install where the addon was not built: the built CLI, its dependencies and the build instructions.
     const install = scratch();
     cpSync(join(repoRoot, 'dist'), join(install, 'dist'), { recursive: true });
     cpSync(join(repoRoot, 'package.json'), join(install, 'package.json'));
+    cpSync(join(repoRoot, 'recorder/native/build-steps.json'), join(install, 'recorder/native/build-steps.json'));
     symlinkSync(join(repoRoot, 'node_modules'), join(install, 'node_modules'));
     const run = spawnSync(process.execPath, [join(install, 'dist/bin/cli.js'), 'record', '-o', join(install, 'x.npsession')], { encoding: 'utf8' });
     expect(run.status).toBe(1);
