@@ -150,7 +150,9 @@ CREATE TABLE IF NOT EXISTS flows (
     resp_pkts     BIGINT,
     resp_ip_bytes BIGINT,
     ip_proto      INTEGER,
-    community_id  VARCHAR                -- Community ID v1, seed 0, base64
+    community_id  VARCHAR,               -- Community ID v1, seed 0, base64
+    tunnel_parents VARCHAR[]             -- uids of the tunnels its packets came out of: the UDP connection carrying
+                                         -- VXLAN, Geneve, Teredo, AYIYA, GTP; a tunnel uid (in no row) for IP in IP and GRE
 );
 
 CREATE TABLE IF NOT EXISTS dns (

@@ -1,29 +1,42 @@
 /**
- * Packet dissection: link layer -> IP -> transport, into one reused record so that dissecting
- * millions of packets allocates nothing per packet. Offsets point into the packet's bytes; the
+ * Packet dissection: link layer (link.ts) -> IP -> transport, through tunnels (tunnels.ts), into
+ * one reused record so that dissecting millions of packets allocates nothing per packet (a
+ * tunnelled packet allocates its tunnel layers). Offsets point into the packet's bytes; the
  * caller formats addresses only when it needs them (once per flow, not once per packet).
  *
  * A malformed or truncated packet is never an error: `problem` says what was wrong and every
  * field read before the problem is kept.
  */
-import { LinkType } from '../../recorder/import/linktype.js';
+import { verifyIpv4Header, verifyTransport } from './checksum.js';
+import { ETHERTYPE_IP_BY_VERSION, linkLayer } from './link.js';
+import { ipTunnel, udpTunnel, type TunnelLayer } from './tunnels.js';
 
 export const TcpFlag = { FIN: 1, SYN: 2, RST: 4, PSH: 8, ACK: 16, URG: 32, ECE: 64, CWR: 128 } as const;
 
 export interface Dissected {
+  /** Drop packets whose IPv4 header checksum is wrong and flag bad transport checksums (Zeek without -C). Set once by the caller. */
+  verifyChecksums: boolean;
   /** The bytes the packet lies in, and where it ends in them; offsets below index `data`. */
   data: Uint8Array;
   end: number;
   /** Ethertype after VLAN tags and cooked headers (0x0800, 0x86dd, 0x0806, ...); 0 if unknown. */
   etherType: number;
   vlan: number | null;
+  /** The tunnels the packet came through, outermost first; the fields below are the innermost packet's. */
+  tunnels: TunnelLayer[];
+  /** A tunnel's own packet that carries no inner packet (PPTP acknowledgements): part of no flow. */
+  noFlow: boolean;
   /** 4 or 6 when an IP header was read, else 0. */
   ipVersion: number;
   ipOffset: number;
   /** Offsets of the source and destination address bytes (4 or 16 long). */
   srcAt: number;
   dstAt: number;
-  /** Total IP length from the header (IPv6: payload length + 40), as Zeek's IP byte counts use. */
+  /**
+   * Total IP length as Zeek's IP byte counts use it: IPv4's total length (the captured length
+   * when the header says 0, as TCP segmentation offload leaves it), IPv6's payload length + 40
+   * (the jumbo payload length for a jumbogram).
+   */
   ipTotalLen: number;
   ttl: number;
   /** Transport protocol number after IPv6 extension headers. */
@@ -49,13 +62,15 @@ export interface Dissected {
   /** Transport payload: offset and length per the headers. */
   payloadOffset: number;
   payloadLen: number;
+  /** The transport checksum was checked (verifyChecksums) and is wrong. */
+  badChecksum: boolean;
   /** What was wrong, or null. */
   problem: string | null;
 }
 
 /** A Dissected to reuse packet after packet; its fields start as `reset` leaves them. */
-export function newDissected(): Dissected {
-  const d = {} as Dissected;
+export function newDissected(verifyChecksums = false): Dissected {
+  const d = { verifyChecksums, tunnels: [] as TunnelLayer[] } as Dissected;
   reset(d, new Uint8Array(0), 0);
   return d;
 }
@@ -65,6 +80,14 @@ function reset(d: Dissected, data: Uint8Array, end: number): void {
   d.end = end;
   d.etherType = 0;
   d.vlan = null;
+  if (d.tunnels.length) d.tunnels = [];
+  d.noFlow = false;
+  d.problem = null;
+  resetNetwork(d);
+}
+
+/** Clears what the network and transport headers set (a tunnel's inner packet replaces them). */
+export function resetNetwork(d: Dissected): void {
   d.ipVersion = 0;
   d.ipOffset = 0;
   d.srcAt = 0;
@@ -88,11 +111,11 @@ function reset(d: Dissected, data: Uint8Array, end: number): void {
   d.udpLength = 0;
   d.payloadOffset = 0;
   d.payloadLen = 0;
-  d.problem = null;
+  d.badChecksum = false;
 }
 
-const u16 = (b: Uint8Array, at: number) => (b[at] << 8) | b[at + 1];
-const u32 = (b: Uint8Array, at: number) => ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+export const u16 = (b: Uint8Array, at: number) => (b[at] << 8) | b[at + 1];
+export const u32 = (b: Uint8Array, at: number) => ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
 
 /**
  * Dissects the packet in data[start, end), captured on a link of `linkType`, into `d`. Taking a
@@ -102,58 +125,23 @@ const u32 = (b: Uint8Array, at: number) => ((b[at] << 24) | (b[at + 1] << 16) | 
 export function dissect(d: Dissected, linkType: number, data: Uint8Array, start = 0, end = data.length): void {
   reset(d, data, end);
   const at = linkLayer(d, linkType, data, start);
-  if (at < 0) return;
-  if (d.etherType === 0x0800) ipv4(d, data, at);
-  else if (d.etherType === 0x86dd) ipv6(d, data, at);
+  if (at >= 0) network(d, data, at);
 }
 
-/** Returns the offset of the network header and sets etherType, or -1. */
-function linkLayer(d: Dissected, linkType: number, b: Uint8Array, start: number): number {
-  const length = d.end - start;
-  switch (linkType) {
-    case LinkType.ethernet: {
-      if (length < 14) return fail(d, 'truncated Ethernet header');
-      let at = start + 12;
-      let type = u16(b, at);
-      while (type === 0x8100 || type === 0x88a8 || type === 0x9100) {
-        if (d.end < at + 6) return fail(d, 'truncated VLAN tag');
-        if (d.vlan === null) d.vlan = u16(b, at + 2) & 0x0fff;
-        at += 4;
-        type = u16(b, at);
-      }
-      d.etherType = type;
-      return at + 2;
-    }
-    case LinkType.linuxSll:
-      if (length < 16) return fail(d, 'truncated Linux SLL header');
-      d.etherType = u16(b, start + 14);
-      return start + 16;
-    case LinkType.linuxSll2:
-      if (length < 20) return fail(d, 'truncated Linux SLL2 header');
-      d.etherType = u16(b, start);
-      return start + 20;
-    case LinkType.null:
-    case LinkType.loop: {
-      if (length < 4) return fail(d, 'truncated loopback header');
-      // DLT_NULL stores the address family in the capturing host's byte order; LOOP in network order.
-      const le = b[start] | (b[start + 1] << 8) | (b[start + 2] << 16) | (b[start + 3] << 24);
-      const be = u32(b, start);
-      const family = linkType === LinkType.loop ? be : le < 256 ? le : be;
-      d.etherType = family === 2 ? 0x0800 : family === 24 || family === 28 || family === 30 ? 0x86dd : 0;
-      return start + 4;
-    }
-    case LinkType.raw:
-    case LinkType.ipv4:
-    case LinkType.ipv6:
-      if (length < 1) return fail(d, 'empty packet');
-      d.etherType = b[start] >> 4 === 4 ? 0x0800 : b[start] >> 4 === 6 ? 0x86dd : 0;
-      return start;
-    default:
-      return fail(d, `link type ${linkType} is not dissected`);
+/** The network header at `at`, of the type in d.etherType. */
+export function network(d: Dissected, b: Uint8Array, at: number): void {
+  let type = d.etherType;
+  if (type === ETHERTYPE_IP_BY_VERSION) {
+    const version = d.end > at ? b[at] >> 4 : 0;
+    type = version === 4 ? 0x0800 : version === 6 ? 0x86dd : 0;
+    d.etherType = type;
+    if (type === 0) return void fail(d, `IP version ${version} is not dissected`);
   }
+  if (type === 0x0800) ipv4(d, b, at);
+  else if (type === 0x86dd) ipv6(d, b, at);
 }
 
-function fail(d: Dissected, problem: string): -1 {
+export function fail(d: Dissected, problem: string): -1 {
   d.problem = problem;
   return -1;
 }
@@ -163,9 +151,13 @@ function ipv4(d: Dissected, b: Uint8Array, at: number): void {
   const ihl = (b[at] & 0x0f) * 4;
   if (b[at] >> 4 !== 4 || ihl < 20) return void fail(d, 'bad IPv4 version or header length');
   if (d.end < at + ihl) return void fail(d, 'truncated IPv4 options');
+  if (d.verifyChecksums && !verifyIpv4Header(b, at, ihl)) return void fail(d, 'bad IPv4 header checksum');
   d.ipVersion = 4;
   d.ipOffset = at;
   d.ipTotalLen = u16(b, at + 2);
+  // TCP segmentation offload leaves 0 here in captures taken on the sender; Zeek (ignoring
+  // checksums) and Wireshark then take the captured length.
+  if (d.ipTotalLen === 0 && !d.verifyChecksums) d.ipTotalLen = d.end - at;
   d.ipId = u16(b, at + 4);
   const frag = u16(b, at + 6);
   d.moreFragments = (frag & 0x2000) !== 0;
@@ -178,6 +170,7 @@ function ipv4(d: Dissected, b: Uint8Array, at: number): void {
   d.l4Offset = at + ihl;
   d.l4Len = d.ipTotalLen - ihl;
   // Only the first fragment carries the transport header.
+  if (d.fragOffset === 0 && !d.moreFragments && ipTunnel(d, b)) return;
   if (d.fragOffset === 0) transport(d, b);
 }
 
@@ -189,14 +182,15 @@ function ipv6(d: Dissected, b: Uint8Array, at: number): void {
   if (b[at] >> 4 !== 6) return void fail(d, 'bad IPv6 version');
   d.ipVersion = 6;
   d.ipOffset = at;
-  const payloadLen = u16(b, at + 4);
-  d.ipTotalLen = payloadLen + 40;
+  let payloadLen = u16(b, at + 4);
   d.ttl = b[at + 7];
   d.srcAt = at + 8;
   d.dstAt = at + 24;
   let next = b[at + 6];
   let offset = at + 40;
-  for (;;) {
+  if (payloadLen === 0 && next === 0) payloadLen = jumboPayloadLength(d, b, offset);
+  d.ipTotalLen = payloadLen + 40;
+  for (let n = 0; n < 16; n++) {
     if (next === 44) {
       // Fragment header: 8 bytes.
       if (d.end < offset + 8) return void fail(d, 'truncated IPv6 fragment header');
@@ -208,7 +202,7 @@ function ipv6(d: Dissected, b: Uint8Array, at: number): void {
       offset += 8;
       continue;
     }
-    if (!IPV6_EXTENSIONS.has(next)) break;
+    if (!IPV6_EXTENSIONS.has(next) && next !== 51) break;
     if (d.end < offset + 2) return void fail(d, 'truncated IPv6 extension header');
     const length = next === 51 ? (b[offset + 1] + 2) * 4 : (b[offset + 1] + 1) * 8;
     next = b[offset];
@@ -218,7 +212,24 @@ function ipv6(d: Dissected, b: Uint8Array, at: number): void {
   d.l4Offset = offset;
   d.l4Len = at + 40 + payloadLen - offset;
   if (d.l4Len < 0) return void fail(d, 'IPv6 extension headers longer than the payload');
+  if (d.fragOffset === 0 && !d.moreFragments && ipTunnel(d, b)) return;
   if (d.fragOffset === 0) transport(d, b);
+}
+
+/** RFC 2675: a payload length of 0 with a Jumbo Payload option in the hop-by-hop header. */
+function jumboPayloadLength(d: Dissected, b: Uint8Array, at: number): number {
+  if (d.end < at + 2) return 0;
+  const end = Math.min(d.end, at + (b[at + 1] + 1) * 8);
+  for (let o = at + 2; o + 1 < end; ) {
+    const type = b[o];
+    if (type === 0) {
+      o++;
+      continue;
+    }
+    if (type === 0xc2 && b[o + 1] === 4 && o + 6 <= end) return u32(b, o + 2);
+    o += 2 + b[o + 1];
+  }
+  return 0;
 }
 
 function transport(d: Dissected, b: Uint8Array): void {
@@ -236,6 +247,7 @@ function transport(d: Dissected, b: Uint8Array): void {
       if (headerLen < 20) return void fail(d, 'bad TCP header length');
       d.payloadOffset = at + headerLen;
       d.payloadLen = Math.max(0, d.l4Len - headerLen);
+      if (d.verifyChecksums && !verifyTransport(d, b)) d.badChecksum = true;
       return;
     }
     case 17:
@@ -247,6 +259,8 @@ function transport(d: Dissected, b: Uint8Array): void {
       if (d.protocol === 17) d.udpLength = u16(b, at + 4);
       d.payloadOffset = at + headerLen;
       d.payloadLen = Math.max(0, d.l4Len - headerLen);
+      if (d.verifyChecksums && d.protocol === 17 && !verifyTransport(d, b)) d.badChecksum = true;
+      else if (d.protocol === 17) udpTunnel(d, b);
       return;
     }
     case 1:
@@ -256,11 +270,20 @@ function transport(d: Dissected, b: Uint8Array): void {
       d.icmpCode = b[at + 1];
       d.payloadOffset = at + 8;
       d.payloadLen = Math.max(0, d.l4Len - 8);
+      if (d.verifyChecksums && !verifyTransport(d, b)) d.badChecksum = true;
       return;
     default:
       d.payloadOffset = at;
       d.payloadLen = d.l4Len;
   }
+}
+
+/** An address as connection tracking keys it: IPv4 as a number, IPv6 as 32 hex digits. */
+export function addressId(b: Uint8Array, at: number, version: number): number | string {
+  if (version === 4) return u32(b, at);
+  let hex = '';
+  for (let i = 0; i < 16; i += 4) hex += u32(b, at + i).toString(16).padStart(8, '0');
+  return hex;
 }
 
 /** Text form of the address at `at` (4 bytes IPv4, 16 bytes IPv6, RFC 5952 compression). */

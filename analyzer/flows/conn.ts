@@ -40,6 +40,10 @@ export class Conn implements TcpHost {
   dnsFirstMessage = true;
   /** Packets of this connection, for the packets table's flow column. */
   packets = 0;
+  /** Uids of the tunnels this connection's packets came out of (Zeek's tunnel_parents), or null. */
+  tunnelParents: Set<string> | null = null;
+  /** Ports for the Community ID where the connection is not keyed by ports (SCTP). */
+  idPorts: [number, number] | null = null;
 
   /** Who sent the first packet: packets record whether they came from this side. */
   readonly firstSenderId: AddressId;
@@ -78,6 +82,10 @@ export class Conn implements TcpHost {
       (srcId === e.origId && srcPort === e.origPort && dstId === e.respId && dstPort === e.respPort) ||
       (srcId === e.respId && srcPort === e.respPort && dstId === e.origId && dstPort === e.origPort)
     );
+  }
+
+  addTunnelParent(uid: string): void {
+    (this.tunnelParents ??= new Set()).add(uid);
   }
 
   checkHistory(bit: number, code: string, isOrig: boolean): boolean {

@@ -31,7 +31,7 @@ const DNS_PORTS = new Set([53, 137, 5353, 5355]);
 /** The fields of a dissected IP packet that connection tracking reads (see Dissected for each). */
 export type TrackedPacket = Pick<
   Dissected,
-  'ipVersion' | 'protocol' | 'fragOffset' | 'srcPort' | 'dstPort' | 'icmpType' | 'icmpCode' | 'tcpFlags' | 'seq' | 'ack' | 'window' | 'ipTotalLen' | 'l4Len' | 'payloadLen' | 'udpLength'
+  'ipVersion' | 'protocol' | 'fragOffset' | 'srcPort' | 'dstPort' | 'icmpType' | 'icmpCode' | 'tcpFlags' | 'seq' | 'ack' | 'window' | 'ipTotalLen' | 'l4Len' | 'payloadLen' | 'udpLength' | 'badChecksum'
 > & {
   /** The transport header could not be read, so there are no ports to key on. */
   broken: boolean;
@@ -125,6 +125,8 @@ export class ConnTracker {
   private nextSweep = 0;
 
   private readonly uidSeed: number;
+  /** IP tunnels (no connection of their own) by type and endpoints: the uid inner connections name. */
+  private readonly tunnelUids = new Map<string, string>();
 
   constructor(
     sessionId: string,
@@ -140,9 +142,10 @@ export class ConnTracker {
   /**
    * Feeds one dissected IP packet at session time `t`; returns its connection, or null for
    * packets that form no connection (not IP, a non-first fragment, a broken transport header).
-   * The returned object is reused by the next call.
+   * `tunnel` is the uid of the tunnel the packet came out of, or null. The returned object is
+   * reused by the next call.
    */
-  packet(d: TrackedPacket, t: number): PacketInFlow | null {
+  packet(d: TrackedPacket, t: number, tunnel: string | null = null): PacketInFlow | null {
     if (d.ipVersion === 0 || d.fragOffset !== 0 || d.broken) return null;
     if (t >= this.nextSweep) this.sweep(t);
 
@@ -151,7 +154,7 @@ export class ConnTracker {
     let srcPort = d.srcPort;
     let dstPort = d.dstPort;
     if (d.protocol === 1 || d.protocol === 58) [srcPort, dstPort] = icmpPorts(d.protocol, d.icmpType, d.icmpCode);
-    else if (!isPorted(d.protocol)) srcPort = dstPort = 0;
+    else if (!isTracked(d.protocol)) srcPort = dstPort = 0;
 
     const hash = tupleHash(d.protocol, srcId, srcPort, dstId, dstPort);
     let conn = this.conns.get(hash, d.protocol, srcId, srcPort, dstId, dstPort);
@@ -166,7 +169,10 @@ export class ConnTracker {
     const isOrig = conn.isOrigSender(srcId, srcPort);
     const { origAddr, respAddr } = conn.ends;
     conn.packets++;
-    this.deliver(conn, d, t, isOrig);
+    if (tunnel !== null) conn.addTunnelParent(tunnel);
+    // Zeek's TCP and UDP analyzers stop at a bad checksum: the connection only notes it.
+    if (d.badChecksum && (d.protocol === 6 || d.protocol === 17)) conn.checkHistory(0x4000, 'C', isOrig);
+    else this.deliver(conn, d, t, isOrig);
     const r = this.result;
     r.conn = conn;
     r.src = isOrig ? origAddr : respAddr;
@@ -174,6 +180,20 @@ export class ConnTracker {
     r.isOrig = conn.isOrigSender(srcId, srcPort);
     r.fromFirstSender = srcId === conn.firstSenderId && srcPort === conn.firstSenderPort;
     return r;
+  }
+
+  /**
+   * The uid of an IP tunnel (IP in IP, GRE) between two addresses: Zeek names such a tunnel in
+   * the inner connections' tunnel_parents without logging a connection for it.
+   */
+  tunnelUid(type: string, a: string, b: string): string {
+    const key = a < b ? `${type} ${a} ${b}` : `${type} ${b} ${a}`;
+    let uid = this.tunnelUids.get(key);
+    if (uid === undefined) {
+      uid = this.uid(0x40000000 + this.tunnelUids.size);
+      this.tunnelUids.set(key, uid);
+    }
+    return uid;
   }
 
   /** Retires every connection still open (end of the session). */
@@ -187,6 +207,8 @@ export class ConnTracker {
     const uid = this.uid(no);
     const ends = { origId: srcId, origAddr: d.srcText(), origPort: srcPort, respId: dstId, respAddr: d.dstText(), respPort: dstPort };
     const conn = new Conn(no, uid, hash, d.protocol, ends, t);
+    // Zeek keys SCTP by addresses only; its Community ID still has the ports of the first packet.
+    if (d.protocol === 132) conn.idPorts = [d.srcPort, d.dstPort];
     let flip = false;
     if (d.protocol === 6) {
       const partial = !(d.tcpFlags & TcpFlag.SYN) || (d.tcpFlags & TcpFlag.ACK) !== 0;
@@ -211,7 +233,8 @@ export class ConnTracker {
       conn.datagram(isOrig, Math.max(0, (d.udpLength || d.l4Len) - 8), t, 'D');
       this.applicationFlip(conn, d, isOrig);
     } else {
-      conn.datagram(isOrig, d.payloadLen, t, null);
+      // ICMP counts payload bytes; a transport Zeek has no analyzer for counts none.
+      conn.datagram(isOrig, conn.protocol === 1 || conn.protocol === 58 ? d.payloadLen : 0, t, null);
     }
     // Zeek's ConnSize analyzer sees the packet after the others, with the sender side as it was
     // before any flip this packet caused.
@@ -236,6 +259,7 @@ export class ConnTracker {
     // Every rule needs at least 5 s without activity, or 5 s since the start of an attempt.
     if (t < conn.lastT + Timeouts.tcpAttempt && t < conn.startT + Timeouts.tcpAttempt) return false;
     const tcp = conn.tcp;
+    if (conn.app === 'dns' && t >= nextDnsExpiry(conn.startT, conn.lastT)) return true;
     if (!tcp) {
       const timeout = conn.protocol === 17 ? Timeouts.udpInactivity : conn.protocol === 1 || conn.protocol === 58 ? Timeouts.icmpInactivity : Timeouts.otherInactivity;
       return t >= conn.lastT + timeout;
@@ -304,7 +328,10 @@ export class ConnTracker {
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
+/** Protocols whose headers carry ports (or ICMP's type and code in their place). */
 export const isPorted = (protocol: number) => protocol === 6 || protocol === 17 || protocol === 132 || protocol === 1 || protocol === 58;
+/** Protocols Zeek tracks by ports; every other one (SCTP included) is unknown_transport, keyed by addresses. */
+const isTracked = (protocol: number) => protocol === 6 || protocol === 17 || protocol === 1 || protocol === 58;
 
 function appAnalyzer(protocol: number, respPort: number): AppAnalyzer {
   if (protocol !== 17) return null;
@@ -315,6 +342,18 @@ function appAnalyzer(protocol: number, respPort: number): AppAnalyzer {
 
 const isBroadcast = (address: string) => address === '255.255.255.255';
 const isMulticast = (address: string) => /^(22[4-9]|23\d)\./.test(address) || address.toLowerCase().startsWith('ff');
+
+/**
+ * Zeek's DNS analyzer ends a UDP DNS session idle for dns_session_timeout (10 s): its timer runs
+ * at start+10 s and every 10 s after, and expires the session once 9 s have passed without a
+ * packet (DNS.cc, ExpireTimer).
+ */
+function nextDnsExpiry(startT: number, lastT: number): number {
+  const period = 10 * SECOND;
+  let tick = startT + period;
+  if (tick - lastT < period - SECOND) tick += period * Math.ceil((lastT + period - SECOND - tick) / period);
+  return tick;
+}
 
 /** Zeek checks a half-closed TCP connection at start+5 s, then every 6 s; the first check after linger expires it. */
 function nextExpireTick(startT: number, lastT: number): number {

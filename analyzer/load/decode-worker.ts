@@ -12,14 +12,16 @@ import { transferList, type ReusableColumns } from './packet-batch.js';
 // benchmark, 8 measured 3.5–3.6 s (~20 MB of batches).
 export const MAX_IN_FLIGHT = 8;
 
-const { path, salvage, inFlight, recycled, out } = workerData as { path: string; salvage: boolean; inFlight: SharedArrayBuffer; recycled: MessagePort; out: MessagePort };
+const { path, salvage, verifyChecksums, inFlight, recycled, out } = workerData as {
+  path: string; salvage: boolean; verifyChecksums: boolean; inFlight: SharedArrayBuffer; recycled: MessagePort; out: MessagePort;
+};
 const pending = new Int32Array(inFlight);
 
 // Column buffers come back from the loader once it has copied them into DuckDB, and are
 // reused: allocating ~2.5 MB per batch and leaving it to the garbage collector cost more.
 const reuse = () => receiveMessageOnPort(recycled)?.message as ReusableColumns | undefined;
 
-decodeSession(path, salvage, reuse, (message: DecodeMessage) => {
+decodeSession(path, { salvage, verifyChecksums }, reuse, (message: DecodeMessage) => {
   if (message.type === 'batch') {
     while (Atomics.load(pending, 0) >= MAX_IN_FLIGHT) Atomics.wait(pending, 0, Atomics.load(pending, 0), 1000);
     Atomics.add(pending, 0, 1);

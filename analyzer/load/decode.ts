@@ -24,8 +24,9 @@ const DNS_PORTS = new Set([53, 5353, 5355]);
 const u32 = (b: Uint8Array, at: number) => ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
 
 export function decodeSession(
-  path: string, salvage: boolean, reuse: () => ReusableColumns | undefined, emit: (message: DecodeMessage) => void,
+  path: string, options: { salvage: boolean; verifyChecksums: boolean }, reuse: () => ReusableColumns | undefined, emit: (message: DecodeMessage) => void,
 ): void {
+  const { salvage, verifyChecksums } = options;
   let reader: SessionReader;
   try {
     reader = SessionReader.open(path, { salvage });
@@ -36,11 +37,11 @@ export function decodeSession(
   emit({ type: 'header', header: reader.header });
 
   const linkTypes = new Map<number, number>();
-  const d = newDissected();
+  const d = newDissected(verifyChecksums);
   const reassembler = new Reassembler();
   const freshBatch = (): PacketBatch => {
     const columns = reuse() ?? { rows: newRows(), track: newTrack() };
-    return { count: 0, bytesRead: 0, bytesTotal: 0, ...columns, newStrings: [], datagrams: [], events: [], dns: [], dnsRows: [] };
+    return { count: 0, bytesRead: 0, bytesTotal: 0, ...columns, newStrings: [], datagrams: [], tunnels: [], events: [], dns: [], dnsRows: [] };
   };
   let batch = freshBatch();
   let packetNo = 0;
@@ -110,7 +111,9 @@ export function decodeSession(
         k.dst3[i] = u32(b, d.dstAt + 12);
       }
       k.fragOffset[i] = d.fragOffset;
-      k.broken[i] = ip && !transport && d.fragOffset === 0 && isPorted(d.protocol) ? 1 : 0;
+      k.broken[i] = (ip && !transport && d.fragOffset === 0 && isPorted(d.protocol)) || d.noFlow ? 1 : 0;
+      k.badChecksum[i] = d.badChecksum ? 1 : 0;
+      if (d.tunnels.length) batch.tunnels.push({ packet: i, layers: d.tunnels });
       k.icmpType[i] = d.icmpType;
       k.icmpCode[i] = d.icmpCode;
       k.window[i] = d.window;

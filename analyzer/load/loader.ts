@@ -23,6 +23,8 @@ import type { LoadMessage } from './track-worker.js';
 
 export interface LoadOptions {
   salvage?: boolean;
+  /** Drop packets with a bad IPv4 header checksum and mark bad TCP/UDP checksums, as Zeek without -C. */
+  verifyChecksums?: boolean;
   /** Called now and then with bytes of the session file read so far. */
   onProgress?: (bytesRead: number, bytesTotal: number) => void;
 }
@@ -72,7 +74,7 @@ export async function loadSession(db: Database, path: string, options: LoadOptio
 }
 
 async function load(db: Database, path: string, options: LoadOptions, flowsCsv: string, started: number): Promise<LoadResult> {
-  const messages = decodeInWorkers(path, options.salvage ?? false, flowsCsv);
+  const messages = decodeInWorkers(path, { salvage: options.salvage ?? false, verifyChecksums: options.verifyChecksums ?? false }, flowsCsv);
   const first = await messages.next();
   const header = (first.value as Extract<LoadMessage, { type: 'header' }>).header;
   const sessionId = header.sessionId;
@@ -108,13 +110,13 @@ async function load(db: Database, path: string, options: LoadOptions, flowsCsv: 
  * Runs decode.ts and track.ts on two worker threads, the decoder feeding the tracker; yields the
  * tracker's messages in order. Column buffers come back here and go straight to the decoder.
  */
-async function* decodeInWorkers(path: string, salvage: boolean, flowsCsv: string): AsyncGenerator<LoadMessage> {
+async function* decodeInWorkers(path: string, options: { salvage: boolean; verifyChecksums: boolean }, flowsCsv: string): AsyncGenerator<LoadMessage> {
   const inFlight = new SharedArrayBuffer(4);
   const pending = new Int32Array(inFlight);
   const recycle = new MessageChannel();
   const pipe = new MessageChannel();
   const decoder = new Worker(projectFile('dist/analyzer/load/decode-worker.js'), {
-    workerData: { path, salvage, inFlight, recycled: recycle.port2, out: pipe.port1 },
+    workerData: { path, ...options, inFlight, recycled: recycle.port2, out: pipe.port1 },
     transferList: [recycle.port2, pipe.port1],
   });
   const worker = new Worker(projectFile('dist/analyzer/load/track-worker.js'), {

@@ -8,6 +8,7 @@
 import type { SessionEvent } from '../../recorder/session/events.js';
 import type { DnsMessage } from '../dns/message.js';
 import type { Datagram } from './fragments.js';
+import type { TunnelLayer } from '../dissect/tunnels.js';
 import { Staged, type StagedKind } from '../db/column-stage.js';
 
 /**
@@ -28,8 +29,10 @@ export const TRACK_COLUMNS = {
   src0: Staged.u32, src1: Staged.u32, src2: Staged.u32, src3: Staged.u32,
   dst0: Staged.u32, dst1: Staged.u32, dst2: Staged.u32, dst3: Staged.u32,
   fragOffset: Staged.i32,
-  /** 1: an IP packet whose transport header could not be read (no ports to key on). */
+  /** 1: an IP packet whose transport header could not be read (no ports to key on), or a tunnel's own packet with nothing inside. */
   broken: Staged.u8,
+  /** 1: the transport checksum was verified and is wrong (--verify-checksums). */
+  badChecksum: Staged.u8,
   icmpType: Staged.i16,
   icmpCode: Staged.i16,
   window: Staged.i32,
@@ -61,6 +64,8 @@ export interface PacketBatch {
   newStrings: { kind: 'process' | 'problem'; no: number; value: string }[];
   /** Datagrams whose last fragment is in this batch, reassembled for tracking. */
   datagrams: Datagram[];
+  /** The tunnels packet `packet` came through, outermost first (rows hold its innermost packet). */
+  tunnels: { packet: number; layers: TunnelLayer[] }[];
   /** Non-packet events, each placed before packet `before` of this batch. */
   events: { before: number; event: SessionEvent }[];
   dns: DnsSighting[];

@@ -8,6 +8,7 @@ import { formatAddress } from '../dissect/packet.js';
 import { communityId } from '../flows/community-id.js';
 import type { AddressId, Conn } from '../flows/conn.js';
 import { ConnTracker, type TrackedPacket } from '../flows/tracker.js';
+import type { OuterDatagram, TunnelLayer } from '../dissect/tunnels.js';
 import { CsvFile } from '../db/csv-stage.js';
 import type { PacketBatch, TrackColumns } from './packet-batch.js';
 
@@ -29,8 +30,11 @@ export class PacketTracker {
   batch(batch: PacketBatch): void {
     const { rows } = batch;
     let dns = 0;
+    let tunnel = 0;
     for (let i = 0; i < batch.count; i++) {
-      const hit = this.tracker.packet(this.packet.load(batch, i), rows.t[i]);
+      let parent: string | null = null;
+      for (; tunnel < batch.tunnels.length && batch.tunnels[tunnel].packet === i; tunnel++) parent = this.tunnels(batch.tunnels[tunnel].layers, rows.t[i]);
+      const hit = this.tracker.packet(this.packet.load(batch, i), rows.t[i], parent);
       rows.flow_no[i] = hit ? hit.conn.no : -1;
       rows.from_first_sender[i] = hit ? (hit.fromFirstSender ? 1 : 0) : 2;
       for (; dns < batch.dns.length && batch.dns[dns].packet === i; dns++) {
@@ -40,6 +44,20 @@ export class PacketTracker {
         batch.dnsRows.push([this.sessionId, rows.t[i], hit.conn.uid, m.id, client, server, m.isResponse, m.query, m.qtype, m.isResponse ? m.rcode : null, m.answers, m.ttls]);
       }
     }
+  }
+
+  /**
+   * A packet's tunnels, outermost first: the datagram carrying a tunnel in UDP is a connection
+   * of its own (its parent the tunnel around it, if any); an IP tunnel is named by its uid.
+   * Returns the uid of the innermost tunnel, the inner packet's parent.
+   */
+  private tunnels(layers: TunnelLayer[], t: number): string | null {
+    let parent: string | null = null;
+    for (const layer of layers) {
+      if (layer.udp) parent = this.tracker.packet(outerDatagram(layer, layer.udp), t, parent)?.conn.uid ?? parent;
+      else parent = this.tracker.tunnelUid(layer.type, layer.src, layer.dst);
+    }
+    return parent;
   }
 
   /** Retires the flows still open and closes the CSV file; returns how many flows there were. */
@@ -71,6 +89,7 @@ class BatchPacket implements TrackedPacket {
   payloadLen = 0;
   udpLength = 0;
   appHead = -1;
+  badChecksum = false;
   private k!: TrackColumns;
   private i = 0;
 
@@ -103,6 +122,7 @@ class BatchPacket implements TrackedPacket {
     this.payloadLen = r.payload_len[i];
     this.udpLength = k.udpLength[i];
     this.appHead = k.appHead[i];
+    this.badChecksum = k.badChecksum[i] === 1;
     if (k.fragment[i] === 1) {
       const whole = k.datagram[i] >= 0 ? batch.datagrams[k.datagram[i]] : null;
       // A fragment is tracked only as its whole datagram, at the fragment that completed it.
@@ -123,6 +143,14 @@ class BatchPacket implements TrackedPacket {
   }
 }
 
+/** The UDP datagram that carried a tunnel, as connection tracking reads a packet. */
+function outerDatagram(layer: TunnelLayer, udp: OuterDatagram): TrackedPacket {
+  return {
+    ...udp, ipVersion: layer.ipVersion, protocol: 17, fragOffset: 0, broken: false, badChecksum: false,
+    icmpType: -1, icmpCode: -1, tcpFlags: 0, seq: 0, ack: 0, window: 0, srcText: () => layer.src, dstText: () => layer.dst,
+  };
+}
+
 const hex128 = (a: number, b: number, c: number, d: number) =>
   a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0') + c.toString(16).padStart(8, '0') + d.toString(16).padStart(8, '0');
 
@@ -140,10 +168,12 @@ function flowRow(sessionId: string, conn: Conn): unknown[] {
   const s = conn.summary();
   const hasDuration = s.durationNs > 0;
   const { origAddr, origPort, respAddr, respPort } = conn.ends;
+  const [idOrigPort, idRespPort] = conn.idPorts ?? [origPort, respPort];
   return [
     sessionId, conn.uid, conn.no, conn.startT, conn.lastT, origAddr, origPort, respAddr, respPort, conn.protoName,
     hasDuration ? s.durationNs / 1e9 : null, hasDuration ? s.origBytes : null, hasDuration ? s.respBytes : null,
     s.connState, conn.missedBytes, conn.history || null, conn.origPkts, conn.origIpBytes, conn.respPkts, conn.respIpBytes,
-    conn.protocol, communityId(conn.protocol, origAddr, respAddr, origPort, respPort),
+    conn.protocol, communityId(conn.protocol, origAddr, respAddr, idOrigPort, idRespPort),
+    conn.tunnelParents ? `[${[...conn.tunnelParents].sort().join(', ')}]` : null,
   ];
 }

@@ -27,7 +27,7 @@ export async function flowRecords(db: Database, sessionId: string | null = null)
     db,
     `SELECT session_id, uid, start_t, s.start_ns, orig_h, orig_p, resp_h, resp_p, proto, duration, orig_bytes, resp_bytes,
             conn_state, missed_bytes, history, orig_pkts, orig_ip_bytes, resp_pkts, resp_ip_bytes, ip_proto, community_id,
-            process_key, pid, exe, argv, attribution_method, attribution_confidence, unattributed_reason, dns_name
+            tunnel_parents, process_key, pid, exe, argv, attribution_method, attribution_confidence, unattributed_reason, dns_name
      FROM flow_details JOIN sessions s USING (session_id)
      WHERE $1::VARCHAR IS NULL OR session_id = $1
      ORDER BY session_id, start_t, uid`,
@@ -56,7 +56,7 @@ export async function flowRecords(db: Database, sessionId: string | null = null)
       orig_ip_bytes: r.orig_ip_bytes as number,
       resp_pkts: r.resp_pkts as number,
       resp_ip_bytes: r.resp_ip_bytes as number,
-      tunnel_parents: null,
+      tunnel_parents: r.tunnel_parents as string[] | null,
       ip_proto: r.ip_proto as number,
       community_id: r.community_id as string,
       process_key: r.process_key as string | null,

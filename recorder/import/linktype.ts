@@ -1,16 +1,27 @@
 /** The link types netprov dissects, and what a link-layer header says about direction. */
 import { Direction, type DirectionCode } from '../session/events.js';
 
-export const LinkType = { null: 0, ethernet: 1, raw: 101, loop: 108, linuxSll: 113, linuxSll2: 276, ipv4: 228, ipv6: 229 } as const;
+export const LinkType = {
+  null: 0, ethernet: 1, ppp: 9, pppHdlc: 50, raw: 101, ieee80211: 105, ciscoHdlc: 104, frameRelay: 107, loop: 108, linuxSll: 113,
+  radiotap: 127, pktapApple: 149, ipv4: 228, ipv6: 229, pktap: 258, linuxSll2: 276,
+} as const;
 
 const names: Record<number, string> = {
   0: 'BSD loopback',
   1: 'Ethernet',
+  9: 'PPP',
+  50: 'PPP in HDLC',
   101: 'raw IP',
+  104: 'Cisco HDLC',
+  105: '802.11',
+  107: 'Frame Relay',
   108: 'OpenBSD loopback',
   113: 'Linux SLL',
+  127: '802.11 with radiotap',
+  149: 'Apple PKTAP',
   228: 'raw IPv4',
   229: 'raw IPv6',
+  258: 'PKTAP',
   276: 'Linux SLL2',
 };
 export const linkTypeName = (linkType: number): string => names[linkType] ?? `link type ${linkType}`;

@@ -1,5 +1,5 @@
 /**
- * For every trace in ../shared/oracle/zeek, netprov's flows equal the conn.log Zeek wrote, field by
+ * For every trace in test/oracle/zeek, netprov's flows equal the conn.log Zeek wrote, field by
  * field, except ts, uid (masked there), service and local_orig/local_resp (Zeek configuration).
  */
 import { readdirSync, readFileSync } from 'node:fs';

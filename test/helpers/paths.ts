@@ -3,8 +3,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
-/** The shared oracle beside the checkout (DESIGN.md: inputs from outside, never tuned by hand). */
-export const oracleDir = resolve(repoRoot, '../shared/oracle');
+/**
+ * Inputs and expected outputs written by other projects (Zeek's test traces and conn.logs, the
+ * Community ID specification's pcaps and baselines), vendored with their licences: test/oracle/README.md.
+ * They are inputs from outside, never tuned by hand.
+ */
+export const oracleDir = resolve(repoRoot, 'test/oracle');
 
 export const oraclePcaps = (): string[] =>
   [join(oracleDir, 'zeek'), join(oracleDir, 'community-id/pcaps')].flatMap((dir) =>

@@ -1,5 +1,5 @@
 /**
- * Every capture in ../shared/oracle imports with the packet count, lengths and timestamps that
+ * Every capture in test/oracle imports with the packet count, lengths and timestamps that
  * tshark reads from it, and µs pcaps give the same bytes as pcap-parser.
  */
 import { createReadStream } from 'node:fs';
