@@ -34,6 +34,9 @@ export interface TunnelLayer {
 /** Nested tunnels decapsulated at most this deep (Zeek's default max_depth is 2; traces nest 3). */
 const MAX_TUNNELS = 4;
 
+/** Not an Ethernet type: "an Ethernet frame follows". */
+const ETHERNET = -1;
+
 const PORT = { vxlan: 4789, geneve: 6081, teredo: 3544, ayiya: 5072, gtpu: 2152, greUdp: 4754 };
 
 /** IP protocol 4 or 41 (IP in IP) or 47 (GRE) at d.l4Offset: decapsulates; false if not one. */
@@ -102,6 +105,8 @@ export function udpTunnel(d: Dissected, b: Uint8Array): boolean {
   }
   if (inner < 0 || inner > end) return false;
   push(d, b, type, snapshotUdp(d, b));
+  // A Teredo bubble (IPv6, no next header, no payload) keeps the tunnel open and carries nothing.
+  if (type === 'TEREDO' && b[inner + 6] === 59 && u16(b, inner + 4) === 0) return (d.noFlow = true);
   if (d.etherType === ETHERNET) {
     enter(d, end, -1);
     const ip = ethernet(d, b, inner);
@@ -110,8 +115,6 @@ export function udpTunnel(d: Dissected, b: Uint8Array): boolean {
   return true;
 }
 
-/** Not an Ethernet type: "an Ethernet frame follows". */
-const ETHERNET = -1;
 
 /**
  * A GRE header at `at`; returns the offset of what it carries with d.etherType set, Infinity

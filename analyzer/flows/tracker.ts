@@ -216,6 +216,8 @@ export class ConnTracker {
         // Both plausible servers: flip only for a non-SYN-ACK towards the higher port.
         flip = isLikelyServerPort(6, dstPort) ? !(d.tcpFlags & TcpFlag.SYN) && srcPort < dstPort : true;
       }
+      // Whatever the ports, Zeek's TCP analyzer flips a connection whose first packet is a SYN-ACK.
+      if ((d.tcpFlags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK)) flip = true;
     } else if (d.protocol === 17) {
       flip = isLikelyServerPort(17, srcPort) && !isLikelyServerPort(17, dstPort);
     }

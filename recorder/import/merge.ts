@@ -3,12 +3,8 @@
  * is never re-sorted); at each step the input whose next event is earliest goes first, and on a
  * tie the input named first on the command line. The session starts at the earliest first event.
  */
-import { InputError } from '../errors.js';
 import type { SessionWriter } from '../session/writer.js';
 import type { ImportSource, Timed } from './source.js';
-
-/** 2^53 ns is 104 days: beyond that session times would stop being exact integers. */
-const MAX_SPAN_SECONDS = Math.floor(Number.MAX_SAFE_INTEGER / 1e9) - 1;
 
 export interface MergeHead {
   source: ImportSource;
@@ -38,11 +34,9 @@ export function mergeInto(writer: SessionWriter, heads: MergeHead[], [startSec, 
     }
     if (!best) return written;
     const { sec, nsec, event } = best.next!;
-    if (Math.abs(sec - startSec) > MAX_SPAN_SECONDS) {
-      throw new InputError(`${best.source.file}: event at ${sec}s is more than 104 days from the session start; import it separately`);
-    }
+    // Exact whatever the span: past 2^53 ns (104 days) the offset is written as a 64-bit integer.
     event.t = (sec - startSec) * 1e9 + (nsec - startNsec);
-    writer.append(event);
+    writer.append(event, Number.isSafeInteger(event.t) ? undefined : BigInt(sec - startSec) * 1_000_000_000n + BigInt(nsec - startNsec));
     written++;
     best.next = best.source.events.next().value as Timed | undefined;
   }

@@ -6,7 +6,7 @@
 import { basename } from 'node:path';
 import { InputError } from '../errors.js';
 import { Cursor } from './cursor.js';
-import { directionFromLinkHeader, linkTypeName } from './linktype.js';
+import { directionFromLinkHeader, LinkType, linkTypeName } from './linktype.js';
 import { importLoss, type ImportNotes, type ImportSource, type InterfaceNumbers, type Timed } from './source.js';
 
 const MAGIC_US = 0xa1b2c3d4;
@@ -33,6 +33,9 @@ export function openPcap(cursor: Cursor, file: string, interfaces: InterfaceNumb
   const notes: ImportNotes = { warnings: [] };
   const interfaceId = interfaces.allocate();
   const description = `pcap, ${nanos ? 'ns' : 'µs'}, ${linkTypeName(linkType)}, ${littleEndian ? 'little' : 'big'}-endian`;
+
+  const pktap = linkType === LinkType.pktap || linkType === LinkType.pktapApple;
+  const processes = new Set<string>();
 
   function* packets(): Generator<Timed> {
     let announced = false;
@@ -67,10 +70,15 @@ export function openPcap(cursor: Cursor, file: string, interfaces: InterfaceNumb
       }
       lastSec = secNorm;
       lastNsec = nsec;
+      const process = pktap ? pktapProcess(data) : null;
+      if (process && !processes.has(process.key)) {
+        processes.add(process.key);
+        yield { sec: secNorm, nsec, event: { kind: 'process', t: 0, key: process.key, pid: process.pid, version: null, ppid: null, parentKey: null, uid: null, path: process.name, argv: null, signingId: null, teamId: null, cdhash: null, isPlatformBinary: null } };
+      }
       yield {
         sec: secNorm,
         nsec,
-        event: { kind: 'packet', t: 0, interfaceId, direction: directionFromLinkHeader(linkType, data), origLen, data, processKey: null },
+        event: { kind: 'packet', t: 0, interfaceId, direction: directionFromLinkHeader(linkType, data), origLen, data, processKey: process?.key ?? null },
       };
     }
     if (cursor.remaining > 0) {
@@ -80,4 +88,20 @@ export function openPcap(cursor: Cursor, file: string, interfaces: InterfaceNumb
   }
 
   return { file, description, events: packets(), notes, close: () => cursor.close() };
+}
+
+/**
+ * The process of a PKTAP packet (`tcpdump -i pktap` on macOS): pth_pid and pth_comm, else the
+ * effective process pth_epid/pth_ecomm (a daemon sending for an app), keyed as pcapng's
+ * process blocks are (`pid~name`). Little-endian, as macOS writes it; null when absent.
+ */
+function pktapProcess(data: Buffer): { key: string; pid: number; name: string } | null {
+  if (data.length < 108 || data.readUInt32LE(0) < 108 || data.readUInt32LE(0) > data.length) return null;
+  const text = (at: number) => data.subarray(at, at + 17).toString('utf8').replace(/\0.*$/s, '');
+  for (const [pidAt, nameAt] of [[52, 56], [84, 88]]) {
+    const pid = data.readInt32LE(pidAt);
+    const name = text(nameAt);
+    if (pid > 0 && name) return { key: `${pid}~${name}`, pid, name };
+  }
+  return null;
 }

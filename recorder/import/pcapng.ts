@@ -39,6 +39,8 @@ interface Iface {
   unitsPerSecond: bigint;
   offsetSeconds: number;
   announced: boolean;
+  /** Time of the interface's last packet, which its simple packet blocks and time-0 statistics take; null before it has one. */
+  last: [number, number] | null;
 }
 
 interface ProcessInfo {
@@ -104,6 +106,7 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
       unitsPerSecond: 1_000_000n,
       offsetSeconds: 0,
       announced: false,
+      last: null,
     };
     for (const { code, value } of options(body, 8)) {
       if (code === 2) iface.name = value.toString('utf8').replace(/\0+$/, '');
@@ -153,6 +156,7 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
     yield* announce(iface, process, sec, nsec);
     lastSec = sec;
     lastNsec = nsec;
+    iface.last = [sec, nsec];
     const dir = direction !== Direction.unknown ? direction : directionFromLinkHeader(iface.linkType, data);
     yield { sec, nsec, event: { kind: 'packet', t: 0, interfaceId: iface.id, direction: dir, origLen, data, processKey: process?.key ?? null } };
   }
@@ -186,8 +190,9 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
     if (!iface) return;
     const origLen = u32(body, 0);
     const capLen = Math.min(origLen, iface.snapLen || origLen, body.length - 4);
-    // A simple packet block has no timestamp: it takes the time of the packet before it.
-    yield* packet(iface, lastSec, lastNsec, origLen, body.subarray(4, 4 + capLen), Direction.unknown, undefined);
+    // A simple packet block has no timestamp: it takes the time of its interface's last packet.
+    const [sec, nsec] = iface.last ?? [lastSec, lastNsec];
+    yield* packet(iface, sec, nsec, origLen, body.subarray(4, 4 + capLen), Direction.unknown, undefined);
   }
 
   function* obsoletePacket(body: Buffer): Generator<Timed> {
@@ -201,7 +206,8 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
   function* interfaceStats(body: Buffer): Generator<Timed> {
     const iface = interfaces[u32(body, 0)];
     if (!iface) return;
-    const [sec, nsec] = timeOf(iface, u32(body, 4), u32(body, 8));
+    // Time 0 is a writer that knew no time: the counts still stand, at the interface's last packet.
+    const [sec, nsec] = u32(body, 4) === 0 && u32(body, 8) === 0 ? (iface.last ?? [lastSec, lastNsec]) : timeOf(iface, u32(body, 4), u32(body, 8));
     for (const { code, value } of options(body, 12)) {
       if ((code === 5 || code === 7) && value.length >= 8) {
         const count = Number(littleEndian ? value.readBigUInt64LE(0) : value.readBigUInt64BE(0));

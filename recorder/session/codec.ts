@@ -130,8 +130,8 @@ export function fromWire(wire: unknown): SessionEvent | undefined {
   const layout = layoutByCode[code];
   if (!layout) return undefined;
   const kind = kindNameOf(code)!;
-  const t = wire[1];
-  if (typeof t !== 'number' || !Number.isSafeInteger(t)) throw new EventShapeError(`${kind}.t is not an integer`);
+  const t = sessionTime(wire[1]);
+  if (t === undefined) throw new EventShapeError(`${kind}.t is not an integer`);
   const event: Record<string, unknown> = { kind, t };
   for (let i = 0; i < layout.length; i++) {
     const [name, type] = layout[i];
@@ -148,18 +148,28 @@ export function fromWire(wire: unknown): SessionEvent | undefined {
  * generic path reports which one.
  */
 function packetFromWire(w: unknown[]): SessionEvent | undefined {
-  const t = w[1];
+  const t = sessionTime(w[1]);
   const interfaceId = w[2];
   const direction = w[3];
   const origLen = w[4];
   const data = w[5];
   const processKey = w[6] ?? null;
   if (
-    typeof t !== 'number' || !Number.isSafeInteger(t) || typeof interfaceId !== 'number' || !Number.isSafeInteger(interfaceId) ||
+    t === undefined || typeof interfaceId !== 'number' || !Number.isSafeInteger(interfaceId) ||
     typeof direction !== 'number' || !Number.isSafeInteger(direction) || typeof origLen !== 'number' || !Number.isSafeInteger(origLen) ||
     !(data instanceof Uint8Array) || (processKey !== null && typeof processKey !== 'string')
   ) return undefined;
   return { kind: 'packet', t, interfaceId, direction: direction as 0 | 1 | 2, origLen, data, processKey };
+}
+
+/**
+ * An event's time: an integer, which past 2^53 ns (104 days from the start) arrives as a
+ * bigint. In memory times are doubles, exact within 104 days of the session start and to the
+ * double's spacing beyond (8 ns at two years, 256 ns at fifty); the file keeps them exact.
+ */
+function sessionTime(t: unknown): number | undefined {
+  if (typeof t === 'number') return Number.isSafeInteger(t) ? t : undefined;
+  return typeof t === 'bigint' && t >= -(2n ** 63n) && t < 2n ** 64n ? Number(t) : undefined;
 }
 
 const invalid = Symbol('invalid');

@@ -75,7 +75,7 @@ function fastPacket(s: Cursor, visitor: EventVisitor): boolean {
   const b = s.b;
   const fields = b[s.pos] & 0x0f;
   s.pos += 2;
-  const t = int(s);
+  const t = int(s, true);
   const interfaceId = int(s);
   const direction = int(s);
   const origLen = int(s);
@@ -106,8 +106,11 @@ function fastPacket(s: Cursor, visitor: EventVisitor): boolean {
   return true;
 }
 
-/** A msgpack integer (or a float64/float32 holding one) as a safe number; NaN otherwise. */
-function int(s: Cursor): number {
+/**
+ * A msgpack integer (or a float64/float32 holding one) as a safe number; NaN otherwise. A
+ * session time (`time`) may be any 64-bit integer, as a double past 2^53 (see codec.ts).
+ */
+function int(s: Cursor, time = false): number {
   const b = s.b;
   const p = s.pos;
   if (p >= b.length) return NaN;
@@ -135,7 +138,7 @@ function int(s: Cursor): number {
     case 0xd3: size = 8; value = p + 9 <= b.length ? Number(bigEndian(b, p + 1, 8).int64[0]) : NaN; break;
     default: return NaN;
   }
-  if (p + 1 + size > b.length || !Number.isSafeInteger(value)) return NaN;
+  if (p + 1 + size > b.length || !(Number.isSafeInteger(value) || (time && size === 8 && type !== 0xcb && !Number.isNaN(value)))) return NaN;
   s.pos = p + 1 + size;
   return value;
 }

@@ -48,9 +48,15 @@ export class SessionWriter {
     }
   }
 
-  append(event: SessionEvent): void {
+  /**
+   * Appends one event. `exactT`, when given, is the event's time exactly: session times past
+   * 2^53 ns (104 days from the start) are written as 64-bit integers, not as the double `t`.
+   */
+  append(event: SessionEvent, exactT?: bigint): void {
     if (this.closed) throw new Error('SessionWriter: append after close');
-    const bytes = packr.pack(toWire(event));
+    const wire = toWire(event);
+    if (exactT !== undefined) wire[1] = Number.isSafeInteger(event.t) ? event.t : exactT;
+    const bytes = packr.pack(wire);
     if (this.used + bytes.length > this.chunk.length) {
       this.flush();
       if (bytes.length > this.chunk.length) this.chunk = Buffer.allocUnsafe(bytes.length);

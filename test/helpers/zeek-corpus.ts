@@ -43,7 +43,8 @@ function lines(fields: string[], rows: ZeekRow[]): string[] {
     .map((r) =>
       compared
         .map((f) => {
-          if (f !== 'tunnel_parents' || r[f] === '-' || !fields.includes('id.orig_h')) return `${f}=${r[f]}`;
+          if (f !== 'tunnel_parents' || r[f] === '-') return `${f}=${r[f]}`;
+          if (!fields.includes('id.orig_h')) return `${f}=${r[f].split(',').length} parents`;
           return `${f}=[${r[f].split(',').map((uid) => (byUid.has(uid) ? tuple(byUid.get(uid)!) : 'tunnel')).sort().join('|')}]`;
         })
         .join(' '),
