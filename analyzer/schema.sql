@@ -151,8 +151,10 @@ CREATE TABLE IF NOT EXISTS flows (
     resp_ip_bytes BIGINT,
     ip_proto      INTEGER,
     community_id  VARCHAR,               -- Community ID v1, seed 0, base64
-    tunnel_parents VARCHAR[]             -- uids of the tunnels its packets came out of: the UDP connection carrying
+    tunnel_parents VARCHAR[],            -- uids of the tunnels its packets came out of: the UDP connection carrying
                                          -- VXLAN, Geneve, Teredo, AYIYA, GTP; a tunnel uid (in no row) for IP in IP and GRE
+    orig_l2_addr  VARCHAR,               -- MACs of the originator and responder in the first packet, as Zeek's
+    resp_l2_addr  VARCHAR                -- mac-logging policy logs them; NULL where the packet had no Ethernet header
 );
 
 CREATE TABLE IF NOT EXISTS dns (

@@ -3,6 +3,7 @@
  */
 import type { KindName, SessionHeader, SessionTrailer } from './session/events.js';
 import { SessionReader, type ReadProblem } from './session/reader.js';
+import { UndissectedLinkTypes } from './import/linktype.js';
 
 export interface Inspection {
   file: string;
@@ -24,6 +25,8 @@ export interface Inspection {
   truncatedAt: number | null;
   stoppedAt: number | null;
   problems: ReadProblem[];
+  /** Packets on link types the analyzer does not dissect, one line per link type. */
+  undissected: string[];
   trailer: SessionTrailer | null;
 }
 
@@ -41,8 +44,10 @@ export function inspect(path: string, salvage = false): Inspection {
   const losses = new Map<string, { source: string; reason: string; count: number }>();
   let firstT: number | null = null;
   let lastT: number | null = null;
+  const tally = new UndissectedLinkTypes();
   for (const chunk of reader.chunks()) {
     for (const event of chunk) {
+      tally.observe(event);
       counts[event.kind] = (counts[event.kind] ?? 0) + 1;
       if (firstT === null || event.t < firstT) firstT = event.t;
       if (lastT === null || event.t > lastT) lastT = event.t;
@@ -75,6 +80,7 @@ export function inspect(path: string, salvage = false): Inspection {
     truncatedAt: report.truncatedAt,
     stoppedAt: report.stoppedAt,
     problems: report.problems,
+    undissected: tally.lines(),
     trailer: report.trailer,
   };
 }

@@ -21,6 +21,11 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
           .option('db', { type: 'string', describe: 'DuckDB file to create or add to (default: in memory)' })
           .option('json', { type: 'string', describe: 'write the whole analysis as deterministic JSON to this file (- for stdout)' })
           .option('salvage', { type: 'boolean', default: false, describe: 'skip corrupt chunks instead of stopping at them' })
+          .option('verify-checksums', {
+            type: 'boolean',
+            default: false,
+            describe: 'drop packets with a bad IPv4 header checksum and mark bad TCP/UDP checksums (history C), as Zeek without -C; off because host captures carry checksums the NIC fills in later',
+          })
           .option('limit', { type: 'number', default: 50, describe: 'flows to list on the terminal (0 = all)' })
           .example('$0 analyze fixtures/http-get.npsession', 'the flows of a bundled session and the processes that opened them')
           .example('$0 analyze s1.npsession s2.npsession --db case.duckdb', 'keep the analysis for `netprov flows --db` and SQL'),
@@ -29,12 +34,14 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
         const { db, results } = await analyze(argv.sessions as string[], {
           db: argv.db ?? null,
           salvage: argv.salvage,
+          verifyChecksums: argv.verifyChecksums,
           onProgress: bar.update,
         });
         bar.stop();
         try {
           for (const r of results) {
             for (const p of r.problems) context.warn(p);
+            for (const { reason, packets } of r.undissected) context.warn(`${r.file}: ${packets.toLocaleString('en-US')} packets not dissected: ${reason}`);
             if (r.truncatedAt !== null) context.warn(`${r.file}: ends inside the frame at offset ${r.truncatedAt}; everything before it was loaded`);
             if (r.stoppedAt !== null) context.warn(`${r.file}: corrupt at offset ${r.stoppedAt}; later chunks not loaded (use --salvage)`);
           }

@@ -76,6 +76,7 @@ export function linkLayer(d: Dissected, linkType: number, b: Uint8Array, start: 
 /** An Ethernet frame starting at `at` (destination MAC). */
 export function ethernet(d: Dissected, b: Uint8Array, at: number): number {
   if (d.end < at + 14) return fail(d, 'truncated Ethernet header');
+  d.macAt = at;
   return etherPayload(d, b, at + 12);
 }
 

@@ -22,6 +22,8 @@ export interface Dissected {
   /** Ethertype after VLAN tags and cooked headers (0x0800, 0x86dd, 0x0806, ...); 0 if unknown. */
   etherType: number;
   vlan: number | null;
+  /** Offset of the Ethernet header (destination, then source MAC) the innermost IP packet came in, or -1. */
+  macAt: number;
   /** The tunnels the packet came through, outermost first; the fields below are the innermost packet's. */
   tunnels: TunnelLayer[];
   /** A tunnel's own packet that carries no inner packet (PPTP acknowledgements): part of no flow. */
@@ -112,6 +114,7 @@ export function resetNetwork(d: Dissected): void {
   d.payloadOffset = 0;
   d.payloadLen = 0;
   d.badChecksum = false;
+  d.macAt = -1;
 }
 
 export const u16 = (b: Uint8Array, at: number) => (b[at] << 8) | b[at + 1];
@@ -277,6 +280,9 @@ function transport(d: Dissected, b: Uint8Array): void {
       d.payloadLen = d.l4Len;
   }
 }
+
+/** The 48-bit MAC address at `at` as a number (exact in a double), or -1 for `at` -1. */
+export const macAddress = (b: Uint8Array, at: number): number => (at < 0 ? -1 : u16(b, at) * 2 ** 32 + u32(b, at + 2));
 
 /** An address as connection tracking keys it: IPv4 as a number, IPv6 as 32 hex digits. */
 export function addressId(b: Uint8Array, at: number, version: number): number | string {

@@ -7,7 +7,7 @@
  * the outer addresses, which name the tunnel in the inner connection's `tunnel_parents`.
  */
 import { ETHERTYPE_IP_BY_VERSION, ethernet, ieee80211, pppProtocol } from './link.js';
-import { addressId, fail, formatAddress, network, resetNetwork, u16, u32, type Dissected } from './packet.js';
+import { addressId, fail, formatAddress, macAddress, network, resetNetwork, u16, u32, type Dissected } from './packet.js';
 
 export interface OuterDatagram {
   srcId: number | string;
@@ -19,6 +19,9 @@ export interface OuterDatagram {
   payloadLen: number;
   udpLength: number;
   appHead: number;
+  /** The carrying frame's MACs (see macAddress), or -1. */
+  macSrc: number;
+  macDst: number;
 }
 
 export interface TunnelLayer {
@@ -219,6 +222,8 @@ function snapshotUdp(d: Dissected, b: Uint8Array): OuterDatagram {
     payloadLen: d.payloadLen,
     udpLength: d.udpLength,
     appHead: d.payloadLen >= 3 && d.end >= at + 3 ? (b[at] << 16) | (b[at + 1] << 8) | b[at + 2] : -1,
+    macSrc: d.macAt < 0 ? -1 : macAddress(b, d.macAt + 6),
+    macDst: macAddress(b, d.macAt),
   };
 }
 

@@ -42,6 +42,9 @@ export class Conn implements TcpHost {
   packets = 0;
   /** Uids of the tunnels this connection's packets came out of (Zeek's tunnel_parents), or null. */
   tunnelParents: Set<string> | null = null;
+  /** MACs of the originator and responder from the connection's first packet (48-bit numbers), or -1. */
+  origL2 = -1;
+  respL2 = -1;
   /** Ports for the Community ID where the connection is not keyed by ports (SCTP). */
   idPorts: [number, number] | null = null;
 
@@ -111,6 +114,7 @@ export class Conn implements TcpHost {
     this.ends = { origId: e.respId, origAddr: e.respAddr, origPort: e.respPort, respId: e.origId, respAddr: e.origAddr, respPort: e.origPort };
     [this.origPkts, this.respPkts] = [this.respPkts, this.origPkts];
     [this.origIpBytes, this.respIpBytes] = [this.respIpBytes, this.origIpBytes];
+    [this.origL2, this.respL2] = [this.respL2, this.origL2];
     this.tcp?.flip();
     this.history += '^';
   }

@@ -42,6 +42,9 @@ export type TrackedPacket = Pick<
   dstText(): string;
   /** First three payload bytes as a 24-bit number, or -1: DNS and NTP role flips read them. */
   appHead: number;
+  /** The frame's source and destination MACs as 48-bit numbers, or -1. */
+  macSrc: number;
+  macDst: number;
 };
 
 /** Where a packet landed: reused for every packet (no allocation per packet). */
@@ -207,6 +210,8 @@ export class ConnTracker {
     const uid = this.uid(no);
     const ends = { origId: srcId, origAddr: d.srcText(), origPort: srcPort, respId: dstId, respAddr: d.dstText(), respPort: dstPort };
     const conn = new Conn(no, uid, hash, d.protocol, ends, t);
+    conn.origL2 = d.macSrc;
+    conn.respL2 = d.macDst;
     // Zeek keys SCTP by addresses only; its Community ID still has the ports of the first packet.
     if (d.protocol === 132) conn.idPorts = [d.srcPort, d.dstPort];
     let flip = false;

@@ -8,7 +8,7 @@ import { InputError } from '../../recorder/errors.js';
 import type { SessionHeader } from '../../recorder/session/events.js';
 import { SessionReader, type ReadReport } from '../../recorder/session/reader.js';
 import { parseDns } from '../dns/message.js';
-import { dissect, newDissected } from '../dissect/packet.js';
+import { dissect, macAddress, newDissected } from '../dissect/packet.js';
 import { isPorted } from '../flows/tracker.js';
 import { Reassembler } from './fragments.js';
 import { BATCH_SIZE, newRows, newTrack, type PacketBatch, type ReusableColumns } from './packet-batch.js';
@@ -113,6 +113,8 @@ export function decodeSession(
       k.fragOffset[i] = d.fragOffset;
       k.broken[i] = (ip && !transport && d.fragOffset === 0 && isPorted(d.protocol)) || d.noFlow ? 1 : 0;
       k.badChecksum[i] = d.badChecksum ? 1 : 0;
+      k.macSrc[i] = d.macAt < 0 ? -1 : macAddress(b, d.macAt + 6);
+      k.macDst[i] = macAddress(b, d.macAt);
       if (d.tunnels.length) batch.tunnels.push({ packet: i, layers: d.tunnels });
       k.icmpType[i] = d.icmpType;
       k.icmpCode[i] = d.icmpCode;

@@ -50,6 +50,8 @@ export interface LoadResult {
   packets: number;
   flows: number;
   problems: string[];
+  /** Packets netprov could not (fully) dissect, by reason, most first: never a silent "0 flows". */
+  undissected: { reason: string; packets: number }[];
   truncatedAt: number | null;
   stoppedAt: number | null;
   seconds: StageTimes;
@@ -170,6 +172,8 @@ class SessionLoad {
   private packets = 0;
   private events = 0;
   private malformed = 0;
+  /** Packets not (fully) dissected, by reason: problem number -> reason and count. */
+  private readonly problemCounts = new Map<number, { reason: string; packets: number }>();
 
   private constructor(
     private readonly db: Database,
@@ -199,8 +203,16 @@ class SessionLoad {
     const { rows } = batch;
     for (const { event } of batch.events) this.event(event);
     for (const row of batch.dnsRows) this.out.dns.row(row);
-    for (const s of batch.newStrings) this.packetStrings.row([this.sessionNo, s.kind, s.no, s.value]);
-    for (let i = 0; i < batch.count; i++) if (rows.problem_no[i] >= 0) this.malformed++;
+    for (const s of batch.newStrings) {
+      this.packetStrings.row([this.sessionNo, s.kind, s.no, s.value]);
+      if (s.kind === 'problem') this.problemCounts.set(s.no, { reason: s.value, packets: 0 });
+    }
+    for (let i = 0; i < batch.count; i++) {
+      const problem = rows.problem_no[i];
+      if (problem < 0) continue;
+      this.malformed++;
+      this.problemCounts.get(problem)!.packets++;
+    }
     rows.session_no.fill(this.sessionNo, 0, batch.count);
     this.packetRows.append(Object.values(rows), batch.count);
     this.packets += batch.count;
@@ -263,6 +275,7 @@ class SessionLoad {
     return {
       sessionId, file: path, events: this.events, packets: this.packets, flows,
       problems: report.problems.map((p) => `${path}: offset ${p.offset}: ${p.message}`),
+      undissected: [...this.problemCounts.values()].sort((a, b) => b.packets - a.packets || (a.reason < b.reason ? -1 : 1)),
       truncatedAt: report.truncatedAt, stoppedAt: report.stoppedAt,
     };
   }

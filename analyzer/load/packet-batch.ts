@@ -40,6 +40,9 @@ export const TRACK_COLUMNS = {
   udpLength: Staged.i32,
   /** First three transport payload bytes (big-endian in 24 bits), or -1: DNS and NTP role flips read them. */
   appHead: Staged.i32,
+  /** The frame's source and destination MACs (48-bit numbers), or -1: Zeek's orig_l2_addr/resp_l2_addr. */
+  macSrc: Staged.f64,
+  macDst: Staged.f64,
   /** 1: a fragment of a datagram, tracked only as a whole (see fragments.ts). */
   fragment: Staged.u8,
   /** For the fragment that completed its datagram: index into `datagrams`; else -1. */

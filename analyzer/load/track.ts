@@ -90,6 +90,8 @@ class BatchPacket implements TrackedPacket {
   udpLength = 0;
   appHead = -1;
   badChecksum = false;
+  macSrc = -1;
+  macDst = -1;
   private k!: TrackColumns;
   private i = 0;
 
@@ -123,6 +125,8 @@ class BatchPacket implements TrackedPacket {
     this.udpLength = k.udpLength[i];
     this.appHead = k.appHead[i];
     this.badChecksum = k.badChecksum[i] === 1;
+    this.macSrc = k.macSrc[i];
+    this.macDst = k.macDst[i];
     if (k.fragment[i] === 1) {
       const whole = k.datagram[i] >= 0 ? batch.datagrams[k.datagram[i]] : null;
       // A fragment is tracked only as its whole datagram, at the fragment that completed it.
@@ -151,6 +155,13 @@ function outerDatagram(layer: TunnelLayer, udp: OuterDatagram): TrackedPacket {
   };
 }
 
+/** A 48-bit MAC as Zeek prints it (00:d0:03:3b:f4:00), or null: none, or all zeros, which Zeek leaves unset too. */
+function macText(mac: number): string | null {
+  if (mac <= 0) return null;
+  const hex = mac.toString(16).padStart(12, '0');
+  return hex.replace(/(..)(?!$)/g, '$1:');
+}
+
 const hex128 = (a: number, b: number, c: number, d: number) =>
   a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0') + c.toString(16).padStart(8, '0') + d.toString(16).padStart(8, '0');
 
@@ -175,5 +186,6 @@ function flowRow(sessionId: string, conn: Conn): unknown[] {
     s.connState, conn.missedBytes, conn.history || null, conn.origPkts, conn.origIpBytes, conn.respPkts, conn.respIpBytes,
     conn.protocol, communityId(conn.protocol, origAddr, respAddr, idOrigPort, idRespPort),
     conn.tunnelParents ? `[${[...conn.tunnelParents].sort().join(', ')}]` : null,
+    macText(conn.origL2), macText(conn.respL2),
   ];
 }

@@ -16,7 +16,7 @@ const ZEEK_TYPES = [
   'string', 'count', 'count', 'count', 'count', 'set[string]', 'count',
 ];
 export const NETPROV_FIELDS = [
-  'community_id', 'process_key', 'pid', 'exe', 'argv', 'attribution_method', 'attribution_confidence', 'unattributed_reason', 'dns_name',
+  'community_id', 'orig_l2_addr', 'resp_l2_addr', 'process_key', 'pid', 'exe', 'argv', 'attribution_method', 'attribution_confidence', 'unattributed_reason', 'dns_name',
 ] as const;
 
 export type FlowRecord = Record<string, string | number | boolean | string[] | null>;
@@ -27,7 +27,7 @@ export async function flowRecords(db: Database, sessionId: string | null = null)
     db,
     `SELECT session_id, uid, start_t, s.start_ns, orig_h, orig_p, resp_h, resp_p, proto, duration, orig_bytes, resp_bytes,
             conn_state, missed_bytes, history, orig_pkts, orig_ip_bytes, resp_pkts, resp_ip_bytes, ip_proto, community_id,
-            tunnel_parents, process_key, pid, exe, argv, attribution_method, attribution_confidence, unattributed_reason, dns_name
+            tunnel_parents, orig_l2_addr, resp_l2_addr, process_key, pid, exe, argv, attribution_method, attribution_confidence, unattributed_reason, dns_name
      FROM flow_details JOIN sessions s USING (session_id)
      WHERE $1::VARCHAR IS NULL OR session_id = $1
      ORDER BY session_id, start_t, uid`,
@@ -57,6 +57,8 @@ export async function flowRecords(db: Database, sessionId: string | null = null)
       resp_pkts: r.resp_pkts as number,
       resp_ip_bytes: r.resp_ip_bytes as number,
       tunnel_parents: r.tunnel_parents as string[] | null,
+      orig_l2_addr: r.orig_l2_addr as string | null,
+      resp_l2_addr: r.resp_l2_addr as string | null,
       ip_proto: r.ip_proto as number,
       community_id: r.community_id as string,
       process_key: r.process_key as string | null,

@@ -103,6 +103,7 @@ export function recorderCommands(cli: Argv, context: CommandContext): Argv {
       (argv) => {
         const result = inspect(argv.session, argv.salvage);
         console.log(argv.json ? toJson(result) : describeInspection(result));
+        for (const line of result.undissected) context.warn(`${result.file}: ${line}`);
         if (result.truncatedAt !== null) {
           context.warn(`${result.file}: ends inside the frame at offset ${result.truncatedAt} (recording cut short); everything before it was read`);
         } else if (!result.complete && result.stoppedAt === null) {

@@ -9,6 +9,7 @@ import { FileSink } from '../session/sink.js';
 import { SessionWriter, newHeader } from '../session/writer.js';
 import { Cursor } from './cursor.js';
 import { isEslogger, openEslogger } from './eslogger.js';
+import { UndissectedLinkTypes } from './linktype.js';
 import { mergeInto, peekAll, startNsOf } from './merge.js';
 import { isPcap, openPcap } from './pcap.js';
 import { isPcapng, openPcapng } from './pcapng.js';
@@ -83,13 +84,14 @@ export function importFiles(files: string[], output: string, options: ImportOpti
       clockNotes: `imported; session time is each input's own capture time: ${sources.map((s) => `${s.file} (${s.description})`).join('; ')}`,
     });
     const writer = new SessionWriter(new FileSink(output), header);
-    const events = mergeInto(writer, heads, start);
+    const tally = new UndissectedLinkTypes();
+    const events = mergeInto(writer, heads, start, tally);
     writer.close();
     return {
       output,
       events,
       inputs: sources.map((s) => ({ file: s.file, description: s.description })),
-      warnings: sources.flatMap((s) => s.notes.warnings),
+      warnings: [...sources.flatMap((s) => s.notes.warnings), ...tally.lines().map((line) => `${output}: ${line}`)],
     };
   } finally {
     for (const source of sources) source.close();

@@ -1,5 +1,5 @@
 /** The link types netprov dissects, and what a link-layer header says about direction. */
-import { Direction, type DirectionCode } from '../session/events.js';
+import { Direction, type DirectionCode, type SessionEvent } from '../session/events.js';
 
 export const LinkType = {
   null: 0, ethernet: 1, ppp: 9, pppHdlc: 50, raw: 101, ieee80211: 105, ciscoHdlc: 104, frameRelay: 107, loop: 108, linuxSll: 113,
@@ -31,4 +31,27 @@ export function directionFromLinkHeader(linkType: number, data: Uint8Array): Dir
   if (linkType === LinkType.linuxSll && data.length >= 2) return data[1] === 4 && data[0] === 0 ? Direction.out : Direction.in;
   if (linkType === LinkType.linuxSll2 && data.length >= 11) return data[10] === 4 ? Direction.out : Direction.in;
   return Direction.unknown;
+}
+
+/**
+ * Packets on interfaces whose link type netprov does not dissect, counted as events go by
+ * (import and inspect), so that a capture of such a link says so in one line instead of
+ * leaving a silent "0 flows".
+ */
+export class UndissectedLinkTypes {
+  private readonly linkTypes = new Map<number, number>();
+  private readonly packets = new Map<number, number>();
+
+  observe(event: SessionEvent): void {
+    if (event.kind === 'interface') this.linkTypes.set(event.id, event.linkType);
+    else if (event.kind === 'packet') {
+      const linkType = this.linkTypes.get(event.interfaceId);
+      if (linkType !== undefined && !(linkType in names)) this.packets.set(linkType, (this.packets.get(linkType) ?? 0) + 1);
+    }
+  }
+
+  /** One line per link type, e.g. "1,204 packets on link type 147 will not be dissected". */
+  lines(): string[] {
+    return [...this.packets].sort(([a], [b]) => a - b).map(([linkType, n]) => `${n.toLocaleString('en-US')} packets on link type ${linkType} will not be dissected`);
+  }
 }

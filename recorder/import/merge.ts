@@ -4,6 +4,7 @@
  * tie the input named first on the command line. The session starts at the earliest first event.
  */
 import type { SessionWriter } from '../session/writer.js';
+import type { UndissectedLinkTypes } from './linktype.js';
 import type { ImportSource, Timed } from './source.js';
 
 export interface MergeHead {
@@ -24,7 +25,7 @@ export function peekAll(sources: ImportSource[]): { heads: MergeHead[]; start: [
 export const startNsOf = ([sec, nsec]: [number, number]): bigint => BigInt(sec) * 1_000_000_000n + BigInt(nsec);
 
 /** Writes every event of every head in merged order; returns the number written. */
-export function mergeInto(writer: SessionWriter, heads: MergeHead[], [startSec, startNsec]: [number, number]): number {
+export function mergeInto(writer: SessionWriter, heads: MergeHead[], [startSec, startNsec]: [number, number], tally?: UndissectedLinkTypes): number {
   let written = 0;
   for (;;) {
     let best: MergeHead | undefined;
@@ -36,6 +37,7 @@ export function mergeInto(writer: SessionWriter, heads: MergeHead[], [startSec, 
     const { sec, nsec, event } = best.next!;
     // Exact whatever the span: past 2^53 ns (104 days) the offset is written as a 64-bit integer.
     event.t = (sec - startSec) * 1e9 + (nsec - startNsec);
+    tally?.observe(event);
     writer.append(event, Number.isSafeInteger(event.t) ? undefined : BigInt(sec - startSec) * 1_000_000_000n + BigInt(nsec - startNsec));
     written++;
     best.next = best.source.events.next().value as Timed | undefined;

@@ -13,7 +13,7 @@ export async function analyzeToRows(capture: string, options: LoadOptions = {}):
   const { db } = await analyze([session], { db: null, ...options });
   try {
     const records = await flowRecords(db);
-    return records.map((r) => Object.fromEntries([...ZEEK_FIELDS, 'community_id'].map((f) => [f, zeekText(r[f])])));
+    return records.map((r) => Object.fromEntries([...ZEEK_FIELDS, 'community_id', 'orig_l2_addr', 'resp_l2_addr'].map((f) => [f, zeekText(r[f])])));
   } finally {
     db.close();
   }
