@@ -40,17 +40,20 @@ best_socket AS (
     QUALIFY row_number() OVER (PARTITION BY uid ORDER BY opened_by_originator DESC, skew_ns, flow_id) = 1
 ),
 packet_processes AS (
-    SELECT flow_uid AS uid, process_key, count(*) AS packets, bool_or(is_orig) AS from_originator
+    SELECT flow_uid AS uid, process_key, min(packet_no) AS first_packet
     FROM packets
     WHERE session_id = $session AND process_key IS NOT NULL AND flow_uid IS NOT NULL
     GROUP BY ALL
 ),
+-- Several processes' packets in one flow (a socket handed over, a proxy): the process of the
+-- flow's first packet opened it.
 best_packet_process AS (
     SELECT * FROM packet_processes
-    QUALIFY row_number() OVER (PARTITION BY uid ORDER BY from_originator DESC, packets DESC, process_key) = 1
+    QUALIFY row_number() OVER (PARTITION BY uid ORDER BY first_packet) = 1
 ),
--- A capture's process block knows only pid and name; when Endpoint Security saw a process with
--- that pid, running an executable of that name, alive when the flow began, it is that process.
+-- A capture's process block knows only pid and name (epb_processid_threadid only the pid); when
+-- Endpoint Security saw a process with that pid, running an executable of that name, alive when
+-- the flow began, it is that process.
 packet_process_instances AS (
     SELECT b.uid, coalesce(es.process_key, b.process_key) AS process_key
     FROM best_packet_process b
@@ -58,7 +61,7 @@ packet_process_instances AS (
     JOIN processes pb ON pb.session_id = $session AND pb.process_key = b.process_key
     LEFT JOIN processes es
       ON es.session_id = $session AND es.origin <> 'pcapng' AND es.pid = pb.pid
-     AND starts_with(regexp_extract(es.path, '[^/]*$'), regexp_extract(pb.path, '[^/]*$'))
+     AND (pb.path IS NULL OR starts_with(regexp_extract(es.path, '[^/]*$'), regexp_extract(pb.path, '[^/]*$')))
      AND coalesce(es.exec_t, es.first_seen_t) <= f.start_t + $skew_ns
      AND coalesce(es.exit_t, f.start_t) >= f.start_t - $skew_ns
     QUALIFY row_number() OVER (PARTITION BY b.uid ORDER BY coalesce(es.exec_t, es.first_seen_t) DESC NULLS LAST, es.process_key) = 1

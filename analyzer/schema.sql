@@ -8,7 +8,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     file           VARCHAR,              -- absolute path of the session file it was loaded from
     host           VARCHAR,              -- host the events were recorded on
     sensor         VARCHAR,              -- producer name and version
-    start_ns       BIGINT,               -- wall-clock start, ns since the Unix epoch, exact
+    start_ns       HUGEINT,              -- wall-clock start, ns since the Unix epoch, exact (pcapng reaches 2554, past BIGINT)
     clock_notes    VARCHAR,              -- how the sensor's clocks map to session time
     bytes          BIGINT,               -- size of the session file
     events         BIGINT,               -- events read
@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS interfaces (
     interface_id INTEGER,
     name         VARCHAR,
     link_type    INTEGER,                -- LINKTYPE_* number
-    snap_len     INTEGER
+    snap_len     BIGINT                -- as the capture's header says (a pcap's is 32 bits, unsigned)
 );
 
 CREATE TABLE IF NOT EXISTS processes (
@@ -100,10 +100,10 @@ CREATE TABLE IF NOT EXISTS socket_events (
 CREATE TABLE IF NOT EXISTS packet_rows (
     session_no        INTEGER,           -- sessions.session_no
     packet_no         INTEGER,           -- position among the session's packets, from 0
-    t                 DOUBLE,            -- ns since the session start (exact integer)
+    t                 BIGINT,            -- ns since the session start
     interface_id      INTEGER,
     direction         UTINYINT,          -- 0 unknown, 1 in, 2 out
-    orig_len          INTEGER,
+    orig_len          UINTEGER,          -- length on the wire (32 bits, unsigned, in pcap and pcapng)
     cap_len           INTEGER,
     ip_version        UTINYINT,
     protocol          SMALLINT,

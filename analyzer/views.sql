@@ -1,6 +1,10 @@
 -- Views that answer the common questions directly. Wall-clock times are TIMESTAMP_NS (UTC).
 
 -- TCP flag bits as letters, in tcpdump's order of significance: FIN SYN RST PSH ACK URG ECE CWR.
+-- The wall-clock time of session time `t`; NULL past DuckDB's TIMESTAMP_NS range (1677-2262),
+-- which a session can pass (pcapng times reach 2554): start_ns + t stays exact there.
+CREATE OR REPLACE MACRO session_timestamp(start_ns, t) AS make_timestamp_ns(try_cast(start_ns + t AS BIGINT));
+
 CREATE OR REPLACE MACRO tcp_flag_letters(bits) AS
     concat(
         CASE WHEN bits & 1 <> 0 THEN 'F' ELSE '' END, CASE WHEN bits & 2 <> 0 THEN 'S' ELSE '' END,
@@ -84,7 +88,7 @@ CREATE OR REPLACE VIEW flow_details AS
 SELECT
     f.session_id,
     f.uid,
-    make_timestamp_ns(s.start_ns + f.start_t) AS ts,
+    session_timestamp(s.start_ns, f.start_t) AS ts,
     f.start_t,
     f.orig_h, f.orig_p, f.resp_h, f.resp_p, f.proto, f.duration, f.orig_bytes, f.resp_bytes, f.conn_state,
     f.missed_bytes, f.history, f.orig_pkts, f.orig_ip_bytes, f.resp_pkts, f.resp_ip_bytes, f.ip_proto, f.community_id,

@@ -13,8 +13,8 @@ WITH RECURSIVE chain(session_id, process_key, depth) AS (
 )
 SELECT
     chain.depth, chain.process_key, p.pid, p.ppid, p.uid, p.path, p.argv, p.signing_id, p.origin,
-    make_timestamp_ns(s.start_ns + coalesce(p.exec_t, p.first_seen_t)) AS started,
-    make_timestamp_ns(s.start_ns + p.exit_t) AS exited
+    session_timestamp(s.start_ns, coalesce(p.exec_t, p.first_seen_t)) AS started,
+    session_timestamp(s.start_ns, p.exit_t) AS exited
 FROM chain
 JOIN sessions s USING (session_id)
 LEFT JOIN processes p ON p.session_id = chain.session_id AND p.process_key = chain.process_key

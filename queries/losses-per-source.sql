@@ -4,8 +4,8 @@ SELECT
     session_id, source,
     sum(count) AS lost,
     count(*) AS reports,
-    make_timestamp_ns(min(s.start_ns + l.t)) AS first_reported,
-    make_timestamp_ns(max(s.start_ns + l.t)) AS last_reported,
+    session_timestamp(any_value(s.start_ns), min(l.t)) AS first_reported,
+    session_timestamp(any_value(s.start_ns), max(l.t)) AS last_reported,
     string_agg(DISTINCT reason, '; ' ORDER BY reason) AS reasons
 FROM losses l
 JOIN sessions s USING (session_id)

@@ -26,7 +26,7 @@ events AS (
     SELECT session_id, t, 'loss', source, count || ' lost: ' || reason
     FROM losses
 )
-SELECT make_timestamp_ns(w.start_ns + e.t) AS ts, e.what, e.subject, e.detail
+SELECT session_timestamp(w.start_ns, e.t) AS ts, e.what, e.subject, e.detail
 FROM events e
 JOIN window_ns w USING (session_id)
 WHERE e.t BETWEEN w.from_t AND w.until_t

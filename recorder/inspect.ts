@@ -44,13 +44,15 @@ export function inspect(path: string, salvage = false): Inspection {
   const losses = new Map<string, { source: string; reason: string; count: number }>();
   let firstT: number | null = null;
   let lastT: number | null = null;
+  let first: bigint | null = null;
+  let last: bigint | null = null;
   const tally = new UndissectedLinkTypes();
   for (const chunk of reader.chunks()) {
     for (const event of chunk) {
       tally.observe(event);
       counts[event.kind] = (counts[event.kind] ?? 0) + 1;
-      if (firstT === null || event.t < firstT) firstT = event.t;
-      if (lastT === null || event.t > lastT) lastT = event.t;
+      if (firstT === null || event.t < firstT) [firstT, first] = [event.t, event.tExact ?? BigInt(event.t)];
+      if (lastT === null || event.t > lastT) [lastT, last] = [event.t, event.tExact ?? BigInt(event.t)];
       if (event.kind === 'loss') {
         const key = `${event.source}\0${event.reason}`;
         const entry = losses.get(key) ?? { source: event.source, reason: event.reason, count: 0 };
@@ -60,7 +62,7 @@ export function inspect(path: string, salvage = false): Inspection {
     }
   }
   const { header, report } = reader;
-  const wall = (t: number | null) => (t === null ? null : isoNs(header.startNs + BigInt(t)));
+  const wall = (t: bigint | null) => (t === null ? null : isoNs(header.startNs + t));
   const lossList = [...losses.values()].sort((a, b) => a.source.localeCompare(b.source) || a.reason.localeCompare(b.reason));
   return {
     file: path,
@@ -68,8 +70,8 @@ export function inspect(path: string, salvage = false): Inspection {
     header: { ...header, startNs: header.startNs.toString(), start: isoNs(header.startNs) },
     firstT,
     lastT,
-    first: wall(firstT),
-    last: wall(lastT),
+    first: wall(first),
+    last: wall(last),
     counts,
     losses: lossList,
     lostEvents: lossList.reduce((sum, l) => sum + l.count, 0),

@@ -15,6 +15,7 @@ const byTypeId: Record<number, Append> = {
   5: (a, v) => a.appendBigInt(typeof v === 'bigint' ? v : BigInt(v)),
   9: (a, v) => a.appendUBigInt(typeof v === 'bigint' ? v : BigInt(v)),
   11: (a, v) => a.appendDouble(v),
+  16: (a, v) => a.appendHugeInt(typeof v === 'bigint' ? v : BigInt(v)),
   17: (a, v) => a.appendVarchar(v),
 };
 

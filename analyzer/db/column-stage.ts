@@ -7,12 +7,13 @@
  * No NULLs at this level: tables loaded this way use sentinels that views turn into NULL.
  */
 import duckdb from '@duckdb/node-bindings';
-import { DuckDBDataChunk, DOUBLE, INTEGER, SMALLINT, UINTEGER, UTINYINT, type DuckDBAppender, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
+import { DuckDBDataChunk, BIGINT, DOUBLE, INTEGER, SMALLINT, UINTEGER, UTINYINT, type DuckDBAppender, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
 
 const VECTOR = 2048;
 
-/** Column kinds: DOUBLE carries exact integers up to 2^53 (session ns) without bigint cost. */
+/** Column kinds. */
 export const Staged = {
+  i64: { type: BIGINT, array: BigInt64Array },
   f64: { type: DOUBLE, array: Float64Array },
   i32: { type: INTEGER, array: Int32Array },
   u32: { type: UINTEGER, array: Uint32Array },
@@ -20,7 +21,7 @@ export const Staged = {
   u8: { type: UTINYINT, array: Uint8Array },
 } as const;
 export type StagedKind = (typeof Staged)[keyof typeof Staged];
-export type NumericArray = Float64Array | Int32Array | Uint32Array | Int16Array | Uint8Array;
+export type NumericArray = BigInt64Array | Float64Array | Int32Array | Uint32Array | Int16Array | Uint8Array;
 
 export class BulkAppender {
   /** Time spent handing chunks to DuckDB. */

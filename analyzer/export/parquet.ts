@@ -40,7 +40,7 @@ export async function exportParquet(db: Database, dir: string, onTable?: (table:
     await db.connection.run(
       `COPY (
          SELECT r.* EXCLUDE (session_id${table === 'sessions' ? ', host' : ''}), r.session_id, s.host,
-                strftime(make_timestamp_ns(s.start_ns + ${t}), '%Y-%m-%d') AS day
+                strftime(session_timestamp(s.start_ns, ${t}), '%Y-%m-%d') AS day
          FROM ${table} r JOIN sessions s ON s.session_id = r.session_id
        ) TO $dir (FORMAT parquet, PARTITION_BY (host, day), OVERWRITE_OR_IGNORE)`,
       { dir: join(dir, table) },

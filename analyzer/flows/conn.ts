@@ -33,6 +33,9 @@ export class Conn implements TcpHost {
   origSize = -1;
   respSize = -1;
   lastT: number;
+  /** startT and lastT exactly, where they pass 2^53 ns from the session start (the doubles are rounded there); else null. */
+  startExact: bigint | null = null;
+  lastExact: bigint | null = null;
   readonly tcp: TcpState | null;
   /** Session time at which Zeek would remove a TCP connection after its close, or null. */
   closedAt: number | null = null;
@@ -140,7 +143,8 @@ export class Conn implements TcpHost {
 
   /** The conn.log row's computed fields. */
   summary(): { durationNs: number; origBytes: number; respBytes: number; connState: string } {
-    const durationNs = this.lastT - this.startT;
+    const durationNs =
+      this.startExact === null && this.lastExact === null ? this.lastT - this.startT : Number((this.lastExact ?? BigInt(this.lastT)) - (this.startExact ?? BigInt(this.startT)));
     if (this.tcp) {
       return { durationNs, origBytes: this.tcp.orig.size(), respBytes: this.tcp.resp.size(), connState: tcpConnState(this.tcp.orig, this.tcp.resp, this.history) };
     }

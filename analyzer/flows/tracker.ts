@@ -45,6 +45,8 @@ export type TrackedPacket = Pick<
   /** The frame's source and destination MACs as 48-bit numbers, or -1. */
   macSrc: number;
   macDst: number;
+  /** The packet's time exactly, asked for only past 2^53 ns from the session start, where `t` is rounded. */
+  exactT(): bigint;
 };
 
 /** Where a packet landed: reused for every packet (no allocation per packet). */
@@ -167,15 +169,18 @@ export class ConnTracker {
     }
     if (!conn) {
       conn = this.create(hash, d, t, srcId, dstId, srcPort, dstPort);
+      if (!Number.isSafeInteger(t)) conn.startExact = conn.lastExact = d.exactT();
       this.conns.add(conn);
     }
     const isOrig = conn.isOrigSender(srcId, srcPort);
     const { origAddr, respAddr } = conn.ends;
     conn.packets++;
     if (tunnel !== null) conn.addTunnelParent(tunnel);
+    const exact = Number.isSafeInteger(t) ? null : d.exactT();
     // Zeek's TCP and UDP analyzers stop at a bad checksum: the connection only notes it.
     if (d.badChecksum && (d.protocol === 6 || d.protocol === 17)) conn.checkHistory(0x4000, 'C', isOrig);
     else this.deliver(conn, d, t, isOrig);
+    if (exact !== null && conn.lastT === t) conn.lastExact = exact;
     const r = this.result;
     r.conn = conn;
     r.src = isOrig ? origAddr : respAddr;

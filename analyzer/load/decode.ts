@@ -44,6 +44,9 @@ export function decodeSession(
     return { count: 0, bytesRead: 0, bytesTotal: 0, ...columns, newStrings: [], datagrams: [], tunnels: [], events: [], dns: [], dnsRows: [] };
   };
   let batch = freshBatch();
+  // rows.t is BIGINT: written as two 32-bit halves (little-endian, as every host netprov runs on)
+  // so that a packet costs no bigint; only a time past 2^53 ns arrives as one (tExact).
+  let tHalves = new Uint32Array(batch.rows.t.buffer);
   let packetNo = 0;
   // Numbered across the whole session: packet_strings rows are written once per string.
   const numbers = { process: new Map<string, number>(), problem: new Map<string, number>() };
@@ -62,86 +65,105 @@ export function decodeSession(
     batch.bytesTotal = reader.report.bytes;
     emit({ type: 'batch', batch });
     batch = freshBatch();
+    tHalves = new Uint32Array(batch.rows.t.buffer);
   };
 
-  reader.scan({
-    event(e) {
-      if (e.kind === 'interface') linkTypes.set(e.id, e.linkType);
-      batch.events.push({ before: batch.count, event: e });
-    },
-    packet(t, interfaceId, direction, origLen, b, start, end, processKey) {
-      const linkType = linkTypes.get(interfaceId);
-      dissect(d, linkType ?? -1, b, start, end);
-      if (linkType === undefined) d.problem = `packet names interface ${interfaceId}, which the session never declared`;
-      const r = batch.rows;
-      const k = batch.track;
-      const i = batch.count;
-      const ip = d.ipVersion !== 0;
-      const transport = ip && d.fragOffset === 0 && !(d.problem !== null && d.srcPort === 0 && d.icmpType < 0);
-      const icmp = d.icmpType >= 0;
-      const tcp = transport && d.protocol === 6;
-      r.packet_no[i] = packetNo++;
-      r.t[i] = t;
-      r.interface_id[i] = interfaceId;
-      r.direction[i] = direction;
-      r.orig_len[i] = origLen;
-      r.cap_len[i] = end - start;
-      r.ip_version[i] = d.ipVersion;
-      r.protocol[i] = d.protocol;
-      r.src_port[i] = transport && isPorted(d.protocol) ? (icmp ? d.icmpType : d.srcPort) : -1;
-      r.dst_port[i] = transport && isPorted(d.protocol) ? (icmp ? d.icmpCode : d.dstPort) : -1;
-      r.tcp_flags[i] = tcp ? d.tcpFlags : -1;
-      r.seq[i] = tcp ? d.seq : 0;
-      r.ack[i] = tcp ? d.ack : 0;
-      r.ip_len[i] = ip ? d.ipTotalLen : -1;
-      r.payload_len[i] = ip ? d.payloadLen : -1;
-      r.process_no[i] = processKey === null ? -1 : numberOf('process', processKey);
-      r.problem_no[i] = d.problem === null ? -1 : numberOf('problem', d.problem);
-      if (d.ipVersion === 4) {
-        k.src0[i] = u32(b, d.srcAt);
-        k.dst0[i] = u32(b, d.dstAt);
-      } else if (d.ipVersion === 6) {
-        k.src0[i] = u32(b, d.srcAt);
-        k.src1[i] = u32(b, d.srcAt + 4);
-        k.src2[i] = u32(b, d.srcAt + 8);
-        k.src3[i] = u32(b, d.srcAt + 12);
-        k.dst0[i] = u32(b, d.dstAt);
-        k.dst1[i] = u32(b, d.dstAt + 4);
-        k.dst2[i] = u32(b, d.dstAt + 8);
-        k.dst3[i] = u32(b, d.dstAt + 12);
-      }
-      k.fragOffset[i] = d.fragOffset;
-      k.broken[i] = (ip && !transport && d.fragOffset === 0 && isPorted(d.protocol)) || d.noFlow ? 1 : 0;
-      k.badChecksum[i] = d.badChecksum ? 1 : 0;
-      k.macSrc[i] = d.macAt < 0 ? -1 : macAddress(b, d.macAt + 6);
-      k.macDst[i] = macAddress(b, d.macAt);
-      if (d.tunnels.length) batch.tunnels.push({ packet: i, layers: d.tunnels });
-      k.icmpType[i] = d.icmpType;
-      k.icmpCode[i] = d.icmpCode;
-      k.window[i] = d.window;
-      k.l4Len[i] = d.l4Len;
-      k.udpLength[i] = d.udpLength;
-      const at = d.payloadOffset;
-      k.appHead[i] = d.payloadLen >= 3 && end >= at + 3 ? (b[at] << 16) | (b[at + 1] << 8) | b[at + 2] : -1;
-      const fragment = ip && (d.moreFragments || d.fragOffset > 0);
-      k.fragment[i] = fragment ? 1 : 0;
-      k.datagram[i] = -1;
-      if (fragment) {
-        const key = `${d.ipVersion}|${k.src0[i]}|${k.src1[i]}|${k.src2[i]}|${k.src3[i]}|${k.dst0[i]}|${k.dst1[i]}|${k.dst2[i]}|${k.dst3[i]}|${d.protocol}|${d.ipId}`;
-        const whole = reassembler.add(d, key, t, k.appHead[i]);
-        if (whole) k.datagram[i] = batch.datagrams.push(whole) - 1;
-      }
-      if ((d.protocol === 17 || d.protocol === 6) && d.payloadLen > 0 && (DNS_PORTS.has(d.srcPort) || DNS_PORTS.has(d.dstPort))) {
-        // DNS over TCP starts with a 2-byte length.
-        const message = parseDns(b, d.protocol === 6 ? at + 2 : at, Math.min(end, at + d.payloadLen));
-        if (message) {
-          const { records: _, ...sighting } = message;
-          batch.dns.push({ ...sighting, packet: i });
+  // The analysis keeps session times in BIGINT columns: ±292 years from the session start. The
+  // session format holds more (uint64), so a longer session is refused here, in one line.
+  const checkTime = (t: number) => {
+    if (t >= 2 ** 63 || t < -(2 ** 63)) throw new InputError(`${path}: an event lies ${Math.round(t / 3.15576e16)} years from the session start; the analysis holds ±292 years (import the inputs as separate sessions)`);
+  };
+  try {
+    reader.scan({
+      event(e) {
+        checkTime(e.t);
+        if (e.kind === 'interface') linkTypes.set(e.id, e.linkType);
+        batch.events.push({ before: batch.count, event: e });
+      },
+      packet(t, interfaceId, direction, origLen, b, start, end, processKey, tExact) {
+        checkTime(t);
+        const linkType = linkTypes.get(interfaceId);
+        dissect(d, linkType ?? -1, b, start, end);
+        if (linkType === undefined) d.problem = `packet names interface ${interfaceId}, which the session never declared`;
+        const r = batch.rows;
+        const k = batch.track;
+        const i = batch.count;
+        const ip = d.ipVersion !== 0;
+        const transport = ip && d.fragOffset === 0 && !(d.problem !== null && d.srcPort === 0 && d.icmpType < 0);
+        const icmp = d.icmpType >= 0;
+        const tcp = transport && d.protocol === 6;
+        r.packet_no[i] = packetNo++;
+        if (tExact !== undefined) r.t[i] = tExact;
+        else {
+          const high = Math.floor(t / 4294967296);
+          tHalves[2 * i] = t - high * 4294967296;
+          tHalves[2 * i + 1] = high;
         }
-      }
-      if (++batch.count === BATCH_SIZE) flush();
-    },
-  });
+        k.tf[i] = t;
+        r.interface_id[i] = interfaceId;
+        r.direction[i] = direction;
+        r.orig_len[i] = origLen;
+        r.cap_len[i] = end - start;
+        r.ip_version[i] = d.ipVersion;
+        r.protocol[i] = d.protocol;
+        r.src_port[i] = transport && isPorted(d.protocol) ? (icmp ? d.icmpType : d.srcPort) : -1;
+        r.dst_port[i] = transport && isPorted(d.protocol) ? (icmp ? d.icmpCode : d.dstPort) : -1;
+        r.tcp_flags[i] = tcp ? d.tcpFlags : -1;
+        r.seq[i] = tcp ? d.seq : 0;
+        r.ack[i] = tcp ? d.ack : 0;
+        r.ip_len[i] = ip ? d.ipTotalLen : -1;
+        r.payload_len[i] = ip ? d.payloadLen : -1;
+        r.process_no[i] = processKey === null ? -1 : numberOf('process', processKey);
+        r.problem_no[i] = d.problem === null ? -1 : numberOf('problem', d.problem);
+        if (d.ipVersion === 4) {
+          k.src0[i] = u32(b, d.srcAt);
+          k.dst0[i] = u32(b, d.dstAt);
+        } else if (d.ipVersion === 6) {
+          k.src0[i] = u32(b, d.srcAt);
+          k.src1[i] = u32(b, d.srcAt + 4);
+          k.src2[i] = u32(b, d.srcAt + 8);
+          k.src3[i] = u32(b, d.srcAt + 12);
+          k.dst0[i] = u32(b, d.dstAt);
+          k.dst1[i] = u32(b, d.dstAt + 4);
+          k.dst2[i] = u32(b, d.dstAt + 8);
+          k.dst3[i] = u32(b, d.dstAt + 12);
+        }
+        k.fragOffset[i] = d.fragOffset;
+        k.broken[i] = (ip && !transport && d.fragOffset === 0 && isPorted(d.protocol)) || d.noFlow ? 1 : 0;
+        k.badChecksum[i] = d.badChecksum ? 1 : 0;
+        k.macSrc[i] = d.macAt < 0 ? -1 : macAddress(b, d.macAt + 6);
+        k.macDst[i] = macAddress(b, d.macAt);
+        if (d.tunnels.length) batch.tunnels.push({ packet: i, layers: d.tunnels });
+        k.icmpType[i] = d.icmpType;
+        k.icmpCode[i] = d.icmpCode;
+        k.window[i] = d.window;
+        k.l4Len[i] = d.l4Len;
+        k.udpLength[i] = d.udpLength;
+        const at = d.payloadOffset;
+        k.appHead[i] = d.payloadLen >= 3 && end >= at + 3 ? (b[at] << 16) | (b[at + 1] << 8) | b[at + 2] : -1;
+        const fragment = ip && (d.moreFragments || d.fragOffset > 0);
+        k.fragment[i] = fragment ? 1 : 0;
+        k.datagram[i] = -1;
+        if (fragment) {
+          const key = `${d.ipVersion}|${k.src0[i]}|${k.src1[i]}|${k.src2[i]}|${k.src3[i]}|${k.dst0[i]}|${k.dst1[i]}|${k.dst2[i]}|${k.dst3[i]}|${d.protocol}|${d.ipId}`;
+          const whole = reassembler.add(d, key, t, k.appHead[i]);
+          if (whole) k.datagram[i] = batch.datagrams.push(whole) - 1;
+        }
+        if ((d.protocol === 17 || d.protocol === 6) && d.payloadLen > 0 && (DNS_PORTS.has(d.srcPort) || DNS_PORTS.has(d.dstPort))) {
+          // DNS over TCP starts with a 2-byte length.
+          const message = parseDns(b, d.protocol === 6 ? at + 2 : at, Math.min(end, at + d.payloadLen));
+          if (message) {
+            const { records: _, ...sighting } = message;
+            batch.dns.push({ ...sighting, packet: i });
+          }
+        }
+        if (++batch.count === BATCH_SIZE) flush();
+      },
+    });
+  } catch (err) {
+    emit({ type: 'error', input: err instanceof InputError, message: (err as Error).message, stack: (err as Error).stack });
+    return;
+  }
   flush();
   emit({ type: 'end', report: reader.report });
 }

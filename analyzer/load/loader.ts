@@ -227,7 +227,7 @@ class SessionLoad {
         this.out.interfaces.row([sessionId, e.id, e.name, e.linkType, e.snapLen]);
         break;
       case 'process':
-        this.model.process(e, e.key.includes('~'));
+        this.model.process(e, e.key.includes('~') ? 'pcapng' : this.header.sensor.name === 'netprov-import' || e.t > 0 ? 'seen' : 'snapshot');
         break;
       case 'exec':
         this.model.exec(e);
@@ -242,14 +242,14 @@ class SessionLoad {
       case 'flowClose': {
         const open = e.kind === 'flowOpen';
         this.out.socket_events.row([
-          sessionId, e.t, open ? 'open' : 'close', e.flowId, e.processKey ? this.model.instanceOf(e.processKey) : null, e.protocol,
+          sessionId, e.tExact ?? e.t, open ? 'open' : 'close', e.flowId, e.processKey ? this.model.instanceOf(e.processKey) : null, e.protocol,
           e.localAddr, e.localPort, e.remoteAddr, e.remotePort, open ? directionName[e.direction] : null, open ? originName[e.origin] : null,
           open ? e.remoteHost : null, open ? null : e.bytesIn, open ? null : e.bytesOut,
         ]);
         break;
       }
       case 'loss':
-        this.out.losses.row([sessionId, e.t, e.source, e.count, e.reason]);
+        this.out.losses.row([sessionId, e.tExact ?? e.t, e.source, e.count, e.reason]);
         break;
       default: // clock sync and marks are kept in the session file; the analysis has no table for them
     }

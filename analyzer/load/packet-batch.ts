@@ -17,7 +17,7 @@ import { Staged, type StagedKind } from '../db/column-stage.js';
  * flow_no and from_first_sender are the tracker's to fill, session_no the loader's.
  */
 export const ROW_COLUMNS = {
-  session_no: Staged.i32, packet_no: Staged.i32, t: Staged.f64, interface_id: Staged.i32, direction: Staged.u8, orig_len: Staged.i32,
+  session_no: Staged.i32, packet_no: Staged.i32, t: Staged.i64, interface_id: Staged.i32, direction: Staged.u8, orig_len: Staged.u32,
   cap_len: Staged.i32, ip_version: Staged.u8, protocol: Staged.i16, src_port: Staged.i32, dst_port: Staged.i32, tcp_flags: Staged.i16,
   seq: Staged.u32, ack: Staged.u32, ip_len: Staged.i32, payload_len: Staged.i32, flow_no: Staged.i32, from_first_sender: Staged.u8,
   process_no: Staged.i32, problem_no: Staged.i32,
@@ -25,6 +25,11 @@ export const ROW_COLUMNS = {
 
 /** What connection tracking needs beyond the rows. */
 export const TRACK_COLUMNS = {
+  /**
+   * The packet's session time as a double, for connection tracking's timers: exact within 2^53
+   * ns (104 days) of the start, within the double's spacing beyond; rows.t holds it exactly.
+   */
+  tf: Staged.f64,
   /** Addresses: IPv4 in word 0; IPv6 in words 0..3, network order. */
   src0: Staged.u32, src1: Staged.u32, src2: Staged.u32, src3: Staged.u32,
   dst0: Staged.u32, dst1: Staged.u32, dst2: Staged.u32, dst3: Staged.u32,

@@ -41,7 +41,12 @@ export class ProcessModel {
     return row;
   }
 
-  process(e: ProcessEvent, pcapng: boolean): void {
+  /**
+   * A process described without an exec or fork. `origin` says how it came to be known: a
+   * sensor's start-up snapshot, a first sighting (an importer's process is always one, even in
+   * the capture's first message), or a pcapng process block.
+   */
+  process(e: ProcessEvent, origin: 'snapshot' | 'seen' | 'pcapng'): void {
     const existing = this.get(e.key);
     if (existing) {
       if (existing.images.length === 0 || existing.images.at(-1)!.path === null) existing.images.push(imageOf(e.t, e));
@@ -52,7 +57,7 @@ export class ProcessModel {
     }
     this.add({
       key: e.key, pid: e.pid, version: e.version, ppid: e.ppid, parentKey: e.parentKey ? this.instanceOf(e.parentKey) : null, uid: e.uid,
-      origin: pcapng ? 'pcapng' : e.t <= 0 ? 'snapshot' : 'seen', firstSeenT: e.t, execT: null, exitT: null, exitStatus: null, images: [imageOf(e.t, e)],
+      origin, firstSeenT: e.t, execT: null, exitT: null, exitStatus: null, images: [imageOf(e.t, e)],
     });
   }
 

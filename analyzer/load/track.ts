@@ -33,8 +33,10 @@ export class PacketTracker {
     let tunnel = 0;
     for (let i = 0; i < batch.count; i++) {
       let parent: string | null = null;
-      for (; tunnel < batch.tunnels.length && batch.tunnels[tunnel].packet === i; tunnel++) parent = this.tunnels(batch.tunnels[tunnel].layers, rows.t[i]);
-      const hit = this.tracker.packet(this.packet.load(batch, i), rows.t[i], parent);
+      const t = batch.track.tf[i];
+      const packet = this.packet.load(batch, i);
+      for (; tunnel < batch.tunnels.length && batch.tunnels[tunnel].packet === i; tunnel++) parent = this.tunnels(batch.tunnels[tunnel].layers, t);
+      const hit = this.tracker.packet(packet, t, parent);
       rows.flow_no[i] = hit ? hit.conn.no : -1;
       rows.from_first_sender[i] = hit ? (hit.fromFirstSender ? 1 : 0) : 2;
       for (; dns < batch.dns.length && batch.dns[dns].packet === i; dns++) {
@@ -54,7 +56,7 @@ export class PacketTracker {
   private tunnels(layers: TunnelLayer[], t: number): string | null {
     let parent: string | null = null;
     for (const layer of layers) {
-      if (layer.udp) parent = this.tracker.packet(outerDatagram(layer, layer.udp), t, parent)?.conn.uid ?? parent;
+      if (layer.udp) parent = this.tracker.packet(outerDatagram(layer, layer.udp, () => this.packet.exactT()), t, parent)?.conn.uid ?? parent;
       else parent = this.tracker.tunnelUid(layer.type, layer.src, layer.dst);
     }
     return parent;
@@ -93,6 +95,7 @@ class BatchPacket implements TrackedPacket {
   macSrc = -1;
   macDst = -1;
   private k!: TrackColumns;
+  private times!: BigInt64Array;
   private i = 0;
 
   load(batch: PacketBatch, i: number): this {
@@ -100,6 +103,7 @@ class BatchPacket implements TrackedPacket {
     const k = batch.track;
     this.k = k;
     this.i = i;
+    this.times = r.t;
     this.ipVersion = r.ip_version[i];
     this.protocol = r.protocol[i];
     this.fragOffset = k.fragOffset[i];
@@ -136,6 +140,10 @@ class BatchPacket implements TrackedPacket {
     return this;
   }
 
+  exactT(): bigint {
+    return this.times[this.i];
+  }
+
   srcText(): string {
     const { k, i } = this;
     return addressText(this.ipVersion, k.src0[i], k.src1[i], k.src2[i], k.src3[i]);
@@ -148,10 +156,10 @@ class BatchPacket implements TrackedPacket {
 }
 
 /** The UDP datagram that carried a tunnel, as connection tracking reads a packet. */
-function outerDatagram(layer: TunnelLayer, udp: OuterDatagram): TrackedPacket {
+function outerDatagram(layer: TunnelLayer, udp: OuterDatagram, exactT: () => bigint): TrackedPacket {
   return {
     ...udp, ipVersion: layer.ipVersion, protocol: 17, fragOffset: 0, broken: false, badChecksum: false,
-    icmpType: -1, icmpCode: -1, tcpFlags: 0, seq: 0, ack: 0, window: 0, srcText: () => layer.src, dstText: () => layer.dst,
+    icmpType: -1, icmpCode: -1, tcpFlags: 0, seq: 0, ack: 0, window: 0, srcText: () => layer.src, dstText: () => layer.dst, exactT,
   };
 }
 
@@ -178,10 +186,12 @@ function addressText(version: number, a: number, b: number, c: number, d: number
 function flowRow(sessionId: string, conn: Conn): unknown[] {
   const s = conn.summary();
   const hasDuration = s.durationNs > 0;
+  const startT = conn.startExact ?? conn.startT;
+  const lastT = conn.lastExact ?? conn.lastT;
   const { origAddr, origPort, respAddr, respPort } = conn.ends;
   const [idOrigPort, idRespPort] = conn.idPorts ?? [origPort, respPort];
   return [
-    sessionId, conn.uid, conn.no, conn.startT, conn.lastT, origAddr, origPort, respAddr, respPort, conn.protoName,
+    sessionId, conn.uid, conn.no, startT, lastT, origAddr, origPort, respAddr, respPort, conn.protoName,
     hasDuration ? s.durationNs / 1e9 : null, hasDuration ? s.origBytes : null, hasDuration ? s.respBytes : null,
     s.connState, conn.missedBytes, conn.history || null, conn.origPkts, conn.origIpBytes, conn.respPkts, conn.respIpBytes,
     conn.protocol, communityId(conn.protocol, origAddr, respAddr, idOrigPort, idRespPort),

@@ -3,6 +3,7 @@
  * is never re-sorted); at each step the input whose next event is earliest goes first, and on a
  * tie the input named first on the command line. The session starts at the earliest first event.
  */
+import { InputError } from '../errors.js';
 import type { SessionWriter } from '../session/writer.js';
 import type { UndissectedLinkTypes } from './linktype.js';
 import type { ImportSource, Timed } from './source.js';
@@ -37,8 +38,14 @@ export function mergeInto(writer: SessionWriter, heads: MergeHead[], [startSec, 
     const { sec, nsec, event } = best.next!;
     // Exact whatever the span: past 2^53 ns (104 days) the offset is written as a 64-bit integer.
     event.t = (sec - startSec) * 1e9 + (nsec - startNsec);
+    if (!Number.isSafeInteger(event.t)) {
+      event.tExact = BigInt(sec - startSec) * 1_000_000_000n + BigInt(nsec - startNsec);
+      if (event.tExact >= 2n ** 64n || event.tExact < -(2n ** 63n)) {
+        throw new InputError(`${best.source.file}: event at ${sec} s since 1970 is more than 584 years from the session start (${startSec} s), beyond what a session's 64-bit clock holds`);
+      }
+    }
     tally?.observe(event);
-    writer.append(event, Number.isSafeInteger(event.t) ? undefined : BigInt(sec - startSec) * 1_000_000_000n + BigInt(nsec - startNsec));
+    writer.append(event);
     written++;
     best.next = best.source.events.next().value as Timed | undefined;
   }

@@ -48,6 +48,8 @@ interface ProcessInfo {
   pid: number;
   name: string | null;
   path: string | null;
+  argv?: string[] | null;
+  ppid?: number | null;
   announced: boolean;
 }
 
@@ -132,6 +134,36 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
     return { key: `${pid}~${name ?? path ?? ''}`, pid, name, path, announced: false };
   }
 
+  /** Processes known only by pid (epb_processid_threadid) or by packet comments (ptcpdump), by key. */
+  const described = new Map<string, ProcessInfo>();
+  const processById = (pid: number): ProcessInfo => {
+    const key = `${pid}~`;
+    let p = described.get(key);
+    if (!p) described.set(key, (p = { key, pid, name: null, path: null, announced: false }));
+    return p;
+  };
+
+  /**
+   * ptcpdump's packet comments: "PID: n\nCmd: path\nArgs: a b c" and "ParentPID: n\n...". Args
+   * are joined by spaces there, so argv is split on spaces here (arguments with spaces are lost).
+   */
+  function commentProcess(comment: string): ProcessInfo | undefined {
+    const field = (name: string) => new RegExp(`^${name}: (.*)$`, 'm').exec(comment)?.[1];
+    const pid = Number(field('PID'));
+    if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
+    const path = field('Cmd') ?? null;
+    const name = path?.split('/').pop() ?? null;
+    const key = `${pid}~${name ?? ''}`;
+    let p = described.get(key);
+    if (!p) {
+      const ppid = Number(field('ParentPID'));
+      const args = field('Args');
+      p = { key, pid, name, path, argv: args ? args.split(' ') : null, ppid: Number.isSafeInteger(ppid) && ppid > 0 ? ppid : null, announced: false };
+      described.set(key, p);
+    }
+    return p;
+  }
+
   function* announce(iface: Iface, process: ProcessInfo | undefined, sec: number, nsec: number): Generator<Timed> {
     if (!iface.announced) {
       iface.announced = true;
@@ -143,8 +175,8 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
         sec,
         nsec,
         event: {
-          kind: 'process', t: 0, key: process.key, pid: process.pid, version: null, ppid: null, parentKey: null, uid: null,
-          path: process.path ?? process.name, argv: null, signingId: null, teamId: null, cdhash: null, isPlatformBinary: null,
+          kind: 'process', t: 0, key: process.key, pid: process.pid, version: null, ppid: process.ppid ?? null, parentKey: null, uid: null,
+          path: process.path ?? process.name, argv: process.argv ?? null, signingId: null, teamId: null, cdhash: null, isPlatformBinary: null,
         },
       };
     }
@@ -174,14 +206,22 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
     const data = body.subarray(20, 20 + capLen);
     let direction: DirectionCode = Direction.unknown;
     let process: ProcessInfo | undefined;
+    // Weaker dialects, used only when no Apple process block names the process.
+    let threadPid = 0;
+    const comments: string[] = [];
     for (const { code, value } of options(body, 20 + ((capLen + 3) & ~3))) {
       if (code === 2 && value.length >= 4) {
         const bits = u32(value, 0) & 3;
         direction = bits === 1 ? Direction.in : bits === 2 ? Direction.out : Direction.unknown;
       } else if ((code === 0x8001 || (code === 0x8003 && !process)) && value.length >= 4) {
         process = processes[u32(value, 0)] ?? process;
+      } else if (code === 8 && value.length >= 8) {
+        threadPid = u32(value, 0); // epb_processid_threadid: process id, thread id; 0 is unknown
+      } else if (code === 1) {
+        comments.push(value.toString('utf8'));
       }
     }
+    process ??= (comments.length ? commentProcess(comments.join('\n')) : undefined) ?? (threadPid > 0 ? processById(threadPid) : undefined);
     yield* packet(iface, sec, nsec, origLen, data, direction, process);
   }
 
@@ -210,10 +250,12 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
     const [sec, nsec] = u32(body, 4) === 0 && u32(body, 8) === 0 ? (iface.last ?? [lastSec, lastNsec]) : timeOf(iface, u32(body, 4), u32(body, 8));
     for (const { code, value } of options(body, 12)) {
       if ((code === 5 || code === 7) && value.length >= 8) {
-        const count = Number(littleEndian ? value.readBigUInt64LE(0) : value.readBigUInt64BE(0));
+        const claimed = littleEndian ? value.readBigUInt64LE(0) : value.readBigUInt64BE(0);
+        // A count past 2^53 is no real capture's: it is kept as a loss, marked, at the largest exact count.
+        const count = claimed > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(claimed);
         if (count > 0) {
           const where = code === 5 ? 'interface' : 'operating system';
-          const reason = `dropped by the ${where} during capture (pcapng interface statistics)`;
+          const reason = `dropped by the ${where} during capture (pcapng interface statistics${count === Number(claimed) ? '' : `, which claim ${claimed}`})`;
           yield { sec, nsec, event: { kind: 'loss', t: 0, source: `capture:${iface.name}`, count, reason } };
         }
       }

@@ -101,7 +101,8 @@ export const unpackr = new Unpackr({ useRecords: false, int64AsType: 'auto' as '
 export function toWire(event: SessionEvent): unknown[] {
   const fields = layouts[event.kind];
   const record = event as unknown as Record<string, unknown>;
-  const out: unknown[] = [Kind[event.kind], event.t];
+  // Past 2^53 ns the exact time goes out as a 64-bit integer (the double would round it).
+  const out: unknown[] = [Kind[event.kind], event.tExact ?? event.t];
   let last = 1;
   for (const [name] of fields) {
     const value = record[name] ?? null;
@@ -133,6 +134,7 @@ export function fromWire(wire: unknown): SessionEvent | undefined {
   const t = sessionTime(wire[1]);
   if (t === undefined) throw new EventShapeError(`${kind}.t is not an integer`);
   const event: Record<string, unknown> = { kind, t };
+  if (typeof wire[1] === 'bigint') event.tExact = wire[1];
   for (let i = 0; i < layout.length; i++) {
     const [name, type] = layout[i];
     const value = checkField(wire[i + 2], type);
@@ -159,13 +161,15 @@ function packetFromWire(w: unknown[]): SessionEvent | undefined {
     typeof direction !== 'number' || !Number.isSafeInteger(direction) || typeof origLen !== 'number' || !Number.isSafeInteger(origLen) ||
     !(data instanceof Uint8Array) || (processKey !== null && typeof processKey !== 'string')
   ) return undefined;
-  return { kind: 'packet', t, interfaceId, direction: direction as 0 | 1 | 2, origLen, data, processKey };
+  const packet: SessionEvent = { kind: 'packet', t, interfaceId, direction: direction as 0 | 1 | 2, origLen, data, processKey };
+  if (typeof w[1] === 'bigint') packet.tExact = w[1];
+  return packet;
 }
 
 /**
  * An event's time: an integer, which past 2^53 ns (104 days from the start) arrives as a
- * bigint. In memory times are doubles, exact within 104 days of the session start and to the
- * double's spacing beyond (8 ns at two years, 256 ns at fifty); the file keeps them exact.
+ * bigint. `t` is a double, exact within 104 days of the session start and to the double's
+ * spacing beyond (8 ns at two years, 256 ns at fifty); `tExact` then keeps the exact value.
  */
 function sessionTime(t: unknown): number | undefined {
   if (typeof t === 'number') return Number.isSafeInteger(t) ? t : undefined;

@@ -182,7 +182,7 @@ export interface MarkEvent {
   text: string;
 }
 
-export type SessionEvent =
+export type SessionEvent = (
   | InterfaceEvent
   | ProcessEvent
   | ExecEvent
@@ -193,7 +193,13 @@ export type SessionEvent =
   | PacketEvent
   | LossEvent
   | ClockSyncEvent
-  | MarkEvent;
+  | MarkEvent) & {
+  /**
+   * The event's time exactly, where `t` (a double) cannot hold it: past 2^53 ns (104 days) from
+   * the session start. Readers set it from the file's 64-bit integer; writers write it instead of `t`.
+   */
+  tExact?: bigint;
+};
 
 /** The header frame: everything a reader needs before the first event. */
 export interface SessionHeader {
@@ -219,4 +225,4 @@ export interface SessionTrailer {
 }
 
 export const FORMAT_NAME = 'netprov-session';
-export const FORMAT_VERSION: [number, number] = [1, 0];
+export const FORMAT_VERSION: [number, number] = [1, 1];

@@ -11,8 +11,11 @@ import { EventShapeError, fromWire, unpackr } from './codec.js';
 import { Kind, type SessionEvent } from './events.js';
 
 export interface EventVisitor {
-  /** A packet: its captured bytes are bytes[start, end), valid until the next chunk. */
-  packet(t: number, interfaceId: number, direction: number, origLen: number, bytes: Uint8Array, start: number, end: number, processKey: string | null): void;
+  /**
+   * A packet: its captured bytes are bytes[start, end), valid until the next chunk. `tExact` is
+   * its time exactly where the double `t` cannot hold it (past 2^53 ns from the start).
+   */
+  packet(t: number, interfaceId: number, direction: number, origLen: number, bytes: Uint8Array, start: number, end: number, processKey: string | null, tExact?: bigint): void;
   /** Any other event, decoded and checked by the generic codec. */
   event(event: SessionEvent): void;
 }
@@ -49,7 +52,11 @@ export function scanChunk(b: Uint8Array, visitor: EventVisitor): ChunkScan {
     s.pos = end;
     try {
       const event = fromWire(unpackr.unpack(b as Buffer, { start, end }));
-      if (event) {
+      if (event?.kind === 'packet') {
+        // A packet the fast path passed over (a time past 2^53 ns, another layout): same visitor call.
+        visitor.packet(event.t, event.interfaceId, event.direction, event.origLen, event.data, 0, event.data.length, event.processKey, event.tExact);
+        result.events++;
+      } else if (event) {
         visitor.event(event);
         result.events++;
       } else {
@@ -75,7 +82,7 @@ function fastPacket(s: Cursor, visitor: EventVisitor): boolean {
   const b = s.b;
   const fields = b[s.pos] & 0x0f;
   s.pos += 2;
-  const t = int(s, true);
+  const t = int(s);
   const interfaceId = int(s);
   const direction = int(s);
   const origLen = int(s);
@@ -106,11 +113,8 @@ function fastPacket(s: Cursor, visitor: EventVisitor): boolean {
   return true;
 }
 
-/**
- * A msgpack integer (or a float64/float32 holding one) as a safe number; NaN otherwise. A
- * session time (`time`) may be any 64-bit integer, as a double past 2^53 (see codec.ts).
- */
-function int(s: Cursor, time = false): number {
+/** A msgpack integer (or a float64/float32 holding one) as a safe number; NaN otherwise. */
+function int(s: Cursor): number {
   const b = s.b;
   const p = s.pos;
   if (p >= b.length) return NaN;
@@ -138,7 +142,7 @@ function int(s: Cursor, time = false): number {
     case 0xd3: size = 8; value = p + 9 <= b.length ? Number(bigEndian(b, p + 1, 8).int64[0]) : NaN; break;
     default: return NaN;
   }
-  if (p + 1 + size > b.length || !(Number.isSafeInteger(value) || (time && size === 8 && type !== 0xcb && !Number.isNaN(value)))) return NaN;
+  if (p + 1 + size > b.length || !Number.isSafeInteger(value)) return NaN;
   s.pos = p + 1 + size;
   return value;
 }

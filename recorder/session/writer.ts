@@ -48,15 +48,9 @@ export class SessionWriter {
     }
   }
 
-  /**
-   * Appends one event. `exactT`, when given, is the event's time exactly: session times past
-   * 2^53 ns (104 days from the start) are written as 64-bit integers, not as the double `t`.
-   */
-  append(event: SessionEvent, exactT?: bigint): void {
+  append(event: SessionEvent): void {
     if (this.closed) throw new Error('SessionWriter: append after close');
-    const wire = toWire(event);
-    if (exactT !== undefined) wire[1] = Number.isSafeInteger(event.t) ? event.t : exactT;
-    const bytes = packr.pack(wire);
+    const bytes = packr.pack(toWire(event));
     if (this.used + bytes.length > this.chunk.length) {
       this.flush();
       if (bytes.length > this.chunk.length) this.chunk = Buffer.allocUnsafe(bytes.length);

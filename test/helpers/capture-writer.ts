@@ -13,6 +13,12 @@ export interface CapturePacket {
   direction?: 1 | 2;
   /** Apple EPB option 0x8001: index of a process block. */
   processIndex?: number;
+  /** pcapng: write a Simple Packet Block (interface 0, no timestamp) instead of an EPB. */
+  simple?: boolean;
+  /** pcapng EPB opt_comment options (ptcpdump writes the process there). */
+  comments?: string[];
+  /** pcapng EPB option 8, epb_processid_threadid. */
+  pidTid?: [number, number];
 }
 
 class Bytes {
@@ -64,7 +70,7 @@ export interface PcapngProcess {
 export function pcapngFile(
   interfaces: PcapngInterface[],
   packets: CapturePacket[],
-  opts: { littleEndian: boolean; processes?: PcapngProcess[]; drops?: { interface: number; count: bigint } },
+  opts: { littleEndian: boolean; processes?: PcapngProcess[]; drops?: { interface: number; count: bigint; timeZero?: boolean } },
 ): Buffer {
   const le = opts.littleEndian;
   const out: Buffer[] = [];
@@ -85,18 +91,24 @@ export function pcapngFile(
     out.push(block(le, 0x80000001, b));
   }
   for (const p of packets) {
+    if (p.simple) {
+      out.push(block(le, 3, new Bytes(le).u32(p.origLen ?? p.data.length).raw(p.data).pad()));
+      continue;
+    }
     const iface = interfaces[p.interface ?? 0];
     const units = unitsOf(iface, p.ns);
     const b = new Bytes(le).u32(p.interface ?? 0).u32(Number(units >> 32n)).u32(Number(units & 0xffffffffn));
     b.u32(p.data.length).u32(p.origLen ?? p.data.length).raw(p.data).pad();
     if (p.direction) option(b, 2, new Bytes(le).u32(p.direction).bytes());
     if (p.processIndex !== undefined) option(b, 0x8001, new Bytes(le).u32(p.processIndex).bytes());
+    for (const comment of p.comments ?? []) option(b, 1, Buffer.from(comment));
+    if (p.pidTid) option(b, 8, new Bytes(le).u32(p.pidTid[0]).u32(p.pidTid[1]).bytes());
     b.u32(0);
     out.push(block(le, 6, b));
   }
   if (opts.drops) {
     const last = packets.at(-1)!;
-    const units = unitsOf(interfaces[opts.drops.interface], last.ns);
+    const units = opts.drops.timeZero ? 0n : unitsOf(interfaces[opts.drops.interface], last.ns);
     const b = new Bytes(le).u32(opts.drops.interface).u32(Number(units >> 32n)).u32(Number(units & 0xffffffffn));
     const count = Buffer.alloc(8);
     le ? count.writeBigUInt64LE(opts.drops.count) : count.writeBigUInt64BE(opts.drops.count);
