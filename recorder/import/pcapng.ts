@@ -23,7 +23,12 @@ const Block = {
   interfaceStats: 5,
   enhancedPacket: 6,
   appleProcess: 0x80000001,
+  customCopy: 0x00000bad,
+  customNoCopy: 0x40000bad,
 } as const;
+/** Wireshark's custom blocks: its Private Enterprise Number, and the entry that describes a process. */
+const WIRESHARK_PEN = 32622;
+const WIRESHARK_PROCESS_ENTRY = 3;
 const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 /** No capture block is this large; a larger length means corruption. */
 const MAX_BLOCK = 16 << 20;
@@ -50,6 +55,8 @@ interface ProcessInfo {
   path: string | null;
   argv?: string[] | null;
   ppid?: number | null;
+  /** Start time (ns since 1970) from a Wireshark process block, which tells processes of one pid apart. */
+  startNs?: bigint | null;
   announced: boolean;
 }
 
@@ -70,12 +77,13 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
   const u16 = (b: Buffer, at: number) => (littleEndian ? b.readUInt16LE(at) : b.readUInt16BE(at));
   const u32 = (b: Buffer, at: number) => (littleEndian ? b.readUInt32LE(at) : b.readUInt32BE(at));
 
-  function options(body: Buffer, from: number): Option[] {
+  /** The options from `from` to the end of `body`, in the section's byte order unless `le` says little-endian. */
+  function options(body: Buffer, from: number, le = littleEndian): Option[] {
     const out: Option[] = [];
     let at = from;
     while (at + 4 <= body.length) {
-      const code = u16(body, at);
-      const length = u16(body, at + 2);
+      const code = le ? body.readUInt16LE(at) : body.readUInt16BE(at);
+      const length = le ? body.readUInt16LE(at + 2) : body.readUInt16BE(at + 2);
       if (code === 0 || at + 4 + length > body.length) break;
       out.push({ code, value: body.subarray(at + 4, at + 4 + length) });
       at += 4 + ((length + 3) & ~3);
@@ -136,12 +144,56 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
 
   /** Processes known only by pid (epb_processid_threadid) or by packet comments (ptcpdump), by key. */
   const described = new Map<string, ProcessInfo>();
-  const processById = (pid: number): ProcessInfo => {
+  /** Wireshark's process information blocks of this section, by pid, in file order. */
+  let wiresharkProcesses = new Map<number, ProcessInfo[]>();
+
+  /**
+   * The process an epb_processid_threadid pid names at time sec.nsec: of Wireshark process
+   * blocks for that pid, the one started last before the packet (the earliest if none had
+   * started; the last block if they carry no start time), as Wireshark matches them; else a
+   * process known by its pid alone.
+   */
+  function processById(pid: number, sec: number, nsec: number): ProcessInfo {
+    const blocks = wiresharkProcesses.get(pid);
+    if (blocks?.length) {
+      const timed = blocks.filter((b) => b.startNs != null);
+      if (!timed.length) return blocks.at(-1)!;
+      const t = BigInt(sec) * 1_000_000_000n + BigInt(nsec);
+      const started = timed.filter((b) => b.startNs! <= t);
+      const pick = (list: ProcessInfo[], latest: boolean) => list.reduce((a, b) => ((latest ? b.startNs! > a.startNs! : b.startNs! < a.startNs!) ? b : a));
+      return started.length ? pick(started, true) : pick(timed, false);
+    }
     const key = `${pid}~`;
     let p = described.get(key);
     if (!p) described.set(key, (p = { key, pid, name: null, path: null, announced: false }));
     return p;
-  };
+  }
+
+  /**
+   * A Wireshark custom block (PEN 32622) holding a process information entry: pid, then options
+   * (name 2, path 3, NUL-separated command line 4, parent pid 5, start time 9 in ns), all
+   * little-endian whatever the section's byte order. Other custom blocks carry nothing netprov records.
+   */
+  function readWiresharkProcess(body: Buffer): void {
+    if (body.length < 16 || u32(body, 0) !== WIRESHARK_PEN || body.readUInt32LE(4) !== WIRESHARK_PROCESS_ENTRY) return;
+    const entryLength = body.readUInt32LE(8);
+    if (entryLength < 4 || 12 + entryLength > body.length) return;
+    const entry = body.subarray(12, 12 + entryLength);
+    const pid = entry.readUInt32LE(0);
+    const p: ProcessInfo = { key: '', pid, name: null, path: null, argv: null, ppid: null, startNs: null, announced: false };
+    for (const { code, value } of options(entry, 4, true)) {
+      if (code === 2) p.name = value.toString('utf8');
+      else if (code === 3) p.path = value.toString('utf8');
+      else if (code === 4) p.argv = value.toString('utf8').replace(/\0+$/, '').split('\0');
+      else if (code === 5 && value.length >= 4) p.ppid = value.readUInt32LE(0);
+      else if (code === 9 && value.length >= 8) p.startNs = value.readBigUInt64LE(0);
+    }
+    const name = p.name ?? p.path?.split('/').pop() ?? '';
+    p.key = p.startNs != null ? `${pid}~${name}@${p.startNs}` : `${pid}~${name}`;
+    const blocks = wiresharkProcesses.get(pid) ?? [];
+    blocks.push(p);
+    wiresharkProcesses.set(pid, blocks);
+  }
 
   /**
    * ptcpdump's packet comments: "PID: n\nCmd: path\nArgs: a b c" and "ParentPID: n\n...". Args
@@ -221,7 +273,7 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
         comments.push(value.toString('utf8'));
       }
     }
-    process ??= (comments.length ? commentProcess(comments.join('\n')) : undefined) ?? (threadPid > 0 ? processById(threadPid) : undefined);
+    process ??= (comments.length ? commentProcess(comments.join('\n')) : undefined) ?? (threadPid > 0 ? processById(threadPid, sec, nsec) : undefined);
     yield* packet(iface, sec, nsec, origLen, data, direction, process);
   }
 
@@ -274,6 +326,7 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
         littleEndian = bom === BYTE_ORDER_MAGIC;
         interfaces = [];
         processes = [];
+        wiresharkProcesses = new Map();
       }
       const blockType = u32(cursor.buf, cursor.pos);
       const length = u32(cursor.buf, cursor.pos + 4);
@@ -307,6 +360,10 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
           break;
         case Block.appleProcess:
           processes.push(readProcess(body));
+          break;
+        case Block.customCopy:
+        case Block.customNoCopy:
+          readWiresharkProcess(body);
           break;
         default: // name resolution, decryption secrets, custom blocks: nothing netprov records
       }

@@ -11,6 +11,7 @@ import { dissect, newDissected } from '../../analyzer/dissect/packet.js';
 import { pcapFile } from '../helpers/capture-writer.js';
 import { TCP, tcpFrame } from '../helpers/frames.js';
 import { analyzeToRows } from '../helpers/analyze.js';
+import { netprov } from '../helpers/cli.js';
 import { scratch } from '../helpers/paths.js';
 
 const hex = (text: string) => Buffer.from(text.replace(/\s/g, ''), 'hex');
@@ -190,5 +191,22 @@ describe('per-packet details', () => {
     expect(d.problem).toBe('MACsec payload is encrypted');
     dissect(d, 147, Buffer.alloc(20));
     expect(d.problem).toBe('link type 147 is not dissected');
+  });
+});
+
+describe('packets netprov cannot dissect', () => {
+  it('are counted and named by import, inspect and analyze, never a silent "0 flows"', () => {
+    const dir = scratch();
+    const capture = join(dir, 'user.pcap');
+    writeFileSync(capture, pcapFile(handshake.map((f, i) => ({ ns: 1_700_000_000_000_000_000n + BigInt(i), data: f })), { littleEndian: true, nanos: false, linkType: 147 }));
+    const session = join(dir, 'user.npsession');
+    const imported = netprov(['import', capture, '-o', session]);
+    expect(imported.status).toBe(0);
+    expect(imported.stderr).toMatch(/user\.npsession: 3 packets on link type 147 will not be dissected/);
+    const inspected = netprov(['inspect', session]);
+    expect(inspected.stderr).toMatch(/user\.npsession: 3 packets on link type 147 will not be dissected/);
+    const analysed = netprov(['analyze', session]);
+    expect(analysed.status).toBe(0);
+    expect(analysed.stderr).toMatch(/user\.npsession: 3 packets not dissected: link type 147 is not dissected/);
   });
 });

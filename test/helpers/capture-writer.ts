@@ -70,7 +70,13 @@ export interface PcapngProcess {
 export function pcapngFile(
   interfaces: PcapngInterface[],
   packets: CapturePacket[],
-  opts: { littleEndian: boolean; processes?: PcapngProcess[]; drops?: { interface: number; count: bigint; timeZero?: boolean } },
+  opts: {
+    littleEndian: boolean;
+    processes?: PcapngProcess[];
+    drops?: { interface: number; count: bigint; timeZero?: boolean };
+    /** Wireshark custom blocks (PEN 32622, entry 3) describing processes, matched to packets by pidTid. */
+    wiresharkProcesses?: { pid: number; name?: string; path?: string; cmdline?: string[]; ppid?: number; startNs?: bigint }[];
+  },
 ): Buffer {
   const le = opts.littleEndian;
   const out: Buffer[] = [];
@@ -89,6 +95,18 @@ export function pcapngFile(
     option(b, 2, Buffer.from(p.name));
     b.u32(0);
     out.push(block(le, 0x80000001, b));
+  }
+  for (const w of opts.wiresharkProcesses ?? []) {
+    // The entry is little-endian whatever the section's byte order; the PEN is in the section's.
+    const entry = new Bytes(true).u32(w.pid);
+    if (w.name) option(entry, 2, Buffer.from(w.name));
+    if (w.path) option(entry, 3, Buffer.from(w.path));
+    if (w.cmdline) option(entry, 4, Buffer.from(w.cmdline.join('\0')));
+    if (w.ppid !== undefined) option(entry, 5, new Bytes(true).u32(w.ppid).bytes());
+    if (w.startNs !== undefined) { const b = Buffer.alloc(8); b.writeBigUInt64LE(w.startNs); option(entry, 9, b); }
+    entry.u32(0);
+    const data = entry.bytes();
+    out.push(block(le, 0x00000bad, new Bytes(le).u32(32622).raw(new Bytes(true).u32(3).u32(data.length).bytes()).raw(data)));
   }
   for (const p of packets) {
     if (p.simple) {

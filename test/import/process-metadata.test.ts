@@ -39,6 +39,24 @@ describe('per-packet process metadata', () => {
     expect(flows).toEqual([{ orig_p: 50100, process_key: '4242~', attribution_method: 'packet-metadata', pid: 4242, path: null, argv: null, ppid: null }]);
   });
 
+  it('reads Wireshark\'s custom process information blocks, telling two processes of one pid apart by start time', async () => {
+    const first = conversation(50105).map((data, i) => ({ ns: start + 1000n + BigInt(i) * 1000n, data, pidTid: [500, 1] as [number, number] }));
+    const second = conversation(50106).map((data, i) => ({ ns: start + 1_000_000n + BigInt(i) * 1000n, data, pidTid: [500, 1] as [number, number] }));
+    const flows = await flowsOf(
+      pcapngFile([{ linkType: 1, name: 'eth0' }], [...first, ...second], {
+        littleEndian: false,
+        wiresharkProcesses: [
+          { pid: 500, name: 'curl', path: '/usr/bin/curl', cmdline: ['curl', 'https://example.com/'], ppid: 1, startNs: start },
+          { pid: 500, name: 'wget', path: '/usr/bin/wget', startNs: start + 500_000n },
+        ],
+      }),
+    );
+    expect(flows).toEqual([
+      { orig_p: 50105, process_key: `500~curl@${start}`, attribution_method: 'packet-metadata', pid: 500, path: '/usr/bin/curl', argv: ['curl', 'https://example.com/'], ppid: 1 },
+      { orig_p: 50106, process_key: `500~wget@${start + 500_000n}`, attribution_method: 'packet-metadata', pid: 500, path: '/usr/bin/wget', argv: null, ppid: null },
+    ]);
+  });
+
   it('reads ptcpdump\'s PID/Cmd/Args/ParentPID packet comments', async () => {
     const comments = ['PID: 777\nCmd: /usr/bin/curl\nArgs: curl -s https://example.com', 'ParentPID: 700\nParentCmd: /bin/bash\nParentArgs: bash'];
     const packets: CapturePacket[] = conversation(50101).map((data, i) => ({ ns: start + BigInt(i) * 1000n, data, comments }));
