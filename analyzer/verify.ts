@@ -2,7 +2,8 @@
  * `netprov verify`: re-analyse every session in a folder and compare with the expected JSON
  * beside it (`NAME.npsession` -> `NAME.expected.json`), so CI notices any change in analysis.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { writeOutputFile } from '../recorder/output-file.js';
 import { join } from 'node:path';
 import { InputError } from '../recorder/errors.js';
 import { analysisJson, analyze } from './analyze.js';
@@ -30,7 +31,7 @@ export async function verifyFixtures(dir: string, update: boolean): Promise<Veri
       db.close();
     }
     if (update) {
-      writeFileSync(expectedPath, actual);
+      writeOutputFile(expectedPath, actual, { inputs: [session], force: true });
       outcomes.push({ session, status: 'updated', diff: [] });
     } else if (!existsSync(expectedPath)) {
       outcomes.push({ session, status: 'missing', diff: [`no ${expectedPath}: run netprov verify --update after review`] });

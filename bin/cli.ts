@@ -15,11 +15,19 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
 
 export async function main(args: string[]): Promise<number> {
   const debug = args.includes('--debug');
+  // Everything netprov creates — sessions, databases and their logs, exports, temporary files —
+  // holds what the evidence holds: private to the user, whatever creates it (DuckDB included).
+  process.umask(0o077);
   const context = { version, warn: (line: string) => process.stderr.write(`netprov: warning: ${line}\n`) };
   const cli = yargs(args)
     .scriptName('netprov')
     .usage('$0 <command> [options]\n\nWhich process opened each flow, when, and what did it send?')
     .option('debug', { type: 'boolean', default: false, describe: 'print stack traces of errors' })
+    .option('force', {
+      type: 'boolean',
+      default: false,
+      describe: 'replace an output that already exists (never one of the inputs, never through a symbolic link)',
+    })
     .strict()
     .demandCommand(1, 'name a command (netprov --help lists them)')
     .recommendCommands()

@@ -21,8 +21,10 @@ export async function recordStream(
   source: string,
   stop?: AbortSignal,
   onFrame?: (summary: Readonly<RecordSummary>) => void,
+  /** Replace the file at `output` (checked by checkInPlace). */
+  replace = false,
 ): Promise<RecordSummary> {
-  const sink = new FileSink(output);
+  const sink = new FileSink(output, output, replace);
   const summary: RecordSummary = { frames: 0, events: 0, bytes: 0, complete: false };
   let pending: Buffer = Buffer.alloc(0);
   let offset = 0; // stream offset of pending[0]

@@ -1,5 +1,4 @@
 /** The analyzer's commands: analyze and flows. */
-import { writeFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { analysisJson, analyze } from '../analyze.js';
 import { verifyFixtures } from '../verify.js';
@@ -8,6 +7,7 @@ import { flowRecords, jsonLines, zeekConnLog, type FlowRecord } from '../output/
 import { table } from '../../recorder/cli/output.js';
 import type { CommandContext } from '../../recorder/cli/commands.js';
 import { InputError } from '../../recorder/errors.js';
+import { checkDatabaseOutput, writeOutputFile, writeThrough } from '../../recorder/output-file.js';
 import { progressBar } from './progress.js';
 
 export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
@@ -30,39 +30,45 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
           .example('$0 analyze fixtures/http-get.npsession', 'the flows of a bundled session and the processes that opened them')
           .example('$0 analyze s1.npsession s2.npsession --db case.duckdb', 'keep the analysis for `netprov flows --db` and SQL'),
       async (argv) => {
-        const bar = progressBar('loading');
-        const { db, results } = await analyze(argv.sessions as string[], {
-          db: argv.db ?? null,
-          salvage: argv.salvage,
-          verifyChecksums: argv.verifyChecksums,
-          onProgress: bar.update,
-        });
-        bar.stop();
-        try {
-          for (const r of results) {
-            for (const p of r.problems) context.warn(p);
-            for (const { reason, packets } of r.undissected) context.warn(`${r.file}: ${packets.toLocaleString('en-US')} packets not dissected: ${reason}`);
-            if (r.truncatedAt !== null) context.warn(`${r.file}: ends inside the frame at offset ${r.truncatedAt}; everything before it was loaded`);
-            if (r.stoppedAt !== null) context.warn(`${r.file}: corrupt at offset ${r.stoppedAt}; later chunks not loaded (use --salvage)`);
+        const sessions = argv.sessions as string[];
+        const force = argv.force as boolean;
+        // The JSON must not land on a session or on the database either.
+        const jsonPolicy = { inputs: argv.db ? [...sessions, argv.db] : sessions, force };
+        const analyseInto = async (dbPath: string | null) => {
+          const bar = progressBar('loading');
+          const { db, results } = await analyze(sessions, { db: dbPath, salvage: argv.salvage, verifyChecksums: argv.verifyChecksums, onProgress: bar.update });
+          bar.stop();
+          try {
+            for (const r of results) {
+              for (const p of r.problems) context.warn(p);
+              for (const { reason, packets } of r.undissected) context.warn(`${r.file}: ${packets.toLocaleString('en-US')} packets not dissected: ${reason}`);
+              if (r.truncatedAt !== null) context.warn(`${r.file}: ends inside the frame at offset ${r.truncatedAt}; everything before it was loaded`);
+              if (r.stoppedAt !== null) context.warn(`${r.file}: corrupt at offset ${r.stoppedAt}; later chunks not loaded (use --salvage)`);
+            }
+            // yargs hands a lone "-" over as an empty string.
+            const toStdout = argv.json === '-' || argv.json === '';
+            if (argv.json !== undefined) {
+              const json = await analysisJson(db);
+              if (toStdout) process.stdout.write(json);
+              else writeOutputFile(argv.json, json, jsonPolicy);
+            }
+            if (!toStdout) {
+              const records = await flowRecords(db);
+              const shown = argv.limit > 0 ? records.slice(0, argv.limit) : records;
+              for (const r of results) console.log(`${r.file}: ${r.packets} packets, ${r.flows} flows, ${r.events} events`);
+              console.log('');
+              console.log(flowTable(shown));
+              if (shown.length < records.length) console.log(`… ${records.length - shown.length} more (netprov flows for all)`);
+            }
+          } finally {
+            db.close();
           }
-          // yargs hands a lone "-" over as an empty string.
-          const toStdout = argv.json === '-' || argv.json === '';
-          if (argv.json !== undefined) {
-            const json = await analysisJson(db);
-            if (toStdout) process.stdout.write(json);
-            else writeOutput(argv.json, json);
-          }
-          if (!toStdout) {
-            const records = await flowRecords(db);
-            const shown = argv.limit > 0 ? records.slice(0, argv.limit) : records;
-            for (const r of results) console.log(`${r.file}: ${r.packets} packets, ${r.flows} flows, ${r.events} events`);
-            console.log('');
-            console.log(flowTable(shown));
-            if (shown.length < records.length) console.log(`… ${records.length - shown.length} more (netprov flows for all)`);
-          }
-        } finally {
-          db.close();
-        }
+        };
+        // A new database is built under a temporary name and renamed into place once closed; an
+        // existing one is added to in place (DuckDB's transactions keep it whole).
+        if (!argv.db) await analyseInto(null);
+        else if (checkDatabaseOutput(argv.db, { inputs: sessions, force }) === 'existing') await analyseInto(argv.db);
+        else await writeThrough(argv.db, { inputs: sessions, force }, 'file', (temporary) => analyseInto(temporary));
       },
     )
     .command(
@@ -97,7 +103,7 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
       async (argv) => {
         if (!argv.session === !argv.db) throw new InputError('flows: give a session file or --db FILE (one of them)');
         let db: Database;
-        if (argv.db) db = await openDatabase(argv.db);
+        if (argv.db) db = await openDatabase(argv.db, 'read-only');
         else db = (await analyze([argv.session!], { db: null })).db;
         try {
           const records = await flowRecords(db);
@@ -111,15 +117,6 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
         }
       },
     );
-}
-
-/** Writes an output file (0600: analyses hold what sessions hold), or says in one line why not. */
-function writeOutput(path: string, content: string): void {
-  try {
-    writeFileSync(path, content, { mode: 0o600 });
-  } catch (err) {
-    throw new InputError(`${path}: cannot write (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
 }
 
 const TABLE_COLUMNS = ['ts', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'conn_state', 'history', 'orig_bytes', 'resp_bytes', 'pid', 'exe', 'attribution_method', 'dns_name'];

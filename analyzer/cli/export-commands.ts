@@ -1,6 +1,7 @@
 /** `netprov export`: Parquet for data platforms, Zeek logs for Zeek tooling, pcapng for Wireshark. */
 import type { Argv } from 'yargs';
 import { InputError } from '../../recorder/errors.js';
+import { writeThrough, type OutputPolicy } from '../../recorder/output-file.js';
 import { analyze } from '../analyze.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { exportParquet } from '../export/parquet.js';
@@ -10,15 +11,25 @@ import { progressBar } from './progress.js';
 import { reportData, reportHtml } from '../report/report.js';
 import { writeText } from '../query/result.js';
 
-export async function sessionsOrDb(db: string | undefined, sessions: string[]): Promise<Database> {
+/**
+ * The analysis a reading command works on: sessions analysed in memory, or a `--db` database,
+ * opened read-only unless `access` says otherwise (`sql --allow-writes`).
+ */
+export async function sessionsOrDb(db: string | undefined, sessions: string[], access: 'read-only' | 'read-write' = 'read-only'): Promise<Database> {
   if (db && sessions.length) throw new InputError('give session files or --db FILE, not both');
-  if (db) return openDatabase(db);
+  if (db) return openDatabase(db, access);
   if (!sessions.length) throw new InputError('give session files or --db FILE');
   const bar = progressBar('loading');
   const { db: analysed } = await analyze(sessions, { db: null, onProgress: bar.update });
   bar.stop();
   return analysed;
 }
+
+/** What an output of these commands must not be: an input (a session or the --db file), or replaced without --force. */
+export const policyOf = (argv: { sessions?: unknown; db?: string; force?: unknown }): OutputPolicy => ({
+  inputs: [...((argv.sessions as string[] | undefined) ?? []), ...(argv.db ? [argv.db] : [])],
+  force: argv.force === true,
+});
 
 export function exportCommands(cli: Argv): Argv {
   cli.command(
@@ -33,7 +44,7 @@ export function exportCommands(cli: Argv): Argv {
     async (argv) => {
       const db = await sessionsOrDb(argv.db, argv.sessions as string[]);
       try {
-        writeText(argv.output, reportHtml(await reportData(db)));
+        writeText(argv.output, reportHtml(await reportData(db)), policyOf(argv));
         console.error(`wrote ${argv.output}`);
       } finally {
         db.close();
@@ -58,19 +69,21 @@ export function exportCommands(cli: Argv): Argv {
       if (!argv.parquet && !argv.zeek && !argv.pcap) throw new InputError('export: name at least one of --parquet DIR, --zeek DIR, --pcap FILE');
       if ((argv.flow || argv.process) && !argv.pcap) throw new InputError('export: --flow and --process go with --pcap FILE');
       const db = await sessionsOrDb(argv.db, argv.sessions as string[]);
+      const policy = policyOf(argv);
       try {
+        // Each output is written under a temporary name beside it and renamed into place whole.
         if (argv.parquet) {
           const bar = progressBar('parquet');
-          const counts = await exportParquet(db, argv.parquet, (_table, done, total) => bar.update(done, total));
+          const counts = await writeThrough(argv.parquet, policy, 'folder', (folder) => exportParquet(db, folder, (_table, done, total) => bar.update(done, total)));
           bar.stop();
           console.log(`wrote ${argv.parquet}: ${Object.entries(counts).map(([t, n]) => `${t} ${n}`).join(', ')}`);
         }
         if (argv.zeek) {
-          const { conn, dns } = await exportZeek(db, argv.zeek);
+          const { conn, dns } = await writeThrough(argv.zeek, policy, 'folder', (folder) => exportZeek(db, folder));
           console.log(`wrote ${argv.zeek}: conn.log ${conn} rows, dns.log ${dns} rows`);
         }
         if (argv.pcap) {
-          const n = await exportPcapng(db, argv.pcap, { flow: argv.flow, process: argv.process });
+          const n = await writeThrough(argv.pcap, policy, 'file', (file) => exportPcapng(db, file, { flow: argv.flow, process: argv.process }));
           console.log(`wrote ${argv.pcap}: ${n} packets`);
         }
       } finally {

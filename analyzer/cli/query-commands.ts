@@ -2,23 +2,36 @@
 import type { Argv } from 'yargs';
 import { InputError } from '../../recorder/errors.js';
 import type { Database } from '../db/database.js';
-import { sessionsOrDb } from './export-commands.js';
+import { policyOf, sessionsOrDb } from './export-commands.js';
+import { writeThrough, type OutputPolicy } from '../../recorder/output-file.js';
+import { confine } from '../db/database.js';
 import { namedStatement, queryLibrary, run, sqlStatement, writeParquet, type Statement } from '../query/library.js';
 import { formatResult, writeText, type Format } from '../query/result.js';
 
 const FORMATS = ['table', 'csv', 'json', 'ndjson', 'parquet'] as const;
 
 
-async function output(db: Database, statement: Statement, format: Format | undefined, out: string | undefined): Promise<void> {
+/**
+ * Runs a statement confined to the analysis (database.ts `confine`) unless --allow-files, and
+ * writes its result. A Parquet file is the one path the statement may write: its temporary name.
+ */
+async function output(db: Database, statement: Statement, format: Format | undefined, out: string | undefined, policy: OutputPolicy, allowFiles: boolean): Promise<void> {
   const chosen = format ?? (out?.endsWith('.parquet') ? 'parquet' : process.stdout.isTTY && !out ? 'table' : 'csv');
   if (chosen === 'parquet') {
     if (!out || out === '-') throw new InputError('--format parquet needs -o FILE');
-    await writeParquet(db, statement, out);
+    await writeThrough(out, policy, 'file', async (file) => {
+      await confine(db, allowFiles ? null : [file]);
+      await writeParquet(db, statement, file);
+    });
     return;
   }
+  await confine(db, allowFiles ? null : []);
   const result = await run(db, statement);
-  writeText(out, formatResult(result, chosen, out ? 0 : process.stdout.columns || 0));
+  writeText(out, formatResult(result, chosen, out ? 0 : process.stdout.columns || 0), policy);
 }
+
+const CONFINEMENT = 'SQL runs confined to the analysis: no file outside it is read or written, no extension installed or loaded, ' +
+  'no database attached, a --db opened read-only, the configuration locked.';
 
 export function queryCommands(cli: Argv): Argv {
   return cli
@@ -34,6 +47,7 @@ export function queryCommands(cli: Argv): Argv {
           .option('db', { type: 'string', describe: 'DuckDB file written by netprov analyze --db' })
           .option('format', { alias: 'f', choices: FORMATS, describe: 'default: table on a terminal, csv otherwise; parquet needs -o' })
           .option('output', { alias: 'o', type: 'string', describe: 'write to this file (created 0600)' })
+          .epilogue(CONFINEMENT)
           .example('$0 query --list', 'the questions netprov answers')
           .example('$0 query who-talked-to --param target=example.com case.npsession', 'processes that reached example.com'),
       async (argv) => {
@@ -53,7 +67,7 @@ export function queryCommands(cli: Argv): Argv {
         const statement = namedStatement(argv.name, params);
         const db = await sessionsOrDb(argv.db, argv.sessions as string[]);
         try {
-          await output(db, statement, argv.format, argv.output);
+          await output(db, statement, argv.format, argv.output, policyOf(argv), false);
         } finally {
           db.close();
         }
@@ -69,11 +83,14 @@ export function queryCommands(cli: Argv): Argv {
           .option('db', { type: 'string', describe: 'DuckDB file written by netprov analyze --db' })
           .option('format', { alias: 'f', choices: FORMATS, describe: 'default: table on a terminal, csv otherwise; parquet needs -o' })
           .option('output', { alias: 'o', type: 'string', describe: 'write to this file (created 0600)' })
+          .option('allow-writes', { type: 'boolean', default: false, describe: 'open a --db read-write, so that the statement can change it' })
+          .option('allow-files', { type: 'boolean', default: false, describe: 'let the statement read and write files (COPY, read_csv, ATTACH ...)' })
+          .epilogue(`${CONFINEMENT} --allow-writes and --allow-files lift the first two; extensions stay off.`)
           .example('$0 sql "SELECT exe, count(*) FROM flow_details GROUP BY ALL" case.npsession', 'flows per executable'),
       async (argv) => {
-        const db = await sessionsOrDb(argv.db, argv.sessions as string[]);
+        const db = await sessionsOrDb(argv.db, argv.sessions as string[], argv.allowWrites ? 'read-write' : 'read-only');
         try {
-          await output(db, sqlStatement(argv.statement), argv.format, argv.output);
+          await output(db, sqlStatement(argv.statement), argv.format, argv.output, policyOf(argv), argv.allowFiles);
         } finally {
           db.close();
         }

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { InputError } from '../../recorder/errors.js';
+import { isDuckDbFile } from '../../recorder/output-file.js';
 import { projectFile } from '../../recorder/project.js';
 
 export interface Database {
@@ -12,17 +13,25 @@ export interface Database {
   close(): void;
 }
 
-export async function openDatabase(path: string | null): Promise<Database> {
+/**
+ * Opens the analysis in memory (`path` null) or in a file. `read-only` is how every command that
+ * only reads an analysis (`--db` of flows, query, sql, report, export) opens it: nothing can
+ * change it, and a path that is no database is refused rather than created.
+ */
+export async function openDatabase(path: string | null, access: 'read-write' | 'read-only' = 'read-write'): Promise<Database> {
+  if (path !== null && access === 'read-only' && !isDuckDbFile(path)) throw new InputError(`${path}: not a DuckDB database (netprov analyze --db FILE writes one)`);
   let instance: DuckDBInstance;
   try {
     // Results never depend on DuckDB's threads: every output query orders its rows.
-    instance = await DuckDBInstance.create(path ?? ':memory:');
+    instance = await DuckDBInstance.create(path ?? ':memory:', access === 'read-only' ? { access_mode: 'READ_ONLY' } : {});
   } catch (err) {
     throw new InputError(`${path}: cannot open as a DuckDB database (${(err as Error).message.split('\n')[0]})`);
   }
   const connection = await instance.connect();
-  await connection.run(readFileSync(projectFile('analyzer/schema.sql'), 'utf8'));
-  await connection.run(readFileSync(projectFile('analyzer/views.sql'), 'utf8'));
+  if (access === 'read-write') {
+    await connection.run(readFileSync(projectFile('analyzer/schema.sql'), 'utf8'));
+    await connection.run(readFileSync(projectFile('analyzer/views.sql'), 'utf8'));
+  }
   return {
     connection,
     close() {
@@ -30,6 +39,24 @@ export async function openDatabase(path: string | null): Promise<Database> {
       instance.closeSync();
     },
   };
+}
+
+/**
+ * Closes the database off from everything but itself, before it runs SQL a user wrote (`sql`,
+ * `query`): no file is read or written except `allowedPaths` (an output being written), no
+ * extension is installed or loaded from outside, no database attached, and the configuration
+ * locked so that the statement cannot undo it. `allowedPaths` null leaves file access open
+ * (--allow-files); extensions stay off and the configuration locked either way.
+ */
+export async function confine(db: Database, allowedPaths: string[] | null): Promise<void> {
+  const c = db.connection;
+  await c.run('SET autoinstall_known_extensions = false');
+  await c.run('SET autoload_known_extensions = false');
+  if (allowedPaths !== null) {
+    await c.run(`SET allowed_paths = [${allowedPaths.map((_, i) => `$p${i}`).join(', ')}]`, Object.fromEntries(allowedPaths.map((p, i) => [`p${i}`, p])));
+    await c.run('SET enable_external_access = false');
+  }
+  await c.run('SET lock_configuration = true');
 }
 
 /** Rows as plain objects; BIGINTs that fit a double become numbers. */

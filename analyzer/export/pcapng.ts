@@ -77,7 +77,7 @@ class PcapngWriter {
 
   constructor(path: string) {
     try {
-      this.fd = openSync(path, 'w', 0o600);
+      this.fd = openSync(path, 'wx', 0o600);
     } catch (err) {
       throw new InputError(`${path}: cannot create (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     }

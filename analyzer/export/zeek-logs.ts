@@ -17,7 +17,7 @@ export async function exportZeek(db: Database, dir: string): Promise<{ conn: num
     throw new InputError(`${dir}: cannot create (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
   const flows = await flowRecords(db);
-  writeFileSync(join(dir, 'conn.log'), zeekConnLog(flows, new Date(0)), { mode: 0o600 });
+  writeFileSync(join(dir, 'conn.log'), zeekConnLog(flows, new Date(0)), { mode: 0o600, flag: 'wx' });
 
   // One dns.log row per query, with its answer when one came back on the same flow and id.
   const rows = await query(
@@ -48,6 +48,6 @@ export async function exportZeek(db: Database, dir: string): Promise<{ conn: num
   );
   const header = ['#separator \\x09', '#set_separator\t,', '#empty_field\t(empty)', '#unset_field\t-', '#path\tdns', '#open\t1970-01-01-00-00-00',
     `#fields\t${DNS_FIELDS.join('\t')}`, `#types\t${DNS_TYPES.join('\t')}`];
-  writeFileSync(join(dir, 'dns.log'), `${[...header, ...lines, '#close\t1970-01-01-00-00-00'].join('\n')}\n`, { mode: 0o600 });
+  writeFileSync(join(dir, 'dns.log'), `${[...header, ...lines, '#close\t1970-01-01-00-00-00'].join('\n')}\n`, { mode: 0o600, flag: 'wx' });
   return { conn: flows.length, dns: rows.length };
 }

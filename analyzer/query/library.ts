@@ -8,7 +8,7 @@
  *
  * Parameters are bound by DuckDB ($name in the SQL), never spliced into the text.
  */
-import { chmodSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIGINT, DOUBLE, VARCHAR, type DuckDBType } from '@duckdb/node-api';
 import { InputError } from '../../recorder/errors.js';
@@ -114,7 +114,6 @@ export async function writeParquet(db: Database, statement: Statement, path: str
       ...statement.types,
       netprov_output: VARCHAR,
     });
-    chmodSync(path, 0o600);
   } catch (err) {
     throw new InputError(`${statement.label}: ${path}: ${(err as Error).message.split('\n')[0]}`);
   }

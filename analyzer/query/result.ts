@@ -2,9 +2,8 @@
  * Query results and the formats they are written in: an aligned table fitted to the terminal,
  * CSV, a JSON array, JSON lines, or Parquet (written by DuckDB itself).
  */
-import { writeFileSync } from 'node:fs';
+import { writeOutputFile, type OutputPolicy } from '../../recorder/output-file.js';
 import type { DuckDBResultReader } from '@duckdb/node-api';
-import { InputError } from '../../recorder/errors.js';
 
 export interface ResultTable {
   columns: string[];
@@ -69,15 +68,8 @@ function fittedTable(result: ResultTable, width: number): string {
   return `${cells.map((r) => r.map((c, i) => (numeric[i] ? fit(c, widths[i]).padStart(widths[i]) : fit(c, widths[i]).padEnd(widths[i]))).join('  ').trimEnd()).join('\n')}\n`;
 }
 
-/** Writes output text to a file (0600) or stdout. */
-export function writeText(output: string | undefined, content: string): void {
-  if (!output || output === '-') {
-    process.stdout.write(content);
-    return;
-  }
-  try {
-    writeFileSync(output, content, { mode: 0o600 });
-  } catch (err) {
-    throw new InputError(`${output}: cannot write (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
+/** Writes output text to stdout, or to a file as every output is written (output-file.ts). */
+export function writeText(output: string | undefined, content: string, policy: OutputPolicy): void {
+  if (!output || output === '-') process.stdout.write(content);
+  else writeOutputFile(output, content, policy);
 }

@@ -6,6 +6,7 @@ import { inspect, type Inspection } from '../inspect.js';
 import { kindNames, type KindName } from '../session/events.js';
 import { SessionReader } from '../session/reader.js';
 import { FileSink } from '../session/sink.js';
+import { checkInPlace, writeThrough } from '../output-file.js';
 import { replay } from '../replay/replay.js';
 import { recordStream } from '../record.js';
 import { startSensor, type SensorCounts, type SensorOptions } from '../sensor.js';
@@ -30,7 +31,7 @@ export function recorderCommands(cli: Argv, context: CommandContext): Argv {
           .option('host', { type: 'string', default: 'unknown', describe: 'host name to record in the session header' })
           .example('$0 import capture.pcapng eslogger.json -o incident.npsession', 'merge a capture and an ES log into one session'),
       (argv) => {
-        const result = importFiles(argv.files as string[], argv.output, { host: argv.host, version: context.version });
+        const result = importFiles(argv.files as string[], argv.output, { host: argv.host, version: context.version, force: argv.force as boolean });
         for (const warning of result.warnings) context.warn(warning);
         console.log(`wrote ${result.output}: ${result.events} events from ${result.inputs.length} input(s)`);
         console.log(table(result.inputs.map((i) => [i.file, i.description])));
@@ -69,7 +70,8 @@ export function recorderCommands(cli: Argv, context: CommandContext): Argv {
         } else if (argv.to === '-') {
           await replay(argv.session, new StreamSink(process.stdout, false), options);
         } else {
-          await replay(argv.session, new FileSink(argv.to), options);
+          const to = argv.to;
+          await writeThrough(to, { inputs: [argv.session], force: argv.force as boolean }, 'file', (temporary) => replay(argv.session, new FileSink(temporary, to), options));
         }
       },
     )
@@ -87,8 +89,11 @@ export function recorderCommands(cli: Argv, context: CommandContext): Argv {
           .example('$0 record --source unix:/tmp/np.sock -o copy.npsession', 'record what a replay serves'),
       async (argv) => {
         if (argv.source === 'sysex' && process.platform !== 'darwin') throw new InputError('--source sysex: the macOS system extension; on Linux the sensor is the default source');
-        if (argv.source && argv.source !== 'sysex') await recordServedStream(argv.source, argv.output);
-        else await recordSensor(argv.output, { interfaces: argv.interface, durationSeconds: argv.duration, snaplen: argv.snaplen });
+        // The session is written in place — a partial file is what a killed recording must leave —
+        // after the same checks every output takes.
+        const replace = checkInPlace(argv.output, { inputs: [], force: argv.force as boolean });
+        if (argv.source && argv.source !== 'sysex') await recordServedStream(argv.source, argv.output, replace);
+        else await recordSensor(argv.output, { interfaces: argv.interface, durationSeconds: argv.duration, snaplen: argv.snaplen }, replace);
       },
     )
     .command(
@@ -151,9 +156,8 @@ function describeInspection(r: Inspection): string {
   return lines.join('\n');
 }
 
-async function recordServedStream(source: string, output: string): Promise<void> {
+async function recordServedStream(source: string, output: string, replace: boolean): Promise<void> {
   if (!source.startsWith('unix:')) throw new InputError(`--source ${source}: expected unix:PATH`);
-  FileSink.assertCreatable(output);
   const socket = await connect(source.slice(5));
   const stop = new AbortController();
   const summary = await untilSignal(
@@ -161,13 +165,12 @@ async function recordServedStream(source: string, output: string): Promise<void>
       stop.abort();
       socket.destroy();
     },
-    () => recordStream(socket, output, source, stop.signal),
+    () => recordStream(socket, output, source, stop.signal, undefined, replace),
   );
   console.log(`wrote ${output}: ${summary.events} events in ${summary.frames} frames${summary.complete ? '' : ' (stream ended without a trailer)'}`);
 }
 
-async function recordSensor(output: string, options: SensorOptions): Promise<void> {
-  FileSink.assertCreatable(output);
+async function recordSensor(output: string, options: SensorOptions, replace: boolean): Promise<void> {
   const sensor = startSensor(options);
   // The session file is created only once the sensor runs: a refusal leaves nothing behind.
   await sensor.ready;
@@ -176,7 +179,7 @@ async function recordSensor(output: string, options: SensorOptions): Promise<voi
   const status = new StatusLine(sensor.counts);
   let written = 0;
   // On SIGINT/SIGTERM the sensor drains its rings and writes its trailer; the stream ends after it.
-  const recording = untilSignal(sensor.stop, () => recordStream(sensor.stream, output, 'sensor', undefined, (s) => (written = s.bytes))).catch((err) => {
+  const recording = untilSignal(sensor.stop, () => recordStream(sensor.stream, output, 'sensor', undefined, (s) => (written = s.bytes), replace)).catch((err) => {
     sensor.stop(); // the file failed: nothing more can be kept, so the sensor ends too
     throw err;
   });

@@ -6,6 +6,7 @@ import { openSync, readSync, closeSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { InputError } from '../errors.js';
 import { FileSink } from '../session/sink.js';
+import { writeThrough } from '../output-file.js';
 import { SessionWriter, newHeader } from '../session/writer.js';
 import { Cursor } from './cursor.js';
 import { isEslogger, openEslogger } from './eslogger.js';
@@ -28,6 +29,8 @@ export interface ImportResult {
 export interface ImportOptions {
   host?: string;
   version?: string;
+  /** Replace an existing output (never an input). */
+  force?: boolean;
 }
 
 function firstBytes(file: string): Buffer {
@@ -83,10 +86,14 @@ export function importFiles(files: string[], output: string, options: ImportOpti
       sensor: { name: 'netprov-import', version: options.version ?? '0' },
       clockNotes: `imported; session time is each input's own capture time: ${sources.map((s) => `${s.file} (${s.description})`).join('; ')}`,
     });
-    const writer = new SessionWriter(new FileSink(output), header);
+    // Written under a temporary name and renamed into place whole: a failed import leaves no session.
     const tally = new UndissectedLinkTypes();
-    const events = mergeInto(writer, heads, start, tally);
-    writer.close();
+    const events = writeThrough(output, { inputs: files, force: options.force ?? false }, 'file', (temporary) => {
+      const writer = new SessionWriter(new FileSink(temporary, output), header);
+      const written = mergeInto(writer, heads, start, tally);
+      writer.close();
+      return written;
+    });
     return {
       output,
       events,

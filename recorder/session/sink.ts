@@ -1,8 +1,7 @@
 /**
  * Where a SessionWriter's bytes go. A new destination (a socket, an XPC pipe) is one new class.
  */
-import { accessSync, closeSync, constants, existsSync, fchmodSync, fsyncSync, openSync, statSync, writeSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { closeSync, constants, fsyncSync, openSync, rmSync, writeSync } from 'node:fs';
 import { InputError } from '../errors.js';
 
 export interface ByteSink {
@@ -10,34 +9,27 @@ export interface ByteSink {
   close(): void;
 }
 
-/** A session file: created 0600 because sessions hold packet payloads and command lines. */
+/**
+ * A new session file: created 0600 because sessions hold packet payloads and command lines, and
+ * only if nothing is at the path (O_EXCL), never through a link (O_NOFOLLOW). What may be
+ * replaced, and where, is decided before (output-file.ts).
+ */
 export class FileSink implements ByteSink {
   private readonly fd: number;
 
-  constructor(readonly path: string) {
-    FileSink.assertCreatable(path);
+  constructor(
+    readonly path: string,
+    /** The name to give in messages (the output's own, when `path` is its temporary name). */
+    private readonly name = path,
+    /** Remove the file at `path` first (what --force allowed, already checked to be no link and no input). */
+    replace = false,
+  ) {
     try {
-      this.fd = openSync(path, 'w', 0o600);
+      if (replace) rmSync(path, { force: true });
+      this.fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     } catch (err) {
-      throw new InputError(`${path}: cannot create session file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      throw new InputError(`${name}: cannot create session file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     }
-    fchmodSync(this.fd, 0o600); // openSync's mode applies only when it creates the file
-  }
-
-  /** Refuses, before anything is recorded, a path no session file can be created at. */
-  static assertCreatable(path: string): void {
-    let reason: string | null = null;
-    if (existsSync(path)) {
-      if (!statSync(path).isFile()) reason = 'not a regular file';
-    } else {
-      const dir = dirname(resolve(path));
-      try {
-        accessSync(dir, constants.W_OK);
-      } catch (err) {
-        reason = `${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
-      }
-    }
-    if (reason) throw new InputError(`${path}: cannot create session file (${reason})`);
   }
 
   write(bytes: Uint8Array): void {
@@ -58,7 +50,7 @@ export class FileSink implements ByteSink {
     try {
       return io();
     } catch (err) {
-      throw new InputError(`${this.path}: cannot write session file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      throw new InputError(`${this.name}: cannot write session file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     }
   }
 }

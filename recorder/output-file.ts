@@ -1,0 +1,207 @@
+/**
+ * Every file or folder netprov writes goes through here, because a forensic tool must never
+ * destroy evidence: an output is refused if it is one of the inputs (same device and inode, also
+ * through a link), if its path is a symbolic link (never followed), or if something already
+ * exists there and `--force` was not given. A file is written under a temporary name in the same
+ * folder and renamed into place only when complete, so a failed or killed command leaves either
+ * nothing or the previous file. Everything is created 0600 (folders 0700): outputs hold what
+ * sessions hold — payloads, command lines, paths.
+ *
+ * `netprov record` alone writes in place (its partial file is its purpose, marked incomplete
+ * until its trailer is written); it takes the same checks (prepareInPlace).
+ */
+import { randomBytes } from 'node:crypto';
+import { accessSync, closeSync, constants, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { InputError } from './errors.js';
+
+/** What an output is checked against. */
+export interface OutputPolicy {
+  /** Every file the command reads: none may be written. */
+  inputs: readonly string[];
+  /** Replace what exists at the output path. */
+  force: boolean;
+}
+
+const reason = (err: unknown) => (err as NodeJS.ErrnoException).code ?? String(err);
+
+function lstatOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new InputError(`${path}: cannot check the output path (${reason(err)})`);
+  }
+}
+
+/**
+ * Refuses an output path no command may write; returns what is there now (null: nothing).
+ * `kind` says what the output is, for the messages.
+ */
+export function checkOutput(path: string, policy: OutputPolicy, kind: 'file' | 'folder' = 'file'): Stats | null {
+  const there = lstatOrNull(path);
+  if (there?.isSymbolicLink()) throw new InputError(`${path}: the output is a symbolic link; netprov never writes through one`);
+  if (there) {
+    for (const input of policy.inputs) {
+      let same = false;
+      try {
+        const s = statSync(input);
+        same = s.dev === there.dev && s.ino === there.ino;
+      } catch {
+        // an input that cannot be stat'ed is reported by the command that reads it
+      }
+      if (same) throw new InputError(`${path}: the output is one of the inputs (${input}); netprov never overwrites evidence`);
+    }
+    if (kind === 'file' && !there.isFile()) throw new InputError(`${path}: the output exists and is not a regular file`);
+    if (kind === 'folder' && !there.isDirectory()) throw new InputError(`${path}: the output exists and is not a folder`);
+    if (!policy.force) throw new InputError(`${path}: the output already exists; give --force to replace it`);
+  }
+  return there;
+}
+
+/** A hidden name beside `path`, unique to this process. */
+function temporaryName(path: string): string {
+  return join(dirname(resolve(path)), `.${basename(path)}.netprov-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/**
+ * Temporary files and folders not yet committed, removed if the process exits or is interrupted
+ * first. The signal handlers exist only while something is pending, so that they never take
+ * SIGINT from a command that handles it itself (record stops cleanly on it).
+ */
+const pending = {
+  paths: new Set<string>(),
+  add(path: string): void {
+    if (this.paths.size === 0) {
+      process.on('exit', removePending);
+      process.on('SIGINT', interrupted);
+      process.on('SIGTERM', interrupted);
+    }
+    this.paths.add(path);
+  },
+  delete(path: string): void {
+    if (!this.paths.delete(path) || this.paths.size > 0) return;
+    process.off('exit', removePending);
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+  },
+};
+
+function removePending(): void {
+  for (const path of pending.paths) rmSync(path, { recursive: true, force: true });
+}
+
+function interrupted(signal: NodeJS.Signals): void {
+  removePending();
+  process.exit(signal === 'SIGINT' ? 130 : 143);
+}
+
+/**
+ * Runs `write` on a fresh temporary path beside `path` (which it creates: a file, or for a
+ * folder the empty folder made here), then renames the result over `path` — replacing what
+ * --force allowed, never following a link. If `write` fails, or the process is interrupted, the
+ * temporary path is removed and `path` keeps what it had.
+ */
+export function writeThrough<T>(path: string, policy: OutputPolicy, kind: 'file' | 'folder', write: (temporaryPath: string) => T): T {
+  checkOutput(path, policy, kind);
+  const temporary = temporaryName(path);
+  if (kind === 'folder') {
+    try {
+      mkdirSync(temporary, { mode: 0o700 });
+    } catch (err) {
+      throw new InputError(`${path}: cannot create the output folder (${reason(err)} in ${dirname(temporary)})`);
+    }
+  }
+  pending.add(temporary);
+  const finish = (result: T): T => {
+    commit(path, temporary, kind);
+    return result;
+  };
+  const fail = (err: unknown): never => {
+    rmSync(temporary, { recursive: true, force: true });
+    pending.delete(temporary);
+    throw err;
+  };
+  let result: T;
+  try {
+    result = write(temporary);
+  } catch (err) {
+    return fail(err);
+  }
+  if (result instanceof Promise) return result.then(finish, fail) as T;
+  return finish(result);
+}
+
+function commit(path: string, temporary: string, kind: 'file' | 'folder'): void {
+  try {
+    if (kind === 'folder' && lstatOrNull(path)) {
+      // rename() cannot replace a non-empty folder: move the old one aside, then remove it.
+      const old = temporaryName(path);
+      renameSync(path, old);
+      renameSync(temporary, path);
+      rmSync(old, { recursive: true, force: true });
+    } else {
+      renameSync(temporary, path);
+    }
+  } catch (err) {
+    rmSync(temporary, { recursive: true, force: true });
+    throw new InputError(`${path}: cannot write the output (${reason(err)})`);
+  } finally {
+    pending.delete(temporary);
+  }
+}
+
+/** A small output, whole, written safely in one call. */
+export function writeOutputFile(path: string, content: Uint8Array | string, policy: OutputPolicy): void {
+  writeThrough(path, policy, 'file', (temporary) => {
+    try {
+      writeFileSync(temporary, content, { flag: 'wx', mode: 0o600 });
+    } catch (err) {
+      throw new InputError(`${path}: cannot write the output (${reason(err)})`);
+    }
+  });
+}
+
+/**
+ * Checks `path` for a file written in place, as `record` writes its session (its partial file is
+ * its purpose): the same checks, and a folder it can be created in. Returns whether a file is
+ * there to replace: the writer removes it only when it creates its own (FileSink), so a refusal
+ * in between (not root, no sensor) leaves it as it was.
+ */
+export function checkInPlace(path: string, policy: OutputPolicy): boolean {
+  const folder = dirname(resolve(path));
+  try {
+    accessSync(folder, constants.W_OK);
+  } catch (err) {
+    throw new InputError(`${path}: cannot create the output (${folder}: ${reason(err)})`);
+  }
+  return checkOutput(path, policy) !== null;
+}
+
+/**
+ * An analysis database a command will create or add to (`analyze --db`): nothing there yet
+ * ('new', to be written through a temporary name), or a DuckDB database that is not an input
+ * and not reached through a link ('existing', added to in place, in DuckDB's transactions).
+ * Any other file is refused: netprov adds to its databases and replaces nothing else.
+ */
+export function checkDatabaseOutput(path: string, policy: OutputPolicy): 'new' | 'existing' {
+  const there = lstatOrNull(path);
+  if (!there) return 'new';
+  checkOutput(path, { ...policy, force: true });
+  if (!isDuckDbFile(path)) throw new InputError(`${path}: exists and is not a DuckDB database; netprov adds to its own databases and replaces nothing else`);
+  return 'existing';
+}
+
+/** Is the file at `path` a DuckDB database (its magic at byte 8)? */
+export function isDuckDbFile(path: string): boolean {
+  const head = Buffer.alloc(12);
+  let fd: number | null = null;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    return readSync(fd, head, 0, 12, 0) === 12 && head.subarray(8, 12).toString('latin1') === 'DUCK';
+  } catch {
+    return false;
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Evidence is never destroyed: an output that is one of the inputs (also through a hard link),
+ * reached through a symbolic link, or already there without --force is refused with exit 1 and
+ * one line; outputs appear whole or not at all, 0600; and SQL a user writes stays confined to
+ * the analysis.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { netprov, type CliRun } from '../helpers/cli.js';
+import { oracleDir, scratch } from '../helpers/paths.js';
+
+const capture = join(oracleDir, 'zeek/http-get.pcap');
+const digest = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+const mode = (path: string) => statSync(path).mode & 0o777;
+
+/** Exit 1, one line on stderr matching `message`. */
+function refused(run: CliRun, message: RegExp): void {
+  expect(run.status, run.stderr).toBe(1);
+  expect(run.stderr.trim().split('\n')).toHaveLength(1);
+  expect(run.stderr).toMatch(message);
+}
+
+let dir: string;
+let session: string;
+
+beforeAll(() => {
+  dir = scratch();
+  session = join(dir, 'case.npsession');
+  expect(netprov(['import', capture, '-o', session]).status).toBe(0);
+});
+
+describe('outputs never destroy an input', () => {
+  it('refuses to import a capture onto itself, and keeps every byte of it', () => {
+    const copy = join(dir, 'self.pcap');
+    writeFileSync(copy, readFileSync(capture));
+    const before = digest(copy);
+    refused(netprov(['import', copy, '-o', copy]), /self\.pcap: the output is one of the inputs/);
+    refused(netprov(['import', copy, '-o', copy, '--force']), /the output is one of the inputs/);
+    expect(digest(copy)).toBe(before);
+  });
+
+  it('refuses a report or analysis JSON written over the session, also through a hard link', () => {
+    const before = digest(session);
+    refused(netprov(['report', session, '-o', session, '--force']), /the output is one of the inputs/);
+    refused(netprov(['analyze', session, '--json', session, '--force']), /the output is one of the inputs/);
+    const hardLink = join(dir, 'alias.npsession');
+    linkSync(session, hardLink);
+    refused(netprov(['report', session, '-o', hardLink, '--force']), /alias\.npsession: the output is one of the inputs/);
+    expect(digest(session)).toBe(before);
+  });
+
+  it('never writes through a symbolic link: the link\'s target keeps its bytes and its mode', () => {
+    const target = join(dir, 'precious.txt');
+    writeFileSync(target, 'do not touch', { mode: 0o644 });
+    const link = join(dir, 'link.npsession');
+    symlinkSync(target, link);
+    refused(netprov(['import', capture, '-o', link, '--force']), /link\.npsession: the output is a symbolic link/);
+    refused(netprov(['report', session, '-o', link, '--force']), /link\.npsession: the output is a symbolic link/);
+    expect(readFileSync(target, 'utf8')).toBe('do not touch');
+    expect(mode(target)).toBe(0o644);
+  });
+
+  it('replaces an existing file only with --force, and then whole and 0600', () => {
+    const existing = join(dir, 'existing.json');
+    writeFileSync(existing, 'unrelated', { mode: 0o644 });
+    refused(netprov(['analyze', session, '--json', existing]), /existing\.json: the output already exists; give --force to replace it/);
+    expect(readFileSync(existing, 'utf8')).toBe('unrelated');
+    expect(netprov(['analyze', session, '--json', existing, '--force']).status).toBe(0);
+    expect(JSON.parse(readFileSync(existing, 'utf8')).format).toBe('netprov-analysis');
+    expect(mode(existing)).toBe(0o600);
+  });
+
+  it('leaves nothing behind when an import fails part-way, not even a temporary file', () => {
+    // Events 630 years apart: no 64-bit clock holds both, so the import fails after it has started writing.
+    const out = join(dir, 'failed');
+    mkdirSync(out);
+    const broken = join(out, 'broken.npsession');
+    const eslog = join(out, 'es.json');
+    const line = (time: string, seq: number) => JSON.stringify({ schema_version: 1, version: 8, time, event_type: 9, global_seq_num: seq, seq_num: seq,
+      process: { audit_token: { pid: 1, pidversion: 1 }, ppid: 0, executable: { path: '/sbin/launchd' } }, event: { exec: { target: { audit_token: { pid: 2, pidversion: 2 }, ppid: 1, executable: { path: '/bin/sh' } }, args: ['sh'] } } });
+    writeFileSync(eslog, `${line('1970-01-01T00:00:01.000000000Z', 1)}\n${line('2600-01-01T00:00:00.000000000Z', 2)}\n`);
+    refused(netprov(['import', eslog, '-o', broken]), /more than 584 years from the session start/);
+    expect(readdirSync(out)).toEqual(['es.json']);
+  });
+});
+
+describe('analysis databases', () => {
+  it('creates a --db 0600 with no log left beside it, adds to it, and refuses any other file', () => {
+    const db = join(dir, 'case.duckdb');
+    expect(netprov(['analyze', session, '--db', db]).status).toBe(0);
+    expect(mode(db)).toBe(0o600);
+    expect(readdirSync(dir).filter((f) => f.startsWith('case.duckdb') || f.includes('.netprov-'))).toEqual(['case.duckdb']);
+    const other = join(dir, 'notes.txt');
+    writeFileSync(other, 'my notes');
+    refused(netprov(['analyze', session, '--db', other]), /notes\.txt: exists and is not a DuckDB database/);
+    refused(netprov(['analyze', session, '--db', session]), /the output is one of the inputs/);
+    expect(readFileSync(other, 'utf8')).toBe('my notes');
+  });
+
+  it('opens a --db read-only to read it, and never creates one that is not there', () => {
+    const missing = join(dir, 'missing.duckdb');
+    refused(netprov(['flows', '--db', missing]), /missing\.duckdb: not a DuckDB database/);
+    expect(existsSync(missing)).toBe(false);
+  });
+});
+
+describe('netprov sql is confined to the analysis', () => {
+  let db: string;
+  beforeAll(() => {
+    db = join(dir, 'sql.duckdb');
+    expect(netprov(['analyze', session, '--db', db]).status).toBe(0);
+  });
+
+  it.each([
+    ['writes a file with COPY', `COPY flows TO '${'/tmp/netprov-leak.csv'}'`, /file system operations are disabled/],
+    ['reads a file', "SELECT * FROM read_text('/etc/hostname')", /file system operations are disabled/],
+    ['attaches a database', "ATTACH '/tmp/netprov-other.duckdb'", /file system operations are disabled/],
+    ['installs an extension', 'INSTALL httpfs', /disabled/],
+    ['changes the configuration back', 'SET enable_external_access = true', /configuration/],
+  ])('refuses a statement that %s', (_what, statement, message) => {
+    refused(netprov(['sql', statement, session]), message);
+    expect(existsSync('/tmp/netprov-leak.csv')).toBe(false);
+  });
+
+  it('cannot change a --db unless --allow-writes', () => {
+    refused(netprov(['sql', 'DROP TABLE flows', '--db', db]), /read-only/i);
+    expect(netprov(['sql', 'SELECT count(*) AS n FROM flows', '--db', db, '-f', 'json']).stdout).toMatch(/"n":\s*1/);
+    expect(netprov(['sql', 'CREATE TABLE notes AS SELECT 1 AS x', '--db', db, '--allow-writes']).status).toBe(0);
+  });
+
+  it('still writes its own Parquet output, and --allow-files lifts the confinement', () => {
+    const out = join(dir, 'flows.parquet');
+    expect(netprov(['sql', 'SELECT uid FROM flows', session, '-o', out]).status).toBe(0);
+    expect(mode(out)).toBe(0o600);
+    const csv = join(dir, 'allowed.csv');
+    expect(netprov(['sql', `COPY (SELECT 1 AS x) TO '${csv}'`, session, '--allow-files']).status).toBe(0);
+    expect(existsSync(csv)).toBe(true);
+  });
+});
