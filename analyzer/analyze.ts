@@ -2,6 +2,7 @@
  * `netprov analyze`: sessions into a DuckDB database, and the deterministic JSON summary of
  * what is in it.
  */
+import { InputError } from '../recorder/errors.js';
 import { openDatabase, query, type Database } from './db/database.js';
 import { loadSession, type LoadOptions, type LoadResult } from './load/loader.js';
 
@@ -14,7 +15,15 @@ export async function analyze(paths: string[], options: AnalyzeOptions): Promise
   const db = await openDatabase(options.db);
   const results: LoadResult[] = [];
   try {
-    for (const path of paths) results.push(await loadSession(db, path, options));
+    for (const path of paths) {
+      const result = await loadSession(db, path, options);
+      // As inspect does: a corrupt session is an error unless the user asked to load what is intact.
+      if (result.corruption && !options.salvage) {
+        const { offset, message } = result.corruption;
+        throw new InputError(`${path}: corrupt at offset ${offset} (${message}); rerun with --salvage to load what is intact`);
+      }
+      results.push(result);
+    }
   } catch (err) {
     db.close();
     throw err;

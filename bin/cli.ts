@@ -23,6 +23,7 @@ export async function main(args: string[]): Promise<number> {
     .scriptName('netprov')
     .usage('$0 <command> [options]\n\nWhich process opened each flow, when, and what did it send?')
     .option('debug', { type: 'boolean', default: false, describe: 'print stack traces of errors' })
+    .option('salvage', { type: 'boolean', default: false, describe: 'load what is intact of a corrupt session, skipping to the next good chunk (else: exit 1)' })
     .option('force', {
       type: 'boolean',
       default: false,

@@ -20,7 +20,6 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
           .positional('sessions', { type: 'string', array: true, demandOption: true })
           .option('db', { type: 'string', describe: 'DuckDB file to create or add to (default: in memory)' })
           .option('json', { type: 'string', describe: 'write the whole analysis as deterministic JSON to this file (- for stdout)' })
-          .option('salvage', { type: 'boolean', default: false, describe: 'skip corrupt chunks instead of stopping at them' })
           .option('verify-checksums', {
             type: 'boolean',
             default: false,
@@ -36,7 +35,7 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
         const jsonPolicy = { inputs: argv.db ? [...sessions, argv.db] : sessions, force };
         const analyseInto = async (dbPath: string | null) => {
           const bar = progressBar('loading');
-          const { db, results } = await analyze(sessions, { db: dbPath, salvage: argv.salvage, verifyChecksums: argv.verifyChecksums, onProgress: bar.update });
+          const { db, results } = await analyze(sessions, { db: dbPath, salvage: argv.salvage as boolean, verifyChecksums: argv.verifyChecksums, onProgress: bar.update });
           bar.stop();
           try {
             for (const r of results) {
@@ -104,7 +103,7 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
         if (!argv.session === !argv.db) throw new InputError('flows: give a session file or --db FILE (one of them)');
         let db: Database;
         if (argv.db) db = await openDatabase(argv.db, 'read-only');
-        else db = (await analyze([argv.session!], { db: null })).db;
+        else db = (await analyze([argv.session!], { db: null, salvage: argv.salvage as boolean })).db;
         try {
           const records = await flowRecords(db);
           const format = argv.format ?? (process.stdout.isTTY ? 'table' : 'json');

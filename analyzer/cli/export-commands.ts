@@ -15,12 +15,14 @@ import { writeText } from '../query/result.js';
  * The analysis a reading command works on: sessions analysed in memory, or a `--db` database,
  * opened read-only unless `access` says otherwise (`sql --allow-writes`).
  */
-export async function sessionsOrDb(db: string | undefined, sessions: string[], access: 'read-only' | 'read-write' = 'read-only'): Promise<Database> {
+export async function sessionsOrDb(
+  db: string | undefined, sessions: string[], salvage: boolean, access: 'read-only' | 'read-write' = 'read-only',
+): Promise<Database> {
   if (db && sessions.length) throw new InputError('give session files or --db FILE, not both');
   if (db) return openDatabase(db, access);
   if (!sessions.length) throw new InputError('give session files or --db FILE');
   const bar = progressBar('loading');
-  const { db: analysed } = await analyze(sessions, { db: null, onProgress: bar.update });
+  const { db: analysed } = await analyze(sessions, { db: null, salvage, onProgress: bar.update });
   bar.stop();
   return analysed;
 }
@@ -42,7 +44,7 @@ export function exportCommands(cli: Argv): Argv {
         .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'HTML file to write (created 0600)' })
         .example('$0 report case.npsession -o case.html', 'open case.html in any browser, offline'),
     async (argv) => {
-      const db = await sessionsOrDb(argv.db, argv.sessions as string[]);
+      const db = await sessionsOrDb(argv.db, argv.sessions as string[], argv.salvage as boolean);
       try {
         writeText(argv.output, reportHtml(await reportData(db)), policyOf(argv));
         console.error(`wrote ${argv.output}`);
@@ -68,7 +70,7 @@ export function exportCommands(cli: Argv): Argv {
     async (argv) => {
       if (!argv.parquet && !argv.zeek && !argv.pcap) throw new InputError('export: name at least one of --parquet DIR, --zeek DIR, --pcap FILE');
       if ((argv.flow || argv.process) && !argv.pcap) throw new InputError('export: --flow and --process go with --pcap FILE');
-      const db = await sessionsOrDb(argv.db, argv.sessions as string[]);
+      const db = await sessionsOrDb(argv.db, argv.sessions as string[], argv.salvage as boolean);
       const policy = policyOf(argv);
       try {
         // Each output is written under a temporary name beside it and renamed into place whole.

@@ -65,7 +65,7 @@ export function queryCommands(cli: Argv): Argv {
           params[pair.slice(0, at)] = pair.slice(at + 1);
         }
         const statement = namedStatement(argv.name, params);
-        const db = await sessionsOrDb(argv.db, argv.sessions as string[]);
+        const db = await sessionsOrDb(argv.db, argv.sessions as string[], argv.salvage as boolean);
         try {
           await output(db, statement, argv.format, argv.output, policyOf(argv), false);
         } finally {
@@ -88,7 +88,7 @@ export function queryCommands(cli: Argv): Argv {
           .epilogue(`${CONFINEMENT} --allow-writes and --allow-files lift the first two; extensions stay off.`)
           .example('$0 sql "SELECT exe, count(*) FROM flow_details GROUP BY ALL" case.npsession', 'flows per executable'),
       async (argv) => {
-        const db = await sessionsOrDb(argv.db, argv.sessions as string[], argv.allowWrites ? 'read-write' : 'read-only');
+        const db = await sessionsOrDb(argv.db, argv.sessions as string[], argv.salvage as boolean, argv.allowWrites ? 'read-write' : 'read-only');
         try {
           await output(db, sqlStatement(argv.statement), argv.format, argv.output, policyOf(argv), argv.allowFiles);
         } finally {

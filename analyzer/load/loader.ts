@@ -54,6 +54,8 @@ export interface LoadResult {
   undissected: { reason: string; packets: number }[];
   truncatedAt: number | null;
   stoppedAt: number | null;
+  /** The first corruption found (a bad frame or chunk, a malformed event), or null: a session cut short is not corrupt. */
+  corruption: { offset: number; message: string } | null;
   seconds: StageTimes;
 }
 
@@ -277,6 +279,7 @@ class SessionLoad {
       problems: report.problems.map((p) => `${path}: offset ${p.offset}: ${p.message}`),
       undissected: [...this.problemCounts.values()].sort((a, b) => b.packets - a.packets || (a.reason < b.reason ? -1 : 1)),
       truncatedAt: report.truncatedAt, stoppedAt: report.stoppedAt,
+      corruption: report.chunksBad > 0 || report.badEvents > 0 ? (report.problems[0] ?? { offset: 0, message: 'corrupt' }) : null,
     };
   }
 

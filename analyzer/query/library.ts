@@ -8,7 +8,7 @@
  *
  * Parameters are bound by DuckDB ($name in the SQL), never spliced into the text.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIGINT, DOUBLE, VARCHAR, type DuckDBType } from '@duckdb/node-api';
 import { InputError } from '../../recorder/errors.js';
@@ -114,6 +114,7 @@ export async function writeParquet(db: Database, statement: Statement, path: str
       ...statement.types,
       netprov_output: VARCHAR,
     });
+    chmodSync(path, 0o600); // DuckDB creates it with the process umask; the CLI's is 077, a library caller's may not be
   } catch (err) {
     throw new InputError(`${statement.label}: ${path}: ${(err as Error).message.split('\n')[0]}`);
   }

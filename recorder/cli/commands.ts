@@ -103,10 +103,9 @@ export function recorderCommands(cli: Argv, context: CommandContext): Argv {
         y
           .positional('session', { type: 'string', demandOption: true })
           .option('json', { type: 'boolean', default: false, describe: 'print the inspection as JSON' })
-          .option('salvage', { type: 'boolean', default: false, describe: 'skip corrupt chunks and read on' })
           .example('$0 inspect fixtures/http-get.npsession --json', 'machine-readable summary'),
       (argv) => {
-        const result = inspect(argv.session, argv.salvage);
+        const result = inspect(argv.session, argv.salvage as boolean);
         console.log(argv.json ? toJson(result) : describeInspection(result));
         for (const line of result.undissected) context.warn(`${result.file}: ${line}`);
         if (result.truncatedAt !== null) {

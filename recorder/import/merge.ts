@@ -4,6 +4,7 @@
  * tie the input named first on the command line. The session starts at the earliest first event.
  */
 import { InputError } from '../errors.js';
+import { EventShapeError } from '../session/codec.js';
 import type { SessionWriter } from '../session/writer.js';
 import type { UndissectedLinkTypes } from './linktype.js';
 import type { ImportSource, Timed } from './source.js';
@@ -45,7 +46,15 @@ export function mergeInto(writer: SessionWriter, heads: MergeHead[], [startSec, 
       }
     }
     tally?.observe(event);
-    writer.append(event);
+    try {
+      writer.append(event);
+    } catch (err) {
+      if (!(err instanceof EventShapeError)) throw err;
+      // A value the session format cannot hold (a pid of 2^64, a string where a number goes): the
+      // event is not written, and the session says so.
+      best.source.notes.warnings.push(`${best.source.file}: an event at ${sec} s could not be stored (${err.message}); recorded as a loss`);
+      writer.append({ kind: 'loss', t: event.t, tExact: event.tExact, source: `import:${best.source.file}`, count: 1, reason: `an input event netprov cannot store: ${err.message}` });
+    }
     written++;
     best.next = best.source.events.next().value as Timed | undefined;
   }

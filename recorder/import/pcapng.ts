@@ -26,6 +26,15 @@ const Block = {
   customCopy: 0x00000bad,
   customNoCopy: 0x40000bad,
 } as const;
+/** Bytes of fixed fields each block body starts with (after type and length). */
+const FIXED_FIELDS: Record<number, { name: string; bytes: number }> = {
+  [Block.interface]: { name: 'interface description', bytes: 8 },
+  [Block.enhancedPacket]: { name: 'enhanced packet', bytes: 20 },
+  [Block.simplePacket]: { name: 'simple packet', bytes: 4 },
+  [Block.packetObsolete]: { name: 'packet', bytes: 20 },
+  [Block.interfaceStats]: { name: 'interface statistics', bytes: 12 },
+  [Block.appleProcess]: { name: 'process information', bytes: 4 },
+};
 /** Wireshark's custom blocks: its Private Enterprise Number, and the entry that describes a process. */
 const WIRESHARK_PEN = 32622;
 const WIRESHARK_PROCESS_ENTRY = 3;
@@ -89,6 +98,17 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
       at += 4 + ((length + 3) & ~3);
     }
     return out;
+  }
+
+  /**
+   * A time no capture clock gives: more than ±1,000 years from 1970 (pcapng's own timestamps
+   * reach 2554; only a hostile if_tsoffset or a corrupt timestamp goes past that).
+   */
+  const plausible = (sec: number) => Number.isSafeInteger(sec) && Math.abs(sec) < 2 ** 35;
+
+  function* implausibleTime(block: string, at: number, iface: Iface, sec: number): Generator<Timed> {
+    notes.warnings.push(`${file}: ${block} block at offset ${at} has time ${sec} s (timestamp with if_tsoffset ${iface.offsetSeconds} s), beyond any capture clock; packet not imported`);
+    yield importLoss(lastSec, lastNsec, file, 1, `${block} block at offset ${at} with an impossible timestamp`);
   }
 
   /** Absolute time of a timestamp in the interface's units: exact, via bigint only where needed. */
@@ -253,6 +273,10 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
       return;
     }
     const [sec, nsec] = timeOf(iface, u32(body, 4), u32(body, 8));
+    if (!plausible(sec)) {
+      yield* implausibleTime('enhanced packet', at, iface, sec);
+      return;
+    }
     const capLen = Math.min(u32(body, 12), body.length - 20);
     const origLen = u32(body, 16);
     const data = body.subarray(20, 20 + capLen);
@@ -287,19 +311,24 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
     yield* packet(iface, sec, nsec, origLen, body.subarray(4, 4 + capLen), Direction.unknown, undefined);
   }
 
-  function* obsoletePacket(body: Buffer): Generator<Timed> {
+  function* obsoletePacket(body: Buffer, at: number): Generator<Timed> {
     const iface = interfaces[u16(body, 0)];
     if (!iface) return;
     const [sec, nsec] = timeOf(iface, u32(body, 4), u32(body, 8));
+    if (!plausible(sec)) return yield* implausibleTime('packet', at, iface, sec);
     const capLen = Math.min(u32(body, 12), body.length - 20);
     yield* packet(iface, sec, nsec, u32(body, 16), body.subarray(20, 20 + capLen), Direction.unknown, undefined);
   }
 
-  function* interfaceStats(body: Buffer): Generator<Timed> {
+  function* interfaceStats(body: Buffer, at: number): Generator<Timed> {
     const iface = interfaces[u32(body, 0)];
     if (!iface) return;
     // Time 0 is a writer that knew no time: the counts still stand, at the interface's last packet.
-    const [sec, nsec] = u32(body, 4) === 0 && u32(body, 8) === 0 ? (iface.last ?? [lastSec, lastNsec]) : timeOf(iface, u32(body, 4), u32(body, 8));
+    let [sec, nsec] = u32(body, 4) === 0 && u32(body, 8) === 0 ? (iface.last ?? [lastSec, lastNsec]) : timeOf(iface, u32(body, 4), u32(body, 8));
+    if (!plausible(sec)) {
+      notes.warnings.push(`${file}: interface statistics block at offset ${at} has time ${sec} s (timestamp with if_tsoffset ${iface.offsetSeconds} s); its counts are kept at the last packet's time`);
+      [sec, nsec] = iface.last ?? [lastSec, lastNsec];
+    }
     for (const { code, value } of options(body, 12)) {
       if ((code === 5 || code === 7) && value.length >= 8) {
         const claimed = littleEndian ? value.readBigUInt64LE(0) : value.readBigUInt64BE(0);
@@ -342,6 +371,16 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
       }
       const body = cursor.buf.subarray(cursor.pos + 8, cursor.pos + length - 4);
       cursor.skip(length);
+      const fixed = FIXED_FIELDS[blockType];
+      if (fixed !== undefined && body.length < fixed.bytes) {
+        // Too short for its own fixed fields: kept out, said, counted. An interface or process
+        // block still takes its place in the numbering the packets after it refer to.
+        notes.warnings.push(`${file}: ${fixed.name} block at offset ${at} is ${body.length} bytes, shorter than its ${fixed.bytes} bytes of fixed fields`);
+        if (blockType === Block.interface) interfaces.push(readInterface(Buffer.from([0xff, 0xff, 0, 0, 0, 0, 0, 0])));
+        else if (blockType === Block.appleProcess) processes.push({ key: '0~', pid: 0, name: null, path: null, announced: false });
+        else yield importLoss(lastSec, lastNsec, file, 1, `pcapng ${fixed.name} block at offset ${at} shorter than its fixed fields`);
+        continue;
+      }
       switch (blockType) {
         case Block.interface:
           interfaces.push(readInterface(body));
@@ -353,10 +392,10 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
           yield* simplePacket(body);
           break;
         case Block.packetObsolete:
-          yield* obsoletePacket(body);
+          yield* obsoletePacket(body, at);
           break;
         case Block.interfaceStats:
-          yield* interfaceStats(body);
+          yield* interfaceStats(body, at);
           break;
         case Block.appleProcess:
           processes.push(readProcess(body));

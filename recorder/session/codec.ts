@@ -117,6 +117,15 @@ export function toWire(event: SessionEvent): unknown[] {
 export class EventShapeError extends Error {}
 
 /**
+ * The reader's own check, applied before an event is written: what a writer writes, every
+ * reader accepts (an importer turns a refusal into a warning and a loss, never a bad session).
+ * Throws EventShapeError naming the field.
+ */
+export function checkEvent(event: SessionEvent): void {
+  if (fromWire(toWire(event)) === undefined) throw new EventShapeError(`${event.kind} is no event kind of this format`);
+}
+
+/**
  * Decodes one wire array. Returns undefined for a kind this version does not know (the caller
  * counts it); throws EventShapeError naming the field for a known kind with a bad field.
  */

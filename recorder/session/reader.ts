@@ -175,11 +175,12 @@ export class SessionReader {
   scan(visitor: EventVisitor): void {
     for (const { at, header, payload } of this.eventFrames()) {
       const result = scanChunk(payload, visitor);
+      const found = result.events + result.badEvents.length + Object.values(result.unknownKinds).reduce((a, b) => a + b, 0);
       if (result.brokenAt >= 0) {
         this.report.chunksBad++;
-        this.problem(at, `chunk checksum is right but its msgpack breaks at byte ${result.brokenAt} of the payload; the rest of the chunk is lost`);
+        this.problem(at, `chunk checksum is right but its msgpack breaks after event ${found}; the rest of the chunk is lost`);
       } else this.report.chunksGood++;
-      this.countChunk(at, header, result.events + result.badEvents.length + Object.values(result.unknownKinds).reduce((a, b) => a + b, 0), result.brokenAt >= 0);
+      this.countChunk(at, header, found, result.brokenAt >= 0);
       for (const [code, n] of Object.entries(result.unknownKinds)) this.report.unknownKinds[Number(code)] = (this.report.unknownKinds[Number(code)] ?? 0) + n;
       for (const bad of result.badEvents) {
         this.report.badEvents++;
@@ -214,11 +215,18 @@ export class SessionReader {
           continue;
         }
         const { header, payload } = frame;
-        if (header.sequence !== expectedSequence) {
-          this.problem(at, `frames ${expectedSequence}..${header.sequence - 1} are missing`);
-        }
-        expectedSequence = header.sequence + 1;
         const next = at + FRAME_HEADER_SIZE + payload.length;
+        if (header.sequence < expectedSequence) {
+          // A frame whose number has been read already: a duplicated or reordered chunk. Its
+          // events would be loaded twice or out of place, so it is skipped and counted as bad.
+          this.report.chunksBad++;
+          this.problem(at, `frame ${header.sequence} comes after frame ${expectedSequence - 1} (a duplicated or reordered chunk); skipped`);
+          at = next;
+          this.report.bytesRead = at;
+          continue;
+        }
+        if (header.sequence > expectedSequence) this.problem(at, `frames ${expectedSequence}..${header.sequence - 1} are missing`);
+        expectedSequence = header.sequence + 1;
         if (header.type === FrameType.events) yield { at, header, payload };
         else if (header.type === FrameType.trailer) this.report.trailer = decodeTrailer(payload);
         else this.problem(at, `frame of type ${header.type} skipped (not defined in format 1.x)`);
@@ -232,16 +240,22 @@ export class SessionReader {
   }
 
   private decodeChunk(at: number, header: FrameHeader, payload: Buffer): SessionEvent[] | undefined {
-    let wires: unknown[];
+    // Events before a break in the msgpack are kept, as the analyzer's scan keeps them: every
+    // reader agrees on every chunk.
+    const wires: unknown[] = [];
+    let broken = false;
     try {
-      wires = unpackr.unpackMultiple(payload) as unknown[];
+      unpackr.unpackMultiple(payload, (wire: unknown) => {
+        wires.push(wire);
+      });
     } catch {
-      this.report.chunksBad++;
-      this.problem(at, 'chunk checksum is right but its msgpack does not decode');
-      return undefined;
+      broken = true;
     }
-    this.report.chunksGood++;
-    this.countChunk(at, header, wires.length, false);
+    if (broken) {
+      this.report.chunksBad++;
+      this.problem(at, `chunk checksum is right but its msgpack breaks after event ${wires.length}; the rest of the chunk is lost`);
+    } else this.report.chunksGood++;
+    this.countChunk(at, header, wires.length, broken);
     const events: SessionEvent[] = [];
     for (let i = 0; i < wires.length; i++) {
       try {

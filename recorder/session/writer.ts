@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { packr, toWire } from './codec.js';
+import { checkEvent, packr, toWire } from './codec.js';
 import { FORMAT_NAME, FORMAT_VERSION, type KindName, type SessionEvent, type SessionHeader } from './events.js';
 import { FILE_SIGNATURE, FrameType, encodeFrame } from './frame.js';
 import { encodeHeader, encodeTrailer } from './header.js';
@@ -48,8 +48,10 @@ export class SessionWriter {
     }
   }
 
+  /** Appends one event; throws EventShapeError (writing nothing) for one a reader would reject. */
   append(event: SessionEvent): void {
     if (this.closed) throw new Error('SessionWriter: append after close');
+    checkEvent(event);
     const bytes = packr.pack(toWire(event));
     if (this.used + bytes.length > this.chunk.length) {
       this.flush();

@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../../analyzer/analyze.js';
@@ -137,17 +137,29 @@ describe('netprov record (Linux sensor)', () => {
   it('refuses an output it cannot create before starting the sensor', () => {
     const missing = join(scratch(), 'no-such-dir', 'x.npsession');
     const run = netprov(['record', '-o', missing]);
-    expect([run.status, run.stderr]).toEqual([1, `netprov: ${missing}: cannot create session file (${join(missing, '..')}: ENOENT)\n`]);
+    expect([run.status, run.stderr]).toEqual([1, `netprov: ${missing}: cannot create the output (${join(missing, '..')}: ENOENT)\n`]);
     const directory = scratch();
-    const notFile = netprov(['record', '-o', directory]);
-    expect([notFile.status, notFile.stderr]).toEqual([1, `netprov: ${directory}: cannot create session file (not a regular file)\n`]);
+    const notFile = netprov(['record', '-o', directory, '--force']);
+    expect([notFile.status, notFile.stderr]).toEqual([1, `netprov: ${directory}: the output exists and is not a regular file\n`]);
+    const existing = join(scratch(), 'earlier.npsession');
+    writeFileSync(existing, 'an earlier recording');
+    const again = netprov(['record', '-o', existing]);
+    expect([again.status, again.stderr]).toEqual([1, `netprov: ${existing}: the output already exists; give --force to replace it\n`]);
+    expect(readFileSync(existing, 'utf8')).toBe('an earlier recording');
   });
 
-  it('stops the sensor and names the file when the session file cannot be written', () => {
-    // /proc/version opens for writing as root but refuses every write (EIO).
-    const run = spawnSync(process.execPath, [join(repoRoot, 'bin/netprov.js'), 'record', '-o', '/proc/version'], { encoding: 'utf8', timeout: 20_000 });
-    expect(run.signal).toBe(null);
-    expect([run.status, run.stderr.split('\n').at(-2)]).toEqual([1, 'netprov: /proc/version: cannot write session file (EIO)']);
+  it('stops the sensor and names the file when the session file cannot be written (a full disk)', () => {
+    // A 4 KiB tmpfs (one page) fills with the first chunk of a recording: the start-up snapshot alone is larger.
+    const disk = scratch();
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', disk]);
+    try {
+      const output = join(disk, 'case.npsession');
+      const run = spawnSync(process.execPath, [join(repoRoot, 'bin/netprov.js'), 'record', '-o', output, '--duration', '10'], { encoding: 'utf8', timeout: 30_000 });
+      expect(run.signal).toBe(null);
+      expect([run.status, run.stderr.split('\n').at(-2)]).toEqual([1, `netprov: ${output}: cannot write session file (ENOSPC)`]);
+    } finally {
+      execFileSync('umount', [disk]);
+    }
   });
 
   it('refuses --source sysex off macOS, naming the default', () => {
