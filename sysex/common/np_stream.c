@@ -144,16 +144,25 @@ void np_stream_flush(np_stream *s) {
     np_lock_release(&s->lock);
 }
 
+/* Kind names of the trailer's counts, by kind number (SPEC.md's table). */
+static const char *const kind_names[NP_KIND_SLOTS] = {
+    [1] = "interface", [2] = "process", [3] = "exec", [4] = "fork", [5] = "exit", [6] = "flowOpen",
+    [7] = "flowClose", [8] = "packet", [9] = "loss", [10] = "clockSync", [11] = "mark",
+};
+
 void np_stream_end(np_stream *s, int64_t end_t) {
     np_lock_acquire(&s->lock);
     flush_locked(s);
-    uint8_t buf[256];
+    uint8_t buf[512];
     np_buf b;
     np_buf_init(&b, buf, sizeof buf);
-    /* Counts are optional (readers never need them); end_t and totals suffice. */
+    size_t kinds = 0;
+    for (int i = 0; i < NP_KIND_SLOTS; i++) kinds += kind_names[i] && s->counts.events[i];
     np_put_map(&b, 4);
     np_put_str(&b, "end_t"), np_put_int(&b, end_t);
-    np_put_str(&b, "counts"), np_put_map(&b, 0);
+    np_put_str(&b, "counts"), np_put_map(&b, kinds);
+    for (int i = 0; i < NP_KIND_SLOTS; i++)
+        if (kind_names[i] && s->counts.events[i]) np_put_str(&b, kind_names[i]), np_put_int(&b, (int64_t)s->counts.events[i]);
     np_put_str(&b, "losses"), np_put_int(&b, (int64_t)s->counts.lost);
     np_put_str(&b, "chunks"), np_put_int(&b, s->sequence - 1);
     put_frame(s, NP_FRAME_TRAILER, b.data, (uint32_t)b.len, 0);

@@ -34,7 +34,7 @@ describe('sysex/common stream writer', () => {
     expect(marks.size).toBe(4);
     for (const indexes of marks.values()) expect(indexes).toEqual(Array.from({ length: 1000 }, (_, i) => i));
     expect(reader.report.problems).toEqual([]);
-    expect(reader.report.trailer).toMatchObject({ endT: 1000, losses: 4 });
+    expect(reader.report.trailer).toMatchObject({ endT: 1000, losses: 4, counts: { mark: 4000, packet: 4000 } });
     expect(reader.header.sensor).toEqual({ name: 'stream-test', version: '0' });
     expect(reader.header.startNs).toBe(1700000000123456789n);
   });
