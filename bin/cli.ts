@@ -47,9 +47,10 @@ export async function main(args: string[]): Promise<number> {
     await cli.parseAsync();
     return 0;
   } catch (err) {
-    if (err instanceof InputError) {
-      process.stderr.write(`netprov: ${err.message}\n`);
-      if (debug) process.stderr.write(`${err.stack}\n`);
+    const environment = environmentError(err);
+    if (err instanceof InputError || environment) {
+      process.stderr.write(`netprov: ${environment ?? (err as Error).message}\n`);
+      if (debug) process.stderr.write(`${(err as Error).stack}\n`);
       return 1;
     }
     const error = err as Error;
@@ -57,5 +58,18 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
 }
+
+/**
+ * A failure of the machine rather than of netprov — a full disk, a folder that is missing or not
+ * writable, a device error — from Node or from DuckDB: the user's to fix, so exit 1 with the
+ * message (which names the path), not an internal error.
+ */
+function environmentError(err: unknown): string | null {
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (e?.code && ENVIRONMENT_CODES.has(e.code)) return `${e.path ? `${e.path}: ` : ''}${e.code}${e.syscall ? ` (${e.syscall})` : ''}`;
+  const first = String(e?.message ?? '').split('\n')[0];
+  return /No space left on device|Disk quota exceeded|Permission denied|Read-only file system|Input\/output error|No such file or directory/.test(first) ? first : null;
+}
+const ENVIRONMENT_CODES = new Set(['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'EIO', 'ENOENT', 'ENOTDIR', 'EISDIR', 'EMFILE', 'ENFILE']);
 
 process.exitCode = await main(hideBin(process.argv));

@@ -119,6 +119,7 @@ export function writeThrough<T>(path: string, policy: OutputPolicy, kind: 'file'
   };
   const fail = (err: unknown): never => {
     rmSync(temporary, { recursive: true, force: true });
+    rmSync(`${temporary}.wal`, { force: true }); // what DuckDB leaves beside a database it could not finish
     pending.delete(temporary);
     throw err;
   };

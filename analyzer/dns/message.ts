@@ -72,7 +72,8 @@ export function parseDns(b: Uint8Array, start: number, end: number): DnsMessage 
     const name = readName(b, start, end, at);
     if (!name || name[1] + 10 > end) break;
     const type = u16(name[1]);
-    const ttl = ((b[name[1] + 4] << 24) | (b[name[1] + 5] << 16) | (b[name[1] + 6] << 8) | b[name[1] + 7]) >>> 0;
+    // RFC 2181 §8: a TTL with its top bit set is read as 0.
+    const ttl = (b[name[1] + 4] & 0x80) !== 0 ? 0 : ((b[name[1] + 4] << 24) | (b[name[1] + 5] << 16) | (b[name[1] + 6] << 8) | b[name[1] + 7]) >>> 0;
     const rdlen = u16(name[1] + 8);
     const rdata = name[1] + 10;
     if (rdata + rdlen > end) break;

@@ -50,8 +50,16 @@ export function scanChunk(b: Uint8Array, visitor: EventVisitor): ChunkScan {
       return result;
     }
     s.pos = end;
+    let wire: unknown;
     try {
-      const event = fromWire(unpackr.unpack(b as Buffer, { start, end }));
+      wire = unpackr.unpack(b as Buffer, { start, end });
+    } catch {
+      // msgpack this walk passed but msgpackr refuses: the chunk breaks here, as in the other reader.
+      result.brokenAt = start;
+      return result;
+    }
+    try {
+      const event = fromWire(wire);
       if (event?.kind === 'packet') {
         // A packet the fast path passed over (a time past 2^53 ns, another layout): same visitor call.
         visitor.packet(event.t, event.interfaceId, event.direction, event.origLen, event.data, 0, event.data.length, event.processKey, event.tExact);
@@ -196,7 +204,9 @@ function skip(b: Uint8Array, p: number, depth: number): number {
     return at;
   };
   let end: number;
-  if (type <= 0x7f || type >= 0xe0 || type === 0xc0 || type === 0xc2 || type === 0xc3) end = p + 1;
+  // Where msgpack is damaged, this walk must stop where msgpackr (the reader's other path) stops:
+  // 0xc1 (never used) reads as a one-byte value there, and extension types end the chunk.
+  if (type <= 0x7f || type >= 0xe0 || type === 0xc0 || type === 0xc1 || type === 0xc2 || type === 0xc3) end = p + 1;
   else if (type <= 0x8f) return items((type & 0x0f) * 2, p + 1);
   else if (type <= 0x9f) return items(type & 0x0f, p + 1);
   else if (type <= 0xbf) end = p + 1 + (type & 0x1f);
@@ -205,23 +215,15 @@ function skip(b: Uint8Array, p: number, depth: number): number {
       case 0xc4: case 0xd9: end = p + 2 + b[p + 1]; break;
       case 0xc5: case 0xda: end = p + 3 + u16(p + 1); break;
       case 0xc6: case 0xdb: end = p + 5 + u32(p + 1); break;
-      case 0xc7: end = p + 3 + b[p + 1]; break;
-      case 0xc8: end = p + 4 + u16(p + 1); break;
-      case 0xc9: end = p + 6 + u32(p + 1); break;
       case 0xca: case 0xce: case 0xd2: end = p + 5; break;
       case 0xcb: case 0xcf: case 0xd3: end = p + 9; break;
       case 0xcc: case 0xd0: end = p + 2; break;
       case 0xcd: case 0xd1: end = p + 3; break;
-      case 0xd4: end = p + 3; break;
-      case 0xd5: end = p + 4; break;
-      case 0xd6: end = p + 6; break;
-      case 0xd7: end = p + 10; break;
-      case 0xd8: end = p + 18; break;
       case 0xdc: return p + 3 <= b.length ? items(u16(p + 1), p + 3) : -1;
       case 0xdd: return p + 5 <= b.length ? items(u32(p + 1), p + 5) : -1;
       case 0xde: return p + 3 <= b.length ? items(u16(p + 1) * 2, p + 3) : -1;
       case 0xdf: return p + 5 <= b.length ? items(u32(p + 1) * 2, p + 5) : -1;
-      default: return -1; // 0xc1 is never used
+      default: return -1; // extension types: the format uses none
     }
   return end <= b.length ? end : -1;
 }

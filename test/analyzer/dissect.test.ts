@@ -73,7 +73,7 @@ describe('dissection', () => {
 });
 
 describe('damaged sessions', () => {
-  it('analyze loads the intact part, names the damage with its offset, and --salvage reads past it', async () => {
+  it('analyze refuses a corrupt session naming the offset, as inspect does, and --salvage reads past the damage', async () => {
     const { readFileSync, writeFileSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { netprov } = await import('../helpers/cli.js');
@@ -91,15 +91,14 @@ describe('damaged sessions', () => {
     writeFileSync(path, damaged);
 
     const strict = netprov(['analyze', path, '--json', '-']);
-    expect(strict.status).toBe(0);
-    expect(strict.stderr).toContain(`netprov: warning: ${path}: offset ${middle}: payload checksum mismatch`);
-    expect(strict.stderr).toContain(`corrupt at offset ${middle}; later chunks not loaded (use --salvage)`);
-    const before = JSON.parse(strict.stdout).flows.length;
-    expect(before).toBeGreaterThan(0);
-    expect(before).toBeLessThan(30);
+    expect([strict.status, strict.stdout]).toEqual([1, '']);
+    expect(strict.stderr).toBe(`netprov: ${path}: corrupt at offset ${middle} (payload checksum mismatch); rerun with --salvage to load what is intact\n`);
 
-    const salvaged = JSON.parse(netprov(['analyze', path, '--json', '-', '--salvage']).stdout);
-    expect(salvaged.flows.length).toBeGreaterThan(before);
+    const salvagedRun = netprov(['analyze', path, '--json', '-', '--salvage']);
+    expect(salvagedRun.status).toBe(0);
+    expect(salvagedRun.stderr).toContain(`netprov: warning: ${path}: offset ${middle}: payload checksum mismatch`);
+    const salvaged = JSON.parse(salvagedRun.stdout);
+    expect(salvaged.flows.length).toBeGreaterThan(0);
     expect(salvaged.flows.length).toBeLessThan(30);
     expect(salvaged.sessions[0].chunks_bad).toBe(1);
   });

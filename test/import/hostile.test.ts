@@ -126,3 +126,30 @@ describe('damaged sessions: every reader agrees', () => {
     expect(JSON.parse(salvaged.stdout).flows).toEqual(original.flows);
   });
 });
+
+describe('a chunk whose checksums hold but whose msgpack breaks', () => {
+  it('gives inspect and analyze the same events up to the break, and exit 1 without --salvage', async () => {
+    const { encodeFrame, decodeFrameHeader } = await import('../../recorder/session/frame.js');
+    const bytes = readFileSync(join(repoRoot, 'fixtures/linux-burst.npsession'));
+    const at = FILE_SIGNATURE.length + FRAME_HEADER_SIZE + bytes.readUInt32LE(FILE_SIGNATURE.length + 12); // the first chunk
+    const header = decodeFrameHeader(bytes.subarray(at, at + FRAME_HEADER_SIZE));
+    if (typeof header === 'string') throw new Error(header);
+    const payload = Buffer.from(bytes.subarray(at + FRAME_HEADER_SIZE, at + FRAME_HEADER_SIZE + header.payloadLength));
+    const { unpackr } = await import('../../recorder/session/codec.js');
+    const starts: number[] = [];
+    unpackr.unpackMultiple(payload, (_value: unknown, start?: number) => void starts.push(start ?? -1));
+    expect(starts.length).toBeGreaterThan(10);
+    payload[starts[Math.floor(starts.length / 2)]] = 0xc1; // an event starting with the one byte msgpack never uses
+    const broken = Buffer.concat([bytes.subarray(0, at), encodeFrame(header.type, header.sequence, header.eventCount, payload), bytes.subarray(at + FRAME_HEADER_SIZE + header.payloadLength)]);
+    const dir = scratch();
+    const path = join(dir, 'broken.npsession');
+    writeFileSync(path, broken);
+    expect(netprov(['inspect', path]).status).toBe(1);
+    expect(netprov(['analyze', path]).status).toBe(1);
+    const inspected = JSON.parse(netprov(['inspect', path, '--salvage', '--json']).stdout);
+    const analysed = JSON.parse(netprov(['sql', 'SELECT (SELECT count(*) FROM packets) AS packets, (SELECT events FROM sessions) AS events', path, '--salvage', '-f', 'json']).stdout);
+    expect(inspected.counts.packet).toBeGreaterThan(0);
+    expect(analysed[0].packets).toBe(inspected.counts.packet);
+    expect(analysed[0].events).toBe(Object.values(inspected.counts as Record<string, number>).reduce((a, b) => a + b, 0));
+  });
+});
