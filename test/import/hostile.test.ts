@@ -153,3 +153,21 @@ describe('a chunk whose checksums hold but whose msgpack breaks', () => {
     expect(analysed[0].events).toBe(Object.values(inspected.counts as Record<string, number>).reduce((a, b) => a + b, 0));
   });
 });
+
+describe('found by npm run fuzz', () => {
+  it('a DNS answer whose TTL has its top bit set is read as TTL 0 (RFC 2181), not a crash', async () => {
+    const { analyze } = await import('../../analyzer/analyze.js');
+    const { query } = await import('../../analyzer/db/database.js');
+    const { SyntheticSession, MS } = await import('../helpers/synthetic.js');
+    // example.com A 93.184.216.34, TTL 0xffffffff.
+    const answer = Buffer.from('abcd81800001000100000000076578616d706c6503636f6d0000010001c00c00010001ffffffff00045db8d822', 'hex');
+    const s = new SyntheticSession('ttl.npsession');
+    s.packets(MS, [udpFrame('10.0.0.53', '10.0.0.1', 53, 40000, answer)]);
+    const { db } = await analyze([s.write()], { db: null });
+    try {
+      expect(await query(db, 'SELECT query, answers, ttls FROM dns')).toEqual([{ query: 'example.com', answers: ['93.184.216.34'], ttls: [0] }]);
+    } finally {
+      db.close();
+    }
+  });
+});
