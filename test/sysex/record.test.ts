@@ -127,11 +127,14 @@ describe('netprov record (Linux sensor)', () => {
     symlinkSync(join(repoRoot, 'node_modules'), join(tree, 'node_modules'));
     const bin = join(tree, 'bin');
     mkdirSync(bin);
-    for (const tool of ['make', 'cc', 'gcc', 'sh', 'uname', 'sed', 'mkdir']) symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
+    for (const tool of ['make', 'cc', 'gcc', 'sh', 'uname', 'sed', 'mkdir', 'mv', 'rm']) symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
     const run = spawnSync(process.execPath, [join(tree, 'recorder/native/build.js')], { encoding: 'utf8', env: { PATH: bin } });
     expect(run.status).toBe(0);
     expect(run.stderr).toMatch(/^netprov: the sensor was not built \([^)]*(bpftool|clang)[^)]*(not found|No such file or directory)\); live recording needs it: apt-get install clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev, then npm run build:sensor\n$/);
     expect(existsSync(join(tree, 'recorder/native/build/Release/netprov_sensor.node'))).toBe(false);
+    // Nothing half-made stays behind to break the next build (an empty vmlinux.h did, once).
+    const build = join(tree, 'sysex/linux/build');
+    expect(existsSync(build) ? readdirSync(build).filter((f) => f.startsWith('vmlinux')) : []).toEqual([]);
   });
 
   it('refuses an output it cannot create before starting the sensor', () => {
