@@ -33,6 +33,29 @@ async function flowsOf(capture: Buffer, name = 'capture.pcapng'): Promise<Record
 }
 
 describe('per-packet process metadata', () => {
+  it('reads Apple PKTAP headers: the process, else the effective process (a daemon sending for an app)', async () => {
+    const pktap = (pid: number, comm: string, epid: number, ecomm: string) => {
+      const h = Buffer.alloc(156);
+      h.writeUInt32LE(156, 0);
+      h.writeUInt32LE(1, 4);
+      h.writeUInt32LE(1, 8); // Ethernet follows
+      h.writeInt32LE(pid, 52);
+      h.write(comm, 56);
+      h.writeInt32LE(epid, 84);
+      h.write(ecomm, 88);
+      return h;
+    };
+    const packets = [
+      ...conversation(50110).map((data, i) => ({ ns: start + BigInt(i) * 1000n, data: Buffer.concat([pktap(4242, 'curl', 0, ''), data]) })),
+      ...conversation(50111).map((data, i) => ({ ns: start + 10_000n + BigInt(i) * 1000n, data: Buffer.concat([pktap(0, '', 501, 'Safari'), data]) })),
+    ];
+    const flows = await flowsOf(pcapFile(packets, { littleEndian: true, nanos: true, linkType: 149 }), 'pktap.pcap');
+    expect(flows.map((f) => [f.orig_p, f.process_key, f.attribution_method, f.pid, f.path])).toEqual([
+      [50110, '4242~curl', 'packet-metadata', 4242, 'curl'],
+      [50111, '501~Safari', 'packet-metadata', 501, 'Safari'],
+    ]);
+  });
+
   it('reads the pcapng epb_processid_threadid option', async () => {
     const packets: CapturePacket[] = conversation(50100).map((data, i) => ({ ns: start + BigInt(i) * 1000n, data, pidTid: [4242, 4243] }));
     const flows = await flowsOf(pcapngFile([{ linkType: 1, name: 'eth0' }], packets, { littleEndian: false }));
