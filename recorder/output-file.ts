@@ -11,7 +11,7 @@
  * until its trailer is written); it takes the same checks (prepareInPlace).
  */
 import { randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { accessSync, constants, lstatSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from './errors.js';
 
@@ -25,7 +25,7 @@ export interface OutputPolicy {
 
 const reason = (err: unknown) => (err as NodeJS.ErrnoException).code ?? String(err);
 
-function lstatOrNull(path: string): Stats | null {
+export function lstatOrNull(path: string): Stats | null {
   try {
     return lstatSync(path);
   } catch (err) {
@@ -177,32 +177,4 @@ export function checkInPlace(path: string, policy: OutputPolicy): boolean {
     throw new InputError(`${path}: cannot create the output (${folder}: ${reason(err)})`);
   }
   return checkOutput(path, policy) !== null;
-}
-
-/**
- * An analysis database a command will create or add to (`analyze --db`): nothing there yet
- * ('new', to be written through a temporary name), or a DuckDB database that is not an input
- * and not reached through a link ('existing', added to in place, in DuckDB's transactions).
- * Any other file is refused: netprov adds to its databases and replaces nothing else.
- */
-export function checkDatabaseOutput(path: string, policy: OutputPolicy): 'new' | 'existing' {
-  const there = lstatOrNull(path);
-  if (!there) return 'new';
-  checkOutput(path, { ...policy, force: true });
-  if (!isDuckDbFile(path)) throw new InputError(`${path}: exists and is not a DuckDB database; netprov adds to its own databases and replaces nothing else`);
-  return 'existing';
-}
-
-/** Is the file at `path` a DuckDB database (its magic at byte 8)? */
-export function isDuckDbFile(path: string): boolean {
-  const head = Buffer.alloc(12);
-  let fd: number | null = null;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-    return readSync(fd, head, 0, 12, 0) === 12 && head.subarray(8, 12).toString('latin1') === 'DUCK';
-  } catch {
-    return false;
-  } finally {
-    if (fd !== null) closeSync(fd);
-  }
 }

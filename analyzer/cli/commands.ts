@@ -2,12 +2,12 @@
 import type { Argv } from 'yargs';
 import { analysisJson, analyze } from '../analyze.js';
 import { verifyFixtures } from '../verify.js';
-import { openDatabase, type Database } from '../db/database.js';
+import { checkDatabaseOutput, openDatabase, type Database } from '../db/database.js';
 import { flowRecords, jsonLines, zeekConnLog, type FlowRecord } from '../output/conn-log.js';
 import { table } from '../../recorder/cli/output.js';
 import type { CommandContext } from '../../recorder/cli/commands.js';
 import { InputError } from '../../recorder/errors.js';
-import { checkDatabaseOutput, writeOutputFile, writeThrough } from '../../recorder/output-file.js';
+import { writeOutputFile, writeThrough } from '../../recorder/output-file.js';
 import { progressBar } from './progress.js';
 
 export function analyzerCommands(cli: Argv, context: CommandContext): Argv {

@@ -2,10 +2,10 @@
  * The embedded DuckDB that holds an analysis: opened on a file (`--db`) or in memory, with the
  * schema of schema.sql. Every query that takes a value takes it as a bound parameter.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, readSync } from 'node:fs';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { InputError } from '../../recorder/errors.js';
-import { isDuckDbFile } from '../../recorder/output-file.js';
+import { checkOutput, lstatOrNull, type OutputPolicy } from '../../recorder/output-file.js';
 import { projectFile } from '../../recorder/project.js';
 
 export interface Database {
@@ -68,4 +68,32 @@ export async function query(db: Database, sql: string, params: Record<string, Du
     }
     return row as Record<string, unknown>;
   });
+}
+
+/**
+ * An analysis database a command will create or add to (`analyze --db`): nothing there yet
+ * ('new', to be written through a temporary name), or a DuckDB database that is not an input
+ * and not reached through a link ('existing', added to in place, in DuckDB's transactions).
+ * Any other file is refused: netprov adds to its databases and replaces nothing else.
+ */
+export function checkDatabaseOutput(path: string, policy: OutputPolicy): 'new' | 'existing' {
+  const there = lstatOrNull(path);
+  if (!there) return 'new';
+  checkOutput(path, { ...policy, force: true });
+  if (!isDuckDbFile(path)) throw new InputError(`${path}: exists and is not a DuckDB database; netprov adds to its own databases and replaces nothing else`);
+  return 'existing';
+}
+
+/** Is the file at `path` a DuckDB database (its magic at byte 8)? */
+export function isDuckDbFile(path: string): boolean {
+  const head = Buffer.alloc(12);
+  let fd: number | null = null;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    return readSync(fd, head, 0, 12, 0) === 12 && head.subarray(8, 12).toString('latin1') === 'DUCK';
+  } catch {
+    return false;
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
 }

@@ -12,7 +12,7 @@
  */
 import type { ProcessImage, SessionEvent } from '../session/events.js';
 import type { Cursor } from './cursor.js';
-import type { ImportNotes, ImportSource, Timed } from './source.js';
+import { withinSessionClock, type ImportNotes, type ImportSource, type Timed } from './source.js';
 
 type Json = Record<string, any>;
 
@@ -115,6 +115,10 @@ export function openEslogger(cursor: Cursor, file: string): ImportSource {
       const actor = token(message.process?.audit_token);
       if (!time) {
         skip(n, 'field time is not an ISO-8601 timestamp');
+        continue;
+      }
+      if (!withinSessionClock(time[0])) {
+        skip(n, `field time ${String(message.time)} is outside what a session's clock holds (1677 to 2554)`);
         continue;
       }
       if (!actor) {

@@ -1,19 +1,16 @@
 /**
  * pcapng: sections in either byte order, several interfaces with their own `if_tsresol` and
  * `if_tsoffset`, enhanced/simple/obsolete packet blocks, interface statistics (drops become loss
- * events), and Apple's process information blocks, so that a macOS `tcpdump -k` capture keeps
- * the process of each packet.
- *
- * Apple's extension (libpcap's pcap-ng.h in Apple's open source): block type 0x80000001 holds a
- * u32 pid and options 2 (name) and 3 (path); an EPB names its process with option 0x8001 (index
- * of the process block within the section) and the effective process with 0x8003.
+ * events), and the process of each packet in every dialect captures carry it (pcapng-processes.ts).
+ * Every block is checked against its fixed fields and every time against what a clock can give.
  */
 import { basename } from 'node:path';
 import { InputError } from '../errors.js';
 import { Direction, type DirectionCode } from '../session/events.js';
 import { Cursor } from './cursor.js';
 import { directionFromLinkHeader, linkTypeName } from './linktype.js';
-import { importLoss, type ImportNotes, type ImportSource, type InterfaceNumbers, type Timed } from './source.js';
+import { PcapngProcesses, type CaptureProcess, type PcapngOption } from './pcapng-processes.js';
+import { importLoss, withinSessionClock, type ImportNotes, type ImportSource, type InterfaceNumbers, type Timed } from './source.js';
 
 const Block = {
   section: 0x0a0d0d0a,
@@ -57,28 +54,11 @@ interface Iface {
   last: [number, number] | null;
 }
 
-interface ProcessInfo {
-  key: string;
-  pid: number;
-  name: string | null;
-  path: string | null;
-  argv?: string[] | null;
-  ppid?: number | null;
-  /** Start time (ns since 1970) from a Wireshark process block, which tells processes of one pid apart. */
-  startNs?: bigint | null;
-  announced: boolean;
-}
-
-interface Option {
-  code: number;
-  value: Buffer;
-}
-
 export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: InterfaceNumbers): ImportSource {
   const notes: ImportNotes = { warnings: [] };
   let littleEndian = true;
   let interfaces: Iface[] = [];
-  let processes: ProcessInfo[] = [];
+  const processes = new PcapngProcesses();
   const linkTypes = new Set<string>();
   let lastSec = 0;
   let lastNsec = 0;
@@ -87,8 +67,8 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
   const u32 = (b: Buffer, at: number) => (littleEndian ? b.readUInt32LE(at) : b.readUInt32BE(at));
 
   /** The options from `from` to the end of `body`, in the section's byte order unless `le` says little-endian. */
-  function options(body: Buffer, from: number, le = littleEndian): Option[] {
-    const out: Option[] = [];
+  function options(body: Buffer, from: number, le = littleEndian): PcapngOption[] {
+    const out: PcapngOption[] = [];
     let at = from;
     while (at + 4 <= body.length) {
       const code = le ? body.readUInt16LE(at) : body.readUInt16BE(at);
@@ -100,11 +80,8 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
     return out;
   }
 
-  /**
-   * A time no capture clock gives: more than ±1,000 years from 1970 (pcapng's own timestamps
-   * reach 2554; only a hostile if_tsoffset or a corrupt timestamp goes past that).
-   */
-  const plausible = (sec: number) => Number.isSafeInteger(sec) && Math.abs(sec) < 2 ** 35;
+  /** A time a session's clock holds (1677 to 2554: pcapng's own timestamps end there; only a hostile if_tsoffset goes past). */
+  const plausible = (sec: number) => Number.isSafeInteger(sec) && withinSessionClock(sec);
 
   function* implausibleTime(block: string, at: number, iface: Iface, sec: number): Generator<Timed> {
     notes.warnings.push(`${file}: ${block} block at offset ${at} has time ${sec} s (timestamp with if_tsoffset ${iface.offsetSeconds} s), beyond any capture clock; packet not imported`);
@@ -151,92 +128,20 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
     return iface;
   }
 
-  function readProcess(body: Buffer): ProcessInfo {
-    const pid = u32(body, 0);
-    let name: string | null = null;
-    let path: string | null = null;
-    for (const { code, value } of options(body, 4)) {
-      if (code === 2) name = value.toString('utf8').replace(/\0+$/, '');
-      else if (code === 3) path = value.toString('utf8').replace(/\0+$/, '');
-    }
-    return { key: `${pid}~${name ?? path ?? ''}`, pid, name, path, announced: false };
+  function readAppleProcess(body: Buffer): void {
+    processes.addApple(u32(body, 0), options(body, 4));
   }
 
-  /** Processes known only by pid (epb_processid_threadid) or by packet comments (ptcpdump), by key. */
-  const described = new Map<string, ProcessInfo>();
-  /** Wireshark's process information blocks of this section, by pid, in file order. */
-  let wiresharkProcesses = new Map<number, ProcessInfo[]>();
-
-  /**
-   * The process an epb_processid_threadid pid names at time sec.nsec: of Wireshark process
-   * blocks for that pid, the one started last before the packet (the earliest if none had
-   * started; the last block if they carry no start time), as Wireshark matches them; else a
-   * process known by its pid alone.
-   */
-  function processById(pid: number, sec: number, nsec: number): ProcessInfo {
-    const blocks = wiresharkProcesses.get(pid);
-    if (blocks?.length) {
-      const timed = blocks.filter((b) => b.startNs != null);
-      if (!timed.length) return blocks.at(-1)!;
-      const t = BigInt(sec) * 1_000_000_000n + BigInt(nsec);
-      const started = timed.filter((b) => b.startNs! <= t);
-      const pick = (list: ProcessInfo[], latest: boolean) => list.reduce((a, b) => ((latest ? b.startNs! > a.startNs! : b.startNs! < a.startNs!) ? b : a));
-      return started.length ? pick(started, true) : pick(timed, false);
-    }
-    const key = `${pid}~`;
-    let p = described.get(key);
-    if (!p) described.set(key, (p = { key, pid, name: null, path: null, announced: false }));
-    return p;
-  }
-
-  /**
-   * A Wireshark custom block (PEN 32622) holding a process information entry: pid, then options
-   * (name 2, path 3, NUL-separated command line 4, parent pid 5, start time 9 in ns), all
-   * little-endian whatever the section's byte order. Other custom blocks carry nothing netprov records.
-   */
+  /** A Wireshark custom block holding a process entry (little-endian whatever the section's order); other custom blocks carry nothing netprov records. */
   function readWiresharkProcess(body: Buffer): void {
     if (body.length < 16 || u32(body, 0) !== WIRESHARK_PEN || body.readUInt32LE(4) !== WIRESHARK_PROCESS_ENTRY) return;
     const entryLength = body.readUInt32LE(8);
     if (entryLength < 4 || 12 + entryLength > body.length) return;
     const entry = body.subarray(12, 12 + entryLength);
-    const pid = entry.readUInt32LE(0);
-    const p: ProcessInfo = { key: '', pid, name: null, path: null, argv: null, ppid: null, startNs: null, announced: false };
-    for (const { code, value } of options(entry, 4, true)) {
-      if (code === 2) p.name = value.toString('utf8');
-      else if (code === 3) p.path = value.toString('utf8');
-      else if (code === 4) p.argv = value.toString('utf8').replace(/\0+$/, '').split('\0');
-      else if (code === 5 && value.length >= 4) p.ppid = value.readUInt32LE(0);
-      else if (code === 9 && value.length >= 8) p.startNs = value.readBigUInt64LE(0);
-    }
-    const name = p.name ?? p.path?.split('/').pop() ?? '';
-    p.key = p.startNs != null ? `${pid}~${name}@${p.startNs}` : `${pid}~${name}`;
-    const blocks = wiresharkProcesses.get(pid) ?? [];
-    blocks.push(p);
-    wiresharkProcesses.set(pid, blocks);
+    processes.addWireshark(entry.readUInt32LE(0), options(entry, 4, true));
   }
 
-  /**
-   * ptcpdump's packet comments: "PID: n\nCmd: path\nArgs: a b c" and "ParentPID: n\n...". Args
-   * are joined by spaces there, so argv is split on spaces here (arguments with spaces are lost).
-   */
-  function commentProcess(comment: string): ProcessInfo | undefined {
-    const field = (name: string) => new RegExp(`^${name}: (.*)$`, 'm').exec(comment)?.[1];
-    const pid = Number(field('PID'));
-    if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
-    const path = field('Cmd') ?? null;
-    const name = path?.split('/').pop() ?? null;
-    const key = `${pid}~${name ?? ''}`;
-    let p = described.get(key);
-    if (!p) {
-      const ppid = Number(field('ParentPID'));
-      const args = field('Args');
-      p = { key, pid, name, path, argv: args ? args.split(' ') : null, ppid: Number.isSafeInteger(ppid) && ppid > 0 ? ppid : null, announced: false };
-      described.set(key, p);
-    }
-    return p;
-  }
-
-  function* announce(iface: Iface, process: ProcessInfo | undefined, sec: number, nsec: number): Generator<Timed> {
+  function* announce(iface: Iface, process: CaptureProcess | undefined, sec: number, nsec: number): Generator<Timed> {
     if (!iface.announced) {
       iface.announced = true;
       yield { sec, nsec, event: { kind: 'interface', t: 0, id: iface.id, name: iface.name, linkType: iface.linkType, snapLen: iface.snapLen } };
@@ -255,7 +160,7 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
   }
 
   function* packet(
-    iface: Iface, sec: number, nsec: number, origLen: number, data: Buffer, direction: DirectionCode, process: ProcessInfo | undefined,
+    iface: Iface, sec: number, nsec: number, origLen: number, data: Buffer, direction: DirectionCode, process: CaptureProcess | undefined,
   ): Generator<Timed> {
     yield* announce(iface, process, sec, nsec);
     lastSec = sec;
@@ -281,23 +186,17 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
     const origLen = u32(body, 16);
     const data = body.subarray(20, 20 + capLen);
     let direction: DirectionCode = Direction.unknown;
-    let process: ProcessInfo | undefined;
-    // Weaker dialects, used only when no Apple process block names the process.
-    let threadPid = 0;
-    const comments: string[] = [];
+    const hints = { apple: null as number | null, appleEffective: null as number | null, comments: [] as string[], pid: 0 };
     for (const { code, value } of options(body, 20 + ((capLen + 3) & ~3))) {
       if (code === 2 && value.length >= 4) {
         const bits = u32(value, 0) & 3;
         direction = bits === 1 ? Direction.in : bits === 2 ? Direction.out : Direction.unknown;
-      } else if ((code === 0x8001 || (code === 0x8003 && !process)) && value.length >= 4) {
-        process = processes[u32(value, 0)] ?? process;
-      } else if (code === 8 && value.length >= 8) {
-        threadPid = u32(value, 0); // epb_processid_threadid: process id, thread id; 0 is unknown
-      } else if (code === 1) {
-        comments.push(value.toString('utf8'));
-      }
+      } else if (code === 0x8001 && value.length >= 4) hints.apple = u32(value, 0);
+      else if (code === 0x8003 && value.length >= 4) hints.appleEffective = u32(value, 0);
+      else if (code === 8 && value.length >= 8) hints.pid = u32(value, 0); // epb_processid_threadid: process id, thread id
+      else if (code === 1) hints.comments.push(value.toString('utf8'));
     }
-    process ??= (comments.length ? commentProcess(comments.join('\n')) : undefined) ?? (threadPid > 0 ? processById(threadPid, sec, nsec) : undefined);
+    const process = processes.forPacket(hints, sec, nsec);
     yield* packet(iface, sec, nsec, origLen, data, direction, process);
   }
 
@@ -354,8 +253,7 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
         }
         littleEndian = bom === BYTE_ORDER_MAGIC;
         interfaces = [];
-        processes = [];
-        wiresharkProcesses = new Map();
+        processes.newSection();
       }
       const blockType = u32(cursor.buf, cursor.pos);
       const length = u32(cursor.buf, cursor.pos + 4);
@@ -377,7 +275,7 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
         // block still takes its place in the numbering the packets after it refer to.
         notes.warnings.push(`${file}: ${fixed.name} block at offset ${at} is ${body.length} bytes, shorter than its ${fixed.bytes} bytes of fixed fields`);
         if (blockType === Block.interface) interfaces.push(readInterface(Buffer.from([0xff, 0xff, 0, 0, 0, 0, 0, 0])));
-        else if (blockType === Block.appleProcess) processes.push({ key: '0~', pid: 0, name: null, path: null, announced: false });
+        else if (blockType === Block.appleProcess) processes.addUnreadableApple();
         else yield importLoss(lastSec, lastNsec, file, 1, `pcapng ${fixed.name} block at offset ${at} shorter than its fixed fields`);
         continue;
       }
@@ -398,7 +296,7 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
           yield* interfaceStats(body, at);
           break;
         case Block.appleProcess:
-          processes.push(readProcess(body));
+          readAppleProcess(body);
           break;
         case Block.customCopy:
         case Block.customNoCopy:

@@ -35,6 +35,13 @@ export interface ImportSource {
   close(): void;
 }
 
+/**
+ * Times a session's clock can place: its start is a 64-bit count of ns since 1970 (int64 before
+ * 1970, uint64 after), so from 1677 to 2554 — every time a pcap, a pcapng or eslogger writes for
+ * a real clock. A time outside is an input's damage, not evidence.
+ */
+export const withinSessionClock = (sec: number): boolean => Number.isFinite(sec) && sec >= -9_223_372_036 && sec < 18_446_744_073;
+
 /** A loss event for input that could not be read: never hidden, always counted. */
 export function importLoss(sec: number, nsec: number, file: string, count: number, reason: string): Timed {
   return { sec, nsec, event: { kind: 'loss', t: 0, source: `import:${file}`, count, reason } };

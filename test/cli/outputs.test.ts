@@ -73,14 +73,14 @@ describe('outputs never destroy an input', () => {
   });
 
   it('leaves nothing behind when an import fails part-way, not even a temporary file', () => {
-    // Events 630 years apart: no 64-bit clock holds both, so the import fails after it has started writing.
+    // Events 872 years apart: no 64-bit clock holds both, so the import fails after it has started writing.
     const out = join(dir, 'failed');
     mkdirSync(out);
     const broken = join(out, 'broken.npsession');
     const eslog = join(out, 'es.json');
     const line = (time: string, seq: number) => JSON.stringify({ schema_version: 1, version: 8, time, event_type: 9, global_seq_num: seq, seq_num: seq,
       process: { audit_token: { pid: 1, pidversion: 1 }, ppid: 0, executable: { path: '/sbin/launchd' } }, event: { exec: { target: { audit_token: { pid: 2, pidversion: 2 }, ppid: 1, executable: { path: '/bin/sh' } }, args: ['sh'] } } });
-    writeFileSync(eslog, `${line('1970-01-01T00:00:01.000000000Z', 1)}\n${line('2600-01-01T00:00:00.000000000Z', 2)}\n`);
+    writeFileSync(eslog, `${line('1678-01-01T00:00:00.000000000Z', 1)}\n${line('2550-01-01T00:00:00.000000000Z', 2)}\n`);
     refused(netprov(['import', eslog, '-o', broken]), /more than 584 years from the session start/);
     expect(readdirSync(out)).toEqual(['es.json']);
   });

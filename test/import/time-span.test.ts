@@ -60,16 +60,30 @@ describe('time span', () => {
     expect(analysed.stderr).toMatch(/570 years from the session start; the analysis holds ±292 years/);
   });
 
-  it('refuses, in one line, an event no 64-bit clock can place beside the others', () => {
+  it('skips, with a warning and a loss, an eslogger time no session clock holds (the year 9999, the year 24)', () => {
     const dir = scratch();
     const sample = readFileSync(join(repoRoot, 'test/data/eslogger-sample.jsonl'), 'utf8').split('\n').filter(Boolean);
-    const far = JSON.parse(sample[1]);
-    far.time = '9999-12-31T23:59:59.000000000Z';
-    writeFileSync(join(dir, 'es.json'), `${sample[0]}\n${JSON.stringify(far)}\n`);
+    const late = { ...JSON.parse(sample[1]), time: '9999-12-31T23:59:59.000000000Z' };
+    const early = { ...JSON.parse(sample[2]), time: '0024-05-01T10:00:01.123456789Z' }; // found by npm run fuzz
+    writeFileSync(join(dir, 'es.json'), `${sample[0]}\n${JSON.stringify(late)}\n${JSON.stringify(early)}\n${sample.slice(3).join('\n')}\n`);
+    const session = join(dir, 'es.npsession');
+    const run = netprov(['import', join(dir, 'es.json'), '-o', session]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/field time 9999-12-31T23:59:59\.000000000Z is outside what a session's clock holds/);
+    expect(run.stderr).toMatch(/field time 0024-05-01T10:00:01\.123456789Z is outside/);
+    expect(inspect(session, false).losses.filter((l) => l.source.startsWith('import:')).reduce((n, l) => n + l.count, 0)).toBe(2);
+  });
+
+  it('refuses, in one line, events no 64-bit clock can place together (1678 and 2550)', () => {
+    const dir = scratch();
+    const sample = readFileSync(join(repoRoot, 'test/data/eslogger-sample.jsonl'), 'utf8').split('\n').filter(Boolean);
+    const first = { ...JSON.parse(sample[0]), time: '1678-01-01T00:00:00.000000000Z' };
+    const last = { ...JSON.parse(sample[1]), time: '2550-01-01T00:00:00.000000000Z' };
+    writeFileSync(join(dir, 'es.json'), `${JSON.stringify(first)}\n${JSON.stringify(last)}\n`);
     const run = netprov(['import', join(dir, 'es.json'), '-o', join(dir, 'es.npsession')]);
     expect(run.status).toBe(1);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
-    expect(run.stderr).toMatch(/es\.json: event at 253402300799 s since 1970 is more than 584 years from the session start/);
+    expect(run.stderr).toMatch(/es\.json: event at 18303062400 s since 1970 is more than 584 years from the session start/);
   });
 
   it('gives a pcapng simple packet block its interface\'s last time, and keeps a time-0 statistics block as a loss', () => {
