@@ -122,6 +122,13 @@ export class EventShapeError extends Error {}
  * Throws EventShapeError naming the field.
  */
 export function checkEvent(event: SessionEvent): void {
+  // Packets are nearly every event an importer writes: checked field by field, as packetFromWire
+  // reads them, rather than through a wire array (that round trip cost imports ~15%).
+  if (event.kind === 'packet') {
+    const { interfaceId, direction, origLen, data, processKey } = event;
+    const timeOk = event.tExact === undefined ? Number.isSafeInteger(event.t) : sessionTime(event.tExact) !== undefined;
+    if (timeOk && Number.isSafeInteger(interfaceId) && Number.isSafeInteger(direction) && Number.isSafeInteger(origLen) && data instanceof Uint8Array && (processKey === null || typeof processKey === 'string')) return;
+  }
   if (fromWire(toWire(event)) === undefined) throw new EventShapeError(`${event.kind} is no event kind of this format`);
 }
 
