@@ -42,7 +42,6 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
               for (const p of r.problems) context.warn(p);
               for (const { reason, packets } of r.undissected) context.warn(`${r.file}: ${packets.toLocaleString('en-US')} packets not dissected: ${reason}`);
               if (r.truncatedAt !== null) context.warn(`${r.file}: ends inside the frame at offset ${r.truncatedAt}; everything before it was loaded`);
-              if (r.stoppedAt !== null) context.warn(`${r.file}: corrupt at offset ${r.stoppedAt}; later chunks not loaded (use --salvage)`);
             }
             // yargs hands a lone "-" over as an empty string.
             const toStdout = argv.json === '-' || argv.json === '';
