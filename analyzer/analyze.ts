@@ -4,19 +4,40 @@
  */
 import { InputError } from '../recorder/errors.js';
 import { openDatabase, query, type Database } from './db/database.js';
-import { loadSession, type LoadOptions, type LoadResult } from './load/loader.js';
+import { classifyInputs, inputName } from './load/inputs.js';
+import { loadSession, startLoad, type LoadOptions, type LoadResult } from './load/loader.js';
 
 export interface AnalyzeOptions extends LoadOptions {
   /** DuckDB file; null = in memory. */
   db: string | null;
+  /** Where the captures' merged session is also written: a temporary name, and the name for messages. */
+  save?: { temporary: string; name: string };
 }
 
+/**
+ * Loads session files and captures (all captures together make one session) into a database.
+ * Returns one result per session, in command-line order.
+ */
 export async function analyze(paths: string[], options: AnalyzeOptions): Promise<{ db: Database; results: LoadResult[] }> {
-  const db = await openDatabase(options.db);
+  const inputs = classifyInputs(paths);
+  if (inputs.length === 0) throw new InputError('no sessions or captures to analyse');
+  if (options.save && !inputs.some((i) => i.kind === 'captures')) throw new InputError('--save keeps the session made from captures; no capture was given');
+  for (const input of inputs) if (input.kind === 'captures' && options.save) input.save = options.save;
+  // The first input's workers start reading while DuckDB opens.
+  const first = startLoad(inputs[0], options);
+  let db: Database;
+  try {
+    db = await openDatabase(options.db);
+  } catch (err) {
+    await first.stop();
+    first.flowsCsv.remove();
+    throw err;
+  }
   const results: LoadResult[] = [];
   try {
-    for (const path of paths) {
-      const result = await loadSession(db, path, options);
+    for (const input of inputs) {
+      const path = inputName(input);
+      const result = await loadSession(db, input === inputs[0] ? first : input, options);
       // As inspect does: a corrupt session is an error unless the user asked to load what is intact.
       if (result.corruption && !options.salvage) {
         const { offset, message } = result.corruption;

@@ -5,7 +5,9 @@
 CREATE TABLE IF NOT EXISTS sessions (
     session_id     VARCHAR PRIMARY KEY,  -- header session_id (UUID)
     session_no     INTEGER,              -- order of loading into this database; packet_rows key
-    file           VARCHAR,              -- absolute path of the session file it was loaded from
+    file           VARCHAR,              -- absolute path of the session file it was loaded from (NULL: straight from captures)
+    captures       VARCHAR[],            -- absolute paths of the captures it was analysed from directly, in command-line
+                                         -- order (NULL: from a session file); export --pcap re-reads packets from them
     host           VARCHAR,              -- host the events were recorded on
     sensor         VARCHAR,              -- producer name and version
     start_ns       HUGEINT,              -- wall-clock start, ns since the Unix epoch, exact (pcapng reaches 2554, past BIGINT)
@@ -14,7 +16,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     events         BIGINT,               -- events read
     chunks_good    INTEGER,
     chunks_bad     INTEGER,              -- corrupt chunks (skipped with --salvage)
-    complete       BOOLEAN,              -- the trailer was present (the recorder closed the session)
+    complete       BOOLEAN,              -- the trailer was present (the recorder closed the session); captures: read to their end
     truncated_at   BIGINT,               -- byte offset where the file ends inside a frame, or NULL
     problems       VARCHAR[],            -- "offset: message" for every problem the reader reported
     malformed_packets BIGINT             -- packets whose headers could not be fully read (kept, see packets.problem)

@@ -26,3 +26,6 @@ export function projectRoot(): string {
 }
 
 export const projectFile = (relative: string): string => join(projectRoot(), relative);
+
+/** netprov's own version, as package.json gives it. */
+export const projectVersion = (): string => (JSON.parse(readFileSync(projectFile('package.json'), 'utf8')) as { version: string }).version;

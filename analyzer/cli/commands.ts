@@ -13,12 +13,16 @@ import { progressBar } from './progress.js';
 export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
   return cli
     .command(
-      'analyze <sessions..>',
-      'Load sessions into DuckDB: flows (Zeek conn.log semantics), processes, attribution, DNS; print who opened what',
+      'analyze <inputs..>',
+      'Load sessions or captures into DuckDB: flows (Zeek conn.log semantics), processes, attribution, DNS; print who opened what',
       (y) =>
         y
-          .positional('sessions', { type: 'string', array: true, demandOption: true })
-          .option('db', { type: 'string', describe: 'DuckDB file to create or add to (default: in memory)' })
+          .positional('inputs', {
+            type: 'string', array: true, demandOption: true,
+            describe: 'session files, and captures (pcap, pcapng, eslogger JSON, gzip of any): the captures together make one session, streamed without a session file',
+          })
+          .option('db', { type: 'string', describe: 'DuckDB file to create or add to (default: in memory, spilling to a private temporary folder past the memory limit)' })
+          .option('save', { type: 'string', describe: 'also write the captures\' merged session to this file, as `netprov import` would' })
           .option('json', { type: 'string', describe: 'write the whole analysis as deterministic JSON to this file (- for stdout)' })
           .option('verify-checksums', {
             type: 'boolean',
@@ -27,15 +31,16 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
           })
           .option('limit', { type: 'number', default: 50, describe: 'flows to list on the terminal (0 = all)' })
           .example('$0 analyze fixtures/http-get.npsession', 'the flows of a bundled session and the processes that opened them')
+          .example('$0 analyze capture.pcap.gz eslogger.json --save case.npsession', 'straight from captures, keeping their session')
           .example('$0 analyze s1.npsession s2.npsession --db case.duckdb', 'keep the analysis for `netprov flows --db` and SQL'),
       async (argv) => {
-        const sessions = argv.sessions as string[];
+        const sessions = argv.inputs as string[];
         const force = argv.force as boolean;
-        // The JSON must not land on a session or on the database either.
-        const jsonPolicy = { inputs: argv.db ? [...sessions, argv.db] : sessions, force };
-        const analyseInto = async (dbPath: string | null) => {
+        // The JSON must not land on an input, the database or the saved session either.
+        const jsonPolicy = { inputs: [...sessions, ...(argv.db ? [argv.db] : []), ...(argv.save ? [argv.save] : [])], force };
+        const analyseInto = async (dbPath: string | null, save?: { temporary: string; name: string }) => {
           const bar = progressBar('loading');
-          const { db, results } = await analyze(sessions, { db: dbPath, salvage: argv.salvage as boolean, verifyChecksums: argv.verifyChecksums, onProgress: bar.update });
+          const { db, results } = await analyze(sessions, { db: dbPath, save, salvage: argv.salvage as boolean, verifyChecksums: argv.verifyChecksums, onProgress: bar.update });
           bar.stop();
           try {
             for (const r of results) {
@@ -51,22 +56,29 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
               else writeOutputFile(argv.json, json, jsonPolicy);
             }
             if (!toStdout) {
-              const records = await flowRecords(db);
-              const shown = argv.limit > 0 ? records.slice(0, argv.limit) : records;
+              const shown = await flowRecords(db, null, argv.limit > 0 ? argv.limit : null);
+              const total = results.reduce((sum, r) => sum + r.flows, 0);
               for (const r of results) console.log(`${r.file}: ${r.packets} packets, ${r.flows} flows, ${r.events} events`);
               console.log('');
               console.log(flowTable(shown));
-              if (shown.length < records.length) console.log(`… ${records.length - shown.length} more (netprov flows for all)`);
+              if (shown.length < total) console.log(`… ${total - shown.length} more (netprov flows for all)`);
             }
           } finally {
             db.close();
           }
         };
         // A new database is built under a temporary name and renamed into place once closed; an
-        // existing one is added to in place (DuckDB's transactions keep it whole).
-        if (!argv.db) await analyseInto(null);
-        else if (checkDatabaseOutput(argv.db, { inputs: sessions, force }) === 'existing') await analyseInto(argv.db);
-        else await writeThrough(argv.db, { inputs: sessions, force }, 'file', (temporary) => analyseInto(temporary));
+        // existing one is added to in place (DuckDB's transactions keep it whole). A saved
+        // session, likewise, appears only once the whole analysis has succeeded.
+        const inDb = (save?: { temporary: string; name: string }) => {
+          if (!argv.db) return analyseInto(null, save);
+          const policy = { inputs: [...sessions, ...(argv.save ? [argv.save] : [])], force };
+          if (checkDatabaseOutput(argv.db, policy) === 'existing') return analyseInto(argv.db, save);
+          return writeThrough(argv.db, policy, 'file', (temporary) => analyseInto(temporary, save));
+        };
+        const savePath = argv.save;
+        if (savePath === undefined) await inDb();
+        else await writeThrough(savePath, { inputs: [...sessions, ...(argv.db ? [argv.db] : [])], force }, 'file', (temporary) => inDb({ temporary, name: savePath }));
       },
     )
     .command(
@@ -89,20 +101,21 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
       },
     )
     .command(
-      'flows [session]',
+      'flows [inputs..]',
       'Print flows with their process: table, csv, json lines (Zeek names + attribution) or a Zeek conn.log',
       (y) =>
         y
-          .positional('session', { type: 'string', describe: 'session file (or use --db)' })
+          .positional('inputs', { type: 'string', array: true, default: [], describe: 'session files or captures (or use --db)' })
           .option('db', { type: 'string', describe: 'DuckDB file written by netprov analyze --db' })
           .option('format', { choices: ['table', 'csv', 'json', 'zeek'] as const, default: undefined, describe: 'default: table on a terminal, json otherwise' })
           .example('$0 flows capture.npsession --format zeek > conn.log', 'a conn.log that Zeek tooling reads')
           .example('$0 flows --db case.duckdb --format json | jq .exe', 'which executables talked'),
       async (argv) => {
-        if (!argv.session === !argv.db) throw new InputError('flows: give a session file or --db FILE (one of them)');
+        const inputs = argv.inputs as string[];
+        if ((inputs.length === 0) === !argv.db) throw new InputError('flows: give session files or captures, or --db FILE (one of them)');
         let db: Database;
         if (argv.db) db = await openDatabase(argv.db, 'read-only');
-        else db = (await analyze([argv.session!], { db: null, salvage: argv.salvage as boolean })).db;
+        else db = (await analyze(inputs, { db: null, salvage: argv.salvage as boolean })).db;
         try {
           const records = await flowRecords(db);
           const format = argv.format ?? (process.stdout.isTTY ? 'table' : 'json');

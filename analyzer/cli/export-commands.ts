@@ -18,9 +18,9 @@ import { writeText } from '../query/result.js';
 export async function sessionsOrDb(
   db: string | undefined, sessions: string[], salvage: boolean, access: 'read-only' | 'read-write' = 'read-only',
 ): Promise<Database> {
-  if (db && sessions.length) throw new InputError('give session files or --db FILE, not both');
+  if (db && sessions.length) throw new InputError('give session files or captures, or --db FILE, not both');
   if (db) return openDatabase(db, access);
-  if (!sessions.length) throw new InputError('give session files or --db FILE');
+  if (!sessions.length) throw new InputError('give session files, captures or --db FILE');
   const bar = progressBar('loading');
   const { db: analysed } = await analyze(sessions, { db: null, salvage, onProgress: bar.update });
   bar.stop();
@@ -39,7 +39,7 @@ export function exportCommands(cli: Argv): Argv {
     'Write one self-contained HTML report: process tree with flows, timeline, top talkers, DNS names, unattributed flows, losses, search',
     (y) =>
       y
-        .positional('sessions', { type: 'string', array: true, default: [] })
+        .positional('sessions', { type: 'string', array: true, default: [], describe: 'session files, or captures (pcap, pcapng, eslogger JSON, gzip of any) analysed straight away' })
         .option('db', { type: 'string', describe: 'DuckDB file written by netprov analyze --db' })
         .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'HTML file to write (created 0600)' })
         .example('$0 report case.npsession -o case.html', 'open case.html in any browser, offline'),
@@ -58,7 +58,7 @@ export function exportCommands(cli: Argv): Argv {
     'Export the analysis: Parquet (hive-partitioned by host and day), Zeek conn.log/dns.log, or one flow or process as pcapng',
     (y) =>
       y
-        .positional('sessions', { type: 'string', array: true, default: [] })
+        .positional('sessions', { type: 'string', array: true, default: [], describe: 'session files, or captures (pcap, pcapng, eslogger JSON, gzip of any) analysed straight away' })
         .option('db', { type: 'string', describe: 'DuckDB file written by netprov analyze --db' })
         .option('parquet', { type: 'string', describe: 'folder for every table as Parquet: TABLE/host=H/day=D/*.parquet' })
         .option('zeek', { type: 'string', describe: 'folder for conn.log and dns.log' })

@@ -41,7 +41,7 @@ export function queryCommands(cli: Argv): Argv {
       (y) =>
         y
           .positional('name', { type: 'string', describe: 'query name' })
-          .positional('sessions', { type: 'string', array: true, default: [] })
+          .positional('sessions', { type: 'string', array: true, default: [], describe: 'session files, or captures (pcap, pcapng, eslogger JSON, gzip of any) analysed straight away' })
           .option('list', { type: 'boolean', default: false, describe: 'list the queries with their parameters' })
           .option('param', { alias: 'p', type: 'string', nargs: 1, describe: 'a parameter, name=value (repeat for more)' })
           .option('db', { type: 'string', describe: 'DuckDB file written by netprov analyze --db' })
@@ -79,7 +79,7 @@ export function queryCommands(cli: Argv): Argv {
       (y) =>
         y
           .positional('statement', { type: 'string', demandOption: true })
-          .positional('sessions', { type: 'string', array: true, default: [] })
+          .positional('sessions', { type: 'string', array: true, default: [], describe: 'session files, or captures (pcap, pcapng, eslogger JSON, gzip of any) analysed straight away' })
           .option('db', { type: 'string', describe: 'DuckDB file written by netprov analyze --db' })
           .option('format', { alias: 'f', choices: FORMATS, describe: 'default: table on a terminal, csv otherwise; parquet needs -o' })
           .option('output', { alias: 'o', type: 'string', describe: 'write to this file (created 0600)' })

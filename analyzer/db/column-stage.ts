@@ -8,20 +8,11 @@
  */
 import duckdb from '@duckdb/node-bindings';
 import { DuckDBDataChunk, BIGINT, DOUBLE, INTEGER, SMALLINT, UINTEGER, UTINYINT, type DuckDBAppender, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
+import type { NumericArray, StagedKind } from './staged.js';
 
 const VECTOR = 2048;
 
-/** Column kinds. */
-export const Staged = {
-  i64: { type: BIGINT, array: BigInt64Array },
-  f64: { type: DOUBLE, array: Float64Array },
-  i32: { type: INTEGER, array: Int32Array },
-  u32: { type: UINTEGER, array: Uint32Array },
-  i16: { type: SMALLINT, array: Int16Array },
-  u8: { type: UTINYINT, array: Uint8Array },
-} as const;
-export type StagedKind = (typeof Staged)[keyof typeof Staged];
-export type NumericArray = BigInt64Array | Float64Array | Int32Array | Uint32Array | Int16Array | Uint8Array;
+const duckDbType: Record<StagedKind['type'], DuckDBType> = { BIGINT, DOUBLE, INTEGER, UINTEGER, SMALLINT, UTINYINT };
 
 export class BulkAppender {
   /** Time spent handing chunks to DuckDB. */
@@ -41,11 +32,12 @@ export class BulkAppender {
   /** Appends to `table`, whose columns must be `kinds`, in order and type. */
   static async open(connection: DuckDBConnection, table: string, kinds: StagedKind[]): Promise<BulkAppender> {
     const appender = await connection.createAppender(table);
-    const mismatch = kinds.findIndex((kind, i) => i >= appender.columnCount || appender.columnType(i).typeId !== kind.type.typeId);
+    const types = kinds.map((kind) => duckDbType[kind.type]);
+    const mismatch = types.findIndex((type, i) => i >= appender.columnCount || appender.columnType(i).typeId !== type.typeId);
     if (mismatch >= 0 || kinds.length !== appender.columnCount) {
       throw new Error(`BulkAppender: ${table} does not have the expected columns (first difference at column ${mismatch < 0 ? kinds.length : mismatch})`);
     }
-    return new BulkAppender(appender, kinds.map((k) => k.type));
+    return new BulkAppender(appender, types);
   }
 
   /** Appends the first `count` rows of `columns` (one array per table column, in order). */

@@ -10,7 +10,7 @@
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { query, type Database } from './database.js';
+import type { Database } from './database.js';
 
 const FLUSH_AT = 1 << 20;
 
@@ -57,10 +57,9 @@ export class CsvFile {
 
 /** Loads every row of a closed CsvFile into `table`. */
 export async function loadCsv(db: Database, table: string, path: string): Promise<void> {
-  const columns = (await query(db, 'SELECT column_name AS name, data_type AS type FROM duckdb_columns() WHERE table_name = $1 ORDER BY column_index', [table])) as {
-    name: string;
-    type: string;
-  }[];
+  // Only type imports of DuckDB here: the tracking worker writes CsvFiles without loading it.
+  const reader = await db.connection.runAndReadAll('SELECT column_name AS name, data_type AS type FROM duckdb_columns() WHERE table_name = $1 ORDER BY column_index', [table]);
+  const columns = reader.getRowObjectsJS() as { name: string; type: string }[];
   // Column names and types come from the table's own definition, never from input.
   const spec = columns.map((c) => `'${c.name}': '${c.type}'`).join(', ');
   await db.connection.run(

@@ -2,8 +2,10 @@
  * The embedded DuckDB that holds an analysis: opened on a file (`--db`) or in memory, with the
  * schema of schema.sql. Every query that takes a value takes it as a bound parameter.
  */
-import { closeSync, constants, openSync, readFileSync, readSync } from 'node:fs';
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { InputError } from '../../recorder/errors.js';
 import { checkOutput, lstatOrNull, type OutputPolicy } from '../../recorder/output-file.js';
 import { projectFile } from '../../recorder/project.js';
@@ -20,11 +22,19 @@ export interface Database {
  */
 export async function openDatabase(path: string | null, access: 'read-write' | 'read-only' = 'read-write'): Promise<Database> {
   if (path !== null && access === 'read-only' && !isDuckDbFile(path)) throw new InputError(`${path}: not a DuckDB database (netprov analyze --db FILE writes one)`);
+  // Loaded here, not imported at the top: ~0.2 s that the loading workers, started first, overlap.
+  const { DuckDBInstance } = await import('@duckdb/node-api');
   let instance: DuckDBInstance;
+  const spill = privateTempFolder();
   try {
     // Results never depend on DuckDB's threads: every output query orders its rows.
-    instance = await DuckDBInstance.create(path ?? ':memory:', access === 'read-only' ? { access_mode: 'READ_ONLY' } : {});
+    instance = await DuckDBInstance.create(path ?? ':memory:', {
+      ...(access === 'read-only' ? { access_mode: 'READ_ONLY' } : {}),
+      memory_limit: `${memoryLimitMiB(path === null)}MiB`,
+      temp_directory: spill.path,
+    });
   } catch (err) {
+    spill.remove();
     throw new InputError(`${path}: cannot open as a DuckDB database (${(err as Error).message.split('\n')[0]})`);
   }
   const connection = await instance.connect();
@@ -37,8 +47,33 @@ export async function openDatabase(path: string | null, access: 'read-write' | '
     close() {
       connection.closeSync();
       instance.closeSync();
+      spill.remove();
     },
   };
+}
+
+/**
+ * DuckDB's memory limit (its default is 80% of RAM: memory would grow with the input). Past it,
+ * DuckDB spills to a private temporary folder — an in-memory analysis too — so that `analyze`
+ * peaks near 1 GiB with --db and 2 GiB in memory whatever the input's size (measured in
+ * `npm run bench`), or less on a small machine; NETPROV_MEMORY_MIB overrides it.
+ */
+export function memoryLimitMiB(inMemory: boolean): number {
+  const override = Number(process.env.NETPROV_MEMORY_MIB);
+  if (Number.isFinite(override) && override >= 64) return Math.floor(override);
+  const machine = totalmem() / 2 ** 20;
+  return Math.floor(Math.min(inMemory ? 1280 : 512, machine / (inMemory ? 3 : 6)));
+}
+
+/** A 0700 folder in the system temp dir for DuckDB's spill files, removed on close or exit. */
+function privateTempFolder(): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), 'netprov-spill-'));
+  const remove = () => {
+    rmSync(path, { recursive: true, force: true });
+    process.off('exit', remove);
+  };
+  process.on('exit', remove);
+  return { path, remove };
 }
 
 /**

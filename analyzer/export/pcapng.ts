@@ -5,6 +5,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { InputError } from '../../recorder/errors.js';
+import { CaptureStream } from '../../recorder/import/captures.js';
 import { SessionReader } from '../../recorder/session/reader.js';
 import { query, type Database } from '../db/database.js';
 
@@ -17,7 +18,7 @@ export async function exportPcapng(db: Database, out: string, selection: PcapSel
   if (!selection.flow === !selection.process) throw new InputError('--pcap needs one of --flow UID or --process KEY');
   const wanted = await query(
     db,
-    `SELECT p.session_id, s.file, s.start_ns, p.packet_no, p.t, p.orig_len, p.interface_id, a.process_key, pr.pid, pr.path
+    `SELECT p.session_id, coalesce(s.file, array_to_string(s.captures, ' + ')) AS file, s.captures, s.start_ns, p.packet_no, p.t, p.orig_len, p.interface_id, a.process_key, pr.pid, pr.path
      FROM packets p
      JOIN sessions s USING (session_id)
      LEFT JOIN attributions a ON a.session_id = p.session_id AND a.uid = p.flow_uid
@@ -29,24 +30,34 @@ export async function exportPcapng(db: Database, out: string, selection: PcapSel
   if (wanted.length === 0) throw new InputError(`no packets for ${selection.flow ? `flow ${selection.flow}` : `process ${selection.process}`}`);
   const interfaces = await query(db, 'SELECT session_id, interface_id, name, link_type FROM interfaces');
 
-  // Packet bytes, read back from each session file, keyed by session and packet number.
+  // Packet bytes, read back from each session file — or, for a session analysed straight from
+  // captures, from the captures merged again — keyed by session and packet number.
   const bytes = new Map<string, Uint8Array>();
   for (const file of new Set(wanted.map((w) => w.file as string))) {
-    const numbers = new Set(wanted.filter((w) => w.file === file).map((w) => w.packet_no as number));
-    let reader: SessionReader;
+    const rows = wanted.filter((w) => w.file === file);
+    const numbers = new Set(rows.map((w) => w.packet_no as number));
+    const captures = rows[0].captures as string[] | null;
+    let reader: SessionReader | CaptureStream;
     try {
-      reader = SessionReader.open(file);
+      reader = captures ? new CaptureStream(captures) : SessionReader.open(file);
     } catch (err) {
       throw new InputError(`cannot reopen ${file} for packet bytes: ${(err as Error).message}`);
     }
+    if (reader.header.sessionId !== rows[0].session_id) {
+      throw new InputError(`${file}: is no longer the capture session ${rows[0].session_id} was analysed from`);
+    }
     let n = 0;
-    reader.scan({
-      packet: (_t, _i, _d, _o, data, start, end) => {
-        if (numbers.has(n)) bytes.set(`${reader.header.sessionId}/${n}`, data.slice(start, end));
-        n++;
-      },
-      event: () => {},
-    });
+    try {
+      reader.scan({
+        packet: (_t, _i, _d, _o, data, start, end) => {
+          if (numbers.has(n)) bytes.set(`${reader.header.sessionId}/${n}`, data.slice(start, end));
+          n++;
+        },
+        event: () => {},
+      });
+    } finally {
+      if (reader instanceof CaptureStream) reader.close();
+    }
   }
 
   const writer = new PcapngWriter(out);

@@ -6,14 +6,15 @@
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { decodeSession, type DecodeMessage } from './decode.js';
+import type { LoadInput } from './inputs.js';
 import { transferList, type ReusableColumns } from './packet-batch.js';
 
 // Three stages on two cores need room to overlap: 4 measured 3.8–4.0 s for the 5M-packet
 // benchmark, 8 measured 3.5–3.6 s (~20 MB of batches).
 export const MAX_IN_FLIGHT = 8;
 
-const { path, salvage, verifyChecksums, inFlight, recycled, out } = workerData as {
-  path: string; salvage: boolean; verifyChecksums: boolean; inFlight: SharedArrayBuffer; recycled: MessagePort; out: MessagePort;
+const { input, salvage, verifyChecksums, inFlight, recycled, out } = workerData as {
+  input: LoadInput; salvage: boolean; verifyChecksums: boolean; inFlight: SharedArrayBuffer; recycled: MessagePort; out: MessagePort;
 };
 const pending = new Int32Array(inFlight);
 
@@ -21,7 +22,7 @@ const pending = new Int32Array(inFlight);
 // reused: allocating ~2.5 MB per batch and leaving it to the garbage collector cost more.
 const reuse = () => receiveMessageOnPort(recycled)?.message as ReusableColumns | undefined;
 
-decodeSession(path, { salvage, verifyChecksums }, reuse, (message: DecodeMessage) => {
+decodeSession(input, { salvage, verifyChecksums }, reuse, (message: DecodeMessage) => {
   if (message.type === 'batch') {
     while (Atomics.load(pending, 0) >= MAX_IN_FLIGHT) Atomics.wait(pending, 0, Atomics.load(pending, 0), 1000);
     Atomics.add(pending, 0, 1);

@@ -5,8 +5,13 @@
  * processes in the loader.
  */
 import { InputError } from '../../recorder/errors.js';
+import { CaptureStream } from '../../recorder/import/captures.js';
 import type { SessionHeader } from '../../recorder/session/events.js';
 import { SessionReader, type ReadReport } from '../../recorder/session/reader.js';
+import type { EventVisitor } from '../../recorder/session/scan.js';
+import { FileSink } from '../../recorder/session/sink.js';
+import { SessionWriter } from '../../recorder/session/writer.js';
+import type { LoadInput } from './inputs.js';
 import { parseDns } from '../dns/message.js';
 import { dissect, macAddress, newDissected } from '../dissect/packet.js';
 import { isPorted } from '../flows/tracker.js';
@@ -14,27 +19,83 @@ import { Reassembler } from './fragments.js';
 import { BATCH_SIZE, newRows, newTrack, type PacketBatch, type ReusableColumns } from './packet-batch.js';
 
 export type DecodeMessage =
-  | { type: 'header'; header: SessionHeader }
+  /** `readingSince`: when the input's first bytes had been read (ms since the epoch), for the start-up figure. */
+  | { type: 'header'; header: SessionHeader; readingSince: number }
   | { type: 'batch'; batch: PacketBatch }
-  | { type: 'end'; report: ReadReport }
+  /** `warnings`: the capture readers' one-line warnings (a session's problems are in its report). */
+  | { type: 'end'; report: ReadReport; warnings: string[] }
   | { type: 'error'; input: boolean; message: string; stack?: string };
 
 const DNS_PORTS = new Set([53, 5353, 5355]);
 
 const u32 = (b: Uint8Array, at: number) => ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
 
+/** A session file or captures, seen alike: a header, a report, events through a visitor. */
+interface EventSource {
+  readonly header: SessionHeader;
+  readonly report: ReadReport;
+  readonly warnings: string[];
+  scan(visitor: EventVisitor): void;
+  close(): void;
+}
+
+function openSource(input: LoadInput, salvage: boolean): EventSource {
+  if (input.kind === 'session') {
+    const reader = SessionReader.open(input.path, { salvage });
+    return Object.assign(reader, { warnings: [], close: () => {} });
+  }
+  const captures = new CaptureStream(input.files);
+  const { save } = input;
+  if (!save) return captures;
+  // --save: the merged session is written as `import` writes it, from the same events.
+  let writer: SessionWriter;
+  try {
+    writer = new SessionWriter(new FileSink(save.temporary, save.name), captures.header);
+  } catch (err) {
+    captures.close();
+    throw err;
+  }
+  return {
+    header: captures.header,
+    report: captures.report,
+    get warnings() {
+      return captures.warnings;
+    },
+    scan(visitor) {
+      captures.forEach((e) => {
+        writer.append(e);
+        if (e.kind === 'packet') visitor.packet(e.t, e.interfaceId, e.direction, e.origLen, e.data, 0, e.data.length, e.processKey, e.tExact);
+        else visitor.event(e);
+      });
+      writer.close();
+    },
+    close: () => captures.close(),
+  };
+}
+
 export function decodeSession(
-  path: string, options: { salvage: boolean; verifyChecksums: boolean }, reuse: () => ReusableColumns | undefined, emit: (message: DecodeMessage) => void,
+  input: LoadInput, options: { salvage: boolean; verifyChecksums: boolean }, reuse: () => ReusableColumns | undefined, emit: (message: DecodeMessage) => void,
 ): void {
   const { salvage, verifyChecksums } = options;
-  let reader: SessionReader;
+  let reader: EventSource;
   try {
-    reader = SessionReader.open(path, { salvage });
+    reader = openSource(input, salvage);
   } catch (err) {
     emit({ type: 'error', input: err instanceof InputError, message: (err as Error).message, stack: (err as Error).stack });
     return;
   }
-  emit({ type: 'header', header: reader.header });
+  try {
+    decodeFrom(reader, input, verifyChecksums, reuse, emit);
+  } finally {
+    reader.close();
+  }
+}
+
+function decodeFrom(
+  reader: EventSource, input: LoadInput, verifyChecksums: boolean, reuse: () => ReusableColumns | undefined, emit: (message: DecodeMessage) => void,
+): void {
+  const path = input.kind === 'session' ? input.path : input.files.join(' + ');
+  emit({ type: 'header', header: reader.header, readingSince: performance.timeOrigin + performance.now() });
 
   const linkTypes = new Map<number, number>();
   const d = newDissected(verifyChecksums);
@@ -165,6 +226,6 @@ export function decodeSession(
     return;
   }
   flush();
-  emit({ type: 'end', report: reader.report });
+  emit({ type: 'end', report: reader.report, warnings: reader.warnings });
 }
 

@@ -12,14 +12,15 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import { InputError } from '../../recorder/errors.js';
 import { FlowOrigin, type SessionEvent, type SessionHeader } from '../../recorder/session/events.js';
 import type { ReadReport } from '../../recorder/session/reader.js';
-import { RowAppender } from '../db/appender.js';
-import { BulkAppender } from '../db/column-stage.js';
+import type { RowAppender } from '../db/appender.js';
+import type { BulkAppender } from '../db/column-stage.js';
 import { loadCsv, privateTempFile } from '../db/csv-stage.js';
 import { query, type Database } from '../db/database.js';
 import { projectFile } from '../../recorder/project.js';
 import { ROW_COLUMNS, transferList, type PacketBatch } from './packet-batch.js';
 import { ProcessModel } from './processes.js';
 import type { LoadMessage } from './track-worker.js';
+import { inputName, type LoadInput } from './inputs.js';
 
 export interface LoadOptions {
   salvage?: boolean;
@@ -41,6 +42,8 @@ export interface StageTimes {
   stageToDuckDb: number;
   /** Flows still open, processes, attribution: the work after the last event. */
   finish: number;
+  /** From the process's start until the input's first bytes had been read: node, modules, workers. */
+  startup: number;
 }
 
 export interface LoadResult {
@@ -67,28 +70,46 @@ const originName: Record<number, string> = Object.fromEntries(
   Object.entries(FlowOrigin).map(([k, v]) => [v, k === 'contentFilter' ? 'content-filter' : k]),
 );
 
-export async function loadSession(db: Database, path: string, options: LoadOptions = {}): Promise<LoadResult> {
+/** A load whose worker threads are already reading, before the database is even open. */
+export interface StartedLoad {
+  input: LoadInput;
+  messages: AsyncGenerator<LoadMessage>;
+  /** Ends the worker threads (also when the load never began: the database failed to open). */
+  stop: () => Promise<void>;
+  flowsCsv: { path: string; remove: () => void };
+  started: number;
+}
+
+/** Starts reading `input` on worker threads now: start-up overlaps whatever the caller does next. */
+export function startLoad(input: LoadInput | string, options: LoadOptions = {}): StartedLoad {
   const started = performance.now();
+  const resolved: LoadInput = typeof input === 'string' ? { kind: 'session', path: input } : input;
   const flowsCsv = privateTempFile('flows.csv');
+  const { messages, stop } = decodeInWorkers(resolved, { salvage: options.salvage ?? false, verifyChecksums: options.verifyChecksums ?? false }, flowsCsv.path);
+  return { input: resolved, messages, stop, flowsCsv, started };
+}
+
+export async function loadSession(db: Database, input: LoadInput | string | StartedLoad, options: LoadOptions = {}): Promise<LoadResult> {
+  const load = typeof input === 'object' && 'messages' in input ? input : startLoad(input, options);
   try {
-    return await load(db, path, options, flowsCsv.path, started);
+    return await finishLoad(db, load, options);
   } finally {
-    flowsCsv.remove();
+    await load.stop();
+    load.flowsCsv.remove();
   }
 }
 
-async function load(db: Database, path: string, options: LoadOptions, flowsCsv: string, started: number): Promise<LoadResult> {
-  const messages = decodeInWorkers(path, { salvage: options.salvage ?? false, verifyChecksums: options.verifyChecksums ?? false }, flowsCsv);
+async function finishLoad(db: Database, { input, messages, flowsCsv: { path: flowsCsv }, started }: StartedLoad, options: LoadOptions): Promise<LoadResult> {
+  const path = inputName(input);
   const first = await messages.next();
-  const header = (first.value as Extract<LoadMessage, { type: 'header' }>).header;
+  const { header, readingSince } = first.value as Extract<LoadMessage, { type: 'header' }>;
   const sessionId = header.sessionId;
-  const seen = await query(db, 'SELECT file FROM sessions WHERE session_id = $1', [sessionId]);
+  const seen = await query(db, 'SELECT file, captures FROM sessions WHERE session_id = $1', [sessionId]);
   if (seen.length > 0) {
-    await messages.return(undefined);
-    throw new InputError(`${path}: session ${sessionId} is already in this database (loaded from ${seen[0].file})`);
+    throw new InputError(`${path}: session ${sessionId} is already in this database (loaded from ${seen[0].file ?? (seen[0].captures as string[]).join(' + ')})`);
   }
   const session = await SessionLoad.start(db, header);
-  const seconds: StageTimes = { decodeWorker: 0, trackWorker: 0, main: 0, stageToDuckDb: 0, finish: 0 };
+  const seconds: StageTimes = { decodeWorker: 0, trackWorker: 0, main: 0, stageToDuckDb: 0, finish: 0, startup: (readingSince - performance.timeOrigin) / 1000 };
   let end: Extract<LoadMessage, { type: 'end' }> | null = null;
   for await (const message of messages) {
     if (message.type === 'batch') {
@@ -103,7 +124,7 @@ async function load(db: Database, path: string, options: LoadOptions, flowsCsv: 
     }
   }
   const finishStart = performance.now();
-  const result = await session.finish(path, end!.report, end!.flows, flowsCsv);
+  const result = await session.finish(input, end!.report, end!.warnings, end!.flows, flowsCsv);
   seconds.finish = (performance.now() - finishStart) / 1000;
   seconds.stageToDuckDb = session.stageSeconds;
   seconds.decodeWorker = (finishStart - started) / 1000;
@@ -114,13 +135,13 @@ async function load(db: Database, path: string, options: LoadOptions, flowsCsv: 
  * Runs decode.ts and track.ts on two worker threads, the decoder feeding the tracker; yields the
  * tracker's messages in order. Column buffers come back here and go straight to the decoder.
  */
-async function* decodeInWorkers(path: string, options: { salvage: boolean; verifyChecksums: boolean }, flowsCsv: string): AsyncGenerator<LoadMessage> {
+function decodeInWorkers(input: LoadInput, options: { salvage: boolean; verifyChecksums: boolean }, flowsCsv: string): { messages: AsyncGenerator<LoadMessage>; stop: () => Promise<void> } {
   const inFlight = new SharedArrayBuffer(4);
   const pending = new Int32Array(inFlight);
   const recycle = new MessageChannel();
   const pipe = new MessageChannel();
   const decoder = new Worker(projectFile('dist/analyzer/load/decode-worker.js'), {
-    workerData: { path, ...options, inFlight, recycled: recycle.port2, out: pipe.port1 },
+    workerData: { input, ...options, inFlight, recycled: recycle.port2, out: pipe.port1 },
     transferList: [recycle.port2, pipe.port1],
   });
   const worker = new Worker(projectFile('dist/analyzer/load/track-worker.js'), {
@@ -145,7 +166,12 @@ async function* decodeInWorkers(path: string, options: { salvage: boolean; verif
     exited = true;
     wake?.();
   });
-  try {
+  const stop = async () => {
+    recycle.port1.close();
+    await Promise.all([decoder.terminate(), worker.terminate()]);
+  };
+
+  async function* follow(): AsyncGenerator<LoadMessage> {
     for (;;) {
       while (queue.length === 0 && !failure && !exited) await new Promise<void>((resolve) => (wake = resolve));
       wake = null;
@@ -162,10 +188,8 @@ async function* decodeInWorkers(path: string, options: { salvage: boolean; verif
       }
       if (message.type === 'end') return;
     }
-  } finally {
-    recycle.port1.close();
-    await Promise.all([decoder.terminate(), worker.terminate()]);
   }
+  return { messages: follow(), stop };
 }
 
 /** This thread's part of a load: processes and other events in sequence, and every row into DuckDB. */
@@ -187,6 +211,8 @@ class SessionLoad {
   ) {}
 
   static async start(db: Database, header: SessionHeader): Promise<SessionLoad> {
+    // DuckDB's modules are loaded once the database is open, not at start-up (see database.ts).
+    const [{ RowAppender }, { BulkAppender }] = await Promise.all([import('../db/appender.js'), import('../db/column-stage.js')]);
     const c = db.connection;
     const names = ['socket_events', 'losses', 'interfaces', 'dns'] as const;
     const appenders = await Promise.all(names.map((name) => RowAppender.create(c, name)));
@@ -257,26 +283,31 @@ class SessionLoad {
     }
   }
 
-  async finish(path: string, report: ReadReport, flows: number, flowsCsv: string): Promise<Omit<LoadResult, 'seconds'>> {
+  async finish(input: LoadInput, report: ReadReport, warnings: string[], flows: number, flowsCsv: string): Promise<Omit<LoadResult, 'seconds'>> {
+    const path = inputName(input);
     const sessionId = this.header.sessionId;
     const c = this.db.connection;
     for (const appender of [...Object.values(this.out), this.packetRows, this.packetStrings]) appender.close();
     await loadCsv(this.db, 'flows', flowsCsv);
     await this.writeProcesses();
 
+    const { RowAppender } = await import('../db/appender.js');
     const sessionRow = await RowAppender.create(c, 'sessions');
     const h = this.header;
+    // Absolute: export --pcap re-reads packet bytes from the session file, or from the captures
+    // when there is none, from whatever folder it runs in.
+    const file = input.kind === 'session' ? resolve(input.path) : input.save ? resolve(input.save.name) : null;
+    const captures = input.kind === 'captures' && !input.save ? input.files.map((f) => resolve(f)) : null;
     sessionRow.row([
-      // Absolute: export --pcap re-reads packet bytes from this file, from whatever folder it runs in.
-      sessionId, this.sessionNo, resolve(path), h.host, `${h.sensor.name} ${h.sensor.version}`.trim(), h.startNs, h.clockNotes, report.bytes, report.events,
-      report.chunksGood, report.chunksBad, report.trailer !== null, report.truncatedAt, report.problems.map((p) => `${p.offset}: ${p.message}`),
+      sessionId, this.sessionNo, file, captures, h.host, `${h.sensor.name} ${h.sensor.version}`.trim(), h.startNs, h.clockNotes, report.bytes, report.events,
+      report.chunksGood, report.chunksBad, report.trailer !== null || (input.kind === 'captures' && warnings.length === 0), report.truncatedAt, report.problems.map((p) => `${p.offset}: ${p.message}`),
       this.malformed,
     ]);
     sessionRow.close();
     await c.run(readFileSync(projectFile('analyzer/attribution.sql'), 'utf8'), { session: sessionId, skew_ns: ATTRIBUTION_SKEW_NS });
     return {
       sessionId, file: path, events: this.events, packets: this.packets, flows,
-      problems: report.problems.map((p) => `${path}: offset ${p.offset}: ${p.message}`),
+      problems: [...report.problems.map((p) => `${path}: offset ${p.offset}: ${p.message}`), ...warnings],
       undissected: [...this.problemCounts.values()].sort((a, b) => b.packets - a.packets || (a.reason < b.reason ? -1 : 1)),
       truncatedAt: report.truncatedAt, stoppedAt: report.stoppedAt,
       corruption: report.chunksBad > 0 || report.badEvents > 0 ? (report.problems[0] ?? { offset: 0, message: 'corrupt' }) : null,
@@ -286,6 +317,7 @@ class SessionLoad {
   private async writeProcesses(): Promise<void> {
     const sessionId = this.header.sessionId;
     const c = this.db.connection;
+    const { RowAppender } = await import('../db/appender.js');
     const [processes, images, keys] = await Promise.all(['processes', 'process_images', 'process_keys'].map((t) => RowAppender.create(c, t)));
     for (const p of this.model.processes.values()) {
       const last = p.images.at(-1);

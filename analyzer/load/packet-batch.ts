@@ -9,7 +9,7 @@ import type { SessionEvent } from '../../recorder/session/events.js';
 import type { DnsMessage } from '../dns/message.js';
 import type { Datagram } from './fragments.js';
 import type { TunnelLayer } from '../dissect/tunnels.js';
-import { Staged, type StagedKind } from '../db/column-stage.js';
+import { Staged, type StagedKind } from '../db/staged.js';
 
 /**
  * packet_rows, column by column (schema.sql). -1 stands for NULL (ip_version: 0,

@@ -22,7 +22,8 @@ export const NETPROV_FIELDS = [
 export type FlowRecord = Record<string, string | number | boolean | string[] | null>;
 
 /** Flows with their attribution, ordered by start time then uid: the same order on every run. */
-export async function flowRecords(db: Database, sessionId: string | null = null): Promise<FlowRecord[]> {
+/** Flows in (session, start, uid) order: all of them, or the first `limit`. */
+export async function flowRecords(db: Database, sessionId: string | null = null, limit: number | null = null): Promise<FlowRecord[]> {
   const rows = await query(
     db,
     `SELECT session_id, uid, start_t, s.start_ns, orig_h, orig_p, resp_h, resp_p, proto, duration, orig_bytes, resp_bytes,
@@ -30,8 +31,9 @@ export async function flowRecords(db: Database, sessionId: string | null = null)
             tunnel_parents, orig_l2_addr, resp_l2_addr, process_key, pid, exe, argv, attribution_method, attribution_confidence, unattributed_reason, dns_name
      FROM flow_details JOIN sessions s USING (session_id)
      WHERE $1::VARCHAR IS NULL OR session_id = $1
-     ORDER BY session_id, start_t, uid`,
-    [sessionId],
+     ORDER BY session_id, start_t, uid
+     LIMIT $2`,
+    [sessionId, limit],
   );
   return rows.map((r) => {
     const ns = BigInt(r.start_ns as number | bigint) + BigInt(r.start_t as number);

@@ -10,7 +10,7 @@
  */
 import { chmodSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIGINT, DOUBLE, VARCHAR, type DuckDBType } from '@duckdb/node-api';
+import type { DuckDBType } from '@duckdb/node-api';
 import { InputError } from '../../recorder/errors.js';
 import type { Database } from '../db/database.js';
 import { projectFile } from '../../recorder/project.js';
@@ -34,7 +34,13 @@ export interface NamedQuery {
 }
 
 const PARAM = /^--\s*@param\s+(\w+)\s+(VARCHAR|BIGINT|DOUBLE)(?:\s*=\s*(\S+))?\s*(.*)$/;
-const DUCKDB_TYPES: Record<QueryParam['type'], DuckDBType> = { VARCHAR, BIGINT, DOUBLE };
+type ParamType = QueryParam['type'];
+
+/** DuckDB's types for the parameters, loaded with DuckDB itself (not at start-up: see database.ts). */
+async function duckDbTypes(types: Record<string, ParamType>): Promise<Record<string, DuckDBType>> {
+  const duckdb = await import('@duckdb/node-api');
+  return Object.fromEntries(Object.entries(types).map(([name, type]) => [name, duckdb[type]]));
+}
 
 export function queryLibrary(dir = projectFile('queries')): NamedQuery[] {
   return readdirSync(dir)
@@ -58,17 +64,17 @@ function parseQuery(file: string): NamedQuery {
 }
 
 /** Turns `--param k=v` text into bound values, checking names, presence and types. */
-export function bindParams(query: NamedQuery, given: Record<string, string>): { values: Record<string, unknown>; types: Record<string, DuckDBType> } {
+export function bindParams(query: NamedQuery, given: Record<string, string>): { values: Record<string, unknown>; types: Record<string, ParamType> } {
   const known = new Set(query.params.map((p) => p.name));
   for (const name of Object.keys(given)) {
     if (!known.has(name)) throw new InputError(`query ${query.name}: no parameter ${name} (it takes: ${query.params.map((p) => p.name).join(', ') || 'none'})`);
   }
   const values: Record<string, unknown> = {};
-  const types: Record<string, DuckDBType> = {};
+  const types: Record<string, ParamType> = {};
   for (const p of query.params) {
     const text = given[p.name] ?? p.default;
     if (text === undefined) throw new InputError(`query ${query.name}: parameter ${p.name} is required (${p.description})`);
-    types[p.name] = DUCKDB_TYPES[p.type];
+    types[p.name] = p.type;
     if (text === 'NULL' && given[p.name] === undefined) values[p.name] = null;
     else if (p.type === 'VARCHAR') values[p.name] = text;
     else {
@@ -87,7 +93,7 @@ export interface Statement {
   label: string;
   sql: string;
   values: Record<string, unknown>;
-  types: Record<string, DuckDBType>;
+  types: Record<string, ParamType>;
 }
 
 export function namedStatement(name: string, given: Record<string, string>): Statement {
@@ -100,7 +106,7 @@ export const sqlStatement = (sql: string): Statement => ({ label: 'sql', sql, va
 
 export async function run(db: Database, statement: Statement): Promise<ResultTable> {
   try {
-    return resultRows(await db.connection.runAndReadAll(statement.sql, statement.values as never, statement.types));
+    return resultRows(await db.connection.runAndReadAll(statement.sql, statement.values as never, await duckDbTypes(statement.types)));
   } catch (err) {
     throw new InputError(`${statement.label}: ${(err as Error).message.split('\n')[0]}`);
   }
@@ -110,10 +116,10 @@ export async function run(db: Database, statement: Statement): Promise<ResultTab
 export async function writeParquet(db: Database, statement: Statement, path: string): Promise<void> {
   const body = statement.sql.replace(/;\s*$/, '');
   try {
-    await db.connection.run(`COPY (${body}\n) TO $netprov_output (FORMAT parquet)`, { ...statement.values, netprov_output: path } as never, {
+    await db.connection.run(`COPY (${body}\n) TO $netprov_output (FORMAT parquet)`, { ...statement.values, netprov_output: path } as never, await duckDbTypes({
       ...statement.types,
-      netprov_output: VARCHAR,
-    });
+      netprov_output: 'VARCHAR',
+    }));
     chmodSync(path, 0o600); // DuckDB creates it with the process umask; the CLI's is 077, a library caller's may not be
   } catch (err) {
     throw new InputError(`${statement.label}: ${path}: ${(err as Error).message.split('\n')[0]}`);

@@ -21,7 +21,7 @@ export async function reportData(db: Database): Promise<ReportData> {
   return {
     sessions: await query(
       db,
-      `SELECT session_id, host, sensor, file, strftime(session_timestamp(start_ns, 0), '%Y-%m-%d %H:%M:%S.%f') AS start, events, chunks_bad, complete
+      `SELECT session_id, host, sensor, coalesce(file, array_to_string(captures, ' + ')) AS file, strftime(session_timestamp(start_ns, 0), '%Y-%m-%d %H:%M:%S.%f') AS start, events, chunks_bad, complete
        FROM sessions ORDER BY session_id`,
     ),
     processes: await query(

@@ -4,9 +4,7 @@
  * tie the input named first on the command line. The session starts at the earliest first event.
  */
 import { InputError } from '../errors.js';
-import { EventShapeError } from '../session/codec.js';
-import type { SessionWriter } from '../session/writer.js';
-import type { UndissectedLinkTypes } from './linktype.js';
+import type { SessionEvent } from '../session/events.js';
 import type { ImportSource, Timed } from './source.js';
 
 export interface MergeHead {
@@ -26,16 +24,18 @@ export function peekAll(sources: ImportSource[]): { heads: MergeHead[]; start: [
 
 export const startNsOf = ([sec, nsec]: [number, number]): bigint => BigInt(sec) * 1_000_000_000n + BigInt(nsec);
 
-/** Writes every event of every head in merged order; returns the number written. */
-export function mergeInto(writer: SessionWriter, heads: MergeHead[], [startSec, startNsec]: [number, number], tally?: UndissectedLinkTypes): number {
-  let written = 0;
+/**
+ * Hands every event of every head to `deliver` in merged order, its `t` (and past 2^53 ns its
+ * `tExact`) set to session time; `sec` is its own time, for messages.
+ */
+export function mergeEvents(heads: MergeHead[], [startSec, startNsec]: [number, number], deliver: (event: SessionEvent, source: ImportSource, sec: number) => void): void {
   for (;;) {
     let best: MergeHead | undefined;
     for (const head of heads) {
       const n = head.next;
       if (n && (!best || n.sec < best.next!.sec || (n.sec === best.next!.sec && n.nsec < best.next!.nsec))) best = head;
     }
-    if (!best) return written;
+    if (!best) return;
     const { sec, nsec, event } = best.next!;
     // Exact whatever the span: past 2^53 ns (104 days) the offset is written as a 64-bit integer.
     event.t = (sec - startSec) * 1e9 + (nsec - startNsec);
@@ -45,17 +45,7 @@ export function mergeInto(writer: SessionWriter, heads: MergeHead[], [startSec, 
         throw new InputError(`${best.source.file}: event at ${sec} s since 1970 is more than 584 years from the session start (${startSec} s), beyond what a session's 64-bit clock holds`);
       }
     }
-    tally?.observe(event);
-    try {
-      writer.append(event);
-    } catch (err) {
-      if (!(err instanceof EventShapeError)) throw err;
-      // A value the session format cannot hold (a pid of 2^64, a string where a number goes): the
-      // event is not written, and the session says so.
-      best.source.notes.warnings.push(`${best.source.file}: an event at ${sec} s could not be stored (${err.message}); recorded as a loss`);
-      writer.append({ kind: 'loss', t: event.t, tExact: event.tExact, source: `import:${best.source.file}`, count: 1, reason: `an input event netprov cannot store: ${err.message}` });
-    }
-    written++;
+    deliver(event, best.source, sec);
     best.next = best.source.events.next().value as Timed | undefined;
   }
 }

@@ -22,7 +22,7 @@ export function isPcap(head: Buffer): boolean {
 }
 
 export function openPcap(cursor: Cursor, file: string, interfaces: InterfaceNumbers): ImportSource {
-  if (!cursor.ensure(24)) throw new InputError(`${file}: pcap global header is cut short (${cursor.remaining} bytes)`);
+  if (!cursor.ensure(24)) throw new InputError(`${file}: pcap global header is cut short (${cursor.available} bytes)`);
   const head = cursor.buf.subarray(cursor.pos, cursor.pos + 24);
   const littleEndian = [MAGIC_US, MAGIC_NS].includes(head.readUInt32LE(0));
   const u32 = littleEndian ? (b: Buffer, at: number) => b.readUInt32LE(at) : (b: Buffer, at: number) => b.readUInt32BE(at);
@@ -81,7 +81,7 @@ export function openPcap(cursor: Cursor, file: string, interfaces: InterfaceNumb
         event: { kind: 'packet', t: 0, interfaceId, direction: directionFromLinkHeader(linkType, data), origLen, data, processKey: process?.key ?? null },
       };
     }
-    if (cursor.remaining > 0) {
+    if (cursor.hasMore()) {
       notes.warnings.push(`${file}: file ends inside the record header at offset ${cursor.offset}`);
       yield importLoss(lastSec, lastNsec, file, 1, `pcap record header at offset ${cursor.offset} cut short by the end of the file`);
     }

@@ -305,7 +305,7 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
         default: // name resolution, decryption secrets, custom blocks: nothing netprov records
       }
     }
-    if (cursor.remaining > 0) {
+    if (cursor.hasMore()) {
       notes.warnings.push(`${file}: file ends inside the block header at offset ${cursor.offset}`);
       yield importLoss(lastSec, lastNsec, file, 1, `pcapng block header at offset ${cursor.offset} cut short by the end of the file`);
     }

@@ -32,6 +32,8 @@ export interface ImportSource {
   readonly description: string;
   readonly events: Iterator<Timed>;
   readonly notes: ImportNotes;
+  /** Bytes of the file read so far (compressed bytes, for gzip): for progress bars. */
+  bytesRead?(): number;
   close(): void;
 }
 

@@ -1,103 +1,131 @@
 /**
- * `npm run bench`: the hot paths, measured on this machine, next to the field's tools on the same
- * input in the same run. Numbers go in the README with the machine they ran on.
+ * `npm run bench`: netprov end to end on this machine, next to tshark and to the machine's own
+ * limit, on the same captures in the same run. The README's table is this script's output.
  *
- *   1. import: a generated 200 MB pcap -> session, against `tshark -T fields -e frame.len`;
- *   2. analyze: a generated 5M-packet session end to end, per stage, peak RSS, against
- *      `tshark -q -z conv,tcp` on the same traffic as pcap.
+ * The workload (traffic.ts): thousands of flows open at once, most packets 600–1,514 bytes, some
+ * small, a tenth UDP. For each size (0.4M, 2M, 20M packets), each step runs as a user runs it —
+ * the CLI in a fresh process — timed, with its peak RSS (GNU time):
+ *   import                      pcap -> session file
+ *   analyze pcap (in memory)    straight from the capture, the default
+ *   analyze pcap --db FILE      straight from the capture to a finished database
+ *   tshark -q -z conv,tcp       the field's tool on the same pcap
+ *   limit: read, dissect        a plain read of the file; a minimal C dissect-and-hash loop
+ * Then one 50,000,000-packet `analyze --db`, and the start-up on an empty capture.
  *
- * `npm run bench -- --packets N` scales part 2 (default 5,000,000).
+ *   npm run bench [-- --sizes 400000,2000000,20000000] [--big 50000000] [--runs 3]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
-import type { LoadResult } from '../../analyzer/load/loader.js';
-import { importFiles } from '../../recorder/import/index.js';
-import { SessionReader } from '../../recorder/session/reader.js';
+import { join, resolve } from 'node:path';
 import { writeTrafficPcap } from './traffic.js';
 
-const MiB = 1 << 20;
+const repoRoot = resolve(import.meta.dirname, '../../..');
+const cli = join(repoRoot, 'bin/netprov.js');
+const arg = (name: string, fallback: string) => {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 ? process.argv[at + 1] : fallback;
+};
+const sizes = arg('sizes', '400000,2000000,20000000').split(',').map(Number);
+const bigPackets = Number(arg('big', '50000000'));
+const runs = Number(arg('runs', '3'));
 const dir = mkdtempSync(join(tmpdir(), 'netprov-bench-'));
-const rows: string[][] = [];
-const packetsArg = process.argv.indexOf('--packets');
-const analyzePackets = packetsArg > 0 ? Number(process.argv[packetsArg + 1]) : 5_000_000;
+const MB = 1e6;
 
-function seconds<T>(work: () => T): [T, number] {
-  const start = process.hrtime.bigint();
-  const result = work();
-  return [result, Number(process.hrtime.bigint() - start) / 1e9];
-}
-
-const rate = (n: number, secs: number) => Math.round(n / secs).toLocaleString('en-US');
-
-function row(what: string, secs: number, bytes: number | null, packets: number, note = '') {
-  rows.push([what, `${secs.toFixed(2)} s`, bytes === null ? '' : `${(bytes / MiB / secs).toFixed(0)} MiB/s`, `${rate(packets, secs)} pkt/s`, note]);
+interface Timing {
+  seconds: number;
+  peakMiB: number;
 }
 
 const hasTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
+if (spawnSync('/usr/bin/time', ['-f', '%e', 'true'], { stdio: 'ignore' }).status !== 0) {
+  throw new Error('npm run bench needs GNU time (/usr/bin/time; Debian package "time")');
+}
 
-function tshark(args: string): number | null {
-  if (!hasTshark) return null;
-  return seconds(() => execFileSync('sh', ['-c', `tshark ${args} > /dev/null 2>&1`]))[1];
+/** One command in a fresh process: wall seconds and peak RSS, as GNU time reports them. */
+function timed(command: string[], cleanup: () => void = () => {}): Timing {
+  cleanup();
+  const r = spawnSync('/usr/bin/time', ['-f', 'netprov-bench %e %M', ...command], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const line = r.stderr.split('\n').find((l) => l.startsWith('netprov-bench '));
+  if (r.status !== 0 || !line) throw new Error(`${command.join(' ')} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  const [, secs, kib] = line.split(' ');
+  return { seconds: Number(secs), peakMiB: Number(kib) / 1024 };
+}
+
+/** The median of `runs` runs (the first after writing gigabytes measured up to 30% slower). */
+function median(command: string[], cleanup?: () => void): Timing & { all: number[] } {
+  const all = Array.from({ length: runs }, () => timed(command, cleanup)).sort((a, b) => a.seconds - b.seconds);
+  return { ...all[Math.floor(all.length / 2)], all: all.map((t) => t.seconds) };
+}
+
+const limitBinary = join(dir, 'limit');
+execFileSync('cc', ['-O2', '-o', limitBinary, join(repoRoot, 'test/bench/limit.c')]);
+const limit = (mode: 'read' | 'dissect', file: string) => Number(execFileSync(limitBinary, [mode, file], { encoding: 'utf8' }).trim().split(' ')[2]);
+
+const rows: string[][] = [['packets', 'capture', 'step', 'time', 'capture read', 'packets/s', 'peak RSS', 'vs tshark']];
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const gbps = (bytes: number, secs: number) => `${(bytes / 1e9 / secs).toFixed(2)} GB/s`;
+
+function addRow(packets: number, bytes: number, step: string, t: Timing & { all?: number[] }, tshark: number | null) {
+  rows.push([
+    fmt(packets), `${(bytes / MB).toFixed(0)} MB`, step, `${t.seconds.toFixed(2)} s${t.all && t.all.length > 1 ? ` (${t.all.map((s) => s.toFixed(2)).join('/')})` : ''}`,
+    gbps(bytes, t.seconds), fmt(packets / t.seconds), t.peakMiB ? `${fmt(t.peakMiB)} MiB` : '', tshark ? `${(tshark / t.seconds).toFixed(1)}×` : '',
+  ]);
 }
 
 try {
-  // 1. Import throughput on a 200 MB capture of full-size packets.
-  const pcap = join(dir, 'import.pcap');
-  const traffic = writeTrafficPcap(pcap, { targetBytes: 200 * MiB, concurrentFlows: 2000, packetsPerFlow: 24 });
-  console.log(`import input: ${(traffic.bytes / MiB).toFixed(0)} MiB pcap, ${traffic.packets.toLocaleString('en-US')} packets`);
-  const session = join(dir, 'import.npsession');
-  const [, importSecs] = seconds(() => importFiles([pcap], session));
-  row('netprov import (pcap -> session)', importSecs, traffic.bytes, traffic.packets);
-  const [events, readSecs] = seconds(() => {
-    let n = 0;
-    for (const chunk of SessionReader.open(session).chunks()) n += chunk.length;
-    return n;
-  });
-  row('session read (decode every event)', readSecs, statSync(session).size, events);
-  const fieldsSecs = tshark(`-r ${pcap} -T fields -e frame.len`);
-  if (fieldsSecs !== null) row('tshark -T fields -e frame.len', fieldsSecs, traffic.bytes, traffic.packets);
-  rmSync(pcap);
-  rmSync(session);
-
-  // 2. End-to-end analysis of many packets over many thousands of flows (captured with snaplen 128).
-  const bigPcap = join(dir, 'analyze.pcap');
-  const big = writeTrafficPcap(bigPcap, { targetBytes: Infinity, targetPackets: analyzePackets, concurrentFlows: 5000, packetsPerFlow: 30, snapLen: 128 });
-  const bigSession = join(dir, 'analyze.npsession');
-  importFiles([bigPcap], bigSession);
-  console.log(`analyze input: ${big.packets.toLocaleString('en-US')} packets, ${big.flows.toLocaleString('en-US')} flows, session ${(statSync(bigSession).size / MiB).toFixed(0)} MiB`);
-  const stageLines: string[] = [];
-  // Each analysis runs in a fresh process, as `netprov analyze` does. The default (no --db)
-  // analyses in memory; --db FILE also writes the database to disk.
-  for (const [label, dbPath] of [['in memory (default)', null], ['--db FILE', join(dir, 'analyze.duckdb')]] as const) {
-    const once = join(import.meta.dirname, 'analyze-once.js');
-    execFileSync('sync'); // the session was just written: let its dirty pages reach the disk first
-    // Three runs, the median reported: the first after writing 1.3 GB of inputs measured up to
-    // 30% slower than the next on this VM.
-    const runs = [0, 1, 2].map(() => {
-      if (dbPath) for (const f of [dbPath, `${dbPath}.wal`]) rmSync(f, { force: true });
-      const out = execFileSync(process.execPath, [once, bigSession, ...(dbPath ? [dbPath] : [])], { encoding: 'utf8', maxBuffer: 1 << 24 });
-      return JSON.parse(out) as { seconds: number; result: LoadResult; peakRssMiB: number };
-    });
-    const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
-    const { seconds: secs, result: r, peakRssMiB } = sorted[1];
-    const range = `runs ${sorted.map((x) => x.seconds.toFixed(2)).join('/')} s`;
-    row(`netprov analyze, ${label}`, secs, statSync(bigSession).size, r.packets, `${r.flows.toLocaleString('en-US')} flows, peak RSS ${peakRssMiB.toFixed(0)} MiB, ${range}`);
-    const s = r.seconds;
-    stageLines.push(
-      `  ${label}: decode+dissect (worker 1) until ${s.decodeWorker.toFixed(2)} s, overlapped with connection tracking (worker 2) ${s.trackWorker.toFixed(2)} s ` +
-        `and events + staging (main thread) ${s.main.toFixed(2)} s, of which copying into DuckDB ${s.stageToDuckDb.toFixed(2)} s; then flows/processes/attribution ${s.finish.toFixed(2)} s`,
-    );
+  for (const packets of [...sizes, bigPackets]) {
+    const big = packets === bigPackets;
+    const pcap = join(dir, `mixed-${packets}.pcap`);
+    const traffic = writeTrafficPcap(pcap, { packets, concurrentFlows: 4000 });
+    const bytes = statSync(pcap).size;
+    console.error(`${fmt(packets)} packets: ${(bytes / MB).toFixed(0)} MB pcap, ${fmt(traffic.flows)} flows, ${((100 * traffic.udpPackets) / packets).toFixed(0)}% UDP packets`);
+    execFileSync('sync');
+    const db = join(dir, 'analysis.duckdb');
+    const removeDb = () => rmSync(db, { force: true });
+    if (big) {
+      addRow(packets, bytes, 'analyze pcap --db FILE', timed([process.execPath, cli, 'analyze', pcap, '--db', db], removeDb), null);
+    } else {
+      const session = join(dir, 'mixed.npsession');
+      const tshark = hasTshark ? timed(['sh', '-c', `tshark -r ${pcap} -q -z conv,tcp > /dev/null`]).seconds : null;
+      const steps: [string, string[], () => void][] = [
+        ['import (pcap -> session)', [process.execPath, cli, 'import', pcap, '-o', session, '--force'], () => rmSync(session, { force: true })],
+        ['analyze pcap (in memory)', [process.execPath, cli, 'analyze', pcap], () => {}],
+        ['analyze pcap --db FILE', [process.execPath, cli, 'analyze', pcap, '--db', db], removeDb],
+      ];
+      const once = packets >= 10_000_000; // the big sizes once: minutes each
+      for (const [step, command, cleanup] of steps) addRow(packets, bytes, step, once ? timed(command, cleanup) : median(command, cleanup), tshark);
+      if (tshark !== null) addRow(packets, bytes, 'tshark -q -z conv,tcp', { seconds: tshark, peakMiB: 0 }, null);
+      addRow(packets, bytes, 'limit: read(2) the file', { seconds: limit('read', pcap), peakMiB: 0 }, tshark);
+      addRow(packets, bytes, 'limit: C dissect + flow hash', { seconds: limit('dissect', pcap), peakMiB: 0 }, tshark);
+      rmSync(session, { force: true });
+    }
+    rmSync(pcap);
+    removeDb();
   }
-  const convSecs = tshark(`-r ${bigPcap} -q -z conv,tcp`);
-  if (convSecs !== null) row('tshark -q -z conv,tcp', convSecs, statSync(bigPcap).size, big.packets);
+
+  // Start-up: everything before the first packet, on a capture that has none.
+  const empty = join(dir, 'empty.pcap');
+  const header = Buffer.alloc(24);
+  header.writeUInt32LE(0xa1b2c3d4, 0);
+  header.writeUInt16LE(2, 4);
+  header.writeUInt16LE(4, 6);
+  header.writeUInt32LE(65535, 16);
+  header.writeUInt32LE(1, 20);
+  writeFileSync(empty, header);
+  const startup = median([process.execPath, join(import.meta.dirname, 'analyze-once.js'), empty]);
+  const firstRead = JSON.parse(execFileSync(process.execPath, [join(import.meta.dirname, 'analyze-once.js'), empty], { encoding: 'utf8' })).result.seconds.startup as number;
+  const whole = median([process.execPath, cli, 'analyze', empty]);
 
   const widths = rows[0].map((_, i) => Math.max(...rows.map((x) => x[i].length)));
-  console.log(`\nmachine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
-  for (const x of rows) console.log(x.map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
-  console.log(`analyze stages:\n${stageLines.join('\n')}`);
-  if (!hasTshark) console.log('tshark not installed: comparison rows skipped (bash .ci/system-packages installs it)');
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
+  console.log(line(rows[0]));
+  console.log(`|${widths.map((w, i) => (i === 2 ? ':' : '-') + '-'.repeat(w) + (i === 2 ? '-' : ':')).join('|')}|`);
+  for (const r of rows.slice(1)) console.log(line(r));
+  console.log(`start-up on an empty capture: ${firstRead.toFixed(2)} s from process start to the capture's first bytes read; ` +
+    `\`analyze\` of it in all ${whole.seconds.toFixed(2)} s (peak RSS ${fmt(whole.peakMiB)} MiB); the load alone ${startup.seconds.toFixed(2)} s`);
+  if (!hasTshark) console.log('tshark not installed: comparison skipped (apt-get install tshark)');
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

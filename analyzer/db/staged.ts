@@ -1,0 +1,15 @@
+/**
+ * Column kinds of the numeric tables loaded in bulk (column-stage.ts): each a typed array and
+ * the DuckDB type it is copied into. Kept apart from column-stage.ts so that the decoding
+ * workers, which fill these arrays, never load DuckDB (~0.2 s of start-up each).
+ */
+export const Staged = {
+  i64: { type: 'BIGINT', array: BigInt64Array },
+  f64: { type: 'DOUBLE', array: Float64Array },
+  i32: { type: 'INTEGER', array: Int32Array },
+  u32: { type: 'UINTEGER', array: Uint32Array },
+  i16: { type: 'SMALLINT', array: Int16Array },
+  u8: { type: 'UTINYINT', array: Uint8Array },
+} as const;
+export type StagedKind = (typeof Staged)[keyof typeof Staged];
+export type NumericArray = BigInt64Array | Float64Array | Int32Array | Uint32Array | Int16Array | Uint8Array;

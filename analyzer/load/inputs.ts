@@ -1,0 +1,55 @@
+/**
+ * What the analyzer's commands accept: session files, each its own session, and captures (pcap,
+ * pcapng, eslogger JSON, gzip of any), all of which together make one session, merged as
+ * `import` would merge them and streamed without a session file being written first.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { InputError } from '../../recorder/errors.js';
+import { looksLikeCapture } from '../../recorder/import/captures.js';
+import { FILE_SIGNATURE } from '../../recorder/session/frame.js';
+
+export type LoadInput =
+  | { kind: 'session'; path: string }
+  | {
+      kind: 'captures';
+      files: string[];
+      /** Also write the merged session here (a temporary name, renamed by the caller), named `name` in messages. */
+      save?: { temporary: string; name: string };
+    };
+
+function head(path: string): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw new InputError(`${path}: cannot open (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  try {
+    const bytes = Buffer.alloc(64 * 1024);
+    return bytes.subarray(0, readSync(fd, bytes, 0, bytes.length, 0));
+  } catch (err) {
+    throw new InputError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Sorts paths into sessions and one capture group (placed where its first file was), by content. */
+export function classifyInputs(paths: string[]): LoadInput[] {
+  const inputs: LoadInput[] = [];
+  let captures: Extract<LoadInput, { kind: 'captures' }> | null = null;
+  for (const path of paths) {
+    const bytes = head(path);
+    if (bytes.subarray(0, FILE_SIGNATURE.length).equals(FILE_SIGNATURE)) inputs.push({ kind: 'session', path });
+    else if (looksLikeCapture(bytes)) {
+      if (!captures) inputs.push((captures = { kind: 'captures', files: [] }));
+      captures.files.push(path);
+    } else throw new InputError(`${path}: neither a netprov session nor a pcap, pcapng, eslogger JSON or gzip capture (detected from content)`);
+  }
+  return inputs;
+}
+
+/** The name an input goes by in messages. */
+export function inputName(input: LoadInput): string {
+  return input.kind === 'session' ? input.path : input.files.join(' + ');
+}

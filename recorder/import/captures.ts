@@ -1,0 +1,216 @@
+/**
+ * Captures as one session, streamed: every input opened by its content, their events merged in
+ * time order (merge.ts) and handed on one by one — to a SessionWriter for `import`, to the
+ * analyzer for `analyze capture.pcap`, or to both for `analyze --save`. Nothing is held but a
+ * window per input, so a capture of any size streams through in constant memory.
+ *
+ * The session id is derived from the inputs' bytes, so the same captures give the same session
+ * (and `import` the same file) on every run, and loading a capture twice into one database is
+ * refused as loading a session twice is.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { InputError } from '../errors.js';
+import { checkEvent, EventShapeError, fromWire, toWire } from '../session/codec.js';
+import type { SessionEvent, SessionHeader } from '../session/events.js';
+import type { ReadReport } from '../session/reader.js';
+import type { EventVisitor } from '../session/scan.js';
+import { newHeader } from '../session/writer.js';
+import { projectVersion } from '../project.js';
+import { Cursor } from './cursor.js';
+import { isEslogger, openEslogger } from './eslogger.js';
+import { UndissectedLinkTypes } from './linktype.js';
+import { mergeEvents, peekAll, startNsOf, type MergeHead } from './merge.js';
+import { isPcap, openPcap } from './pcap.js';
+import { isPcapng, openPcapng } from './pcapng.js';
+import { importLoss, InterfaceNumbers, type ImportSource, type Timed } from './source.js';
+
+export interface CaptureOptions {
+  host?: string;
+  /** netprov's version, for the header's sensor field (default: this one's). */
+  version?: string;
+}
+
+const HEAD = 64 * 1024;
+
+/** True when a file's first bytes are a capture netprov imports (or gzip, which may hold one). */
+export function looksLikeCapture(head: Buffer): boolean {
+  return (head[0] === 0x1f && head[1] === 0x8b) || isPcap(head) || isPcapng(head) || isEslogger(head);
+}
+
+interface OpenedInput {
+  source: ImportSource;
+  size: number;
+}
+
+function openCursor(file: string): Cursor {
+  try {
+    const fd = openSync(file, 'r');
+    const magic = Buffer.alloc(2);
+    const n = readSync(fd, magic, 0, 2, 0);
+    closeSync(fd);
+    return n === 2 && magic[0] === 0x1f && magic[1] === 0x8b ? Cursor.ofGzipFile(file) : Cursor.ofFile(file);
+  } catch (err) {
+    throw new InputError(`${file}: cannot open (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+}
+
+/** Opens the right reader for a file's content; a gzip file is read as what it holds. */
+export function openInput(file: string, interfaces: InterfaceNumbers): ImportSource {
+  const cursor = openCursor(file);
+  try {
+    cursor.ensure(HEAD);
+  } catch (err) {
+    cursor.close();
+    throw new InputError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  const head = cursor.buf.subarray(cursor.pos, cursor.pos + Math.min(HEAD, cursor.available));
+  let source: ImportSource;
+  if (isPcap(head)) source = openPcap(cursor, file, interfaces);
+  else if (isPcapng(head)) source = openPcapng(cursor, file, interfaces);
+  else if (isEslogger(head)) source = openEslogger(cursor, file);
+  else {
+    const damage = cursor.damage;
+    cursor.close();
+    if (damage) throw new InputError(`${file}: ${damage}, before any capture could be read`);
+    throw new InputError(`${file}: not a pcap, pcapng, eslogger JSON or gzip of one (input kinds are detected from content)`);
+  }
+  return withDamageReported(source, cursor);
+}
+
+/** A gzip stream that breaks part-way: everything before the damage is read, then one warning and a loss. */
+function withDamageReported(source: ImportSource, cursor: Cursor): ImportSource {
+  const { file, notes } = source;
+  function* events(): Generator<Timed> {
+    let last: Timed | undefined;
+    for (let next = source.events.next(); !next.done; next = source.events.next()) {
+      last = next.value;
+      yield last;
+    }
+    if (cursor.damage) {
+      notes.warnings.push(`${file}: ${cursor.damage}; analysed up to offset ${cursor.offset} of its decompressed bytes`);
+      yield importLoss(last?.sec ?? 0, last?.nsec ?? 0, file, 1, `${cursor.damage}; the rest of the file not read`);
+    }
+  }
+  return {
+    file,
+    get description() {
+      return source.description;
+    },
+    events: events(),
+    notes,
+    bytesRead: () => cursor.bytesRead,
+    close: () => source.close(),
+  };
+}
+
+/** A session id from the inputs' sizes and their first and last MiB: stable across runs, distinct across captures. */
+function sessionIdOf(files: string[]): string {
+  const hash = createHash('sha256');
+  const piece = Buffer.alloc(1 << 20);
+  for (const file of files) {
+    const fd = openSync(file, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      hash.update(`${size}\0`);
+      hash.update(piece.subarray(0, readSync(fd, piece, 0, piece.length, 0)));
+      if (size > piece.length) hash.update(piece.subarray(0, readSync(fd, piece, 0, piece.length, Math.max(piece.length, size - piece.length))));
+    } finally {
+      closeSync(fd);
+    }
+  }
+  const hex = hash.digest('hex');
+  // Shaped as an RFC 9562 version 8 (custom) UUID.
+  const variant = ((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** Captures opened together as one session: a header, then their merged events through `scan`. */
+export class CaptureStream {
+  readonly header: SessionHeader;
+  /** Shaped as a session reader's report, so that the analyzer treats both alike. */
+  readonly report: ReadReport;
+  readonly inputs: { file: string; description: string }[];
+  /** Link types netprov cannot dissect, counted as the events go by. */
+  readonly undissected = new UndissectedLinkTypes();
+  private readonly opened: OpenedInput[];
+  private readonly heads: MergeHead[];
+  private readonly start: [number, number];
+
+  constructor(files: string[], options: CaptureOptions = {}) {
+    if (files.length === 0) throw new InputError('no input files');
+    const interfaces = new InterfaceNumbers();
+    this.opened = [];
+    try {
+      for (const file of files) {
+        const source = openInput(file, interfaces);
+        this.opened.push({ source, size: Cursor.fileSize(file) });
+      }
+      const { heads, start } = peekAll(this.opened.map((o) => o.source));
+      this.heads = heads;
+      this.start = start;
+      this.header = newHeader({
+        sessionId: sessionIdOf(files),
+        startNs: startNsOf(start),
+        host: options.host ?? 'unknown',
+        sensor: { name: 'netprov-import', version: options.version ?? projectVersion() },
+        clockNotes: `imported; session time is each input's own capture time: ${this.opened.map(({ source: s }) => `${s.file} (${s.description})`).join('; ')}`,
+      });
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+    this.inputs = this.opened.map(({ source }) => ({ file: source.file, description: source.description }));
+    const bytes = this.opened.reduce((sum, o) => sum + o.size, 0);
+    this.report = {
+      file: files.join(' + '), bytes, bytesRead: 0, chunksGood: 0, chunksBad: 0, events: 0, unknownKinds: {}, badEvents: 0,
+      problems: [], truncatedAt: null, stoppedAt: null, trailer: null,
+    };
+  }
+
+  /** Every input's warnings, each one line naming its file and offset. */
+  get warnings(): string[] {
+    return this.opened.flatMap((o) => o.source.notes.warnings);
+  }
+
+  /**
+   * Hands every event, in merged order, to `deliver` (as a SessionWriter would store it: an event
+   * the format cannot hold becomes a loss and a warning). Returns the number of events.
+   */
+  forEach(deliver: (event: SessionEvent) => void): number {
+    let events = 0;
+    mergeEvents(this.heads, this.start, (event, source, sec) => {
+      this.undissected.observe(event);
+      let stored: SessionEvent | undefined;
+      try {
+        // Packets are checked as the writer checks them; anything else takes the reader's own
+        // decoding, so an analysis straight from captures sees what it would from their session.
+        stored = event.kind === 'packet' ? event : fromWire(toWire(event));
+        if (!stored) throw new EventShapeError(`${event.kind} is no event kind of this format`);
+        if (stored.kind === 'packet') checkEvent(stored);
+      } catch (err) {
+        if (!(err instanceof EventShapeError)) throw err;
+        source.notes.warnings.push(`${source.file}: an event at ${sec} s could not be stored (${err.message}); recorded as a loss`);
+        stored = { kind: 'loss', t: event.t, tExact: event.tExact, source: `import:${source.file}`, count: 1, reason: `an input event netprov cannot store: ${err.message}` };
+      }
+      deliver(stored);
+      events++;
+      if ((events & 0xffff) === 0) this.report.bytesRead = this.opened.reduce((sum, o) => sum + (o.source.bytesRead?.() ?? 0), 0);
+    });
+    this.report.events = events;
+    this.report.bytesRead = this.report.bytes;
+    return events;
+  }
+
+  /** The analyzer's view: packets through `visitor.packet`, the rest through `visitor.event`. */
+  scan(visitor: EventVisitor): void {
+    this.forEach((e) => {
+      if (e.kind === 'packet') visitor.packet(e.t, e.interfaceId, e.direction, e.origLen, e.data, 0, e.data.length, e.processKey, e.tExact);
+      else visitor.event(e);
+    });
+  }
+
+  close(): void {
+    for (const { source } of this.opened) source.close();
+  }
+}
