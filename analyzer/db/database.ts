@@ -55,14 +55,14 @@ export async function openDatabase(path: string | null, access: 'read-write' | '
 /**
  * DuckDB's memory limit (its default is 80% of RAM: memory would grow with the input). Past it,
  * DuckDB spills to a private temporary folder — an in-memory analysis too — so that `analyze`
- * peaks near 1 GiB with --db and 2 GiB in memory whatever the input's size (measured in
+ * peaks under 1 GiB with --db and 2 GiB in memory whatever the input's size (measured in
  * `npm run bench`), or less on a small machine; NETPROV_MEMORY_MIB overrides it.
  */
 export function memoryLimitMiB(inMemory: boolean): number {
   const override = Number(process.env.NETPROV_MEMORY_MIB);
   if (Number.isFinite(override) && override >= 64) return Math.floor(override);
   const machine = totalmem() / 2 ** 20;
-  return Math.floor(Math.min(inMemory ? 1280 : 512, machine / (inMemory ? 3 : 6)));
+  return Math.floor(Math.min(inMemory ? 1152 : 384, machine / (inMemory ? 4 : 8)));
 }
 
 /** A 0700 folder in the system temp dir for DuckDB's spill files, removed on close or exit. */

@@ -140,13 +140,19 @@ function decodeInWorkers(input: LoadInput, options: { salvage: boolean; verifyCh
   const pending = new Int32Array(inFlight);
   const recycle = new MessageChannel();
   const pipe = new MessageChannel();
+  // Heap limits keep the garbage collector close behind: without them V8 let each worker's heap
+  // reach ~500 MB of garbage at 20M packets, RSS growing with the input. What they keep alive is
+  // small (batches in flight, fragments, open connections: ~1 KB each, so 400,000 open at once
+  // fit the tracker's limit).
   const decoder = new Worker(projectFile('dist/analyzer/load/decode-worker.js'), {
     workerData: { input, ...options, inFlight, recycled: recycle.port2, out: pipe.port1 },
     transferList: [recycle.port2, pipe.port1],
+    resourceLimits: { maxOldGenerationSizeMb: 256 },
   });
   const worker = new Worker(projectFile('dist/analyzer/load/track-worker.js'), {
     workerData: { decoded: pipe.port2, flowsCsv },
     transferList: [pipe.port2],
+    resourceLimits: { maxOldGenerationSizeMb: 512 },
   });
   const queue: LoadMessage[] = [];
   let wake: (() => void) | null = null;

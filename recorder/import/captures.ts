@@ -81,23 +81,30 @@ export function openInput(file: string, interfaces: InterfaceNumbers): ImportSou
 /** A gzip stream that breaks part-way: everything before the damage is read, then one warning and a loss. */
 function withDamageReported(source: ImportSource, cursor: Cursor): ImportSource {
   const { file, notes } = source;
-  function* events(): Generator<Timed> {
-    let last: Timed | undefined;
-    for (let next = source.events.next(); !next.done; next = source.events.next()) {
-      last = next.value;
-      yield last;
-    }
-    if (cursor.damage) {
-      notes.warnings.push(`${file}: ${cursor.damage}; analysed up to offset ${cursor.offset} of its decompressed bytes`);
-      yield importLoss(last?.sec ?? 0, last?.nsec ?? 0, file, 1, `${cursor.damage}; the rest of the file not read`);
-    }
-  }
+  // A plain iterator, not a generator around the source's: one more generator per event measured ~5% of a load.
+  let last: Timed | undefined;
+  let reported = false;
+  const events: Iterator<Timed> = {
+    next(): IteratorResult<Timed> {
+      const next = source.events.next();
+      if (!next.done) {
+        last = next.value;
+        return next;
+      }
+      if (cursor.damage && !reported) {
+        reported = true;
+        notes.warnings.push(`${file}: ${cursor.damage}; read up to offset ${cursor.offset} of its decompressed bytes`);
+        return { done: false, value: importLoss(last?.sec ?? 0, last?.nsec ?? 0, file, 1, `${cursor.damage}; the rest of the file not read`) };
+      }
+      return next;
+    },
+  };
   return {
     file,
     get description() {
       return source.description;
     },
-    events: events(),
+    events,
     notes,
     bytesRead: () => cursor.bytesRead,
     close: () => source.close(),

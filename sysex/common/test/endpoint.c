@@ -159,7 +159,97 @@ static void packet_tuples(void) {
     CHECK(np_packet_tuple(eth, sizeof eth, 113, &t) == -1); /* a link type it does not know */
 }
 
+/*
+ * The hash tables against the plainest model of them (arrays scanned in full): 200,000 random
+ * puts, removals and lookups over few keys, pids and tuples, so that chains collide, nodes are
+ * reused and a full table refuses. One CHECK for the whole run, naming the first disagreement.
+ */
+#define MODEL_PROCESSES 64
+#define MODEL_FLOWS 64
+struct model_process { int used; uint64_t order; char key[16]; uint32_t pid; };
+struct model_flow { int used; uint64_t order; char id[16]; char process[16]; np_tuple tuple; };
+
+static uint32_t rng_state = 12345;
+static uint32_t rng(void) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 17;
+    rng_state ^= rng_state << 5;
+    return rng_state;
+}
+
+static void against_a_model(void) {
+    np_table *t = np_table_new(MODEL_PROCESSES / 2, MODEL_FLOWS / 2);
+    struct model_process mp[MODEL_PROCESSES] = {0};
+    struct model_flow mf[MODEL_FLOWS] = {0};
+    uint64_t order = 0;
+    int disagreement = -1;
+    for (int step = 0; step < 200000 && disagreement < 0; step++) {
+        uint32_t r = rng(), k = rng() % MODEL_PROCESSES, f = rng() % MODEL_FLOWS;
+        char key[16], id[16], addr[16];
+        snprintf(key, sizeof key, "%u.%u", k % 23, k);
+        snprintf(id, sizeof id, "flow-%u", f);
+        snprintf(addr, sizeof addr, "10.0.0.%u", f % 3);
+        np_tuple tuple = np_tuple_make(f % 2 ? 6 : 17, addr, (uint16_t)(f % 4), "10.9.9.9", 443); /* flows 12 apart share a tuple */
+        size_t live_p = 0, live_f = 0;
+        for (int i = 0; i < MODEL_PROCESSES; i++) live_p += mp[i].used;
+        for (int i = 0; i < MODEL_FLOWS; i++) live_f += mf[i].used;
+        switch (r % 6) {
+        case 0: { /* put process: replaces the same key, else needs a free node */
+            np_process_info info = np_process_info_make(key, k % 23, id, NULL);
+            int expect_ok = mp[k].used || live_p < MODEL_PROCESSES / 2;
+            if ((np_table_put_process(t, &info) == 0) != expect_ok) disagreement = step;
+            if (expect_ok) mp[k] = (struct model_process){1, ++order, "", k % 23}, snprintf(mp[k].key, 16, "%s", key);
+            break;
+        }
+        case 1:
+            np_table_remove_process(t, key);
+            mp[k].used = 0;
+            break;
+        case 2: { /* by pid: the latest live instance */
+            np_process_info out;
+            const struct model_process *best = NULL;
+            for (int i = 0; i < MODEL_PROCESSES; i++)
+                if (mp[i].used && mp[i].pid == k % 23 && (!best || mp[i].order > best->order)) best = &mp[i];
+            int got = np_table_process_by_pid(t, k % 23, &out);
+            if ((got == 0) != (best != NULL) || (best && strcmp(out.key, best->key) != 0)) disagreement = step;
+            break;
+        }
+        case 3: {
+            int expect_ok = mf[f].used || live_f < MODEL_FLOWS / 2;
+            if ((np_table_put_flow(t, id, key, &tuple) == 0) != expect_ok) disagreement = step;
+            if (expect_ok) {
+                mf[f] = (struct model_flow){1, ++order, "", "", tuple};
+                snprintf(mf[f].id, 16, "%s", id);
+                snprintf(mf[f].process, 16, "%s", key);
+            }
+            break;
+        }
+        case 4:
+            np_table_remove_flow(t, id);
+            mf[f].used = 0;
+            break;
+        default: { /* a packet, either direction: the newest flow on its tuple */
+            np_tuple packet = r % 12 < 6 ? tuple : np_tuple_make(tuple.protocol, "10.9.9.9", 443, tuple.local_addr, tuple.local_port);
+            const struct model_flow *best = NULL;
+            for (int i = 0; i < MODEL_FLOWS; i++) {
+                const np_tuple *m = &mf[i].tuple;
+                if (mf[i].used && m->protocol == tuple.protocol && m->local_port == tuple.local_port && !strcmp(m->local_addr, tuple.local_addr) &&
+                    (!best || mf[i].order > best->order))
+                    best = &mf[i];
+            }
+            char process_key[NP_KEY_MAX];
+            int got = np_table_flow_process(t, &packet, process_key);
+            if ((got == 0) != (best != NULL) || (best && strcmp(process_key, best->process) != 0)) disagreement = step;
+        }
+        }
+    }
+    if (disagreement >= 0) printf("model: first disagreement at step %d\n", disagreement);
+    CHECK(disagreement < 0);
+    np_table_free(t);
+}
+
 int main(void) {
+    against_a_model();
     packet_tuples();
     constructors();
     audit_tokens();
