@@ -62,7 +62,7 @@ export function memoryLimitMiB(inMemory: boolean): number {
   const override = Number(process.env.NETPROV_MEMORY_MIB);
   if (Number.isFinite(override) && override >= 64) return Math.floor(override);
   const machine = totalmem() / 2 ** 20;
-  return Math.floor(Math.min(inMemory ? 1152 : 384, machine / (inMemory ? 4 : 8)));
+  return Math.floor(Math.min(inMemory ? 1152 : 256, machine / (inMemory ? 4 : 8)));
 }
 
 /** A 0700 folder in the system temp dir for DuckDB's spill files, removed on close or exit. */

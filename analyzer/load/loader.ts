@@ -147,7 +147,7 @@ function decodeInWorkers(input: LoadInput, options: { salvage: boolean; verifyCh
   const decoder = new Worker(projectFile('dist/analyzer/load/decode-worker.js'), {
     workerData: { input, ...options, inFlight, recycled: recycle.port2, out: pipe.port1 },
     transferList: [recycle.port2, pipe.port1],
-    resourceLimits: { maxOldGenerationSizeMb: 256 },
+    resourceLimits: { maxOldGenerationSizeMb: 128 },
   });
   const worker = new Worker(projectFile('dist/analyzer/load/track-worker.js'), {
     workerData: { decoded: pipe.port2, flowsCsv },
