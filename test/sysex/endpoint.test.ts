@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot, scratch } from '../helpers/paths.js';
 
-function buildAndRun(sanitizers: string): string {
+function buildAndRun(sanitizers: string, unit = 'endpoint'): string {
   const common = join(repoRoot, 'sysex/common');
-  const out = join(scratch(), 'endpoint');
+  const out = join(scratch(), unit);
   execFileSync('cc', ['-std=c11', '-D_POSIX_C_SOURCE=200809L', '-Wall', '-Wextra', '-Werror', '-O1', '-g', `-fsanitize=${sanitizers}`,
-    join(common, 'np_endpoint.c'), join(common, 'test/endpoint.c'), '-o', out, '-lpthread']);
+    join(common, `np_${unit}.c`), join(common, `test/${unit}.c`), '-o', out, '-lpthread']);
   return execFileSync(out, { encoding: 'utf8', env: { ...process.env, TSAN_OPTIONS: 'halt_on_error=1', ASAN_OPTIONS: 'detect_leaks=1' } });
 }
 
@@ -27,11 +27,21 @@ describe('sysex/common endpoint pieces', () => {
   });
 });
 
+describe('sysex/common recordings (np_recording.c)', () => {
+  it('keep their owner, describe each process once per recording, freeze losses at stop: ASan/UBSan', () => {
+    expect(buildAndRun('address,undefined', 'recording')).toBe('30 passed, 0 failed\n');
+  });
+
+  it('and from four handler threads at once under ThreadSanitizer', () => {
+    expect(buildAndRun('thread', 'recording')).toBe('30 passed, 0 failed\n');
+  });
+});
+
 describe('sysex/macos C module', () => {
   it('compiles from the Swift package\'s CNetprov target and links: the headers Swift imports resolve to sysex/common', () => {
     const target = join(repoRoot, 'sysex/macos/Sources/CNetprov');
     const dir = scratch();
-    const objects = ['np_session', 'np_stream', 'np_endpoint'].map((name) => {
+    const objects = ['np_session', 'np_stream', 'np_endpoint', 'np_recording'].map((name) => {
       const object = join(dir, `${name}.o`);
       execFileSync('cc', ['-std=c11', '-D_GNU_SOURCE', '-Wall', '-Wextra', '-Werror', '-c', join(target, `${name}.c`), '-o', object]);
       return object;
@@ -45,11 +55,14 @@ int main(void) {
     char key[NP_KEY_MAX];
     np_process_key(&token, key, sizeof key);
     np_tuple t = np_tuple_make(6, "10.0.0.1", 1, "10.0.0.2", 2);
-    printf("%s %u\\n", key, t.remote_port);
+    np_recording *r = np_recording_new(8);
+    np_recording_start(r, 1);
+    printf("%s %u %d\\n", key, t.remote_port, np_recording_introduce(r, key));
+    np_recording_free(r);
     return 0;
 }
 `);
     execFileSync('cc', ['-std=c11', '-Wall', '-Werror', `-I${join(target, 'include')}`, program, ...objects, '-o', join(dir, 'module'), '-lpthread']);
-    expect(execFileSync(join(dir, 'module'), { encoding: 'utf8' })).toBe('321.9 2\n');
+    expect(execFileSync(join(dir, 'module'), { encoding: 'utf8' })).toBe('321.9 2 1\n');
   });
 });

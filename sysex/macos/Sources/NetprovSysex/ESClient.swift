@@ -55,8 +55,11 @@ final class ESClient {
             let missed = np_sequence_observe(&sequence, m.global_seq_num)
             if missed > 0 { recording.loss(at: time, source: "es-sequence", count: missed, reason: "Endpoint Security dropped messages (global_seq_num gap)") }
         }
-        guard recording.admit() else { return }
         let actor = m.process.pointee
+        // The table is kept whether or not a recording runs (packets and flows are attributed
+        // through it); only the events wait for admit().
+        track(m)
+        guard recording.admit() else { return }
         introduce(actor, version: m.version, at: time)
         switch m.event_type {
         case ES_EVENT_TYPE_NOTIFY_EXEC: exec(m.event.exec, former: actor, version: m.version, at: time)
@@ -71,12 +74,33 @@ final class ESClient {
         }
     }
 
-    /// A process first seen acting (it was running before recording began): a `process` event.
+    /// The shared table, from every message: processes in, exited processes out.
+    private func track(_ m: es_message_t) {
+        let actor = m.process.pointee
+        let actorKey = ProcessKey(token: actor.audit_token)
+        if !recording.state.isKnown(actorKey) {
+            recording.state.processStarted(actorKey, path: string(actor.executable.pointee.path), signingId: string(actor.signing_id))
+        }
+        switch m.event_type {
+        case ES_EVENT_TYPE_NOTIFY_EXEC:
+            let target = m.event.exec.target.pointee
+            recording.state.processExited(actorKey.key)
+            recording.forget(actorKey.key)
+            recording.state.processStarted(ProcessKey(token: target.audit_token), path: string(target.executable.pointee.path), signingId: string(target.signing_id))
+        case ES_EVENT_TYPE_NOTIFY_FORK:
+            let child = m.event.fork.child.pointee
+            recording.state.processStarted(ProcessKey(token: child.audit_token), path: string(child.executable.pointee.path), signingId: string(child.signing_id))
+        case ES_EVENT_TYPE_NOTIFY_EXIT:
+            recording.state.processExited(actorKey.key)
+        default: break
+        }
+    }
+
+    /// A process this recording has not described yet (running before it began): a `process` event.
     private func introduce(_ process: es_process_t, version: UInt32, at time: Int64) {
         let key = ProcessKey(token: process.audit_token)
-        guard !recording.state.isKnown(key) else { return }
+        guard recording.introduce(key.key) else { return }
         recording.emit(Int32(NP_PROCESS), at: time, image(process, version: version, argv: nil))
-        recording.state.processStarted(key, path: string(process.executable.pointee.path), signingId: string(process.signing_id))
     }
 
     private func exec(_ event: es_event_exec_t, former: es_process_t, version: UInt32, at time: Int64) {
@@ -85,21 +109,20 @@ final class ESClient {
         let argv = (0 ..< es_exec_arg_count(&exec)).map { string(es_exec_arg(&exec, $0)) }
         let formerKey = ProcessKey(token: former.audit_token)
         recording.emit(Int32(NP_EXEC), at: time, image(target, version: version, argv: argv) + [.str(formerKey.key)])
-        recording.state.processExited(formerKey.key)
-        recording.state.processStarted(ProcessKey(token: target.audit_token), path: string(target.executable.pointee.path), signingId: string(target.signing_id))
+        _ = recording.introduce(ProcessKey(token: target.audit_token).key) // the exec event describes it
     }
 
     private func fork(child: es_process_t, parent: es_process_t, at time: Int64) {
         let childKey = ProcessKey(token: child.audit_token)
         let parentKey = ProcessKey(token: parent.audit_token)
         recording.emit(Int32(NP_FORK), at: time, [.str(childKey.key), .int(Int64(childKey.pid)), .int(Int64(childKey.pidversion)), .str(parentKey.key), .int(Int64(parentKey.pid))])
-        recording.state.processStarted(childKey, path: string(child.executable.pointee.path), signingId: string(child.signing_id))
+        _ = recording.introduce(childKey.key) // the fork event names it; its exec or first flow describes its image
     }
 
     private func exited(_ process: es_process_t, status: Int32, at time: Int64) {
         let key = ProcessKey(token: process.audit_token)
         recording.emit(Int32(NP_EXIT), at: time, [.str(key.key), .int(Int64(key.pid)), .int(Int64(status))])
-        recording.state.processExited(key.key)
+        recording.forget(key.key)
     }
 
     /// Unix-domain sockets as flowOpen events with protocol 0 and the socket's path as address.

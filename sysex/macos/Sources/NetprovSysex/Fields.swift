@@ -6,6 +6,8 @@ import Foundation
 enum Field {
     case none
     case int(Int64)
+    /// Always a 64-bit msgpack int: for values past 2^32 the reader must take as integers (a clock reading in ns).
+    case int64(Int64)
     case str(String?)
     case strs([String]?)
     case bool(Bool?)
@@ -27,6 +29,7 @@ func withFields<R>(_ fields: [Field], _ body: (UnsafePointer<np_field>, Int) -> 
         switch field {
         case .none: return np_nil()
         case .int(let value): return np_int(value)
+        case .int64(let value): return np_int64(value)
         case .str(let text): return text.map { np_str(copy($0)) } ?? np_nil()
         case .bool(let flag): return flag.map { np_bool($0 ? 1 : 0) } ?? np_nil()
         case .strs(let texts):

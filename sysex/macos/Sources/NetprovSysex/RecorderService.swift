@@ -25,18 +25,25 @@ final class RecorderService: NSObject, NSXPCListenerDelegate {
         guard connection.effectiveUserIdentifier == 0 else { return false }
         connection.exportedInterface = NSXPCInterface(with: SensorService.self)
         connection.remoteObjectInterface = NSXPCInterface(with: RecorderClient.self)
-        connection.exportedObject = RecorderSession(connection: connection, recording: recording)
-        // The recorder went away: end its session rather than fill a queue nobody reads.
-        connection.invalidationHandler = { [recording] in recording.stop() }
+        let session = RecorderSession(connection: connection, recording: recording)
+        connection.exportedObject = session
+        // The recorder went away: end its own session rather than fill a queue nobody reads. Any
+        // other client's coming and going leaves the running recording alone.
+        connection.invalidationHandler = { [recording, owner = session.owner] in recording.stop(owner: owner) }
         connection.resume()
         return true
     }
 }
 
-/// One connected recorder.
+/// One connected recorder, known to np_recording by a number of its own.
 final class RecorderSession: NSObject, SensorService {
+    private static var numbers: UInt64 = 0
     private weak var connection: NSXPCConnection?
     private let recording: Recording
+    let owner: UInt64 = {
+        RecorderSession.numbers += 1 // listener delegate calls arrive one at a time
+        return RecorderSession.numbers
+    }()
 
     init(connection: NSXPCConnection, recording: Recording) {
         self.connection = connection
@@ -44,10 +51,11 @@ final class RecorderSession: NSObject, SensorService {
     }
 
     func startRecording(snaplen: Int, reply: @escaping (String?) -> Void) {
-        let proxy = connection?.remoteObjectProxyWithErrorHandler { [recording] _ in recording.stop() }
+        let proxy = connection?.remoteObjectProxyWithErrorHandler { [recording, owner] _ in recording.stop(owner: owner) }
         guard let client = proxy as? RecorderClient else { return reply("the recorder does not export NetprovRecorderClient") }
-        reply(recording.start(snaplen: snaplen, outbox: Outbox(client: client)))
+        reply(recording.start(snaplen: snaplen, outbox: Outbox(client: client), owner: owner))
     }
 
-    func stopRecording() { recording.stop() }
+    /// Stops this client's recording only: another client's stop is refused by np_recording.
+    func stopRecording() { recording.stop(owner: owner) }
 }

@@ -1,7 +1,9 @@
 // One recording at a time: the session stream (sysex/common's np_stream, thread-safe) the three
 // sources emit into while a recorder is connected, and the backpressure rule. Every handler
-// calls `admit()` first: while the recorder is behind, events are counted instead of encoded
-// and reported as one loss event once it catches up. A filter never waits on the recorder.
+// calls `admit()` before emitting: while the recorder is behind, events are counted instead of
+// encoded and reported as one loss event once it catches up. A filter never waits on the
+// recorder. Who owns the recording, which processes it has described and its final loss counts
+// are sysex/common's np_recording, tested on Linux; this file only calls it.
 import CNetprov
 import Foundation
 import os
@@ -23,6 +25,9 @@ final class Recording {
     private var interfaceIds: [String: (id: UInt32, linkType: Int32)] = [:]
     private var openedFlows = Set<UUID>()
     private var skipped: UInt64 = 0
+    private let core: OpaquePointer = np_recording_new(65_536)!
+    /// The stream's counts as they stood at the stop: what the recorder's summary reads afterwards.
+    private var finalCounts = np_stream_counts()
 
     private func locked<T>(_ body: () -> T) -> T {
         os_unfair_lock_lock(lock)
@@ -30,12 +35,15 @@ final class Recording {
         return body()
     }
 
-    /// Starts a session streamed to `outbox`; nil, or why not.
-    func start(snaplen: Int, outbox: Outbox) -> String? {
+    /// Starts a session streamed to `outbox`, owned by the client `owner`; nil, or why not.
+    func start(snaplen: Int, outbox: Outbox, owner: UInt64) -> String? {
         locked {
-            guard stream == nil else { return "a recorder is already recording" }
+            guard np_recording_start(core, owner) == 0 else { return "another recorder is recording" }
             let context = Unmanaged.passUnretained(outbox).toOpaque()
-            guard let newStream = np_stream_new(512 * 1024, Outbox.output, context) else { return "out of memory" }
+            guard let newStream = np_stream_new(512 * 1024, Outbox.output, context) else {
+                np_recording_stop(core, owner, nil)
+                return "out of memory"
+            }
             self.outbox = outbox
             self.snaplen = snaplen > 0 ? snaplen : 262_144
             startNs = Clock.realtimeNs()
@@ -46,22 +54,32 @@ final class Recording {
             np_stream_begin(newStream, "netprov-macos", "0.1.0", startNs,
                             "ES message time, packet and flow callback arrival: CLOCK_REALTIME - start_ns")
             outbox.counts = { [weak self] in self?.counts() ?? np_stream_counts() }
-            emitLocked(Int32(NP_CLOCK_SYNC), 0, [.str("CLOCK_REALTIME"), .int(startNs), .str("event times minus this value")])
+            emitLocked(Int32(NP_CLOCK_SYNC), 0, [.str("CLOCK_REALTIME"), .int64(startNs), .str("event times minus this value")])
             return nil
         }
     }
 
-    /// Ends the session: the trailer goes out after every chunk, then the stream is closed.
-    func stop() {
+    /// Ends the session if `owner` started it (false: another client's, or none): the trailer goes
+    /// out after every chunk, the counts are kept, then the stream is closed.
+    @discardableResult
+    func stop(owner: UInt64) -> Bool {
         locked {
-            guard let stream else { return }
+            guard np_recording_stop(core, owner, nil) == 0, let stream else { return false }
             np_stream_end(stream, Clock.realtimeNs() - startNs)
+            np_stream_get_counts(stream, &finalCounts)
             outbox?.finish()
             np_stream_free(stream)
             self.stream = nil
             outbox = nil
+            return true
         }
     }
+
+    /// True the first time this recording names the process: describe it now (a `process` event).
+    func introduce(_ key: String) -> Bool { np_recording_introduce(core, key) == 1 }
+
+    /// The process exited: a later one with its key is described afresh.
+    func forget(_ key: String) { np_recording_forget(core, key) }
 
     /// Whether to record an event now; false while not recording or while the recorder is behind.
     func admit() -> Bool {
@@ -72,6 +90,7 @@ final class Recording {
                 return false
             }
             if skipped > 0 {
+                np_recording_lost(core, NP_LOSS_WRITER, skipped)
                 np_stream_loss(stream, Clock.realtimeNs() - startNs, "recorder", skipped, "the recorder fell behind: events not recorded")
                 skipped = 0
             }
@@ -124,9 +143,10 @@ final class Recording {
     /// True the first time a flow is recorded (the content filter may see it again with endpoints filled).
     func firstTime(_ flow: UUID) -> Bool { locked { openedFlows.insert(flow).inserted } }
 
+    /// The running stream's counts, or after a stop the final ones.
     func counts() -> np_stream_counts {
         locked {
-            var counts = np_stream_counts()
+            var counts = finalCounts
             if let stream { np_stream_get_counts(stream, &counts) }
             return counts
         }
