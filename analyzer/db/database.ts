@@ -12,6 +12,8 @@ import { projectFile } from '../../recorder/project.js';
 
 export interface Database {
   connection: DuckDBConnection;
+  /** DuckDB's memory limits in MiB: while loading threads run beside it, and after (queries). */
+  memory: { load: number; query: number };
   close(): void;
 }
 
@@ -22,6 +24,7 @@ export interface Database {
  */
 export async function openDatabase(path: string | null, access: 'read-write' | 'read-only' = 'read-write'): Promise<Database> {
   if (path !== null && access === 'read-only' && !isDuckDbFile(path)) throw new InputError(`${path}: not a DuckDB database (netprov analyze --db FILE writes one)`);
+  const memory = memoryLimitsMiB(path === null);
   // Loaded here, not imported at the top: ~0.2 s that the loading workers, started first, overlap.
   const { DuckDBInstance } = await import('@duckdb/node-api');
   let instance: DuckDBInstance;
@@ -30,8 +33,11 @@ export async function openDatabase(path: string | null, access: 'read-write' | '
     // Results never depend on DuckDB's threads: every output query orders its rows.
     instance = await DuckDBInstance.create(path ?? ':memory:', {
       ...(access === 'read-only' ? { access_mode: 'READ_ONLY' } : {}),
-      memory_limit: `${memoryLimitMiB(path === null)}MiB`,
+      memory_limit: `${memory.query}MiB`,
       temp_directory: spill.path,
+      // Tables need no physical order (every output query orders its rows), and keeping one
+      // made INSERT ... SELECT hold whole results in memory instead of spilling.
+      preserve_insertion_order: 'false',
     });
   } catch (err) {
     spill.remove();
@@ -44,6 +50,7 @@ export async function openDatabase(path: string | null, access: 'read-write' | '
   }
   return {
     connection,
+    memory,
     close() {
       connection.closeSync();
       instance.closeSync();
@@ -53,16 +60,20 @@ export async function openDatabase(path: string | null, access: 'read-write' | '
 }
 
 /**
- * DuckDB's memory limit (its default is 80% of RAM: memory would grow with the input). Past it,
- * DuckDB spills to a private temporary folder — an in-memory analysis too — so that `analyze`
- * peaks under 1 GiB with --db and 2 GiB in memory whatever the input's size (measured in
- * `npm run bench`), or less on a small machine; NETPROV_MEMORY_MIB overrides it.
+ * DuckDB's memory limits (its default is 80% of RAM: memory would grow with the input). Past
+ * them DuckDB spills to a private temporary folder — an in-memory analysis too — so that
+ * `analyze` peaks under 1 GiB with --db and 2 GiB in memory whatever the input's size (measured
+ * in `npm run bench`), less on a small machine. While a load runs, its two worker threads hold
+ * up to ~0.4 GiB beside DuckDB, which then gets the smaller `load` limit (appends spill well);
+ * queries — the ASOF join of names to flows, the attribution's aggregates — get `query`.
+ * NETPROV_MEMORY_MIB sets both.
  */
-export function memoryLimitMiB(inMemory: boolean): number {
+export function memoryLimitsMiB(inMemory: boolean): { load: number; query: number } {
   const override = Number(process.env.NETPROV_MEMORY_MIB);
-  if (Number.isFinite(override) && override >= 64) return Math.floor(override);
+  if (Number.isFinite(override) && override >= 64) return { load: Math.floor(override), query: Math.floor(override) };
   const machine = totalmem() / 2 ** 20;
-  return Math.floor(Math.min(inMemory ? 1152 : 256, machine / (inMemory ? 4 : 8)));
+  const [load, query] = inMemory ? [1152, 1408] : [224, 512];
+  return { load: Math.floor(Math.min(load, machine / 8)), query: Math.floor(Math.min(query, machine / 6)) };
 }
 
 /** A 0700 folder in the system temp dir for DuckDB's spill files, removed on close or exit. */

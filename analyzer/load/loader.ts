@@ -99,7 +99,7 @@ export async function loadSession(db: Database, input: LoadInput | string | Star
   }
 }
 
-async function finishLoad(db: Database, { input, messages, flowsCsv: { path: flowsCsv }, started }: StartedLoad, options: LoadOptions): Promise<LoadResult> {
+async function finishLoad(db: Database, { input, messages, stop, flowsCsv: { path: flowsCsv }, started }: StartedLoad, options: LoadOptions): Promise<LoadResult> {
   const path = inputName(input);
   const first = await messages.next();
   const { header, readingSince } = first.value as Extract<LoadMessage, { type: 'header' }>;
@@ -108,6 +108,8 @@ async function finishLoad(db: Database, { input, messages, flowsCsv: { path: flo
   if (seen.length > 0) {
     throw new InputError(`${path}: session ${sessionId} is already in this database (loaded from ${seen[0].file ?? (seen[0].captures as string[]).join(' + ')})`);
   }
+  // The loading threads hold memory of their own: DuckDB gets less while they run.
+  await db.connection.run(`SET memory_limit = '${db.memory.load}MiB'`);
   const session = await SessionLoad.start(db, header);
   const seconds: StageTimes = { decodeWorker: 0, trackWorker: 0, main: 0, stageToDuckDb: 0, finish: 0, startup: (readingSince - performance.timeOrigin) / 1000 };
   let end: Extract<LoadMessage, { type: 'end' }> | null = null;
@@ -124,6 +126,8 @@ async function finishLoad(db: Database, { input, messages, flowsCsv: { path: flo
     }
   }
   const finishStart = performance.now();
+  await stop();
+  await db.connection.run(`SET memory_limit = '${db.memory.query}MiB'`);
   const result = await session.finish(input, end!.report, end!.warnings, end!.flows, flowsCsv);
   seconds.finish = (performance.now() - finishStart) / 1000;
   seconds.stageToDuckDb = session.stageSeconds;
@@ -142,7 +146,7 @@ function decodeInWorkers(input: LoadInput, options: { salvage: boolean; verifyCh
   const pipe = new MessageChannel();
   // Heap limits keep the garbage collector close behind: without them V8 let each worker's heap
   // reach ~500 MB of garbage at 20M packets, RSS growing with the input. What they keep alive is
-  // small (batches in flight, fragments, open connections: ~1 KB each, so 400,000 open at once
+  // small (batches in flight, fragments, open connections: ~1 KB each, so ~300,000 open at once
   // fit the tracker's limit).
   const decoder = new Worker(projectFile('dist/analyzer/load/decode-worker.js'), {
     workerData: { input, ...options, inFlight, recycled: recycle.port2, out: pipe.port1 },
@@ -152,7 +156,7 @@ function decodeInWorkers(input: LoadInput, options: { salvage: boolean; verifyCh
   const worker = new Worker(projectFile('dist/analyzer/load/track-worker.js'), {
     workerData: { decoded: pipe.port2, flowsCsv },
     transferList: [pipe.port2],
-    resourceLimits: { maxOldGenerationSizeMb: 512 },
+    resourceLimits: { maxOldGenerationSizeMb: 384 },
   });
   const queue: LoadMessage[] = [];
   let wake: (() => void) | null = null;
