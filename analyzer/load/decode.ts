@@ -95,7 +95,7 @@ function decodeFrom(
   reader: EventSource, input: LoadInput, verifyChecksums: boolean, reuse: () => ReusableColumns | undefined, emit: (message: DecodeMessage) => void,
 ): void {
   const path = input.kind === 'session' ? input.path : input.files.join(' + ');
-  emit({ type: 'header', header: reader.header, readingSince: performance.timeOrigin + performance.now() });
+  emit({ type: 'header', header: reader.header, readingSince: Date.now() });
 
   const linkTypes = new Map<number, number>();
   const d = newDissected(verifyChecksums);

@@ -42,7 +42,7 @@ export interface StageTimes {
   stageToDuckDb: number;
   /** Flows still open, processes, attribution: the work after the last event. */
   finish: number;
-  /** From the process's start until the input's first bytes had been read: node, modules, workers. */
+  /** From the process's start until the input's first bytes had been read: node, modules, workers (wall clock: a worker's performance.timeOrigin is its own). */
   startup: number;
 }
 
@@ -111,7 +111,7 @@ async function finishLoad(db: Database, { input, messages, stop, flowsCsv: { pat
   // The loading threads hold memory of their own: DuckDB gets less while they run.
   await db.connection.run(`SET memory_limit = '${db.memory.load}MiB'`);
   const session = await SessionLoad.start(db, header);
-  const seconds: StageTimes = { decodeWorker: 0, trackWorker: 0, main: 0, stageToDuckDb: 0, finish: 0, startup: (readingSince - performance.timeOrigin) / 1000 };
+  const seconds: StageTimes = { decodeWorker: 0, trackWorker: 0, main: 0, stageToDuckDb: 0, finish: 0, startup: (readingSince - (Date.now() - performance.now())) / 1000 };
   let end: Extract<LoadMessage, { type: 'end' }> | null = null;
   for await (const message of messages) {
     if (message.type === 'batch') {
