@@ -62,11 +62,7 @@ function openSource(input: LoadInput, salvage: boolean): EventSource {
       return captures.warnings;
     },
     scan(visitor) {
-      captures.forEach((e) => {
-        writer.append(e);
-        if (e.kind === 'packet') visitor.packet(e.t, e.interfaceId, e.direction, e.origLen, e.data, 0, e.data.length, e.processKey, e.tExact);
-        else visitor.event(e);
-      });
+      captures.scan(visitor, (e) => writer.append(e));
       writer.close();
     },
     close: () => captures.close(),

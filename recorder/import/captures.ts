@@ -56,7 +56,7 @@ function openCursor(file: string): Cursor {
 }
 
 /** Opens the right reader for a file's content; a gzip file is read as what it holds. */
-export function openInput(file: string, interfaces: InterfaceNumbers): ImportSource {
+function openInput(file: string, interfaces: InterfaceNumbers): ImportSource {
   const cursor = openCursor(file);
   try {
     cursor.ensure(HEAD);
@@ -209,9 +209,13 @@ export class CaptureStream {
     return events;
   }
 
-  /** The analyzer's view: packets through `visitor.packet`, the rest through `visitor.event`. */
-  scan(visitor: EventVisitor): void {
+  /**
+   * The analyzer's view: packets through `visitor.packet`, the rest through `visitor.event`;
+   * `tap` sees every event first (`analyze --save` writes the session with it).
+   */
+  scan(visitor: EventVisitor, tap?: (event: SessionEvent) => void): void {
     this.forEach((e) => {
+      tap?.(e);
       if (e.kind === 'packet') visitor.packet(e.t, e.interfaceId, e.direction, e.origLen, e.data, 0, e.data.length, e.processKey, e.tExact);
       else visitor.event(e);
     });

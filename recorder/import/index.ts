@@ -7,8 +7,6 @@ import { writeThrough } from '../output-file.js';
 import { SessionWriter } from '../session/writer.js';
 import { CaptureStream, type CaptureOptions } from './captures.js';
 
-export { openInput } from './captures.js';
-
 export interface ImportResult {
   output: string;
   events: number;
