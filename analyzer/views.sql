@@ -85,6 +85,15 @@ GROUP BY session_id, process_key;
 
 -- The product's answer: every flow with the process that opened it, its ancestry and DNS name.
 CREATE OR REPLACE VIEW flow_details AS
+-- The name a flow's responder was last answered for before the flow began. The ASOF join sorts
+-- what it carries: only the keys go through it (all of a flow's columns made it outgrow DuckDB's
+-- memory limit at ~2M flows), and the name joins back by uid.
+WITH flow_names AS (
+    SELECT f.session_id, f.uid, n.query
+    FROM (SELECT session_id, uid, resp_h, start_t FROM flows) f
+    ASOF LEFT JOIN dns_answers n
+        ON n.session_id = f.session_id AND n.answer = f.resp_h AND n.t <= f.start_t
+)
 SELECT
     f.session_id,
     f.uid,
@@ -109,5 +118,4 @@ JOIN sessions s USING (session_id)
 LEFT JOIN attributions a USING (session_id, uid)
 LEFT JOIN processes p ON p.session_id = f.session_id AND p.process_key = a.process_key
 LEFT JOIN process_lineage lin ON lin.session_id = f.session_id AND lin.process_key = a.process_key
-ASOF LEFT JOIN dns_answers n
-    ON n.session_id = f.session_id AND n.answer = f.resp_h AND n.t <= f.start_t;
+LEFT JOIN flow_names n USING (session_id, uid);
