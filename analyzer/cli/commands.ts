@@ -3,7 +3,8 @@ import type { Argv } from 'yargs';
 import { analysisJson, analyze } from '../analyze.js';
 import { verifyFixtures } from '../verify.js';
 import { checkDatabaseOutput, openDatabase, type Database } from '../db/database.js';
-import { flowRecords, jsonLines, zeekConnLog, type FlowRecord } from '../output/conn-log.js';
+import { once } from 'node:events';
+import { flowRecordChunks, flowRecords, jsonLines, zeekConnLogParts, type FlowRecord } from '../output/conn-log.js';
 import { table } from '../../recorder/cli/output.js';
 import type { CommandContext } from '../../recorder/cli/commands.js';
 import { InputError } from '../../recorder/errors.js';
@@ -117,12 +118,23 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
         if (argv.db) db = await openDatabase(argv.db, 'read-only');
         else db = (await analyze(inputs, { db: null, salvage: argv.salvage as boolean })).db;
         try {
-          const records = await flowRecords(db);
           const format = argv.format ?? (process.stdout.isTTY ? 'table' : 'json');
-          if (format === 'zeek') process.stdout.write(zeekConnLog(records, new Date(0)));
-          else if (format === 'json') process.stdout.write(jsonLines(records));
-          else if (format === 'csv') process.stdout.write(csv(records));
-          else console.log(flowTable(records));
+          // A terminal table needs every row for its widths; the other formats stream.
+          if (format === 'table') console.log(flowTable(await flowRecords(db)));
+          else {
+            if (format === 'zeek') await write(zeekConnLogParts.header(new Date(0)));
+            let first = true;
+            for await (const records of flowRecordChunks(db)) {
+              if (format === 'zeek') await write(zeekConnLogParts.rows(records));
+              else if (format === 'json') await write(jsonLines(records));
+              else {
+                await write(csv(records, first));
+                first = false;
+              }
+            }
+            if (format === 'zeek') await write(zeekConnLogParts.footer(new Date(0)));
+            else if (format === 'csv' && first) await write(csv([], true));
+          }
         } finally {
           db.close();
         }
@@ -140,13 +152,21 @@ function flowTable(records: FlowRecord[]): string {
   );
 }
 
-function csv(records: FlowRecord[]): string {
+/** CSV rows, after the header line when `withHeader`. */
+function csv(records: FlowRecord[], withHeader: boolean): string {
   const columns = Object.keys(records[0] ?? { ts: '' });
   const cell = (v: FlowRecord[string]) => {
     const text = v === null ? '' : Array.isArray(v) ? v.join(' ') : String(v);
     return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
   };
-  return `${[columns.join(','), ...records.map((r) => columns.map((c) => cell(r[c])).join(','))].join('\n')}\n`;
+  const lines = records.map((r) => columns.map((c) => cell(r[c])).join(','));
+  if (withHeader) lines.unshift(columns.join(','));
+  return lines.length ? `${lines.join('\n')}\n` : '';
+}
+
+/** Writes to stdout, waiting while a slow reader has not taken what came before (memory stays one chunk). */
+async function write(text: string): Promise<void> {
+  if (text && !process.stdout.write(text)) await once(process.stdout, 'drain');
 }
 
 

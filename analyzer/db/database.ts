@@ -72,7 +72,7 @@ export function memoryLimitsMiB(inMemory: boolean): { load: number; query: numbe
   const override = Number(process.env.NETPROV_MEMORY_MIB);
   if (Number.isFinite(override) && override >= 64) return { load: Math.floor(override), query: Math.floor(override) };
   const machine = totalmem() / 2 ** 20;
-  const [load, query] = inMemory ? [1152, 1408] : [224, 512];
+  const [load, query] = inMemory ? [1152, 1408] : [224, 384];
   return { load: Math.floor(Math.min(load, machine / 8)), query: Math.floor(Math.min(query, machine / 6)) };
 }
 

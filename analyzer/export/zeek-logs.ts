@@ -1,11 +1,11 @@
 /**
  * conn.log and dns.log in Zeek's ASCII format, community_id included, for Zeek-shaped tooling.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../../recorder/errors.js';
 import { query, type Database } from '../db/database.js';
-import { flowRecords, zeekConnLog, zeekText } from '../output/conn-log.js';
+import { flowRecordChunks, zeekConnLogParts, zeekText } from '../output/conn-log.js';
 
 const DNS_FIELDS = ['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'trans_id', 'rtt', 'query', 'qtype_name', 'rcode_name', 'answers', 'TTLs'];
 const DNS_TYPES = ['time', 'string', 'addr', 'port', 'addr', 'port', 'enum', 'count', 'interval', 'string', 'string', 'string', 'vector[string]', 'vector[interval]'];
@@ -16,8 +16,19 @@ export async function exportZeek(db: Database, dir: string): Promise<{ conn: num
   } catch (err) {
     throw new InputError(`${dir}: cannot create (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
-  const flows = await flowRecords(db);
-  writeFileSync(join(dir, 'conn.log'), zeekConnLog(flows, new Date(0)), { mode: 0o600, flag: 'wx' });
+  // conn.log is written as its rows stream out of DuckDB: millions of flows never sit in memory.
+  const conn = openSync(join(dir, 'conn.log'), 'wx', 0o600);
+  let flows = 0;
+  try {
+    writeSync(conn, zeekConnLogParts.header(new Date(0)));
+    for await (const records of flowRecordChunks(db)) {
+      writeSync(conn, zeekConnLogParts.rows(records));
+      flows += records.length;
+    }
+    writeSync(conn, zeekConnLogParts.footer(new Date(0)));
+  } finally {
+    closeSync(conn);
+  }
 
   // One dns.log row per query, with its answer when one came back on the same flow and id.
   const rows = await query(
@@ -49,5 +60,5 @@ export async function exportZeek(db: Database, dir: string): Promise<{ conn: num
   const header = ['#separator \\x09', '#set_separator\t,', '#empty_field\t(empty)', '#unset_field\t-', '#path\tdns', '#open\t1970-01-01-00-00-00',
     `#fields\t${DNS_FIELDS.join('\t')}`, `#types\t${DNS_TYPES.join('\t')}`];
   writeFileSync(join(dir, 'dns.log'), `${[...header, ...lines, '#close\t1970-01-01-00-00-00'].join('\n')}\n`, { mode: 0o600, flag: 'wx' });
-  return { conn: flows.length, dns: rows.length };
+  return { conn: flows, dns: rows.length };
 }

@@ -21,21 +21,37 @@ export const NETPROV_FIELDS = [
 
 export type FlowRecord = Record<string, string | number | boolean | string[] | null>;
 
-/** Flows with their attribution, ordered by start time then uid: the same order on every run. */
-/** Flows in (session, start, uid) order: all of them, or the first `limit`. */
-export async function flowRecords(db: Database, sessionId: string | null = null, limit: number | null = null): Promise<FlowRecord[]> {
-  const rows = await query(
-    db,
-    `SELECT session_id, uid, start_t, s.start_ns, orig_h, orig_p, resp_h, resp_p, proto, duration, orig_bytes, resp_bytes,
+const FLOWS_SQL = `SELECT session_id, uid, start_t, s.start_ns, orig_h, orig_p, resp_h, resp_p, proto, duration, orig_bytes, resp_bytes,
             conn_state, missed_bytes, history, orig_pkts, orig_ip_bytes, resp_pkts, resp_ip_bytes, ip_proto, community_id,
             tunnel_parents, orig_l2_addr, resp_l2_addr, process_key, pid, exe, argv, attribution_method, attribution_confidence, unattributed_reason, dns_name
      FROM flow_details JOIN sessions s USING (session_id)
      WHERE $1::VARCHAR IS NULL OR session_id = $1
      ORDER BY session_id, start_t, uid
-     LIMIT $2`,
-    [sessionId, limit],
-  );
-  return rows.map((r) => {
+     LIMIT $2`;
+
+/** Flows with their attribution in (session, start, uid) order, the same on every run: all of them, or the first `limit`. */
+export async function flowRecords(db: Database, sessionId: string | null = null, limit: number | null = null): Promise<FlowRecord[]> {
+  return (await query(db, FLOWS_SQL, [sessionId, limit])).map(flowRecord);
+}
+
+/**
+ * The same flows a chunk at a time, streamed from DuckDB: an output of millions of flows holds
+ * one chunk in memory, not all of them (materialised, 747,000 flows took 4.7 GB).
+ */
+export async function* flowRecordChunks(db: Database, sessionId: string | null = null): AsyncGenerator<FlowRecord[]> {
+  const result = await db.connection.stream(FLOWS_SQL, [sessionId, null]);
+  for await (const rows of result.yieldRowObjectJs()) yield rows.map((row) => flowRecord(numbers(row)));
+}
+
+/** BIGINTs that fit a double become numbers, as query() gives them. */
+function numbers(row: Record<string, unknown>): Record<string, unknown> {
+  for (const [k, v] of Object.entries(row)) {
+    if (typeof v === 'bigint' && v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER)) row[k] = Number(v);
+  }
+  return row;
+}
+
+function flowRecord(r: Record<string, unknown>): FlowRecord {
     const ns = BigInt(r.start_ns as number | bigint) + BigInt(r.start_t as number);
     return {
       ts: `${ns / 1_000_000_000n}.${(ns % 1_000_000_000n).toString().padStart(9, '0').slice(0, 6)}`,
@@ -73,7 +89,6 @@ export async function flowRecords(db: Database, sessionId: string | null = null,
       dns_name: r.dns_name as string | null,
       session_id: r.session_id as string,
     };
-  });
 }
 
 /** A value as Zeek's ASCII writer prints it. */
@@ -85,25 +100,29 @@ export function zeekText(value: FlowRecord[string]): string {
   return String(value).replace(/\t/g, '\\x09');
 }
 
-/** A complete conn.log, header lines included, with community_id as an extra column as Zeek's package adds it. */
-export function zeekConnLog(records: FlowRecord[], openedAt: Date): string {
-  const stamp = (d: Date) => d.toISOString().replace(/T/, '-').replace(/:/g, '-').slice(0, 19);
-  const fields = [...ZEEK_FIELDS, 'community_id'];
-  const types = [...ZEEK_TYPES, 'string'];
-  const lines = [
-    '#separator \\x09',
-    '#set_separator\t,',
-    '#empty_field\t(empty)',
-    '#unset_field\t-',
-    '#path\tconn',
-    `#open\t${stamp(openedAt)}`,
-    `#fields\t${fields.join('\t')}`,
-    `#types\t${types.join('\t')}`,
-    ...records.map((r) => fields.map((f) => zeekText(r[f])).join('\t')),
-    `#close\t${stamp(openedAt)}`,
-  ];
-  return `${lines.join('\n')}\n`;
-}
+const CONN_FIELDS = [...ZEEK_FIELDS, 'community_id'];
+const stamp = (d: Date) => d.toISOString().replace(/T/, '-').replace(/:/g, '-').slice(0, 19);
+
+/**
+ * conn.log — Zeek's header lines, the rows with community_id as an extra column as Zeek's
+ * package adds it, the close line — in three parts, so that a long one is written as its rows arrive.
+ */
+export const zeekConnLogParts = {
+  header: (openedAt: Date): string =>
+    [
+      '#separator \\x09',
+      '#set_separator\t,',
+      '#empty_field\t(empty)',
+      '#unset_field\t-',
+      '#path\tconn',
+      `#open\t${stamp(openedAt)}`,
+      `#fields\t${CONN_FIELDS.join('\t')}`,
+      `#types\t${[...ZEEK_TYPES, 'string'].join('\t')}`,
+    ].join('\n') + '\n',
+  rows: (records: FlowRecord[]): string => records.map((r) => `${CONN_FIELDS.map((f) => zeekText(r[f])).join('\t')}\n`).join(''),
+  footer: (openedAt: Date): string => `#close\t${stamp(openedAt)}\n`,
+};
+
 
 /**
  * One JSON object per line: Zeek's field names (unset ones omitted, as Zeek's JSON writer does),
