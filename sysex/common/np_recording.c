@@ -107,11 +107,17 @@ static struct key_slot *find(np_recording *r, const char *key, int insert) {
     return insert ? reuse : NULL;
 }
 
-int np_recording_introduce(np_recording *r, const char *process_key) {
-    char key[NP_KEY_MAX];
+/* A key as the set stores it: cut to NP_KEY_MAX - 1 bytes. Returns its length. */
+static size_t stored_key(char key[NP_KEY_MAX], const char *process_key) {
     size_t n = strnlen(process_key, NP_KEY_MAX - 1);
     memcpy(key, process_key, n);
     key[n] = 0;
+    return n;
+}
+
+int np_recording_introduce(np_recording *r, const char *process_key) {
+    char key[NP_KEY_MAX];
+    size_t n = stored_key(key, process_key);
     np_lock_acquire(&r->lock);
     int describe = 0;
     if (r->running) {
@@ -135,9 +141,7 @@ int np_recording_introduce(np_recording *r, const char *process_key) {
 
 void np_recording_forget(np_recording *r, const char *process_key) {
     char key[NP_KEY_MAX];
-    size_t n = strnlen(process_key, NP_KEY_MAX - 1);
-    memcpy(key, process_key, n);
-    key[n] = 0;
+    stored_key(key, process_key);
     np_lock_acquire(&r->lock);
     struct key_slot *s = r->running ? find(r, key, 0) : NULL;
     if (s) {

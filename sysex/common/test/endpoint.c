@@ -4,16 +4,7 @@
 #include <string.h>
 
 #include "../np_endpoint.h"
-
-static int failures, checks;
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        checks++;                                                                    \
-        if (!(cond)) {                                                               \
-            failures++;                                                              \
-            printf("FAIL %s:%d %s\n", __FILE__, __LINE__, #cond);                    \
-        }                                                                            \
-    } while (0)
+#include "check.h"
 
 static void audit_tokens(void) {
     uint32_t words[8] = {501, 502, 20, 503, 21, 4242, 100017, 7};

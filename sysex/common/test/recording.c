@@ -1,19 +1,10 @@
-/* Unit tests of np_recording.c; run by test/sysex/recording.test.ts. Prints one line per failure, then a count. */
+/* Unit tests of np_recording.c; run by test/sysex/endpoint.test.ts. Prints one line per failure, then a count. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "../np_recording.h"
-
-static int failures, checks;
-#define CHECK(cond)                                                   \
-    do {                                                              \
-        checks++;                                                     \
-        if (!(cond)) {                                                \
-            failures++;                                               \
-            printf("FAIL %s:%d %s\n", __FILE__, __LINE__, #cond);     \
-        }                                                             \
-    } while (0)
+#include "check.h"
 
 enum { APP = 7, SECOND_CLIENT = 9 };
 
