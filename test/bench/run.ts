@@ -18,6 +18,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pcapFile } from '../helpers/capture-writer.js';
 import { writeTrafficPcap } from './traffic.js';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
@@ -106,13 +107,7 @@ try {
 
   // Start-up: everything before the first packet, on a capture that has none.
   const empty = join(dir, 'empty.pcap');
-  const header = Buffer.alloc(24);
-  header.writeUInt32LE(0xa1b2c3d4, 0);
-  header.writeUInt16LE(2, 4);
-  header.writeUInt16LE(4, 6);
-  header.writeUInt32LE(65535, 16);
-  header.writeUInt32LE(1, 20);
-  writeFileSync(empty, header);
+  writeFileSync(empty, pcapFile([], { littleEndian: true, nanos: false, linkType: 1 }));
   const startup = median([process.execPath, join(import.meta.dirname, 'analyze-once.js'), empty]);
   const firstRead = JSON.parse(execFileSync(process.execPath, [join(import.meta.dirname, 'analyze-once.js'), empty], { encoding: 'utf8' })).result.seconds.startup as number;
   const whole = median([process.execPath, cli, 'analyze', empty]);
