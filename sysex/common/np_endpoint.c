@@ -266,7 +266,10 @@ int np_table_put_flow(np_table *t, const char *flow_id, const char *process_key,
     char id[NP_KEY_MAX * 2];
     copy(id, flow_id, sizeof id); /* keyed as stored: cut to fit */
     uint32_t same = find_flow(t, id);
-    if (same != NONE) unlink_flow(t, same);
+    if (same != NONE) {
+        unlink_flow(t, same);
+        result = 1;
+    }
     uint32_t node = t->free_flows;
     if (node == NONE) {
         result = -1;
@@ -296,6 +299,19 @@ void np_table_remove_flow(np_table *t, const char *flow_id) {
     uint32_t node = find_flow(t, id);
     if (node != NONE) unlink_flow(t, node);
     np_lock_release(&t->lock);
+}
+
+int np_table_flow_by_id(np_table *t, const char *flow_id, char process_key[NP_KEY_MAX], np_tuple *tuple) {
+    np_lock_acquire(&t->lock);
+    char id[NP_KEY_MAX * 2];
+    copy(id, flow_id, sizeof id);
+    uint32_t node = find_flow(t, id);
+    if (node != NONE) {
+        if (process_key) copy(process_key, t->flows[node].process_key, NP_KEY_MAX);
+        if (tuple) *tuple = t->flows[node].tuple;
+    }
+    np_lock_release(&t->lock);
+    return node != NONE ? 0 : -1;
 }
 
 static int same_end(const char *addr_a, uint16_t port_a, const char *addr_b, uint16_t port_b) {
@@ -397,4 +413,25 @@ int np_packet_tuple(const uint8_t *b, size_t len, int link_type, np_tuple *out) 
         out->remote_port = be16(b + l4 + 2);
     }
     return 0;
+}
+
+/* net/if_types.h: the interface types whose packets carry an Ethernet header. */
+enum { IFT_ETHER = 0x06, IFT_ISO88023 = 0x07, IFT_IEEE80211 = 0x47, IFT_L2VLAN = 0x87, IFT_IEEE8023ADLAG = 0x88, IFT_BRIDGE = 0xd1 };
+
+int np_link_type(uint8_t sdl_type, const uint8_t *first_packet, size_t len) {
+    switch (sdl_type) {
+    case IFT_ETHER: case IFT_ISO88023: case IFT_IEEE80211: case IFT_L2VLAN: case IFT_IEEE8023ADLAG: case IFT_BRIDGE:
+        return 1;
+    }
+    if (len >= 1 && (first_packet[0] >> 4 == 4 || first_packet[0] >> 4 == 6)) return 101;
+    if (len >= 4) {
+        /* AF_INET is 2 everywhere; AF_INET6 is 30 on Darwin (24 and 28 on other BSDs) */
+        uint32_t little = (uint32_t)first_packet[0] | (uint32_t)first_packet[1] << 8 | (uint32_t)first_packet[2] << 16 | (uint32_t)first_packet[3] << 24;
+        uint32_t big = (uint32_t)first_packet[3] | (uint32_t)first_packet[2] << 8 | (uint32_t)first_packet[1] << 16 | (uint32_t)first_packet[0] << 24;
+        for (int i = 0; i < 2; i++) {
+            uint32_t family = i ? big : little;
+            if (family == 2 || family == 24 || family == 28 || family == 30) return 0;
+        }
+    }
+    return 101;
 }

@@ -71,9 +71,15 @@ void np_table_remove_process(np_table *t, const char *key);
 /* The live process with this pid (the latest instance), copied into out; 0 if found, -1 if not. */
 int np_table_process_by_pid(np_table *t, uint32_t pid, np_process_info *out);
 
-/* A flow opened by the process `process_key`. Returns 0, or -1 when full. */
+/*
+ * A flow opened by the process `process_key` (empty when the system named none). Returns 0 for a
+ * new flow, 1 when it replaced one with the same id (the content filter sees a flow again once
+ * its endpoints are known: 1 says it was recorded already), -1 when full.
+ */
 int np_table_put_flow(np_table *t, const char *flow_id, const char *process_key, const np_tuple *tuple);
 void np_table_remove_flow(np_table *t, const char *flow_id);
+/* The flow with this id: its process key and tuple copied out (either may be NULL); 0 if found, -1 if not. */
+int np_table_flow_by_id(np_table *t, const char *flow_id, char process_key[NP_KEY_MAX], np_tuple *tuple);
 /* The process key of the flow whose tuple matches a packet's, in either direction; 0 if found. */
 int np_table_flow_process(np_table *t, const np_tuple *packet, char process_key[NP_KEY_MAX]);
 
@@ -85,5 +91,15 @@ int np_table_flow_process(np_table *t, const np_tuple *packet, char process_key[
  * Returns 0, or -1 if the bytes are not an IP packet or are cut short.
  */
 int np_packet_tuple(const uint8_t *bytes, size_t len, int link_type, np_tuple *out);
+
+/*
+ * The link type (1 Ethernet, 0 BSD loopback, 101 raw IP) of an interface's packets, from its
+ * `sdl_type` (net/if_types.h, from getifaddrs' AF_LINK entry; 0 when unknown) and the first packet
+ * seen on it. Ethernet-like types (Ethernet, Wi-Fi, VLAN, bond, bridge) are Ethernet; for every
+ * other type the packet decides, because what the packet filter hands over for a tunnel (utun,
+ * ipsec: IFT_OTHER) or a cellular interface is not documented: an IPv4/IPv6 version nibble means
+ * raw IP, a 4-byte AF_INET/AF_INET6 header (either byte order) means BSD loopback framing.
+ */
+int np_link_type(uint8_t sdl_type, const uint8_t *first_packet, size_t len);
 
 #endif

@@ -57,7 +57,9 @@ const scenario = [
   `start ${APP}`,
   `exec ${second(1)} 400 2 1 1 /usr/bin/curl`,
   `flow ${second(2)} F1 400 2 6 ${me} 50100 93.184.216.34 443`,
+  `flow ${second(2) + 500n} F1 400 2 6 ${me} 50100 93.184.216.34 443`, // seen again once data flows: recorded once
   ...tcpPackets(2, 50100, '93.184.216.34'),
+  `close ${second(2) + 900_000n} F1 1200 300`, // the close report carries no audit token: the table names the process
   `flow ${second(3)} F2 300 1 17 ${me} 53001 192.168.1.1 53`,
   ...dnsPackets(3, 53001),
   `stop ${OTHER_CLIENT}`, // another client may not end this recording
@@ -104,6 +106,12 @@ describe.each([['address,undefined'], ['thread']])('the extension core replayed 
     expect(byPort.get(50101)?.process_key).toBe('400.5'); // pid 400 reused: another instance
     expect(exe(50101)).toBe('/usr/bin/python3');
     for (const f of first.flows) expect(f.attribution_method).not.toBeNull();
+    const sockets = netprov(['sql', "SELECT event, flow_id, process_key FROM socket_events WHERE flow_id = 'F1' ORDER BY t", join(dir, 'recording-1.npsession'), '-f', 'json']);
+    expect(sockets.status, sockets.stderr).toBe(0);
+    expect(JSON.parse(sockets.stdout)).toEqual([
+      { event: 'open', flow_id: 'F1', process_key: '400.1' }, // one open: the second sighting was not recorded
+      { event: 'close', flow_id: 'F1', process_key: '400.1' }, // the instance's first key, as above
+    ]);
 
     const next = analysed(join(dir, 'recording-2.npsession'));
     expect(next.flows.map((f) => [f.orig_p, f.process_key])).toEqual([[53002, '300.1']]);

@@ -69,7 +69,14 @@ static void table(void) {
     CHECK(np_table_flow_process(t, &out_packet, key) == 0 && strcmp(key, "4242.31") == 0);
     CHECK(np_table_flow_process(t, &in_packet, key) == 0 && strcmp(key, "4242.31") == 0);
     CHECK(np_table_flow_process(t, &other, key) == -1);
+    /* the same flow again, endpoints now known: replaced, and said so */
+    CHECK(np_table_put_flow(t, "F1C0FFEE-0000-4000-8000-000000000001", "4242.31", &flow) == 1);
+    np_tuple stored;
+    CHECK(np_table_flow_by_id(t, "F1C0FFEE-0000-4000-8000-000000000001", key, &stored) == 0 && strcmp(key, "4242.31") == 0 &&
+          stored.remote_port == 443 && strcmp(stored.remote_addr, "93.184.216.34") == 0);
+    CHECK(np_table_flow_by_id(t, "F1C0FFEE-0000-4000-8000-000000000002", NULL, NULL) == -1);
     np_table_remove_flow(t, "F1C0FFEE-0000-4000-8000-000000000001");
+    CHECK(np_table_flow_by_id(t, "F1C0FFEE-0000-4000-8000-000000000001", NULL, NULL) == -1);
     CHECK(np_table_flow_process(t, &out_packet, key) == -1);
     /* capacity: full tables refuse, they do not overwrite */
     for (int i = 0; i < 8; i++) {
@@ -184,7 +191,7 @@ static void against_a_model(void) {
         size_t live_p = 0, live_f = 0;
         for (int i = 0; i < MODEL_PROCESSES; i++) live_p += mp[i].used;
         for (int i = 0; i < MODEL_FLOWS; i++) live_f += mf[i].used;
-        switch (r % 6) {
+        switch (r % 7) {
         case 0: { /* put process: replaces the same key, else needs a free node */
             np_process_info info = np_process_info_make(key, k % 23, id, NULL);
             int expect_ok = mp[k].used || live_p < MODEL_PROCESSES / 2;
@@ -207,7 +214,8 @@ static void against_a_model(void) {
         }
         case 3: {
             int expect_ok = mf[f].used || live_f < MODEL_FLOWS / 2;
-            if ((np_table_put_flow(t, id, key, &tuple) == 0) != expect_ok) disagreement = step;
+            int expected = mf[f].used ? 1 : expect_ok ? 0 : -1; /* 1: the id was there, replaced */
+            if (np_table_put_flow(t, id, key, &tuple) != expected) disagreement = step;
             if (expect_ok) {
                 mf[f] = (struct model_flow){1, ++order, "", "", tuple};
                 snprintf(mf[f].id, 16, "%s", id);
@@ -219,6 +227,15 @@ static void against_a_model(void) {
             np_table_remove_flow(t, id);
             mf[f].used = 0;
             break;
+        case 5: { /* by id: what was put under it last */
+            char process_key[NP_KEY_MAX];
+            np_tuple stored;
+            int got = np_table_flow_by_id(t, id, process_key, &stored);
+            if ((got == 0) != mf[f].used || (got == 0 && (strcmp(process_key, mf[f].process) != 0 || stored.local_port != mf[f].tuple.local_port ||
+                                                           strcmp(stored.local_addr, mf[f].tuple.local_addr) != 0)))
+                disagreement = step;
+            break;
+        }
         default: { /* a packet, either direction: the newest flow on its tuple */
             np_tuple packet = r % 12 < 6 ? tuple : np_tuple_make(tuple.protocol, "10.9.9.9", 443, tuple.local_addr, tuple.local_port);
             const struct model_flow *best = NULL;
@@ -239,7 +256,33 @@ static void against_a_model(void) {
     np_table_free(t);
 }
 
+/* Interface types and first packets as macOS shows them. */
+static void link_types(void) {
+    const uint8_t ipv4[] = {0x45, 0x00, 0x00, 0x54};
+    const uint8_t ipv6[] = {0x60, 0x0a, 0xbc, 0xde};
+    const uint8_t af_inet_host[] = {2, 0, 0, 0};    /* lo0 on a little-endian Mac */
+    const uint8_t af_inet6_host[] = {30, 0, 0, 0};
+    const uint8_t af_inet6_network[] = {0, 0, 0, 30};
+    const uint8_t arp_frame[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    CHECK(np_link_type(0x06, ipv4, sizeof ipv4) == 1);          /* en0: Ethernet whatever the bytes */
+    CHECK(np_link_type(0x47, arp_frame, sizeof arp_frame) == 1); /* Wi-Fi */
+    CHECK(np_link_type(0xd1, NULL, 0) == 1);                     /* bridge */
+    CHECK(np_link_type(0x87, NULL, 0) == 1 && np_link_type(0x88, NULL, 0) == 1); /* VLAN, bond */
+    CHECK(np_link_type(0x18, af_inet_host, 4) == 0);             /* lo0 */
+    CHECK(np_link_type(0x18, af_inet6_host, 4) == 0);
+    CHECK(np_link_type(0x01, af_inet6_network, 4) == 0);         /* utun with a network-order AF header */
+    CHECK(np_link_type(0x01, ipv4, sizeof ipv4) == 101);         /* utun, raw IPv4 */
+    CHECK(np_link_type(0xff, ipv6, sizeof ipv6) == 101);         /* pdp_ip0 (cellular), raw IPv6 */
+    CHECK(np_link_type(0x17, arp_frame, sizeof arp_frame) == 101); /* PPP, unrecognisable: raw IP, the tuple reader then refuses it */
+    CHECK(np_link_type(0x00, NULL, 0) == 101);
+    /* what np_link_type decides, np_packet_tuple reads */
+    const uint8_t lo_packet[] = {2, 0, 0, 0, 0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1, 0x30, 0x39, 0x00, 0x35};
+    np_tuple t;
+    CHECK(np_packet_tuple(lo_packet, sizeof lo_packet, np_link_type(0x18, lo_packet, sizeof lo_packet), &t) == 0 && t.remote_port == 53);
+}
+
 int main(void) {
+    link_types();
     against_a_model();
     packet_tuples();
     constructors();

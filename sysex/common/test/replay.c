@@ -13,7 +13,8 @@
  *   exec T PID VERSION FORMER_VERSION PPID PATH            ES exec (the image replaces pid.FORMER_VERSION)
  *   fork T CHILD_PID CHILD_VERSION PID VERSION             ES fork
  *   exit T PID VERSION STATUS                              ES exit
- *   flow T ID PID VERSION PROTO LADDR LPORT RADDR RPORT    content filter: a new flow with its app's audit token
+ *   flow T ID PID VERSION PROTO LADDR LPORT RADDR RPORT    content filter: a flow with its app's audit token (again: already recorded)
+ *   close T ID BYTES_IN BYTES_OUT                          content filter: the flow's close report (no audit token: the table has it)
  *   packet T HEX                                           packet filter: an Ethernet frame
  * Prints one line per start and stop: "start OWNER ok|refused".
  */
@@ -134,12 +135,21 @@ int main(int argc, char **argv) {
         } else if (sscanf(line, "flow %lld %127s %u %u %u %63s %u %63s %u", &t, id, &pid, &version, &proto, laddr, &lport, raddr, &rport) == 9) {
             key_of(pid, version, key);
             np_tuple tuple = np_tuple_make((uint8_t)proto, laddr, (uint16_t)lport, raddr, (uint16_t)rport);
-            np_table_put_flow(table, id, key, &tuple);
-            if (running) {
+            int again = np_table_put_flow(table, id, key, &tuple) == 1;
+            if (running && !again) {
                 introduce(t, key); /* a process that only talks on the network is described here */
                 np_field f[10] = {np_str(id), np_str(key), np_int(proto), np_str(laddr), np_int(lport), np_str(raddr), np_int(rport),
                                   np_int(2), np_int(6), np_nil()};
                 np_stream_event(stream, NP_FLOW_OPEN, t - start_ns, f, 10);
+            }
+        } else if (sscanf(line, "close %lld %127s %u %u", &t, id, &lport, &rport) == 4) {
+            np_tuple tuple;
+            int known = np_table_flow_by_id(table, id, key, &tuple) == 0;
+            np_table_remove_flow(table, id);
+            if (running && known) {
+                np_field f[9] = {np_str(id), np_str(key[0] ? key : NULL), np_int(tuple.protocol), np_str(tuple.local_addr), np_int(tuple.local_port),
+                                 np_str(tuple.remote_addr), np_int(tuple.remote_port), np_int(lport), np_int(rport)};
+                np_stream_event(stream, NP_FLOW_CLOSE, t - start_ns, f, 9);
             }
         } else if (sscanf(line, "packet %lld %3199s", &t, hex) == 2) {
             uint8_t frame[1600];
