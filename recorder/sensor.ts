@@ -1,6 +1,6 @@
 /**
  * This machine's sensor, in-process: recorder/native (a node-addon-api addon) runs it on its own
- * thread — the Linux sensor of sysex/linux, or the macOS system extension over XPC — and hands
+ * thread — the Linux sensor of sysex/linux, or the macOS system extension through its client tool — and hands
  * over its session stream piece by piece; `netprov record` records that stream like any other
  * (every frame checked, the file created 0600 by the recorder).
  */

@@ -19,14 +19,12 @@
           "libraries": ["-lbpf", "-lelf", "-lz"]
         }],
         ["OS=='mac'", {
-          "sources": ["src/darwin_backend.mm"],
+          "sources": ["src/darwin_backend.cc"],
           "xcode_settings": {
             "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
             "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
-            "CLANG_ENABLE_OBJC_ARC": "YES",
-            "MACOSX_DEPLOYMENT_TARGET": "11.0"
-          },
-          "link_settings": {"libraries": ["-framework Foundation"]}
+            "MACOSX_DEPLOYMENT_TARGET": "13.0"
+          }
         }]
       ]
     }

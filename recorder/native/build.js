@@ -46,4 +46,4 @@ for (const [command, ...args] of steps) {
   console.error(`netprov: the sensor was not built (${why.trim()}); live recording needs it: ${howTo}`);
   process.exit(required ? 1 : 0);
 }
-console.error(`netprov: built the ${process.platform === 'linux' ? 'Linux sensor' : 'XPC client of the system extension'} and its bridge (recorder/native)`);
+console.error(`netprov: built the ${process.platform === 'linux' ? 'Linux sensor' : 'client of the system extension'} and its bridge (recorder/native)`);

@@ -1,5 +1,5 @@
 // One sensor behind the addon: the Linux sensor in-process (linux_backend.cc), or the macOS
-// system extension over XPC (darwin_backend.mm). addon.cc knows only this interface, so both
+// system extension through its client tool (darwin_backend.cc). addon.cc knows only this interface, so both
 // hand JavaScript the same session stream the same way.
 #pragma once
 

@@ -3,6 +3,7 @@
 // the handlers stop encoding (and count what they skip) instead of blocking or growing memory.
 import CNetprov
 import Foundation
+import NetprovXPC
 
 final class Outbox {
     private static let window = 8

@@ -1,11 +1,14 @@
-// The XPC service the recorder connects to: an NSXPCListener on the Mach service named in
-// Info.plist (NetworkExtension.NEMachServiceName, which the system registers for a network
-// extension). Only a root client is accepted: a session holds every process's traffic.
+// The XPC service the recorder's client connects to: an NSXPCListener on the Mach service named
+// in Info.plist (NetworkExtension.NEMachServiceName, which the system registers for a network
+// extension). A session holds every process's traffic, so the only client accepted is
+// netprov-sysex-client signed by this extension's own team (setCodeSigningRequirement), run as root.
 import Foundation
+import NetprovXPC
 
 final class RecorderService: NSObject, NSXPCListenerDelegate {
     private let recording: Recording
     private var listener: NSXPCListener?
+    private var clientRequirement: String?
 
     init(recording: Recording) { self.recording = recording }
 
@@ -15,6 +18,11 @@ final class RecorderService: NSObject, NSXPCListenerDelegate {
             NSLog("netprov sysex: Info.plist has no NetworkExtension.NEMachServiceName; no recorder can connect")
             return
         }
+        guard let team = XPCPeers.ownTeam() else {
+            NSLog("netprov sysex: this extension is not signed by a team; no recorder can connect (its client must be the team's)")
+            return
+        }
+        clientRequirement = XPCPeers.clientRequirement(team: team)
         let listener = NSXPCListener(machServiceName: service)
         listener.delegate = self
         listener.resume()
@@ -22,12 +30,14 @@ final class RecorderService: NSObject, NSXPCListenerDelegate {
     }
 
     func listener(_ listener: NSXPCListener, shouldAcceptNewConnection connection: NSXPCConnection) -> Bool {
-        guard connection.effectiveUserIdentifier == 0 else { return false }
+        guard connection.effectiveUserIdentifier == 0, let clientRequirement else { return false }
+        // Checked by the system on every message: a client that is not ours gets nothing through.
+        connection.setCodeSigningRequirement(clientRequirement)
         connection.exportedInterface = NSXPCInterface(with: SensorService.self)
         connection.remoteObjectInterface = NSXPCInterface(with: RecorderClient.self)
         let session = RecorderSession(connection: connection, recording: recording)
         connection.exportedObject = session
-        // The recorder went away: end its own session rather than fill a queue nobody reads. Any
+        // The client went away: end its own recording rather than fill a queue nobody reads. Any
         // other client's coming and going leaves the running recording alone.
         connection.invalidationHandler = { [recording, owner = session.owner] in recording.stop(owner: owner) }
         connection.resume()
@@ -35,7 +45,7 @@ final class RecorderService: NSObject, NSXPCListenerDelegate {
     }
 }
 
-/// One connected recorder, known to np_recording by a number of its own.
+/// One connected client, known to np_recording by a number of its own.
 final class RecorderSession: NSObject, SensorService {
     private static var numbers: UInt64 = 0
     private weak var connection: NSXPCConnection?
@@ -52,7 +62,7 @@ final class RecorderSession: NSObject, SensorService {
 
     func startRecording(snaplen: Int, reply: @escaping (String?) -> Void) {
         let proxy = connection?.remoteObjectProxyWithErrorHandler { [recording, owner] _ in recording.stop(owner: owner) }
-        guard let client = proxy as? RecorderClient else { return reply("the recorder does not export NetprovRecorderClient") }
+        guard let client = proxy as? RecorderClient else { return reply("the client does not export NetprovRecorderClient") }
         reply(recording.start(snaplen: snaplen, outbox: Outbox(client: client), owner: owner))
     }
 

@@ -22,9 +22,13 @@ final class Recording {
     private var outbox: Outbox?
     private var startNs: Int64 = 0
     private var snaplen = 262_144
-    private var interfaceIds: [String: (id: UInt32, linkType: Int32)] = [:]
-    private var openedFlows = Set<UUID>()
+    private var interfaceIds: [String: UInt32] = [:]
     private var skipped: UInt64 = 0
+    /// Sources that are not running, and why (Endpoint Security while es_new_client fails): each
+    /// recording starts with a mark for each, and gets one whenever a source goes down or up.
+    private var sourcesDown: [String: String] = [:]
+    private var runningChanged: (Bool) -> Void = { _ in }
+    private let announcements = DispatchQueue(label: "com.netprov.sysex.running")
     private let core: OpaquePointer = np_recording_new(65_536)!
     /// The stream's counts as they stood at the stop: what the recorder's summary reads afterwards.
     private var finalCounts = np_stream_counts()
@@ -35,9 +39,10 @@ final class Recording {
         return body()
     }
 
-    /// Starts a session streamed to `outbox`, owned by the client `owner`; nil, or why not.
+    /// Starts a session streamed to `outbox`, owned by the client `owner`; nil, or why not. The
+    /// processes already running are described right after, from a snapshot.
     func start(snaplen: Int, outbox: Outbox, owner: UInt64) -> String? {
-        locked {
+        let refused: String? = locked {
             guard np_recording_start(core, owner) == 0 else { return "another recorder is recording" }
             let context = Unmanaged.passUnretained(outbox).toOpaque()
             guard let newStream = np_stream_new(512 * 1024, Outbox.output, context) else {
@@ -48,14 +53,68 @@ final class Recording {
             self.snaplen = snaplen > 0 ? snaplen : 262_144
             startNs = Clock.realtimeNs()
             interfaceIds = [:]
-            openedFlows = []
             skipped = 0
             stream = newStream
             np_stream_begin(newStream, "netprov-macos", "0.1.0", startNs,
                             "ES message time, packet and flow callback arrival: CLOCK_REALTIME - start_ns")
             outbox.counts = { [weak self] in self?.counts() ?? np_stream_counts() }
             emitLocked(Int32(NP_CLOCK_SYNC), 0, [.str("CLOCK_REALTIME"), .int64(startNs), .str("event times minus this value")])
+            for (source, why) in sourcesDown.sorted(by: { $0.key < $1.key }) { emitLocked(Int32(NP_MARK), 0, [.str("\(source) not running: \(why)")]) }
             return nil
+        }
+        guard refused == nil else { return refused }
+        announce(running: true)
+        DispatchQueue.global(qos: .utility).async { self.describeRunningProcesses() }
+        return nil
+    }
+
+    /// The snapshot Endpoint Security does not give: every process running as the recording
+    /// begins, described once (those ES describes first are skipped by introduce()).
+    private func describeRunningProcesses() {
+        var described = 0
+        for pid in ProcessFacts.runningPids() {
+            guard let token = ProcessFacts.auditToken(pid: pid) else { continue }
+            let key = ProcessKey(token: token)
+            if !state.isKnown(key) { state.processStarted(key, path: nil, signingId: nil) }
+            described += describe(key, token: nil, at: Clock.realtimeNs()) ? 1 : 0
+        }
+        emit(Int32(NP_MARK), at: Clock.realtimeNs(), [.str("snapshot: \(described) running processes described")])
+    }
+
+    /// Emits a `process` event for `key` the first time this recording names it; true if it did.
+    @discardableResult
+    func describe(_ key: ProcessKey, token: Data?, at realtimeNs: Int64) -> Bool {
+        guard introduce(key.key) else { return false }
+        emit(Int32(NP_PROCESS), at: realtimeNs, ProcessFacts.image(key, token: token))
+        return true
+    }
+
+    /// `handler` learns now, and at every start and stop, whether a recording runs (on one queue, in order).
+    func whenRunningChanges(_ handler: @escaping (Bool) -> Void) {
+        let running = locked { () -> Bool in
+            runningChanged = handler
+            return stream != nil
+        }
+        announcements.async { handler(running) }
+    }
+
+    private func announce(running: Bool) {
+        let handler = locked { runningChanged }
+        announcements.async { handler(running) }
+    }
+
+    /// A source stopped or failed to start: said in the running recording, and at the start of each next one until it is back.
+    func sourceDown(_ source: String, _ why: String) {
+        locked {
+            sourcesDown[source] = why
+            emitLocked(Int32(NP_MARK), Clock.realtimeNs() - startNs, [.str("\(source) not running: \(why)")])
+        }
+    }
+
+    func sourceUp(_ source: String) {
+        locked {
+            guard sourcesDown.removeValue(forKey: source) != nil else { return }
+            emitLocked(Int32(NP_MARK), Clock.realtimeNs() - startNs, [.str("\(source) running")])
         }
     }
 
@@ -63,7 +122,7 @@ final class Recording {
     /// out after every chunk, the counts are kept, then the stream is closed.
     @discardableResult
     func stop(owner: UInt64) -> Bool {
-        locked {
+        let stopped: Bool = locked {
             guard np_recording_stop(core, owner, nil) == 0, let stream else { return false }
             np_stream_end(stream, Clock.realtimeNs() - startNs)
             np_stream_get_counts(stream, &finalCounts)
@@ -73,6 +132,8 @@ final class Recording {
             outbox = nil
             return true
         }
+        if stopped { announce(running: false) }
+        return stopped
     }
 
     /// True the first time this recording names the process: describe it now (a `process` event).
@@ -124,10 +185,10 @@ final class Recording {
             let t = realtimeNs - startNs
             let id: UInt32
             if let known = interfaceIds[interface] {
-                id = known.id
+                id = known
             } else {
                 id = UInt32(interfaceIds.count)
-                interfaceIds[interface] = (id, linkType)
+                interfaceIds[interface] = id
                 emitLocked(Int32(NP_INTERFACE), t, [.int(Int64(id)), .str(interface), .int(Int64(linkType)), .int(Int64(snaplen))])
             }
             let captured = UInt32(min(length, snaplen))
@@ -139,9 +200,6 @@ final class Recording {
             }
         }
     }
-
-    /// True the first time a flow is recorded (the content filter may see it again with endpoints filled).
-    func firstTime(_ flow: UUID) -> Bool { locked { openedFlows.insert(flow).inserted } }
 
     /// The running stream's counts, or after a stop the final ones.
     func counts() -> np_stream_counts {
