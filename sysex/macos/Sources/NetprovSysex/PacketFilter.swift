@@ -14,7 +14,13 @@ final class PacketFilter: NEFilterPacketProvider {
     override func startFilter(completionHandler: @escaping (Error?) -> Void) {
         Recording.shared.whenRunningChanges { [weak self] running in
             guard let self else { return }
-            self.packetHandler = running ? self.record : nil
+            if running {
+                self.packetHandler = { [unowned self] context, interface, direction, bytes, length in
+                    self.record(context, interface, direction, bytes, length)
+                }
+            } else {
+                self.packetHandler = nil
+            }
         }
         completionHandler(nil)
     }

@@ -24,7 +24,7 @@ final class EndpointSecurityStarter {
                 recording.sourceUp("Endpoint Security")
             } catch {
                 let delay = min(1 << min(attempt, 6), 60)
-                NSLog("netprov sysex: %@; retrying in %d s", String(describing: error), delay)
+                NSLog("netprov sysex: %@", "\(error); retrying in \(delay) s")
                 recording.sourceDown("Endpoint Security", "\(error); retrying in \(delay) s")
                 self.queue.asyncAfter(deadline: .now() + .seconds(delay)) { self.start(attempt: attempt + 1) }
             }
