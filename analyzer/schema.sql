@@ -156,7 +156,14 @@ CREATE TABLE IF NOT EXISTS flows (
     tunnel_parents VARCHAR[],            -- uids of the tunnels its packets came out of: the UDP connection carrying
                                          -- VXLAN, Geneve, Teredo, AYIYA, GTP; a tunnel uid (in no row) for IP in IP and GRE
     orig_l2_addr  VARCHAR,               -- MACs of the originator and responder in the first packet, as Zeek's
-    resp_l2_addr  VARCHAR                -- mac-logging policy logs them; NULL where the packet had no Ethernet header
+    resp_l2_addr  VARCHAR,               -- mac-logging policy logs them; NULL where the packet had no Ethernet header
+    service       VARCHAR,               -- Zeek's service: the protocols content confirmed, comma-separated in the order
+                                         -- confirmed (dns, http, ssl, quic, ssh, ntp, dhcp, smtp, ftp, pop3, imap, irc,
+                                         -- mysql, redis, rdp, krb, krb_tcp; a UDP tunnel's own: vxlan, geneve, teredo,
+                                         -- ayiya, gtpv1); NULL when none
+    server_name   VARCHAR,               -- TLS server_name of the first ClientHello (over TCP, or in a QUIC Initial)
+    alpn          VARCHAR[],             -- ALPN protocols that ClientHello offered, in its order
+    http_host     VARCHAR                -- Host header of the first HTTP/1 request
 );
 
 CREATE TABLE IF NOT EXISTS dns (

@@ -101,7 +101,7 @@ SELECT
     f.start_t,
     f.orig_h, f.orig_p, f.resp_h, f.resp_p, f.proto, f.duration, f.orig_bytes, f.resp_bytes, f.conn_state,
     f.missed_bytes, f.history, f.orig_pkts, f.orig_ip_bytes, f.resp_pkts, f.resp_ip_bytes, f.ip_proto, f.community_id,
-    f.tunnel_parents, f.orig_l2_addr, f.resp_l2_addr,
+    f.tunnel_parents, f.orig_l2_addr, f.resp_l2_addr, f.service, f.server_name, f.alpn, f.http_host,
     a.process_key,
     p.pid,
     p.path AS exe,

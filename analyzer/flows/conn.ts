@@ -50,6 +50,12 @@ export class Conn implements TcpHost {
   respL2 = -1;
   /** Ports for the Community ID where the connection is not keyed by ports (SCTP). */
   idPorts: [number, number] | null = null;
+  /** Zeek's service: the application analyzers its content confirmed, in the order they did. */
+  services: string[] = [];
+  /** From the first ClientHello (TLS over TCP, or QUIC) and the first HTTP/1 request that named them. */
+  serverName: string | null = null;
+  alpn: string[] | null = null;
+  httpHost: string | null = null;
 
   /** Who sent the first packet: packets record whether they came from this side. */
   readonly firstSenderId: AddressId;
@@ -88,6 +94,25 @@ export class Conn implements TcpHost {
       (srcId === e.origId && srcPort === e.origPort && dstId === e.respId && dstPort === e.respPort) ||
       (srcId === e.respId && srcPort === e.respPort && dstId === e.origId && dstPort === e.origPort)
     );
+  }
+
+  /** Per service not yet confirmed: which sides have shown it (1 client, 2 server). */
+  private evidence: Map<string, number> | null = null;
+
+  addService(name: string): void {
+    if (!this.services.includes(name)) this.services.push(name);
+  }
+
+  /** A message of `name` from one side (`side` 1 client, 2 server): confirmed once both have spoken it. */
+  addEvidence(name: string, side: 1 | 2): void {
+    if (this.services.includes(name)) return;
+    const seen = ((this.evidence ??= new Map()).get(name) ?? 0) | side;
+    if (seen === 3) {
+      this.evidence.delete(name);
+      this.addService(name);
+    } else {
+      this.evidence.set(name, seen);
+    }
   }
 
   addTunnelParent(uid: string): void {

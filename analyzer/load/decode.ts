@@ -12,6 +12,7 @@ import type { EventVisitor } from '../../recorder/session/scan.js';
 import { FileSink } from '../../recorder/session/sink.js';
 import { SessionWriter } from '../../recorder/session/writer.js';
 import type { LoadInput } from './inputs.js';
+import { ContentReader } from '../content/sniff.js';
 import { parseDns } from '../dns/message.js';
 import { dissect, macAddress, newDissected } from '../dissect/packet.js';
 import { isPorted } from '../flows/tracker.js';
@@ -96,9 +97,10 @@ function decodeFrom(
   const linkTypes = new Map<number, number>();
   const d = newDissected(verifyChecksums);
   const reassembler = new Reassembler();
+  const content = new ContentReader();
   const freshBatch = (): PacketBatch => {
     const columns = reuse() ?? { rows: newRows(), track: newTrack() };
-    return { count: 0, bytesRead: 0, bytesTotal: 0, ...columns, newStrings: [], datagrams: [], tunnels: [], events: [], dns: [], dnsRows: [] };
+    return { count: 0, bytesRead: 0, bytesTotal: 0, ...columns, newStrings: [], datagrams: [], tunnels: [], events: [], dns: [], dnsRows: [], content: [] };
   };
   let batch = freshBatch();
   // rows.t is BIGINT: written as two 32-bit halves (little-endian, as every host netprov runs on)
@@ -213,6 +215,16 @@ function decodeFrom(
             const { records: _, ...sighting } = message;
             batch.dns.push({ ...sighting, packet: i });
           }
+        }
+        if (transport && (d.protocol === 6 || d.protocol === 17) && d.payloadLen > 0 && d.fragOffset === 0) {
+          const seen = content.payload(b, at, Math.min(end, at + d.payloadLen), {
+            protocol: d.protocol, srcPort: d.srcPort, dstPort: d.dstPort, seq: d.seq,
+            key: () =>
+              d.ipVersion === 4
+                ? `${k.src0[i]}|${d.srcPort}|${k.dst0[i]}|${d.dstPort}`
+                : `${k.src0[i]}|${k.src1[i]}|${k.src2[i]}|${k.src3[i]}|${d.srcPort}|${k.dst0[i]}|${k.dst1[i]}|${k.dst2[i]}|${k.dst3[i]}|${d.dstPort}`,
+          });
+          if (seen) batch.content.push({ ...seen, packet: i });
         }
         if (++batch.count === BATCH_SIZE) flush();
       },

@@ -6,6 +6,7 @@
  * loader sees all events in file order.
  */
 import type { SessionEvent } from '../../recorder/session/events.js';
+import type { ContentInBatch } from '../content/sniff.js';
 import type { DnsMessage } from '../dns/message.js';
 import type { Datagram } from './fragments.js';
 import type { TunnelLayer } from '../dissect/tunnels.js';
@@ -79,6 +80,8 @@ export interface PacketBatch {
   dns: DnsSighting[];
   /** Rows of the dns table, the sightings joined to their flows: the tracker's to fill. */
   dnsRows: unknown[][];
+  /** What payloads said of their connections' application (service, TLS names, HTTP Host), in packet order. */
+  content: ContentInBatch[];
 }
 
 export const BATCH_SIZE = 16384;

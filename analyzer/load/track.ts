@@ -9,6 +9,8 @@ import { communityId } from '../flows/community-id.js';
 import type { AddressId, Conn } from '../flows/conn.js';
 import { ConnTracker, type TrackedPacket } from '../flows/tracker.js';
 import type { OuterDatagram, TunnelLayer } from '../dissect/tunnels.js';
+import { isRegisteredPort } from '../content/ports.js';
+import type { ContentSighting } from '../content/sniff.js';
 import { CsvFile } from '../db/csv-stage.js';
 import type { PacketBatch, TrackColumns } from './packet-batch.js';
 
@@ -26,11 +28,12 @@ export class PacketTracker {
     this.tracker = new ConnTracker(sessionId, (conn) => this.flows.row(flowRow(sessionId, conn)));
   }
 
-  /** Fills the batch's flow_no, from_first_sender and dnsRows. */
+  /** Fills the batch's flow_no, from_first_sender and dnsRows; gives flows their services and names. */
   batch(batch: PacketBatch): void {
     const { rows } = batch;
     let dns = 0;
     let tunnel = 0;
+    let content = 0;
     for (let i = 0; i < batch.count; i++) {
       let parent: string | null = null;
       const t = batch.track.tf[i];
@@ -42,9 +45,11 @@ export class PacketTracker {
       for (; dns < batch.dns.length && batch.dns[dns].packet === i; dns++) {
         const m = batch.dns[dns];
         if (!hit) continue;
+        hit.conn.addService('dns');
         const [client, server] = m.isResponse ? [hit.dst, hit.src] : [hit.src, hit.dst];
         batch.dnsRows.push([this.sessionId, rows.t[i], hit.conn.uid, m.id, client, server, m.isResponse, m.query, m.qtype, m.isResponse ? m.rcode : null, m.answers, m.ttls]);
       }
+      for (; content < batch.content.length && batch.content[content].packet === i; content++) if (hit) noteContent(hit.conn, batch.content[content], hit.isOrig);
     }
   }
 
@@ -56,8 +61,14 @@ export class PacketTracker {
   private tunnels(layers: TunnelLayer[], t: number): string | null {
     let parent: string | null = null;
     for (const layer of layers) {
-      if (layer.udp) parent = this.tracker.packet(outerDatagram(layer, layer.udp, () => this.packet.exactT()), t, parent)?.conn.uid ?? parent;
-      else parent = this.tracker.tunnelUid(layer.type, layer.src, layer.dst);
+      if (layer.udp) {
+        const outer = this.tracker.packet(outerDatagram(layer, layer.udp, () => this.packet.exactT()), t, parent);
+        // Zeek names the datagram connection after the tunnel analyzer that opened it; Teredo only
+        // once both directions have carried it (Tunnel::delay_teredo_confirmation, on by default).
+        if (outer && layer.type === 'TEREDO') outer.conn.addEvidence('teredo', outer.isOrig ? 1 : 2);
+        else outer?.conn.addService(layer.type.toLowerCase());
+        parent = outer?.conn.uid ?? parent;
+      } else parent = this.tracker.tunnelUid(layer.type, layer.src, layer.dst);
     }
     return parent;
   }
@@ -155,6 +166,17 @@ class BatchPacket implements TrackedPacket {
   }
 }
 
+/** What a payload said, on its connection: evidence of its services, and the first names given. */
+function noteContent(conn: Conn, seen: ContentSighting, isOrig: boolean): void {
+  for (const name of seen.services) {
+    if (seen.role === 'self' || isRegisteredPort(name, conn.ends.respPort)) conn.addService(name);
+    else conn.addEvidence(name, seen.role === 'client' || (seen.role === 'either' && isOrig) ? 1 : 2);
+  }
+  if (seen.serverName && conn.serverName === null) conn.serverName = seen.serverName;
+  if (seen.alpn?.length && conn.alpn === null) conn.alpn = seen.alpn;
+  if (seen.httpHost && conn.httpHost === null) conn.httpHost = seen.httpHost;
+}
+
 /** The UDP datagram that carried a tunnel, as connection tracking reads a packet. */
 function outerDatagram(layer: TunnelLayer, udp: OuterDatagram, exactT: () => bigint): TrackedPacket {
   return {
@@ -197,5 +219,16 @@ function flowRow(sessionId: string, conn: Conn): unknown[] {
     conn.protocol, communityId(conn.protocol, origAddr, respAddr, idOrigPort, idRespPort),
     conn.tunnelParents ? `[${[...conn.tunnelParents].sort().join(', ')}]` : null,
     macText(conn.origL2), macText(conn.respL2),
+    conn.services.length ? conn.services.join(',') : null, printable(conn.serverName),
+    conn.alpn ? `[${conn.alpn.map(printable).join(', ')}]` : null, printable(conn.httpHost),
   ];
+}
+
+/**
+ * A name from the wire as Zeek logs it: bytes outside printable ASCII as \xHH, and the characters
+ * that would split a list (',', '[', ']', quotes, backslash) the same way.
+ */
+function printable(text: string | null): string | null {
+  if (text === null) return null;
+  return text.replace(/[^\x21-\x7e]|[,[\]'"\\]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

@@ -17,13 +17,15 @@ const ZEEK_TYPES = [
 ];
 export const NETPROV_FIELDS = [
   'community_id', 'orig_l2_addr', 'resp_l2_addr', 'process_key', 'pid', 'exe', 'argv', 'attribution_method', 'attribution_confidence', 'unattributed_reason', 'dns_name',
+  'server_name', 'alpn', 'http_host',
 ] as const;
 
 export type FlowRecord = Record<string, string | number | boolean | string[] | null>;
 
 const FLOWS_SQL = `SELECT session_id, uid, start_t, s.start_ns, orig_h, orig_p, resp_h, resp_p, proto, duration, orig_bytes, resp_bytes,
             conn_state, missed_bytes, history, orig_pkts, orig_ip_bytes, resp_pkts, resp_ip_bytes, ip_proto, community_id,
-            tunnel_parents, orig_l2_addr, resp_l2_addr, process_key, pid, exe, argv, attribution_method, attribution_confidence, unattributed_reason, dns_name
+            tunnel_parents, orig_l2_addr, resp_l2_addr, process_key, pid, exe, argv, attribution_method, attribution_confidence, unattributed_reason, dns_name,
+            service, server_name, alpn, http_host
      FROM flow_details JOIN sessions s USING (session_id)
      WHERE $1::VARCHAR IS NULL OR session_id = $1
      ORDER BY session_id, start_t, uid
@@ -61,7 +63,7 @@ function flowRecord(r: Record<string, unknown>): FlowRecord {
       'id.resp_h': r.resp_h as string,
       'id.resp_p': r.resp_p as number,
       proto: r.proto as string,
-      service: null,
+      service: r.service as string | null,
       duration: r.duration === null ? null : (r.duration as number).toFixed(6),
       orig_bytes: r.orig_bytes as number | null,
       resp_bytes: r.resp_bytes as number | null,
@@ -87,6 +89,9 @@ function flowRecord(r: Record<string, unknown>): FlowRecord {
       attribution_confidence: r.attribution_confidence as number | null,
       unattributed_reason: r.unattributed_reason as string | null,
       dns_name: r.dns_name as string | null,
+      server_name: r.server_name as string | null,
+      alpn: r.alpn as string[] | null,
+      http_host: r.http_host as string | null,
       session_id: r.session_id as string,
     };
 }

@@ -19,3 +19,10 @@ export const oraclePcaps = (): string[] =>
   );
 
 export const scratch = (): string => mkdtempSync(join(tmpdir(), 'netprov-test-'));
+
+/** Every trace of Zeek's corpus (test/oracle/zeek-corpus), once each. */
+export const corpusTraces = (): string[] =>
+  readdirSync(join(oracleDir, 'zeek-corpus'))
+    .filter((f) => /\.pcap(ng)?(\.gz)?$/.test(f))
+    .sort()
+    .map((f) => join(oracleDir, 'zeek-corpus', f));

@@ -23,9 +23,9 @@ export function tsharkFrames(file: string): TsharkFrame[] {
     });
 }
 
-/** Any tshark field, one array of values per frame. */
-export function tsharkFields(file: string, fields: string[]): string[][] {
-  const out = execFileSync('tshark', ['-n', '-r', file, '-T', 'fields', ...fields.flatMap((f) => ['-e', f])], {
+/** Any tshark field, one array of values per frame; `options`: more tshark arguments (-o pref:value). */
+export function tsharkFields(file: string, fields: string[], options: string[] = []): string[][] {
+  const out = execFileSync('tshark', ['-n', '-r', file, ...options, '-T', 'fields', ...fields.flatMap((f) => ['-e', f])], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'ignore'],
   });
