@@ -142,7 +142,7 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
     );
 }
 
-const TABLE_COLUMNS = ['ts', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'conn_state', 'history', 'orig_bytes', 'resp_bytes', 'pid', 'exe', 'attribution_method', 'dns_name'];
+const TABLE_COLUMNS = ['ts', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'service', 'conn_state', 'history', 'orig_bytes', 'resp_bytes', 'pid', 'exe', 'attribution_method', 'dns_name', 'server_name'];
 
 function flowTable(records: FlowRecord[]): string {
   if (records.length === 0) return 'no flows';

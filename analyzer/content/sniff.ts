@@ -87,7 +87,7 @@ export class ContentReader {
       if (/^\*[1-9]\d*\r\n\$\d+\r\n/.test(head)) return { services: ['redis'], role: 'client' };
     }
     if (first === 0x3a && /^:\S+ (\d{3}|NOTICE) /.test(text(b, at, end, 128))) return { services: ['irc'], role: 'server' };
-    if (/^[A-Za-z0-9.]{1,20} (CAPABILITY|LOGIN|AUTHENTICATE|STARTTLS)\b/i.test(text(b, at, end, 64))) return { services: ['imap'], role: 'client' };
+    if (isTaggedCommand(b, at, end) && /^[A-Za-z0-9.]{1,20} (CAPABILITY|LOGIN|AUTHENTICATE|STARTTLS)\b/i.test(text(b, at, end, 64))) return { services: ['imap'], role: 'client' };
     if (end - at >= 5 && b[at + 3] === 0 && b[at + 4] === 10 && (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16)) === end - at - 4) return { services: ['mysql'], role: 'self' };
     if (first === 3 && b[at + 1] === 0 && end - at >= 11 && (b[at + 5] === 0xe0 || b[at + 5] === 0xd0)) return { services: ['rdp'], role: b[at + 5] === 0xe0 ? 'client' : 'server' };
     if ((s.srcPort === 88 || s.dstPort === 88) && end - at >= 5 && isKerberos(b[at + 4])) return { services: ['krb_tcp'], role: 'self' };
@@ -112,9 +112,13 @@ export class ContentReader {
     const key = masked ? b.subarray(p, p + 4) : null;
     if (masked) p += 4;
     if (p + 6 > end) return null;
+    // The first bytes decide before anything is copied: 'SSH-', or a TLS handshake record header.
+    const byte = (i: number) => (key ? b[p + i] ^ key[i & 3] : b[p + i]);
+    const ssh = byte(0) === 0x53 && byte(1) === 0x53 && byte(2) === 0x48 && byte(3) === 0x2d;
+    if (!ssh && !(byte(0) === 0x16 && byte(1) === 3)) return null;
     const inner = Buffer.from(b.subarray(p, Math.min(end, p + length)));
     if (key) for (let i = 0; i < inner.length; i++) inner[i] ^= key[i & 3];
-    const sighting = inner.subarray(0, 4).toString('latin1') === 'SSH-' || isHandshakeRecord(inner, 0, inner.length) ? this.tcp(inner, 0, inner.length, { ...s, key: () => `ws|${s.key()}` }) : null;
+    const sighting = ssh || isHandshakeRecord(inner, 0, inner.length) ? this.tcp(inner, 0, inner.length, { ...s, key: () => `ws|${s.key()}` }) : null;
     return sighting && { ...sighting, services: sighting.services.filter((name) => name === 'ssh' || name === 'ssl') };
   }
 
@@ -164,6 +168,17 @@ function isWord(b: Uint8Array, at: number, end: number): boolean {
     if (!((c >= 0x41 && c <= 0x5a) || c === 0x20 || c === 0x2f)) return false;
   }
   return true;
+}
+
+/** An IMAP tag — up to 20 letters, digits or dots — then a space and a letter, read without decoding. */
+function isTaggedCommand(b: Uint8Array, at: number, end: number): boolean {
+  let i = at;
+  for (; i < end && i - at <= 20; i++) {
+    const c = b[i];
+    if (c === 0x20) break;
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2e)) return false;
+  }
+  return i > at && i + 1 < end && b[i] === 0x20 && ((b[i + 1] | 0x20) >= 0x61 && (b[i + 1] | 0x20) <= 0x7a);
 }
 
 /** Kerberos messages are ASN.1 applications 10-14, 30 (AS-REQ/REP, TGS-REQ/REP, AP-REQ, KRB-ERROR). */

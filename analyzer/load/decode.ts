@@ -98,6 +98,18 @@ function decodeFrom(
   const d = newDissected(verifyChecksums);
   const reassembler = new Reassembler();
   const content = new ContentReader();
+  // One segment description, refilled per packet (no allocation on the hot path); its key is
+  // built only while a ClientHello is being joined.
+  const segment = {
+    protocol: 0, srcPort: 0, dstPort: 0, seq: 0, index: 0, ipVersion: 0,
+    key(): string {
+      const k = batch.track;
+      const i = this.index;
+      return this.ipVersion === 4
+        ? `${k.src0[i]}|${this.srcPort}|${k.dst0[i]}|${this.dstPort}`
+        : `${k.src0[i]}|${k.src1[i]}|${k.src2[i]}|${k.src3[i]}|${this.srcPort}|${k.dst0[i]}|${k.dst1[i]}|${k.dst2[i]}|${k.dst3[i]}|${this.dstPort}`;
+    },
+  };
   const freshBatch = (): PacketBatch => {
     const columns = reuse() ?? { rows: newRows(), track: newTrack() };
     return { count: 0, bytesRead: 0, bytesTotal: 0, ...columns, newStrings: [], datagrams: [], tunnels: [], events: [], dns: [], dnsRows: [], content: [] };
@@ -217,13 +229,13 @@ function decodeFrom(
           }
         }
         if (transport && (d.protocol === 6 || d.protocol === 17) && d.payloadLen > 0 && d.fragOffset === 0) {
-          const seen = content.payload(b, at, Math.min(end, at + d.payloadLen), {
-            protocol: d.protocol, srcPort: d.srcPort, dstPort: d.dstPort, seq: d.seq,
-            key: () =>
-              d.ipVersion === 4
-                ? `${k.src0[i]}|${d.srcPort}|${k.dst0[i]}|${d.dstPort}`
-                : `${k.src0[i]}|${k.src1[i]}|${k.src2[i]}|${k.src3[i]}|${d.srcPort}|${k.dst0[i]}|${k.dst1[i]}|${k.dst2[i]}|${k.dst3[i]}|${d.dstPort}`,
-          });
+          segment.protocol = d.protocol;
+          segment.srcPort = d.srcPort;
+          segment.dstPort = d.dstPort;
+          segment.seq = d.seq;
+          segment.index = i;
+          segment.ipVersion = d.ipVersion;
+          const seen = content.payload(b, at, Math.min(end, at + d.payloadLen), segment);
           if (seen) batch.content.push({ ...seen, packet: i });
         }
         if (++batch.count === BATCH_SIZE) flush();

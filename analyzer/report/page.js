@@ -21,7 +21,10 @@ function colour(key) {
 }
 
 const bytes = (n) => (n === null || n === undefined ? '-' : n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} kB` : `${n} B`);
-const flowText = (f) => `${f.ts} ${f.proto} ${f.orig_h}:${f.orig_p} → ${f.resp_h}:${f.resp_p}${f.dns_name ? ` (${f.dns_name})` : ''} ${f.conn_state} ↑${bytes(f.orig_bytes)} ↓${bytes(f.resp_bytes)}`;
+// The name a flow is known by: the TLS server name it asked for, else its HTTP Host, else the DNS name answered for its address.
+const flowName = (f) => f.server_name ?? f.http_host ?? f.dns_name;
+const flowText = (f) =>
+  `${f.ts} ${f.proto}${f.service ? `/${f.service}` : ''} ${f.orig_h}:${f.orig_p} → ${f.resp_h}:${f.resp_p}${flowName(f) ? ` (${flowName(f)})` : ''} ${f.conn_state} ↑${bytes(f.orig_bytes)} ↓${bytes(f.resp_bytes)}`;
 
 function table(columns, rows, searchable) {
   if (!rows.length) return el('p', { class: 'muted' }, 'none');
