@@ -76,6 +76,9 @@ function image(process: Json, tok: Token, args: unknown): ProcessImage {
   };
 }
 
+/** The longest eslogger line read: its messages are a few KiB; an exec with a huge environment stays far below. */
+const MAX_LINE = 16 << 20;
+
 export function openEslogger(cursor: Cursor, file: string): ImportSource {
   const notes: ImportNotes = { warnings: [] };
   const known = new Set<string>();
@@ -87,18 +90,38 @@ export function openEslogger(cursor: Cursor, file: string): ImportSource {
 
   function* lines(): Generator<[string, number]> {
     let carry = '';
+    // A line past MAX_LINE (a file with no newlines, or a hostile one) is skipped as it streams
+    // by, so memory stays bounded: `tooLong` is set until its newline comes.
+    let tooLong = false;
     while (cursor.ensure(1)) {
       // Split on bytes, not characters: a multi-byte character may straddle two windows.
       const window = cursor.buf.subarray(cursor.pos, cursor.pos + cursor.available);
+      if (tooLong) {
+        const newline = window.indexOf(0x0a);
+        cursor.skip(newline === -1 ? window.length : newline + 1);
+        if (newline !== -1) {
+          skip(++lineNo, `longer than ${MAX_LINE >> 20} MiB`);
+          tooLong = false;
+        }
+        continue;
+      }
       const lastNewline = window.lastIndexOf(0x0a);
       const take = lastNewline === -1 ? window.length : lastNewline + 1;
       const text = carry + window.toString('utf8', 0, take);
       cursor.skip(take);
       const parts = text.split('\n');
       carry = parts.pop()!;
-      for (const line of parts) yield [line, ++lineNo];
+      for (const line of parts) {
+        if (line.length > MAX_LINE) skip(++lineNo, `longer than ${MAX_LINE >> 20} MiB`);
+        else yield [line, ++lineNo];
+      }
+      if (carry.length > MAX_LINE) {
+        tooLong = true;
+        carry = '';
+      }
     }
-    if (carry.trim()) yield [carry, ++lineNo];
+    if (tooLong || carry.length > MAX_LINE) skip(++lineNo, `longer than ${MAX_LINE >> 20} MiB and cut by the end of the file`);
+    else if (carry.trim()) yield [carry, ++lineNo];
   }
 
   function* messages(): Generator<Timed> {

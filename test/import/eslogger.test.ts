@@ -59,6 +59,22 @@ describe('eslogger import', () => {
     expect(got.filter((e) => e.kind === 'loss').map((e) => e.kind === 'loss' && e.count)).toEqual([3, 1]);
   });
 
+  it('skips a line longer than 16 MiB as it streams by, naming it, and reads on after it', () => {
+    const dir = scratch();
+    const huge = join(dir, 'huge.jsonl');
+    const lines = readFileSync(sample, 'utf8').split('\n');
+    lines.splice(2, 0, `{"pad": "${'x'.repeat(17 << 20)}"}`);
+    writeFileSync(huge, lines.join('\n'));
+    const result = importFiles([huge], join(dir, 'out'));
+    expect(result.warnings).toContain(`${huge}: line 3: longer than 16 MiB; skipped`);
+    const { events: got } = readSession(join(dir, 'out'));
+    expect(got.filter((e) => e.kind === 'exec')).toHaveLength(2); // the lines after it were read
+    // A file that ends inside such a line says so.
+    const cut = join(dir, 'cut.jsonl');
+    writeFileSync(cut, `${lines.slice(0, 2).join('\n')}\n{"pad": "${'x'.repeat(17 << 20)}`);
+    expect(importFiles([cut], join(dir, 'out-cut')).warnings).toContain(`${cut}: line 3: longer than 16 MiB and cut by the end of the file; skipped`);
+  });
+
   it('parses ISO times exactly, with or without fraction and zone offsets', () => {
     expect(parseIsoTime('2024-05-01T10:00:01.123456789Z')).toEqual([1714557601, 123456789]);
     expect(parseIsoTime('2024-05-01T10:00:01Z')).toEqual([1714557601, 0]);
