@@ -61,13 +61,15 @@ export async function main(args: string[]): Promise<number> {
 
 /**
  * A failure of the machine rather than of netprov — a full disk, a folder that is missing or not
- * writable, a device error — from Node or from DuckDB: the user's to fix, so exit 1 with the
- * message (which names the path), not an internal error.
+ * writable, a device error, DuckDB out of memory — from Node or from DuckDB: the user's to fix, so
+ * exit 1 with the message (which names the path or the limit), not an internal error.
  */
 function environmentError(err: unknown): string | null {
   const e = err as NodeJS.ErrnoException | undefined;
   if (e?.code && ENVIRONMENT_CODES.has(e.code)) return `${e.path ? `${e.path}: ` : ''}${e.code}${e.syscall ? ` (${e.syscall})` : ''}`;
   const first = String(e?.message ?? '').split('\n')[0];
+  // DuckDB at its memory_limit with nothing left to spill: the machine's, not a bug (exit 1, with what to change).
+  if (/Out of Memory Error/.test(first)) return `${first} (raise NETPROV_MEMORY_MIB, give --db FILE, or free space in the temporary folder DuckDB spills to)`;
   return /No space left on device|Disk quota exceeded|Permission denied|Read-only file system|Input\/output error|No such file or directory/.test(first) ? first : null;
 }
 const ENVIRONMENT_CODES = new Set(['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'EIO', 'ENOENT', 'ENOTDIR', 'EISDIR', 'EMFILE', 'ENFILE']);
