@@ -1,9 +1,14 @@
 /**
  * The packets of one flow, or of every flow one process opened, as pcapng: the bytes come from
- * the session files (the database keeps headers, not payloads), and each packet's comment names
- * the process, so Wireshark shows who sent what.
+ * the session files (the database keeps headers, not payloads). Each packet names its process
+ * three ways, so every reader finds it: Apple's process information block and the EPB option
+ * pointing at it (what `tcpdump -k` writes), `epb_processid_threadid` (the pcapng standard's
+ * option 8), and a comment. A name-resolution block carries the DNS answers the session saw for
+ * the packets' addresses, so Wireshark shows names. netprov's importer reads all of it back.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { basename } from 'node:path';
 import { InputError } from '../../recorder/errors.js';
 import { CaptureStream } from '../../recorder/import/captures.js';
 import { SessionReader } from '../../recorder/session/reader.js';
@@ -18,7 +23,7 @@ export async function exportPcapng(db: Database, out: string, selection: PcapSel
   if (!selection.flow === !selection.process) throw new InputError('--pcap needs one of --flow UID or --process KEY');
   const wanted = await query(
     db,
-    `SELECT p.session_id, coalesce(s.file, array_to_string(s.captures, ' + ')) AS file, s.captures, s.start_ns, p.packet_no, p.t, p.orig_len, p.interface_id, a.process_key, pr.pid, pr.path
+    `SELECT p.session_id, coalesce(s.file, array_to_string(s.captures, ' + ')) AS file, s.captures, s.start_ns, p.packet_no, p.t, p.orig_len, p.interface_id, p.src, p.dst, a.process_key, pr.pid, pr.path
      FROM packets p
      JOIN sessions s USING (session_id)
      LEFT JOIN attributions a ON a.session_id = p.session_id AND a.uid = p.flow_uid
@@ -61,7 +66,9 @@ export async function exportPcapng(db: Database, out: string, selection: PcapSel
   }
 
   const writer = new PcapngWriter(out);
+  writer.names(await answeredNames(db, wanted));
   const interfaceIndex = new Map<string, number>();
+  const processIndex = new Map<string, number>();
   let written = 0;
   for (const w of wanted) {
     const data = bytes.get(`${w.session_id}/${w.packet_no}`);
@@ -74,17 +81,51 @@ export async function exportPcapng(db: Database, out: string, selection: PcapSel
       interfaceIndex.set(ifaceKey, index);
     }
     const comment = w.process_key ? `process ${w.pid} ${w.path ?? '?'} (${w.process_key})` : 'process unknown';
-    writer.packet(index, BigInt(w.start_ns as number) + BigInt(w.t as number), w.orig_len as number, data, comment);
+    let process: { index: number; pid: number } | null = null;
+    if (w.process_key && w.pid !== null) {
+      const key = `${w.session_id}/${w.process_key}`;
+      let appleIndex = processIndex.get(key);
+      if (appleIndex === undefined) {
+        appleIndex = writer.process(w.pid as number, w.path as string | null);
+        processIndex.set(key, appleIndex);
+      }
+      process = { index: appleIndex, pid: w.pid as number };
+    }
+    writer.packet(index, BigInt(w.start_ns as number) + BigInt(w.t as number), w.orig_len as number, data, comment, process);
     written++;
   }
   writer.close();
   return written;
 }
 
-/** A minimal little-endian pcapng writer: one section, nanosecond interfaces, commented packets. */
+/**
+ * The names the session's DNS answers gave the exported packets' addresses, each address once,
+ * its names sorted (the same file on every run).
+ */
+async function answeredNames(db: Database, wanted: Record<string, unknown>[]): Promise<Map<string, string[]>> {
+  const sessions = [...new Set(wanted.map((w) => w.session_id as string))];
+  const addresses = [...new Set(wanted.flatMap((w) => [w.src, w.dst]).filter((a): a is string => typeof a === 'string'))];
+  if (addresses.length === 0) return new Map();
+  const rows = await query(
+    db,
+    // Lists travel as newline-joined text (bound, never spliced): neither ids nor addresses hold one.
+    `SELECT DISTINCT answer, query FROM dns_answers
+     WHERE list_contains(string_split($sessions, chr(10)), session_id) AND list_contains(string_split($addresses, chr(10)), answer)
+     ORDER BY answer, query`,
+    { sessions: sessions.join('\n'), addresses: addresses.join('\n') } as never,
+  );
+  const names = new Map<string, string[]>();
+  for (const { answer, query: name } of rows as { answer: string; query: string }[]) {
+    if (isIP(answer)) names.set(answer, [...(names.get(answer) ?? []), name]);
+  }
+  return names;
+}
+
+/** A minimal little-endian pcapng writer: one section, nanosecond interfaces, packets with their process. */
 class PcapngWriter {
   private readonly fd: number;
   private interfaces = 0;
+  private processes = 0;
 
   constructor(path: string) {
     try {
@@ -108,7 +149,32 @@ class PcapngWriter {
     return this.interfaces++;
   }
 
-  packet(iface: number, ns: bigint, origLen: number, data: Uint8Array, comment: string): void {
+  /** Apple's process information block (0x80000001): pid, then name (2) and path (3); returns its index. */
+  process(pid: number, path: string | null): number {
+    const body = Buffer.alloc(4);
+    body.writeUInt32LE(pid, 0);
+    const options: [number, Buffer][] = path ? [[2, Buffer.from(basename(path))], [3, Buffer.from(path)]] : [];
+    this.block(0x80000001, body, options);
+    return this.processes++;
+  }
+
+  /** A name-resolution block: one record per address (1 IPv4, 2 IPv6: the address, then its names NUL-terminated). */
+  names(byAddress: Map<string, string[]>): void {
+    if (byAddress.size === 0) return;
+    const records: Buffer[] = [];
+    for (const [address, names] of byAddress) {
+      const v4 = isIP(address) === 4;
+      const value = Buffer.concat([v4 ? Buffer.from(address.split('.').map(Number)) : ipv6Bytes(address), ...names.map((n) => Buffer.from(`${n}\0`))]);
+      const head = Buffer.alloc(4);
+      head.writeUInt16LE(v4 ? 1 : 2, 0);
+      head.writeUInt16LE(value.length, 2);
+      records.push(head, value, Buffer.alloc((4 - (value.length % 4)) % 4));
+    }
+    records.push(Buffer.alloc(4)); // nrb_record_end
+    this.block(4, Buffer.concat(records), []);
+  }
+
+  packet(iface: number, ns: bigint, origLen: number, data: Uint8Array, comment: string, process: { index: number; pid: number } | null): void {
     const body = Buffer.alloc(20 + ((data.length + 3) & ~3));
     body.writeUInt32LE(iface, 0);
     body.writeUInt32LE(Number(ns >> 32n), 4);
@@ -116,7 +182,15 @@ class PcapngWriter {
     body.writeUInt32LE(data.length, 12);
     body.writeUInt32LE(origLen, 16);
     body.set(data, 20);
-    this.block(6, body, [[1, Buffer.from(comment)]]);
+    const options: [number, Buffer][] = [[1, Buffer.from(comment)]];
+    if (process) {
+      const pidThread = Buffer.alloc(8); // epb_processid_threadid: the thread is not known
+      pidThread.writeUInt32LE(process.pid, 0);
+      const appleIndex = Buffer.alloc(4);
+      appleIndex.writeUInt32LE(process.index, 0);
+      options.push([8, pidThread], [0x8001, appleIndex]);
+    }
+    this.block(6, body, options);
   }
 
   private block(type: number, body: Buffer, options: [number, Buffer][]): void {
@@ -141,4 +215,16 @@ class PcapngWriter {
   close(): void {
     closeSync(this.fd);
   }
+}
+
+/** An IPv6 address's 16 bytes ("::" expanded). */
+function ipv6Bytes(address: string): Buffer {
+  const [head, tail] = address.includes('::') ? address.split('::') : [address, null];
+  const words = (part: string) => (part ? part.split(':').map((w) => parseInt(w, 16)) : []);
+  const front = words(head);
+  const back = tail === null ? [] : words(tail);
+  const all = [...front, ...Array(8 - front.length - back.length).fill(0), ...back];
+  const bytes = Buffer.alloc(16);
+  all.forEach((w, i) => bytes.writeUInt16BE(w, 2 * i));
+  return bytes;
 }

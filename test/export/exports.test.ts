@@ -58,6 +58,40 @@ describe('exports', () => {
     expect(statSync(out).mode & 0o777).toBe(0o600);
   });
 
+  it('names each packet\'s process three ways and the DNS answers once, and imports back to the same attribution', async () => {
+    const dir = scratch();
+    const out = join(dir, 'curl.pcapng');
+    await exportPcapng(db, out, { process: '4242.20' });
+    // Blocks and EPB options, read here byte by byte (tshark 4.0 shows neither option).
+    const file = readFileSync(out);
+    const blocks: { type: number; body: Buffer }[] = [];
+    for (let at = 0; at < file.length; at += file.readUInt32LE(at + 4)) blocks.push({ type: file.readUInt32LE(at), body: file.subarray(at + 8, at + file.readUInt32LE(at + 4) - 4) });
+    const apple = blocks.filter((b) => b.type === 0x80000001);
+    expect(apple.map((b) => b.body.readUInt32LE(0))).toEqual([4242]);
+    const epbOptions = blocks.filter((b) => b.type === 6).map((b) => {
+      const options = new Map<number, Buffer>();
+      for (let at = 20 + ((b.body.readUInt32LE(12) + 3) & ~3); at + 4 <= b.body.length && b.body.readUInt16LE(at) !== 0; ) {
+        const length = b.body.readUInt16LE(at + 2);
+        options.set(b.body.readUInt16LE(at), b.body.subarray(at + 4, at + 4 + length));
+        at += 4 + ((length + 3) & ~3);
+      }
+      return options;
+    });
+    expect(epbOptions).toHaveLength(8);
+    for (const options of epbOptions) {
+      expect(options.get(8)?.readUInt32LE(0)).toBe(4242); // epb_processid_threadid
+      expect(options.get(0x8001)?.readUInt32LE(0)).toBe(0); // Apple's process block, by index
+    }
+    // The name-resolution block: Wireshark shows the answered name in place of the address.
+    expect(blocks.filter((b) => b.type === 4)).toHaveLength(1);
+    expect(tsharkFields(out, ['ip.dst_host'], ['-N', 'n'])[0]).toEqual(['example.com']);
+    // Read back by netprov: the same process, from the packets alone.
+    const imported = join(dir, 'curl.npsession');
+    expect(netprov(['import', out, '-o', imported]).status).toBe(0);
+    const flows = netprov(['flows', imported, '--format', 'json']).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(flows.map((f) => [f['id.resp_h'], f.pid, f.exe, f.attribution_method])).toEqual([['93.184.216.34', 4242, '/usr/bin/curl', 'packet-metadata']]);
+  });
+
   it('exports packets from a database made in another folder (sessions are remembered by absolute path)', () => {
     const dir = scratch();
     const dbFile = join(dir, 'case.duckdb');
