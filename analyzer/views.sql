@@ -85,14 +85,37 @@ GROUP BY session_id, process_key;
 
 -- The product's answer: every flow with the process that opened it, its ancestry and DNS name.
 CREATE OR REPLACE VIEW flow_details AS
--- The name a flow's responder was last answered for before the flow began. The ASOF join sorts
--- what it carries: only the keys go through it (all of a flow's columns made it outgrow DuckDB's
--- memory limit at ~2M flows), and the name joins back by uid.
-WITH flow_names AS (
+-- The name a flow's responder was answered for before the flow began: the last answer the flow's
+-- own process received (its query to a local stub resolver — systemd-resolved on 127.0.0.53,
+-- mDNSResponder — answered on loopback), else the last answer anyone received (the stub's
+-- upstream query, another process's). Many names share one CDN address: only the process's own
+-- answer says which it asked for. The ASOF joins sort what they carry: only the keys go through
+-- them (all of a flow's columns made one outgrow DuckDB's memory limit at ~2M flows), and the
+-- name joins back by uid.
+WITH flow_keys AS (
+    SELECT f.session_id, f.uid, f.resp_h, f.start_t, a.process_key
+    FROM flows f LEFT JOIN attributions a USING (session_id, uid)
+),
+answers_to_processes AS (
+    SELECT n.session_id, n.t, n.answer, n.query, a.process_key
+    FROM dns_answers n JOIN attributions a ON a.session_id = n.session_id AND a.uid = n.flow_uid
+    WHERE a.process_key IS NOT NULL
+),
+own_names AS (
     SELECT f.session_id, f.uid, n.query
-    FROM (SELECT session_id, uid, resp_h, start_t FROM flows) f
+    FROM flow_keys f
+    ASOF JOIN answers_to_processes n
+        ON n.session_id = f.session_id AND n.process_key = f.process_key AND n.answer = f.resp_h AND n.t <= f.start_t
+),
+any_names AS (
+    SELECT f.session_id, f.uid, n.query
+    FROM flow_keys f
     ASOF LEFT JOIN dns_answers n
         ON n.session_id = f.session_id AND n.answer = f.resp_h AND n.t <= f.start_t
+),
+flow_names AS (
+    SELECT session_id, uid, coalesce(o.query, n.query) AS query
+    FROM any_names n LEFT JOIN own_names o USING (session_id, uid)
 )
 SELECT
     f.session_id,
