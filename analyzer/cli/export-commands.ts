@@ -4,6 +4,7 @@ import { InputError } from '../../recorder/errors.js';
 import { writeThrough, type OutputPolicy } from '../../recorder/output-file.js';
 import { analyze } from '../analyze.js';
 import { openDatabase, type Database } from '../db/database.js';
+import { exportOcsf } from '../export/ocsf.js';
 import { exportParquet } from '../export/parquet.js';
 import { exportPcapng } from '../export/pcapng.js';
 import { exportZeek } from '../export/zeek-logs.js';
@@ -55,20 +56,21 @@ export function exportCommands(cli: Argv): Argv {
   );
   return cli.command(
     'export [sessions..]',
-    'Export the analysis: Parquet (hive-partitioned by host and day), Zeek conn.log/dns.log, or one flow or process as pcapng',
+    'Export the analysis: Parquet (hive-partitioned by host and day), Zeek conn.log/dns.log, OCSF Network Activity JSON lines, or one flow or process as pcapng',
     (y) =>
       y
         .positional('sessions', { type: 'string', array: true, default: [], describe: 'session files, or captures (pcap, pcapng, eslogger JSON, gzip of any) analysed straight away' })
         .option('db', { type: 'string', describe: 'DuckDB file written by netprov analyze --db' })
         .option('parquet', { type: 'string', describe: 'folder for every table as Parquet: TABLE/host=H/day=D/*.parquet' })
         .option('zeek', { type: 'string', describe: 'folder for conn.log and dns.log' })
+        .option('ocsf', { type: 'string', describe: 'folder for network_activity.jsonl: every flow as an OCSF 1.3 Network Activity event (class 4001)' })
         .option('pcap', { type: 'string', describe: 'pcapng file for the packets of --flow or --process' })
         .option('flow', { type: 'string', describe: 'with --pcap: a flow uid' })
         .option('process', { type: 'string', describe: 'with --pcap: a process key (all its flows)' })
         .example('$0 export case.npsession --parquet lake/', 'then: duckdb -c "FROM read_parquet(\'lake/flows/**/*.parquet\', hive_partitioning=true)"')
         .example('$0 export case.npsession --pcap curl.pcapng --process 4242.21', 'what one process sent, for Wireshark'),
     async (argv) => {
-      if (!argv.parquet && !argv.zeek && !argv.pcap) throw new InputError('export: name at least one of --parquet DIR, --zeek DIR, --pcap FILE');
+      if (!argv.parquet && !argv.zeek && !argv.ocsf && !argv.pcap) throw new InputError('export: name at least one of --parquet DIR, --zeek DIR, --ocsf DIR, --pcap FILE');
       if ((argv.flow || argv.process) && !argv.pcap) throw new InputError('export: --flow and --process go with --pcap FILE');
       const db = await sessionsOrDb(argv.db, argv.sessions as string[], argv.salvage as boolean);
       const policy = policyOf(argv);
@@ -83,6 +85,10 @@ export function exportCommands(cli: Argv): Argv {
         if (argv.zeek) {
           const { conn, dns } = await writeThrough(argv.zeek, policy, 'folder', (folder) => exportZeek(db, folder));
           console.log(`wrote ${argv.zeek}: conn.log ${conn} rows, dns.log ${dns} rows`);
+        }
+        if (argv.ocsf) {
+          const events = await writeThrough(argv.ocsf, policy, 'folder', (folder) => exportOcsf(db, folder));
+          console.log(`wrote ${argv.ocsf}: network_activity.jsonl ${events} events`);
         }
         if (argv.pcap) {
           const n = await writeThrough(argv.pcap, policy, 'file', (file) => exportPcapng(db, file, { flow: argv.flow, process: argv.process }));

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../../analyzer/analyze.js';
 import { query, type Database } from '../../analyzer/db/database.js';
 import { EXPORTED, exportParquet } from '../../analyzer/export/parquet.js';
+import { exportOcsf } from '../../analyzer/export/ocsf.js';
 import { exportPcapng } from '../../analyzer/export/pcapng.js';
 import { exportZeek } from '../../analyzer/export/zeek-logs.js';
 import { netprov } from '../helpers/cli.js';
@@ -92,6 +93,44 @@ describe('exports', () => {
     expect(flows.map((f) => [f['id.resp_h'], f.pid, f.exe, f.attribution_method])).toEqual([['93.184.216.34', 4242, '/usr/bin/curl', 'packet-metadata']]);
   });
 
+  it('writes OCSF 1.3 Network Activity events with every attribute the schema requires, and the process chain', async () => {
+    const analysed = await analyze([join(repoRoot, 'fixtures/linux-curl.npsession'), fixtures[0]], { db: null });
+    const dir = join(scratch(), 'ocsf');
+    try {
+      expect(await exportOcsf(analysed.db, dir)).toBe(5);
+    } finally {
+      analysed.db.close();
+    }
+    const events = readFileSync(join(dir, 'network_activity.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    // OCSF 1.3's requirements, class 4001 and the objects used (base event, classification and
+    // occurrence traits, metadata, product, network_connection_info, file): required must be there.
+    const REQUIRED: Record<string, string[]> = {
+      '': ['activity_id', 'category_uid', 'class_uid', 'metadata', 'severity_id', 'time', 'type_uid'],
+      metadata: ['product', 'version'],
+      'metadata.product': ['name', 'vendor_name'],
+      connection_info: ['direction_id'],
+      'actor.process.file': ['name', 'type_id'],
+      'actor.process.parent_process.file': ['name', 'type_id'],
+    };
+    const at = (e: Record<string, unknown>, path: string) => (path ? path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], e) : e);
+    for (const e of events) {
+      for (const [object, fields] of Object.entries(REQUIRED)) {
+        const o = at(e, object) as Record<string, unknown> | undefined;
+        if (object && o === undefined && !['metadata', 'connection_info'].includes(object)) continue; // optional objects
+        for (const field of fields) expect(o?.[field], `${object}.${field}`).toBeDefined();
+      }
+      expect(e).toMatchObject({ class_uid: 4001, category_uid: 4, type_uid: 4001 * 100 + e.activity_id });
+      expect(e.src_endpoint ?? e.dst_endpoint).toBeDefined(); // the class's at_least_one constraint
+      expect(e.connection_info.community_uid).toMatch(/^1:/);
+    }
+    const curl = events.find((e) => e.actor?.process?.name === 'curl' && e.dst_endpoint.port === 8080);
+    expect(curl.actor.process).toMatchObject({ cmd_line: 'curl -s http://127.0.0.1:8080/', file: { path: '/usr/bin/curl', type_id: 1 } });
+    expect(curl.actor.process.parent_process.file.path).toBe('/usr/bin/node'); // the recording script that ran it
+    expect(curl.traffic).toMatchObject({ packets: curl.traffic.packets_out + curl.traffic.packets_in });
+    const mac = events.find((e) => e.dst_endpoint.ip === '93.184.216.34');
+    expect(mac).toMatchObject({ dst_endpoint: { hostname: 'example.com', port: 443 }, actor: { process: { pid: 4242 } } });
+  });
+
   it('exports packets from a database made in another folder (sessions are remembered by absolute path)', () => {
     const dir = scratch();
     const dbFile = join(dir, 'case.duckdb');
@@ -106,6 +145,6 @@ describe('exports', () => {
   it('refuses an export with nothing to export, in one line', () => {
     const run = netprov(['export', fixtures[0]]);
     expect(run.status).toBe(1);
-    expect(run.stderr).toBe('netprov: export: name at least one of --parquet DIR, --zeek DIR, --pcap FILE\n');
+    expect(run.stderr).toBe('netprov: export: name at least one of --parquet DIR, --zeek DIR, --ocsf DIR, --pcap FILE\n');
   });
 });
