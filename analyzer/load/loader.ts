@@ -161,7 +161,7 @@ function decodeInWorkers(input: LoadInput, options: { salvage: boolean; verifyCh
   const queue: LoadMessage[] = [];
   let wake: (() => void) | null = null;
   let failure: Error | null = null;
-  let exited = false;
+  let exited: number | null = null;
   worker.on('message', (m: LoadMessage) => {
     queue.push(m);
     wake?.();
@@ -172,8 +172,8 @@ function decodeInWorkers(input: LoadInput, options: { salvage: boolean; verifyCh
       wake?.();
     });
   }
-  worker.on('exit', () => {
-    exited = true;
+  worker.on('exit', (code) => {
+    exited = code;
     wake?.();
   });
   const stop = async () => {
@@ -183,11 +183,12 @@ function decodeInWorkers(input: LoadInput, options: { salvage: boolean; verifyCh
 
   async function* follow(): AsyncGenerator<LoadMessage> {
     for (;;) {
-      while (queue.length === 0 && !failure && !exited) await new Promise<void>((resolve) => (wake = resolve));
+      while (queue.length === 0 && !failure && exited === null) await new Promise<void>((resolve) => (wake = resolve));
       wake = null;
       if (failure) throw failure;
       const message = queue.shift();
-      if (!message) return;
+      // The tracking thread gone before its last word: say so, rather than load half a session.
+      if (!message) throw new Error(`the loading threads stopped before the end of the input (exit code ${exited})`);
       if (message.type === 'error') throw message.input ? new InputError(message.message) : Object.assign(new Error(message.message), { stack: message.stack });
       yield message;
       if (message.type === 'batch') {
