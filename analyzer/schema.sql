@@ -158,7 +158,7 @@ CREATE TABLE IF NOT EXISTS flows (
     orig_l2_addr  VARCHAR,               -- MACs of the originator and responder in the first packet, as Zeek's
     resp_l2_addr  VARCHAR,               -- mac-logging policy logs them; NULL where the packet had no Ethernet header
     service       VARCHAR,               -- Zeek's service: the protocols content confirmed, comma-separated in the order
-                                         -- confirmed (dns, http, ssl, quic, ssh, ntp, dhcp, smtp, ftp, pop3, imap, irc,
+                                         -- confirmed (dns, http, ssl, quic, ssh, ntp, dhcp, smtp, ftp, ftp-data, pop3, imap, irc,
                                          -- mysql, redis, rdp, krb, krb_tcp; a UDP tunnel's own: vxlan, geneve, teredo,
                                          -- ayiya, gtpv1); NULL when none
     server_name   VARCHAR,               -- TLS server_name of the first ClientHello (over TCP, or in a QUIC Initial)

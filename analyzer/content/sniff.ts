@@ -20,6 +20,11 @@ export interface ContentSighting {
   /** Zeek's analyzer names this message is evidence of (a "220 " greeting: smtp or ftp). */
   services: string[];
   role: Role;
+  /**
+   * A data connection this message announces (FTP's PASV/EPSV replies, PORT/EPRT commands): its
+   * responder address (null: the sender's own, as EPSV says) and port. Zeek's ftp-data.
+   */
+  expect?: { addr: string | null; port: number };
   /** Only when the message carries them. */
   serverName?: string | null;
   alpn?: string[];
@@ -78,8 +83,15 @@ export class ContentReader {
       if (/^(NICK|USER) \S+/.test(head) && (s.dstPort === 6667 || s.dstPort === 6666 || s.dstPort === 6668 || s.dstPort === 6669 || /^NICK /.test(head))) return { services: ['irc'], role: 'client' };
       if (/^(CAPA|STAT|APOP|STLS)\b/.test(head)) return { services: ['pop3'], role: 'client' };
       if (/^(SYST|FEAT|AUTH TLS|AUTH SSL)\b/.test(head)) return { services: ['ftp'], role: 'client' };
+      const port = /^PORT (\d+),(\d+),(\d+),(\d+),(\d+),(\d+)/.exec(head) ?? /^EPRT \|[12]\|([^|]+)\|(\d+)\|/.exec(head);
+      if (port) return { services: ['ftp'], role: 'client', expect: announced(port) };
     }
-    if (first === 0x32 && /^220[ -]/.test(text(b, at, end, 4))) return { services: ['smtp', 'ftp'], role: 'server' };
+    if (first === 0x32) {
+      const line = text(b, at, end, 128);
+      if (/^220[ -]/.test(line)) return { services: ['smtp', 'ftp'], role: 'server' };
+      const passive = /^227 [^(\r\n]*\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)/.exec(line) ?? /^229 [^(\r\n]*\(\|\|\|(\d+)\|\)/.exec(line);
+      if (passive) return { services: ['ftp'], role: 'server', expect: announced(passive) };
+    }
     if (first === 0x2b && text(b, at, end, 3) === '+OK') return { services: ['pop3', 'redis'], role: 'server' };
     if (first === 0x2a && end - at > 4) {
       const head = text(b, at, end, 64);
@@ -179,6 +191,14 @@ function isTaggedCommand(b: Uint8Array, at: number, end: number): boolean {
     if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2e)) return false;
   }
   return i > at && i + 1 < end && b[i] === 0x20 && ((b[i + 1] | 0x20) >= 0x61 && (b[i + 1] | 0x20) <= 0x7a);
+}
+
+/** The address and port a PORT/PASV (six numbers), EPRT (address, port) or EPSV (port) names. */
+function announced(m: RegExpExecArray): { addr: string | null; port: number } {
+  const n = m.slice(1).filter((x) => x !== undefined);
+  if (n.length === 6) return { addr: n.slice(0, 4).join('.'), port: Number(n[4]) * 256 + Number(n[5]) };
+  if (n.length === 2) return { addr: n[0], port: Number(n[1]) };
+  return { addr: null, port: Number(n[0]) };
 }
 
 /** Kerberos messages are ASN.1 applications 10-14, 30 (AS-REQ/REP, TGS-REQ/REP, AP-REQ, KRB-ERROR). */

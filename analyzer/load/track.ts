@@ -14,8 +14,13 @@ import type { ContentSighting } from '../content/sniff.js';
 import { CsvFile } from '../db/csv-stage.js';
 import type { PacketBatch, TrackColumns } from './packet-batch.js';
 
+/** How long an announced data connection is awaited, as Zeek's expected connections are: five minutes. */
+const EXPECT_FOR = 300e9;
+
 export class PacketTracker {
   private readonly tracker: ConnTracker;
+  /** Data connections FTP announced and not yet seen, by "responder address|port": when announced. */
+  private readonly expected = new Map<string, number>();
   private readonly packet = new BatchPacket();
   private readonly flows: CsvFile;
 
@@ -40,6 +45,7 @@ export class PacketTracker {
       const packet = this.packet.load(batch, i);
       for (; tunnel < batch.tunnels.length && batch.tunnels[tunnel].packet === i; tunnel++) parent = this.tunnels(batch.tunnels[tunnel].layers, t);
       const hit = this.tracker.packet(packet, t, parent);
+      if (hit && hit.conn.packets === 1 && this.expected.size) this.expectedConnection(hit.conn, t);
       rows.flow_no[i] = hit ? hit.conn.no : -1;
       rows.from_first_sender[i] = hit ? (hit.fromFirstSender ? 1 : 0) : 2;
       for (; dns < batch.dns.length && batch.dns[dns].packet === i; dns++) {
@@ -49,8 +55,23 @@ export class PacketTracker {
         const [client, server] = m.isResponse ? [hit.dst, hit.src] : [hit.src, hit.dst];
         batch.dnsRows.push([this.sessionId, rows.t[i], hit.conn.uid, m.id, client, server, m.isResponse, m.query, m.qtype, m.isResponse ? m.rcode : null, m.answers, m.ttls]);
       }
-      for (; content < batch.content.length && batch.content[content].packet === i; content++) if (hit) noteContent(hit.conn, batch.content[content], hit.isOrig);
+      for (; content < batch.content.length && batch.content[content].packet === i; content++) {
+        if (!hit) continue;
+        const seen = batch.content[content];
+        noteContent(hit.conn, seen, hit.isOrig);
+        if (seen.expect) this.expected.set(`${seen.expect.addr ?? hit.src}|${seen.expect.port}`, t);
+      }
     }
+  }
+
+  /** A new connection FTP announced within Zeek's five minutes: ftp-data. */
+  private expectedConnection(conn: Conn, t: number): void {
+    const key = `${conn.ends.respAddr}|${conn.ends.respPort}`;
+    const announcedAt = this.expected.get(key);
+    if (announcedAt === undefined) return;
+    this.expected.delete(key);
+    if (t - announcedAt <= EXPECT_FOR) conn.addService('ftp-data');
+    for (const [other, at] of this.expected) if (t - at > EXPECT_FOR) this.expected.delete(other);
   }
 
   /**

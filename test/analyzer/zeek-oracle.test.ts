@@ -1,7 +1,7 @@
 /**
  * For every trace in test/oracle/zeek, netprov's flows equal the conn.log Zeek wrote, field by
  * field, except ts, uid (masked there) and local_orig/local_resp (Zeek configuration); service as
- * the set of the services netprov detects (ftp-data, which needs FTP's PORT/PASV replies, is not one).
+ * the set of the services netprov detects (ftp-data included: the FTP trace's data connections).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -2,8 +2,8 @@
  * Zeek's own test baselines (test/oracle/zeek-corpus): each trace analysed as Zeek ran it (with
  * or without checksum verification), its rows compared with the conn.log Zeek wrote on every
  * column the baseline has except ts, uid and local_* (masked or site configuration); service as
- * the set of the services netprov detects (DETECTED_SERVICES: Zeek's others, such as ftp-data or
- * modbus, are left out of both sides). Rows are
+ * the set of the services netprov detects (DETECTED_SERVICES: Zeek's others, such as modbus or
+ * irc-dcc-data, are left out of both sides). Rows are
  * compared as a multiset per trace; tunnel_parents, which names uids, is compared as the parents'
  * 5-tuples, or `tunnel` for a parent that is no row of the log (an IP tunnel: Zeek's tunnel.log).
  */
@@ -18,7 +18,7 @@ const NOT_COMPARED = new Set(['ts', 'uid', 'local_orig', 'local_resp']);
 
 /** The service names netprov's content detection gives (analyzer/content/sniff.ts, tunnels, DNS). */
 export const DETECTED_SERVICES = new Set([
-  'dns', 'http', 'ssl', 'quic', 'ssh', 'ntp', 'dhcp', 'smtp', 'ftp', 'pop3', 'imap', 'irc', 'mysql', 'redis', 'rdp', 'krb', 'krb_tcp',
+  'dns', 'http', 'ssl', 'quic', 'ssh', 'ntp', 'dhcp', 'smtp', 'ftp', 'ftp-data', 'pop3', 'imap', 'irc', 'mysql', 'redis', 'rdp', 'krb', 'krb_tcp',
   'vxlan', 'geneve', 'teredo', 'ayiya', 'gtpv1',
 ]);
 
