@@ -44,6 +44,13 @@ export async function openDatabase(path: string | null, access: 'read-write' | '
     throw new InputError(`${path}: cannot open as a DuckDB database (${(err as Error).message.split('\n')[0]})`);
   }
   const connection = await instance.connect();
+  const outdated = await missingColumn(connection);
+  if (outdated) {
+    connection.closeSync();
+    instance.closeSync();
+    spill.remove();
+    throw new InputError(`${path}: made by an earlier netprov (its ${outdated} column is missing); analyse the sessions into a new --db`);
+  }
   if (access === 'read-write') {
     await connection.run(readFileSync(projectFile('analyzer/schema.sql'), 'utf8'));
     await connection.run(readFileSync(projectFile('analyzer/views.sql'), 'utf8'));
@@ -74,6 +81,24 @@ export function memoryLimitsMiB(inMemory: boolean): { load: number; query: numbe
   const machine = totalmem() / 2 ** 20;
   const [load, query] = inMemory ? [1152, 1408] : [224, 384];
   return { load: Math.floor(Math.min(load, machine / 8)), query: Math.floor(Math.min(query, machine / 6)) };
+}
+
+/**
+ * The newest column of each table that has gained columns since databases were first written:
+ * a database without it was made by an earlier netprov, and rows added to it would not line up.
+ * Null when the database is current or new.
+ */
+const NEWEST_COLUMNS: [string, string][] = [['sessions', 'captures'], ['flows', 'http_host']];
+
+async function missingColumn(connection: { runAndReadAll: (sql: string, values?: never) => Promise<{ getRowObjectsJS: () => unknown[] }> }): Promise<string | null> {
+  const rows = (await connection.runAndReadAll(
+    `SELECT table_name, list(column_name) AS columns FROM duckdb_columns() WHERE table_name IN ('sessions', 'flows') AND NOT internal GROUP BY table_name`,
+  )).getRowObjectsJS() as { table_name: string; columns: string[] }[];
+  for (const [table, column] of NEWEST_COLUMNS) {
+    const found = rows.find((r) => r.table_name === table);
+    if (found && !found.columns.includes(column)) return `${table}.${column}`;
+  }
+  return null;
 }
 
 /** A 0700 folder in the system temp dir for DuckDB's spill files, removed on close or exit. */

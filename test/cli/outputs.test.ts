@@ -99,6 +99,20 @@ describe('analysis databases', () => {
     expect(readFileSync(other, 'utf8')).toBe('my notes');
   });
 
+  it('refuses a --db an earlier netprov made, whose tables lack columns, to read or to add to', async () => {
+    const db = join(dir, 'old.duckdb');
+    expect(netprov(['analyze', session, '--db', db]).status).toBe(0);
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const instance = await DuckDBInstance.create(db);
+    const connection = await instance.connect();
+    await connection.run('DROP VIEW IF EXISTS flow_details; ALTER TABLE flows DROP COLUMN http_host');
+    connection.closeSync();
+    instance.closeSync();
+    const message = /old\.duckdb: made by an earlier netprov \(its flows\.http_host column is missing\); analyse the sessions into a new --db/;
+    refused(netprov(['flows', '--db', db]), message);
+    refused(netprov(['analyze', session, '--db', db]), message);
+  });
+
   it('opens a --db read-only to read it, and never creates one that is not there', () => {
     const missing = join(dir, 'missing.duckdb');
     refused(netprov(['flows', '--db', missing]), /missing\.duckdb: not a DuckDB database/);
