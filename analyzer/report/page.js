@@ -24,7 +24,7 @@ const bytes = (n) => (n === null || n === undefined ? '-' : n >= 1e6 ? `${(n / 1
 // The name a flow is known by: the TLS server name it asked for, else its HTTP Host, else the DNS name answered for its address.
 const flowName = (f) => f.server_name ?? f.http_host ?? f.dns_name;
 const flowText = (f) =>
-  `${f.ts} ${f.proto}${f.service ? `/${f.service}` : ''} ${f.orig_h}:${f.orig_p} → ${f.resp_h}:${f.resp_p}${flowName(f) ? ` (${flowName(f)})` : ''} ${f.conn_state} ↑${bytes(f.orig_bytes)} ↓${bytes(f.resp_bytes)}`;
+  `${f.ts} ${f.proto}${f.service ? `/${f.service}` : ''} ${f.orig_h}:${f.orig_p} → ${f.resp_h}:${f.resp_p}${flowName(f) ? ` (${flowName(f)})` : ''} ${f.conn_state} ↑${bytes(f.orig_bytes)} ↓${bytes(f.resp_bytes)}${f.attribution_method ? ` [${f.attribution_method}]` : ''}`;
 
 function table(columns, rows, searchable) {
   if (!rows.length) return el('p', { class: 'muted' }, 'none');
@@ -48,6 +48,11 @@ function summary() {
       ['state', (s) => (s.chunks_bad ? `${s.chunks_bad} corrupt chunks` : s.complete ? 'complete' : 'cut short')]], data.sessions, false));
 }
 
+/**
+ * The process tree, opening on what used the network: processes with flows and their ancestors
+ * are shown open; every other subtree (kernel threads, shells that only forked, idle daemons) is
+ * folded into one closed "without network activity" entry per parent — still searched.
+ */
 function tree() {
   const byKey = new Map(data.processes.map((p) => [`${p.session_id}/${p.process_key}`, p]));
   const children = new Map();
@@ -59,41 +64,67 @@ function tree() {
   }
   const flowsOf = new Map();
   for (const f of data.flows) if (f.process_key) (flowsOf.get(`${f.session_id}/${f.process_key}`) || flowsOf.set(`${f.session_id}/${f.process_key}`, []).get(`${f.session_id}/${f.process_key}`)).push(f);
+  const active = new Map();
+  const isActive = (p) => {
+    const key = `${p.session_id}/${p.process_key}`;
+    if (!active.has(key)) {
+      active.set(key, false); // a cycle in parent keys stops here
+      active.set(key, (flowsOf.get(key) || []).length > 0 || (children.get(key) || []).some(isActive));
+    }
+    return active.get(key);
+  };
+  const group = (list, depth) => {
+    const quiet = list.filter((p) => !isActive(p));
+    return [
+      ...list.filter(isActive).map((p) => node(p, depth)),
+      quiet.length ? el('details', { class: 'quiet' }, el('summary', { class: 'muted' }, `${quiet.length} process${quiet.length > 1 ? 'es' : ''} without network activity`), quiet.map((p) => node(p, depth + 1))) : null,
+    ];
+  };
   const node = (p, depth) => {
     const key = `${p.session_id}/${p.process_key}`;
     const flows = flowsOf.get(key) || [];
     const label = `${p.pid} ${p.path || '?'}${p.argv ? ` ${p.argv.slice(1).join(' ')}` : ''}`;
-    const details = el('details', { open: depth < 3 ? '' : null, class: 'proc', 'data-search': `${label} ${p.process_key} ${flows.map(flowText).join(' ')}`.toLowerCase() },
+    return el('details', { open: isActive(p) ? '' : null, class: 'proc', 'data-search': `${label} ${p.process_key} ${flows.map(flowText).join(' ')}`.toLowerCase() },
       el('summary', {}, el('span', { class: 'swatch', style: `background:${colour(p.process_key)}` }), label, ' ',
         el('span', { class: 'muted' }, `(${p.process_key}${flows.length ? `, ${flows.length} flow${flows.length > 1 ? 's' : ''}` : ''})`)),
       flows.length ? el('ul', { class: 'flows' }, flows.map((f) => el('li', {}, flowText(f)))) : null,
-      (children.get(key) || []).map((c) => node(c, depth + 1)));
-    return details;
+      group(children.get(key) || [], depth + 1));
   };
-  document.getElementById('tree').append(...(roots.length ? roots.map((p) => node(p, 0)) : [el('p', { class: 'muted' }, 'no process events in these sessions')]));
+  document.getElementById('tree').append(...(roots.length ? group(roots, 0) : [el('p', { class: 'muted' }, 'no process events in these sessions')]));
 }
 
+/** Flows over time, one row each, coloured by process; `from`/`to` (seconds from each session's first flow) zoom to a window. */
 function timeline() {
   const host = document.getElementById('timeline');
-  const sessions = [...new Set(data.flows.map((f) => f.session_id))];
-  if (!sessions.length) return host.append(el('p', { class: 'muted' }, 'no flows'));
-  const names = new Map(data.processes.map((p) => [`${p.session_id}/${p.process_key}`, `${p.pid} ${p.path || '?'}`]));
-  for (const s of sessions) {
-    const flows = data.flows.filter((f) => f.session_id === s).slice(0, 2000);
-    const start = Math.min(...flows.map((f) => f.start_t));
-    const end = Math.max(...flows.map((f) => f.end_t), start + 1);
-    const width = 1000;
-    const row = 14;
-    const x = (t) => 150 + ((t - start) / (end - start)) * (width - 160);
-    const svg = el('svg', { viewBox: `0 0 ${width} ${flows.length * row + 24}`, width: '100%', role: 'img', 'aria-label': `flows of session ${s} over time` },
-      el('text', { x: 150, y: 10 }, `${((end - start) / 1e9).toFixed(3)} s from ${flows[0].ts}`),
-      flows.map((f, i) => el('rect', {
-        x: x(f.start_t), y: 16 + i * row, width: Math.max(2, x(f.end_t) - x(f.start_t)), height: row - 2, fill: colour(f.process_key),
-        'data-search': `${flowText(f)} ${f.exe || ''}`.toLowerCase(),
-      }, el('title', {}, `${flowText(f)}\n${f.process_key ? names.get(`${f.session_id}/${f.process_key}`) || f.process_key : f.unattributed_reason}`))),
-      flows.map((f, i) => el('text', { x: 0, y: 16 + i * row + 10 }, `${f.resp_h}:${f.resp_p}`.slice(0, 26))));
-    host.append(svg);
-  }
+  const from = document.getElementById('zoom-from');
+  const to = document.getElementById('zoom-to');
+  const draw = () => {
+    host.replaceChildren();
+    const sessions = [...new Set(data.flows.map((f) => f.session_id))];
+    if (!sessions.length) return host.append(el('p', { class: 'muted' }, 'no flows'));
+    const names = new Map(data.processes.map((p) => [`${p.session_id}/${p.process_key}`, `${p.pid} ${p.path || '?'}`]));
+    for (const s of sessions) {
+      const all = data.flows.filter((f) => f.session_id === s);
+      const first = Math.min(...all.map((f) => f.start_t));
+      const start = first + (Number(from.value) || 0) * 1e9;
+      const end = to.value === '' ? Math.max(...all.map((f) => f.end_t), start + 1) : Math.max(first + Number(to.value) * 1e9, start + 1);
+      const flows = all.filter((f) => f.end_t >= start && f.start_t <= end).slice(0, 2000);
+      const width = 1000;
+      const row = 14;
+      const x = (t) => 150 + ((Math.min(Math.max(t, start), end) - start) / (end - start)) * (width - 160);
+      host.append(el('svg', { viewBox: `0 0 ${width} ${flows.length * row + 24}`, width: '100%', role: 'img', 'aria-label': `flows of session ${s} over time` },
+        el('text', { x: 150, y: 10 }, `${((end - start) / 1e9).toFixed(3)} s from ${((start - first) / 1e9).toFixed(3)} s after the first flow (${flows.length} of ${all.length} flows)`),
+        flows.map((f, i) => el('rect', {
+          x: x(f.start_t), y: 16 + i * row, width: Math.max(2, x(f.end_t) - x(f.start_t)), height: row - 2, fill: colour(f.process_key),
+          'data-search': `${flowText(f)} ${f.exe || ''}`.toLowerCase(),
+        }, el('title', {}, `${flowText(f)}\n${f.process_key ? names.get(`${f.session_id}/${f.process_key}`) || f.process_key : f.unattributed_reason}`))),
+        flows.map((f, i) => el('text', { x: 0, y: 16 + i * row + 10 }, `${f.resp_h}:${f.resp_p}`.slice(0, 26)))));
+    }
+    document.getElementById('search').dispatchEvent(new Event('input')); // keep the search applied
+  };
+  from.addEventListener('input', draw);
+  to.addEventListener('input', draw);
+  draw();
 }
 
 function tables() {
@@ -119,6 +150,6 @@ function search() {
 
 summary();
 tree();
+search();
 timeline();
 tables();
-search();

@@ -73,7 +73,10 @@ export function reportHtml(data: ReportData): string {
 <main>
   <section id="summary"></section>
   <section><h2>Processes and the flows they opened</h2><div id="tree"></div></section>
-  <section><h2>Timeline</h2><div id="timeline"></div></section>
+  <section><h2>Timeline</h2>
+    <p class="zoom">Window: from <input id="zoom-from" type="number" min="0" step="any" placeholder="0"> s to
+      <input id="zoom-to" type="number" min="0" step="any" placeholder="end"> s after the first flow</p>
+    <div id="timeline"></div></section>
   <section><h2>Top talkers</h2><div id="talkers"></div></section>
   <section><h2>DNS names</h2><div id="dns"></div></section>
   <section><h2>Unattributed flows</h2><div id="unattributed"></div></section>

@@ -1,6 +1,8 @@
 /**
  * The HTML report in a real browser (Debian's Chromium, driven by playwright-core): it renders
- * offline with no console errors, shows the fixture's processes and flows, and searches.
+ * offline with no console errors, opens on the processes that used the network (the rest folded
+ * but searched), names each flow's service, name and attribution method, zooms the timeline to a
+ * window, and searches.
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,7 +45,12 @@ describe('netprov report', () => {
     expect(tree).toContain('4242 /usr/bin/curl');
     expect(tree).toContain('4242 /opt/homebrew/bin/python3');
     expect(tree).toContain('900 /bin/zsh');
-    expect(tree).toMatch(/93\.184\.216\.34:443 \(example\.com\)/);
+    expect(tree).toMatch(/93\.184\.216\.34:443 \(example\.com\) SF .* \[packet-metadata\]/);
+    expect(tree).toMatch(/udp\/dns 192\.168\.1\.20:53001/);
+    // Processes with no flow below them are folded into one closed entry, out of the way.
+    expect(await page.locator('#tree details.quiet').count()).toBe(1);
+    expect(await page.locator('#tree details.quiet[open]').count()).toBe(0);
+    expect(tree).toContain('2 processes without network activity');
     expect(await page.locator('#timeline rect').count()).toBe(8);
     expect(await page.locator('#unattributed tr').count()).toBe(6); // header + the five FTP flows
     expect(await page.locator('#losses').innerText()).toContain('es-sequence');
@@ -55,6 +62,14 @@ describe('netprov report', () => {
     expect(await page.locator('#tree details.proc:not(.hidden) > summary', { hasText: 'python3' }).count()).toBe(2);
 
     await page.fill('#search', '');
+    // Zoomed to 0.4–0.6 s after each session's first flow: only the flows alive then remain.
+    await page.fill('#zoom-from', '0.4');
+    await page.fill('#zoom-to', '0.6');
+    expect(await page.locator('#timeline rect').count()).toBe(2);
+    expect(await page.locator('#timeline svg text').first().textContent()).toContain('(1 of 5 flows)');
+    await page.fill('#zoom-from', '');
+    await page.fill('#zoom-to', '');
+    expect(await page.locator('#timeline rect').count()).toBe(8);
     const shot = join(dir, 'report.png');
     await page.screenshot({ path: shot, fullPage: true });
     expect(existsSync(shot) && statSync(shot).size > 10_000).toBe(true);
