@@ -47,10 +47,10 @@ connection.exportedObject = client
 connection.invalidationHandler = { fail("the connection to the system extension ended (is it activated? sysex/macos/README.md)") }
 connection.resume()
 
-let service = connection.remoteObjectProxyWithErrorHandler { error in
+let proxy = connection.remoteObjectProxyWithErrorHandler { error in
     fail("cannot reach the netprov system extension (\(XPCPeers.serviceName(team: team))): \(error.localizedDescription)")
 } as? SensorService
-guard let service else { fail("the extension does not export NetprovSensorService") }
+guard let service = proxy else { fail("the extension does not export NetprovSensorService") }
 
 var stopSources: [DispatchSourceSignal] = []
 for signalNumber in [SIGINT, SIGTERM] {
