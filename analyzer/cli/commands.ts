@@ -51,13 +51,15 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
             }
             // yargs hands a lone "-" over as an empty string.
             const toStdout = argv.json === '-' || argv.json === '';
+            // Every query first, then the outputs: a query that fails (DuckDB out of memory)
+            // leaves no JSON file behind it.
+            const shown = toStdout ? [] : await flowRecords(db, null, argv.limit > 0 ? argv.limit : null);
             if (argv.json !== undefined) {
               const json = await analysisJson(db);
               if (toStdout) process.stdout.write(json);
               else writeOutputFile(argv.json, json, jsonPolicy);
             }
             if (!toStdout) {
-              const shown = await flowRecords(db, null, argv.limit > 0 ? argv.limit : null);
               const total = results.reduce((sum, r) => sum + r.flows, 0);
               for (const r of results) console.log(`${r.file}: ${r.packets} packets, ${r.flows} flows, ${r.events} events`);
               console.log('');

@@ -38,11 +38,13 @@ describe.skipIf(!root)('a full disk', () => {
 
 describe('DuckDB out of memory', () => {
   it('is exit 1 with the limit and what to change, not an internal error', () => {
-    const capture = join(scratch(), 'many-flows.pcap');
+    const dir = scratch();
+    const capture = join(dir, 'many-flows.pcap');
     writeTrafficPcap(capture, { packets: 100_000, concurrentFlows: 20_000 });
-    const run = netprov(['analyze', capture], { NETPROV_MEMORY_MIB: '64' });
+    const run = netprov(['analyze', capture, '--json', join(dir, 'analysis.json')], { NETPROV_MEMORY_MIB: '64' });
     expect(run.status, run.stderr).toBe(1);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(/^netprov: Out of Memory Error: .*64\.0 MiB.* \(raise NETPROV_MEMORY_MIB, give --db FILE, or free space in the temporary folder DuckDB spills to\)$/m);
+    expect(readdirSync(dir)).toEqual(['many-flows.pcap']); // no analysis.json, nothing half-written
   });
 });
