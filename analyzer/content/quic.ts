@@ -22,7 +22,7 @@ const VERSIONS = new Map<number, Version>([
 
 /** A client's Initial must fill a datagram of at least 1,200 bytes (RFC 9000 §14.1). */
 const MIN_CLIENT_DATAGRAM = 1200;
-/** Connection IDs whose ClientHello is still being joined, at most; the oldest are dropped. */
+/** Connection IDs whose ClientHello is still being joined, at most (the oldest dropped): with CRYPTO_MAX, 16 MiB. */
 const PENDING_MAX = 1024;
 const CRYPTO_MAX = 16384;
 

@@ -34,9 +34,13 @@ export interface ContentSighting {
 /** The packet a sighting came from, within its batch. */
 export type ContentInBatch = ContentSighting & { packet: number };
 
-/** TCP segments joined per direction while a ClientHello is incomplete, at most this many bytes. */
+/**
+ * TCP segments joined per direction while a ClientHello is incomplete, at most HELLO_MAX bytes,
+ * for at most PENDING_MAX directions at once (the oldest dropped): 16 MiB of the decode worker's
+ * heap, however many ClientHellos a hostile capture leaves unfinished.
+ */
 const HELLO_MAX = 16384;
-const PENDING_MAX = 4096;
+const PENDING_MAX = 1024;
 
 /** A request line: any method token (QUERY, PROPFIND, ... as well as GET), a target, the version. */
 const HTTP_REQUEST = /^[A-Z][A-Z_-]{2,19} [^\r\n]+ HTTP\/\d\.\d\r?\n/;
@@ -71,8 +75,10 @@ export class ContentReader {
     if (handshake === 1) return this.hello([b.subarray(at, end)], end - at, s);
     if (handshake === 2) return { services: ['ssl'], role: 'server' };
     const first = b[at];
-    // Any other TLS record (an alert, a ChangeCipherSpec, application data) answers for its sender.
-    if (first >= 0x14 && first <= 0x17 && end - at >= 5 && b[at + 1] === 3 && b[at + 2] <= 4) return { services: ['ssl'], role: 'either' };
+    // Any other ChangeCipherSpec, alert or handshake record answers for its sender too (a server
+    // refusing a ClientHello). Application data does not: it would make a sighting of nearly
+    // every packet of a TLS flow.
+    if (first >= 0x14 && first <= 0x16 && end - at >= 5 && b[at + 1] === 3 && b[at + 2] <= 4) return { services: ['ssl'], role: 'either' };
     if (first === 0x53 && text(b, at, end, 4) === 'SSH-') return { services: ['ssh'], role: 'either' };
     if (isWord(b, at, end)) {
       const head = text(b, at, end, 2048);
