@@ -6,7 +6,7 @@
  * Connection tracking (track.ts) adds each sighting to the connection of its packet.
  */
 import { QuicInitials } from './quic.js';
-import { clientHelloFromRecords, isHandshakeRecord, type ClientHelloNames } from './tls.js';
+import { clientHelloFromRecords, isHandshakeRecord, latin1, type ClientHelloNames } from './tls.js';
 
 /**
  * Which side a message shows: Zeek confirms most analyzers only once both sides have spoken their
@@ -45,7 +45,7 @@ const PENDING_MAX = 1024;
 /** A request line: any method token (QUERY, PROPFIND, ... as well as GET), a target, the version. */
 const HTTP_REQUEST = /^[A-Z][A-Z_-]{2,19} [^\r\n]+ HTTP\/\d\.\d\r?\n/;
 
-const text = (b: Uint8Array, at: number, end: number, max: number) => Buffer.from(b.buffer, b.byteOffset + at, Math.min(end - at, max)).toString('latin1');
+const text = (b: Uint8Array, at: number, end: number, max: number) => latin1(b, at, Math.min(end - at, max));
 
 export interface Segment {
   protocol: number;

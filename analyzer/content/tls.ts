@@ -15,7 +15,8 @@ export type HandshakeResult = ClientHelloNames | 'incomplete' | null;
 
 const u16 = (b: Uint8Array, at: number) => (b[at] << 8) | b[at + 1];
 const u24 = (b: Uint8Array, at: number) => (b[at] << 16) | (b[at + 1] << 8) | b[at + 2];
-const ascii = (b: Uint8Array, at: number, n: number) => Buffer.from(b.buffer, b.byteOffset + at, n).toString('latin1');
+/** `n` bytes from `at` as text, one character per byte. */
+export const latin1 = (b: Uint8Array, at: number, n: number) => Buffer.from(b.buffer, b.byteOffset + at, n).toString('latin1');
 
 /**
  * A ClientHello handshake message at `b[0]` (type 1, 24-bit length, body): its names; 'incomplete'
@@ -56,7 +57,7 @@ function serverName(b: Uint8Array, at: number, end: number): string | null {
   for (let i = at + 2; i + 3 <= listEnd; ) {
     const n = u16(b, i + 1);
     if (i + 3 + n > listEnd) return null;
-    if (b[i] === 0) return ascii(b, i + 3, n).toLowerCase();
+    if (b[i] === 0) return latin1(b, i + 3, n).toLowerCase();
     i += 3 + n;
   }
   return null;
@@ -66,7 +67,7 @@ function protocols(b: Uint8Array, at: number, end: number): string[] {
   if (at + 2 > end) return [];
   const listEnd = Math.min(end, at + 2 + u16(b, at));
   const list: string[] = [];
-  for (let i = at + 2; i < listEnd && i + 1 + b[i] <= listEnd; i += 1 + b[i]) list.push(ascii(b, i + 1, b[i]));
+  for (let i = at + 2; i < listEnd && i + 1 + b[i] <= listEnd; i += 1 + b[i]) list.push(latin1(b, i + 1, b[i]));
   return list;
 }
 
@@ -86,20 +87,13 @@ export function isHandshakeRecord(b: Uint8Array, at: number, end: number): 1 | 2
  */
 export function clientHelloFromRecords(stream: Uint8Array): HandshakeResult {
   const fragments: Uint8Array[] = [];
-  let have = 0;
-  for (let at = 0; ; ) {
-    if (at + 5 > stream.length) break;
-    if (stream[at] !== 0x16 || stream[at + 1] !== 3) return fragments.length ? clientHello(Buffer.concat(fragments)) : null;
-    const length = u16(stream, at + 3);
-    const body = stream.subarray(at + 5, Math.min(stream.length, at + 5 + length));
-    fragments.push(body);
-    have += body.length;
-    if (body.length < length) break;
-    at += 5 + length;
-    const joined = Buffer.concat(fragments, have);
-    const result = clientHello(joined);
+  for (let at = 0; at + 5 <= stream.length && stream[at] === 0x16 && stream[at + 1] === 3; ) {
+    const end = at + 5 + u16(stream, at + 3);
+    fragments.push(stream.subarray(at + 5, Math.min(stream.length, end)));
+    if (end > stream.length) break; // the record goes on in a later segment
+    const result = clientHello(Buffer.concat(fragments));
     if (result !== 'incomplete') return result;
+    at = end;
   }
-  const result = clientHello(Buffer.concat(fragments, have));
-  return result;
+  return fragments.length ? clientHello(Buffer.concat(fragments)) : null;
 }

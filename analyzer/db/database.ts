@@ -90,7 +90,7 @@ export function memoryLimitsMiB(inMemory: boolean): { load: number; query: numbe
  */
 const NEWEST_COLUMNS: [string, string][] = [['sessions', 'captures'], ['flows', 'http_host']];
 
-async function missingColumn(connection: { runAndReadAll: (sql: string, values?: never) => Promise<{ getRowObjectsJS: () => unknown[] }> }): Promise<string | null> {
+async function missingColumn(connection: DuckDBConnection): Promise<string | null> {
   const rows = (await connection.runAndReadAll(
     `SELECT table_name, list(column_name) AS columns FROM duckdb_columns() WHERE table_name IN ('sessions', 'flows') AND NOT internal GROUP BY table_name`,
   )).getRowObjectsJS() as { table_name: string; columns: string[] }[];

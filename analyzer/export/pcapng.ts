@@ -13,6 +13,7 @@ import { InputError } from '../../recorder/errors.js';
 import { CaptureStream } from '../../recorder/import/captures.js';
 import { SessionReader } from '../../recorder/session/reader.js';
 import { query, type Database } from '../db/database.js';
+import { addressBytes } from '../flows/community-id.js';
 
 export interface PcapSelection {
   flow?: string;
@@ -163,8 +164,9 @@ class PcapngWriter {
     if (byAddress.size === 0) return;
     const records: Buffer[] = [];
     for (const [address, names] of byAddress) {
-      const v4 = isIP(address) === 4;
-      const value = Buffer.concat([v4 ? Buffer.from(address.split('.').map(Number)) : ipv6Bytes(address), ...names.map((n) => Buffer.from(`${n}\0`))]);
+      const bytes = addressBytes(address);
+      const v4 = bytes.length === 4;
+      const value = Buffer.concat([bytes, ...names.map((n) => Buffer.from(`${n}\0`))]);
       const head = Buffer.alloc(4);
       head.writeUInt16LE(v4 ? 1 : 2, 0);
       head.writeUInt16LE(value.length, 2);
@@ -215,16 +217,4 @@ class PcapngWriter {
   close(): void {
     closeSync(this.fd);
   }
-}
-
-/** An IPv6 address's 16 bytes ("::" expanded). */
-function ipv6Bytes(address: string): Buffer {
-  const [head, tail] = address.includes('::') ? address.split('::') : [address, null];
-  const words = (part: string) => (part ? part.split(':').map((w) => parseInt(w, 16)) : []);
-  const front = words(head);
-  const back = tail === null ? [] : words(tail);
-  const all = [...front, ...Array(8 - front.length - back.length).fill(0), ...back];
-  const bytes = Buffer.alloc(16);
-  all.forEach((w, i) => bytes.writeUInt16BE(w, 2 * i));
-  return bytes;
 }
