@@ -4,9 +4,16 @@
 --   socket-event     the sensor saw a process open this 5-tuple (connect/accept/send/content filter)
 --   packet-metadata  the capture named the process of the flow's packets (pcapng process blocks)
 --   port-owner       a process listened on the flow's local port when the flow began
+-- (then attribution-nat.sql joins flows translated by NAT to the flow the process opened.)
 INSERT INTO attributions
 WITH session_flows AS (
     SELECT * FROM flows WHERE session_id = $session
+),
+-- The network namespaces the session's interfaces are in (Linux sensor). Every namespace has its
+-- own loopback: a loopback flow can only be a socket's of the same namespace. Other addresses
+-- cross namespaces unchanged over a veth (a container's flow seen on the host's side).
+capture_netns AS (
+    SELECT DISTINCT netns FROM interfaces WHERE session_id = $session AND netns IS NOT NULL
 ),
 socket_opens AS (
     SELECT * FROM socket_events
@@ -20,7 +27,9 @@ socket_candidates AS (
         s.process_key,
         s.flow_id,
         (s.local_port = f.orig_p AND (s.local_addr = f.orig_h OR s.local_addr IN ('0.0.0.0', '::'))) AS opened_by_originator,
-        abs(s.t - f.start_t) AS skew_ns
+        abs(s.t - f.start_t) AS skew_ns,
+        s.netns,
+        s.netns IN (SELECT netns FROM capture_netns) AS in_capture_netns
     FROM session_flows f
     JOIN socket_opens s
       ON s.protocol = f.ip_proto
@@ -34,10 +43,16 @@ socket_candidates AS (
             s.t BETWEEN f.start_t - $skew_ns AND f.end_t + $skew_ns
          OR (s.origin = 'snapshot' AND s.t <= f.end_t)
          )
+     AND (
+            s.netns IS NULL
+         OR NOT (f.orig_h LIKE '127.%' OR f.orig_h = '::1')
+         OR NOT EXISTS (SELECT 1 FROM capture_netns)
+         OR s.netns IN (SELECT netns FROM capture_netns)
+         )
 ),
 best_socket AS (
     SELECT * FROM socket_candidates
-    QUALIFY row_number() OVER (PARTITION BY uid ORDER BY opened_by_originator DESC, skew_ns, flow_id) = 1
+    QUALIFY row_number() OVER (PARTITION BY uid ORDER BY opened_by_originator DESC, in_capture_netns DESC NULLS LAST, skew_ns, flow_id) = 1
 ),
 packet_processes AS (
     SELECT flow_uid AS uid, process_key, min(packet_no) AS first_packet
@@ -114,7 +129,8 @@ decided AS (
             WHEN NOT e.has_sockets AND NOT e.has_packet_processes THEN 'no-process-data: the session holds no socket events or per-packet processes'
             ELSE 'no-socket-event: no sensor event matches this flow'
         END AS reason,
-        coalesce(s.flow_id, l.flow_id) AS socket_flow_id
+        coalesce(s.flow_id, l.flow_id) AS socket_flow_id,
+        s.netns
     FROM session_flows f
     CROSS JOIN evidence e
     LEFT JOIN best_socket s USING (uid)
@@ -129,6 +145,8 @@ SELECT
     d.method,
     d.confidence,
     d.reason,
-    d.socket_flow_id
+    d.socket_flow_id,
+    d.netns,
+    NULL AS nat_of
 FROM decided d
 LEFT JOIN process_keys k ON k.session_id = $session AND k.key = d.raw_key;

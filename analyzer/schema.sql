@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS interfaces (
     interface_id INTEGER,
     name         VARCHAR,
     link_type    INTEGER,                -- LINKTYPE_* number
-    snap_len     BIGINT                -- as the capture's header says (a pcap's is 32 bits, unsigned)
+    snap_len     BIGINT,                 -- as the capture's header says (a pcap's is 32 bits, unsigned)
+    netns        BIGINT                  -- inode of the network namespace it is in (Linux sensor), else NULL
 );
 
 CREATE TABLE IF NOT EXISTS processes (
@@ -56,7 +57,13 @@ CREATE TABLE IF NOT EXISTS processes (
     first_seen_t BIGINT,                 -- first event naming it
     exec_t       BIGINT,                 -- latest exec, NULL if never seen to exec
     exit_t       BIGINT,                 -- NULL if no exit was seen
-    exit_status  INTEGER
+    exit_status  INTEGER,
+    cgroup_id    BIGINT,                 -- cgroup v2 it was last seen in (Linux): the directory's inode number
+    cgroup_path  VARCHAR,                -- below the cgroup v2 root, e.g. /system.slice/docker-<id>.scope
+    container_runtime VARCHAR,           -- from the cgroup path: docker | containerd | cri-o | podman; NULL outside one
+    container_id VARCHAR,                -- the runtime's 64-hex container id
+    pod_uid      VARCHAR,                -- Kubernetes pod UID
+    systemd_unit VARCHAR                 -- innermost .service or .scope of the cgroup path
 );
 
 CREATE TABLE IF NOT EXISTS process_images (
@@ -93,7 +100,8 @@ CREATE TABLE IF NOT EXISTS socket_events (
     origin      VARCHAR,                 -- connect | accept | send | listen | snapshot | content-filter
     remote_host VARCHAR,                 -- host name the sensor knew, if any
     bytes_in    BIGINT,                  -- on close
-    bytes_out   BIGINT
+    bytes_out   BIGINT,
+    netns       BIGINT                   -- inode of the socket's network namespace (Linux), else NULL
 );
 
 -- Packets are stored as numbers (packet_rows) and read through the `packets` view (views.sql),
@@ -185,8 +193,10 @@ CREATE TABLE IF NOT EXISTS attributions (
     session_id  VARCHAR,
     uid         VARCHAR,                 -- flows.uid
     process_key VARCHAR,                 -- the process instance that opened the flow, or NULL
-    method      VARCHAR,                 -- socket-event | packet-metadata | port-owner | NULL
+    method      VARCHAR,                 -- socket-event | packet-metadata | port-owner | nat | NULL
     confidence  DOUBLE,                  -- 0..1
     reason      VARCHAR,                 -- why not attributed, when process_key is NULL
-    socket_flow_id VARCHAR               -- the socket event that decided it
+    socket_flow_id VARCHAR,              -- the socket event that decided it
+    netns       BIGINT,                  -- network namespace of that socket (Linux): a container's, for its flows
+    nat_of      VARCHAR                  -- method nat: uid of the flow the process opened, which NAT translated into this one
 );

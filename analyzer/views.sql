@@ -134,8 +134,15 @@ SELECT
     a.method AS attribution_method,
     a.confidence AS attribution_confidence,
     a.reason AS unattributed_reason,
+    a.nat_of,
     lin.ancestry,
-    n.query AS dns_name
+    n.query AS dns_name,
+    a.netns,
+    p.cgroup_path,
+    p.container_runtime,
+    p.container_id,
+    p.pod_uid,
+    p.systemd_unit
 FROM flows f
 JOIN sessions s USING (session_id)
 LEFT JOIN attributions a USING (session_id, uid)

@@ -146,12 +146,16 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
 
 const TABLE_COLUMNS = ['ts', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'service', 'conn_state', 'history', 'orig_bytes', 'resp_bytes', 'pid', 'exe', 'attribution_method', 'dns_name', 'server_name'];
 
+/** A container as the table shows it: runtime and the id's first 12 hex digits, as `docker ps` does. */
+const containerText = (r: FlowRecord) => (r.container_id ? `${r.container_runtime}:${String(r.container_id).slice(0, 12)}` : null);
+
 function flowTable(records: FlowRecord[]): string {
   if (records.length === 0) return 'no flows';
-  return table(
-    records.map((r) => TABLE_COLUMNS.map((c) => (c === 'exe' && r.exe === null ? `(${String(r.unattributed_reason ?? '').split(':')[0]})` : r[c] === null ? null : (r[c] as string | number)))),
-    TABLE_COLUMNS,
-  );
+  // The container column only when a flow ran in one: most sessions have none.
+  const columns = records.some((r) => r.container_id) ? [...TABLE_COLUMNS.slice(0, -2), 'container', ...TABLE_COLUMNS.slice(-2)] : TABLE_COLUMNS;
+  const cell = (r: FlowRecord, c: string) =>
+    c === 'exe' && r.exe === null ? `(${String(r.unattributed_reason ?? '').split(':')[0]})` : c === 'container' ? containerText(r) : r[c] === null ? null : (r[c] as string | number);
+  return table(records.map((r) => columns.map((c) => cell(r, c))), columns);
 }
 
 /** CSV rows, after the header line when `withHeader`. */

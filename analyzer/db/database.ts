@@ -88,11 +88,11 @@ export function memoryLimitsMiB(inMemory: boolean): { load: number; query: numbe
  * a database without it was made by an earlier netprov, and rows added to it would not line up.
  * Null when the database is current or new.
  */
-const NEWEST_COLUMNS: [string, string][] = [['sessions', 'captures'], ['flows', 'http_host']];
+const NEWEST_COLUMNS: [string, string][] = [['sessions', 'captures'], ['flows', 'http_host'], ['processes', 'systemd_unit'], ['socket_events', 'netns']];
 
 async function missingColumn(connection: DuckDBConnection): Promise<string | null> {
   const rows = (await connection.runAndReadAll(
-    `SELECT table_name, list(column_name) AS columns FROM duckdb_columns() WHERE table_name IN ('sessions', 'flows') AND NOT internal GROUP BY table_name`,
+    `SELECT table_name, list(column_name) AS columns FROM duckdb_columns() WHERE table_name IN ('sessions', 'flows', 'processes', 'socket_events') AND NOT internal GROUP BY table_name`,
   )).getRowObjectsJS() as { table_name: string; columns: string[] }[];
   for (const [table, column] of NEWEST_COLUMNS) {
     const found = rows.find((r) => r.table_name === table);

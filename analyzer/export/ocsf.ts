@@ -20,7 +20,7 @@ type Row = Record<string, unknown>;
 const FLOWS_SQL = `SELECT f.session_id, f.uid, s.start_ns, f.start_t, f.duration, f.orig_h, f.orig_p, f.resp_h, f.resp_p, f.proto, f.ip_proto,
          f.orig_bytes, f.resp_bytes, f.orig_pkts, f.resp_pkts, f.conn_state, f.history, f.community_id, f.orig_l2_addr, f.resp_l2_addr,
          f.service, f.server_name, f.alpn, f.http_host, f.dns_name, f.process_key, f.attribution_method, f.attribution_confidence,
-         f.unattributed_reason
+         f.unattributed_reason, f.nat_of, f.netns, f.container_runtime, f.container_id, f.pod_uid, f.systemd_unit, f.cgroup_path
   FROM flow_details f JOIN sessions s USING (session_id)
   ORDER BY f.session_id, f.start_t, f.uid`;
 
@@ -73,7 +73,7 @@ function networkActivity(f: Row, processes: Map<string, Row>, product: Row): Row
     start_time: start,
     end_time: start + durationMs,
     duration: durationMs,
-    metadata: { version: OCSF_VERSION, product, uid: f.uid, log_name: 'flows', correlation_uid: f.session_id },
+    metadata: { version: OCSF_VERSION, product, uid: f.uid, log_name: 'flows', correlation_uid: f.session_id, profiles: f.container_id ? ['container'] : undefined },
     src_endpoint: { ip: f.orig_h, port: num(f.orig_p), mac: f.orig_l2_addr ?? undefined },
     dst_endpoint: { ip: f.resp_h, port: num(f.resp_p), mac: f.resp_l2_addr ?? undefined, hostname: f.server_name ?? hostOnly(f.http_host as string | null) ?? f.dns_name ?? undefined },
     connection_info: {
@@ -94,6 +94,10 @@ function networkActivity(f: Row, processes: Map<string, Row>, product: Row): Row
     },
     tls: f.server_name ? { sni: f.server_name } : undefined,
     actor: process ? { process } : undefined,
+    // OCSF's container object (runtime, uid, and the pod as orchestrator metadata), on the flow's process.
+    container: f.container_id
+      ? { uid: f.container_id, runtime: f.container_runtime, orchestrator: f.pod_uid ? 'kubernetes' : undefined, pod_uuid: f.pod_uid ?? undefined }
+      : undefined,
     unmapped: {
       zeek: { conn_state: f.conn_state, history: f.history ?? undefined, service: f.service ?? undefined },
       netprov: {
@@ -101,6 +105,10 @@ function networkActivity(f: Row, processes: Map<string, Row>, product: Row): Row
         attribution_method: f.attribution_method ?? undefined,
         attribution_confidence: num(f.attribution_confidence),
         unattributed_reason: f.unattributed_reason ?? undefined,
+        nat_of: f.nat_of ?? undefined,
+        netns: num(f.netns),
+        cgroup_path: f.cgroup_path ?? undefined,
+        systemd_unit: f.systemd_unit ?? undefined,
       },
     },
   });

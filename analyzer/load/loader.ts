@@ -18,6 +18,7 @@ import { loadCsv, privateTempFile } from '../db/csv-stage.js';
 import { query, type Database } from '../db/database.js';
 import { projectFile } from '../../recorder/project.js';
 import { ROW_COLUMNS, transferList, type PacketBatch } from './packet-batch.js';
+import { containerOf } from './containers.js';
 import { ProcessModel } from './processes.js';
 import type { LoadMessage } from './track-worker.js';
 import { inputName, type LoadInput } from './inputs.js';
@@ -263,7 +264,7 @@ class SessionLoad {
     this.events++;
     switch (e.kind) {
       case 'interface':
-        this.out.interfaces.row([sessionId, e.id, e.name, e.linkType, e.snapLen]);
+        this.out.interfaces.row([sessionId, e.id, e.name, e.linkType, e.snapLen, e.netns ?? null]);
         break;
       case 'process':
         this.model.process(e, e.key.includes('~') ? 'pcapng' : this.header.sensor.name === 'netprov-import' || e.t > 0 ? 'seen' : 'snapshot');
@@ -283,7 +284,7 @@ class SessionLoad {
         this.out.socket_events.row([
           sessionId, e.tExact ?? e.t, open ? 'open' : 'close', e.flowId, e.processKey ? this.model.instanceOf(e.processKey) : null, e.protocol,
           e.localAddr, e.localPort, e.remoteAddr, e.remotePort, open ? directionName[e.direction] : null, open ? originName[e.origin] : null,
-          open ? e.remoteHost : null, open ? null : e.bytesIn, open ? null : e.bytesOut,
+          open ? e.remoteHost : null, open ? null : e.bytesIn, open ? null : e.bytesOut, open ? (e.netns ?? null) : null,
         ]);
         break;
       }
@@ -316,6 +317,7 @@ class SessionLoad {
     ]);
     sessionRow.close();
     await c.run(readFileSync(projectFile('analyzer/attribution.sql'), 'utf8'), { session: sessionId, skew_ns: ATTRIBUTION_SKEW_NS });
+    await c.run(readFileSync(projectFile('analyzer/attribution-nat.sql'), 'utf8'), { session: sessionId });
     return {
       sessionId, file: path, events: this.events, packets: this.packets, flows,
       problems: [...report.problems.map((p) => `${path}: offset ${p.offset}: ${p.message}`), ...warnings],
@@ -332,9 +334,11 @@ class SessionLoad {
     const [processes, images, keys] = await Promise.all(['processes', 'process_images', 'process_keys'].map((t) => RowAppender.create(c, t)));
     for (const p of this.model.processes.values()) {
       const last = p.images.at(-1);
+      const container = containerOf(p.cgroupPath);
       processes.row([
         sessionId, p.key, p.pid, p.version, p.ppid, p.parentKey, p.uid, last?.path ?? null, last?.argv ?? null, last?.signingId ?? null,
         last?.teamId ?? null, last?.cdhash ?? null, last?.isPlatformBinary ?? null, p.origin, p.firstSeenT, p.execT, p.exitT, p.exitStatus,
+        p.cgroupId, p.cgroupPath, container.runtime, container.id, container.podUid, container.systemdUnit,
       ]);
       p.images.forEach((image, i) =>
         images.row([sessionId, p.key, i, image.t, image.path, image.argv, image.signingId, image.teamId, image.cdhash, image.isPlatformBinary]),

@@ -24,7 +24,11 @@ const bytes = (n) => (n === null || n === undefined ? '-' : n >= 1e6 ? `${(n / 1
 // The name a flow is known by: the TLS server name it asked for, else its HTTP Host, else the DNS name answered for its address.
 const flowName = (f) => f.server_name ?? f.http_host ?? f.dns_name;
 const flowText = (f) =>
-  `${f.ts} ${f.proto}${f.service ? `/${f.service}` : ''} ${f.orig_h}:${f.orig_p} → ${f.resp_h}:${f.resp_p}${flowName(f) ? ` (${flowName(f)})` : ''} ${f.conn_state} ↑${bytes(f.orig_bytes)} ↓${bytes(f.resp_bytes)}${f.attribution_method ? ` [${f.attribution_method}]` : ''}`;
+  `${f.ts} ${f.proto}${f.service ? `/${f.service}` : ''} ${f.orig_h}:${f.orig_p} → ${f.resp_h}:${f.resp_p}${flowName(f) ? ` (${flowName(f)})` : ''} ${f.conn_state} ↑${bytes(f.orig_bytes)} ↓${bytes(f.resp_bytes)}${f.attribution_method ? ` [${f.attribution_method}${f.nat_of ? ` of ${f.nat_of}` : ''}]` : ''}`;
+
+/** Where a process ran, when its cgroup says: the container (12 hex digits, as `docker ps`), its pod, else its systemd unit. */
+const placeText = (p) =>
+  p.container_id ? `${p.container_runtime} ${p.container_id.slice(0, 12)}${p.pod_uid ? ` pod ${p.pod_uid}` : ''}` : p.systemd_unit || '';
 
 function table(columns, rows, searchable) {
   if (!rows.length) return el('p', { class: 'muted' }, 'none');
@@ -84,8 +88,10 @@ function tree() {
     const key = `${p.session_id}/${p.process_key}`;
     const flows = flowsOf.get(key) || [];
     const label = `${p.pid} ${p.path || '?'}${p.argv ? ` ${p.argv.slice(1).join(' ')}` : ''}`;
-    return el('details', { open: isActive(p) ? '' : null, class: 'proc', 'data-search': `${label} ${p.process_key} ${flows.map(flowText).join(' ')}`.toLowerCase() },
+    const place = placeText(p);
+    return el('details', { open: isActive(p) ? '' : null, class: 'proc', 'data-search': `${label} ${place} ${p.process_key} ${flows.map(flowText).join(' ')}`.toLowerCase() },
       el('summary', {}, el('span', { class: 'swatch', style: `background:${colour(p.process_key)}` }), label, ' ',
+        place ? el('span', { class: 'place' }, place) : null, place ? ' ' : null,
         el('span', { class: 'muted' }, `(${p.process_key}${flows.length ? `, ${flows.length} flow${flows.length > 1 ? 's' : ''}` : ''})`)),
       flows.length ? el('ul', { class: 'flows' }, flows.map((f) => el('li', {}, flowText(f)))) : null,
       group(children.get(key) || [], depth + 1));

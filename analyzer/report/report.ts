@@ -26,14 +26,15 @@ export async function reportData(db: Database): Promise<ReportData> {
     ),
     processes: await query(
       db,
-      `SELECT session_id, process_key, parent_key, pid, path, argv, signing_id, origin, first_seen_t, exec_t, exit_t
+      `SELECT session_id, process_key, parent_key, pid, path, argv, signing_id, origin, first_seen_t, exec_t, exit_t,
+              container_runtime, container_id, pod_uid, systemd_unit
        FROM processes ORDER BY session_id, first_seen_t, process_key`,
     ),
     flows: await query(
       db,
       `SELECT f.session_id, uid, strftime(ts, '%Y-%m-%d %H:%M:%S.%f') AS ts, start_t, start_t + coalesce(duration, 0) * 1e9 AS end_t,
               orig_h, orig_p, resp_h, resp_p, proto, conn_state, history, orig_bytes, resp_bytes, process_key, pid, exe,
-              attribution_method, unattributed_reason, dns_name, service, server_name, http_host
+              attribution_method, unattributed_reason, nat_of, dns_name, service, server_name, http_host
        FROM flow_details f ORDER BY f.session_id, start_t, uid`,
     ),
     dns: await query(

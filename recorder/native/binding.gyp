@@ -13,7 +13,7 @@
       "cflags_cc!": ["-fno-exceptions"],
       "conditions": [
         ["OS=='linux'", {
-          "sources": ["src/linux_backend.cc", "../../sysex/linux/sensor.c", "../../sysex/common/np_session.c", "../../sysex/common/np_stream.c"],
+          "sources": ["src/linux_backend.cc", "../../sysex/linux/sensor.c", "../../sysex/linux/cgroups.c", "../../sysex/common/np_session.c", "../../sysex/common/np_stream.c"],
           "include_dirs": ["../../sysex/linux", "../../sysex/linux/build", "../../sysex/common"],
           "cflags_c": ["-std=gnu11"],
           "libraries": ["-lbpf", "-lelf", "-lz"]

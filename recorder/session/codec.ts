@@ -26,6 +26,11 @@ const image: Layout = [
   ['cdhash', 'str?'],
   ['isPlatformBinary', 'bool?'],
 ];
+/** 1.2: the cgroup v2 a process runs in (Linux), after each kind's 1.1 fields. */
+const cgroup: Layout = [
+  ['cgroupId', 'int?'],
+  ['cgroupPath', 'str?'],
+];
 const tuple: Layout = [
   ['protocol', 'int'],
   ['localAddr', 'str'],
@@ -41,15 +46,17 @@ export const layouts: Record<KindName, Layout> = {
     ['name', 'str'],
     ['linkType', 'int'],
     ['snapLen', 'int'],
+    ['netns', 'int?'],
   ],
-  process: image,
-  exec: [...image, ['formerKey', 'str?']],
+  process: [...image, ...cgroup],
+  exec: [...image, ['formerKey', 'str?'], ...cgroup],
   fork: [
     ['childKey', 'str'],
     ['childPid', 'int'],
     ['childVersion', 'int?'],
     ['parentKey', 'str'],
     ['parentPid', 'int'],
+    ...cgroup,
   ],
   exit: [
     ['key', 'str'],
@@ -63,6 +70,7 @@ export const layouts: Record<KindName, Layout> = {
     ['direction', 'int'],
     ['origin', 'int'],
     ['remoteHost', 'str?'],
+    ['netns', 'int?'],
   ],
   flowClose: [
     ['flowId', 'str'],

@@ -51,6 +51,8 @@ export interface InterfaceEvent {
   /** LINKTYPE_* number from the tcpdump.org registry (1 Ethernet, 101 raw IP, 113 SLL, 276 SLL2, 0 BSD loopback). */
   linkType: number;
   snapLen: number;
+  /** 1.2: inode of the network namespace the interface is in (Linux sensor). */
+  netns?: number | null;
 }
 
 /** What is known of one process image: shared by `process` and `exec`. */
@@ -72,8 +74,16 @@ export interface ProcessImage {
   isPlatformBinary: boolean | null;
 }
 
+/** 1.2: the cgroup v2 a process is in (Linux), as it was at the event. */
+export interface CgroupFields {
+  /** cgroup v2 id: the inode number of the cgroup's directory. */
+  cgroupId?: number | null;
+  /** Its path below the cgroup v2 root (`/system.slice/docker-<id>.scope`); null when it was gone before it could be read. */
+  cgroupPath?: string | null;
+}
+
 /** A process that existed before recording began (sensor snapshot) or was described without an exec. */
-export interface ProcessEvent extends ProcessImage {
+export interface ProcessEvent extends ProcessImage, CgroupFields {
   kind: 'process';
   t: number;
 }
@@ -83,14 +93,14 @@ export interface ProcessEvent extends ProcessImage {
  * the same; on macOS exec gives the process a new pidversion and so a new key, and `formerKey`
  * names the key it had before, so that both keys mean one process instance.
  */
-export interface ExecEvent extends ProcessImage {
+export interface ExecEvent extends ProcessImage, CgroupFields {
   kind: 'exec';
   t: number;
   formerKey: string | null;
 }
 
-/** A new process instance; it runs its parent's image until it execs. */
-export interface ForkEvent {
+/** A new process instance; it runs its parent's image until it execs (and is in the cgroup given, its parent's but for CLONE_INTO_CGROUP). */
+export interface ForkEvent extends CgroupFields {
   kind: 'fork';
   t: number;
   childKey: string;
@@ -131,6 +141,8 @@ export interface FlowOpenEvent extends SocketTuple {
   origin: FlowOriginCode;
   /** Remote host name when the sensor knew it (macOS remoteHostname). */
   remoteHost: string | null;
+  /** 1.2: inode of the socket's network namespace (Linux): a tuple means something only inside one. */
+  netns?: number | null;
 }
 
 /** A sensor saw the flow end. */
@@ -225,4 +237,4 @@ export interface SessionTrailer {
 }
 
 export const FORMAT_NAME = 'netprov-session';
-export const FORMAT_VERSION: [number, number] = [1, 1];
+export const FORMAT_VERSION: [number, number] = [1, 2];

@@ -88,7 +88,7 @@ void np_stream_begin(np_stream *s, const char *sensor_name, const char *sensor_v
     random_uuid(id);
     np_put_map(&b, 7);
     np_put_str(&b, "format"), np_put_str(&b, "netprov-session");
-    np_put_str(&b, "version"), np_put_array(&b, 2), np_put_int(&b, 1), np_put_int(&b, 0);
+    np_put_str(&b, "version"), np_put_array(&b, 2), np_put_int(&b, 1), np_put_int(&b, 2);
     np_put_str(&b, "session_id"), np_put_str(&b, id);
     np_put_str(&b, "host"), np_put_str(&b, host);
     np_put_str(&b, "sensor"), np_put_map(&b, 2);

@@ -45,6 +45,11 @@ static __always_inline void proc_of(struct task_struct *t, struct np_kproc *out)
     out->start = BPF_CORE_READ(leader, start_boottime);
 }
 
+/* The cgroup v2 id: what container tooling and systemd put a process in (its path is read in user space). */
+static __always_inline __u64 cgroup_of(struct task_struct *t) { return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id); }
+
+static __always_inline __u32 netns_of_sock(const struct sock *sk) { return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum); }
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) {
     struct np_kexec *e = reserve(sizeof(*e));
@@ -54,6 +59,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
     proc_of(p, &e->proc);
     proc_of(BPF_CORE_READ(p, real_parent), &e->parent);
     e->uid = bpf_get_current_uid_gid() & 0xffffffff;
+    e->cgroup = cgroup_of(p);
     bpf_probe_read_kernel_str(e->path, sizeof(e->path), BPF_CORE_READ(bprm, filename));
     unsigned long start = BPF_CORE_READ(p, mm, arg_start);
     unsigned long end = BPF_CORE_READ(p, mm, arg_end);
@@ -75,6 +81,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child) {
     proc_of(parent, &e->parent);
     e->child.pid = BPF_CORE_READ(child, tgid);
     e->child.start = BPF_CORE_READ(child, start_boottime);
+    e->cgroup = cgroup_of(child);
     bpf_ringbuf_submit(e, 0);
     return 0;
 }
@@ -112,6 +119,7 @@ struct {
 
 static __always_inline void read_tuple(struct np_kconnect *e, const struct sock *sk, __u16 family) {
     e->family = family;
+    e->netns = netns_of_sock(sk);
     e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
     e->dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
     __builtin_memset(e->saddr, 0, 16);
@@ -185,6 +193,30 @@ int BPF_PROG(on_state, const struct sock *sk, int oldstate, int newstate) {
     if (oldstate != TCP_SYN_SENT) return 0;
     struct connecting *c = bpf_map_lookup_elem(&connecting, &key);
     if (!c) return 0;
+    struct np_kconnect *e = reserve(sizeof(*e));
+    if (e) {
+        e->h.type = NP_K_CONNECT;
+        e->h.boot_ns = c->boot_ns;
+        e->proc = c->proc;
+        e->sock = key;
+        read_tuple(e, sk, family);
+        bpf_ringbuf_submit(e, 0);
+    }
+    bpf_map_delete_elem(&connecting, &key);
+    return 0;
+}
+
+/*
+ * A connection refused: the reset arrives in SYN_SENT, and by the CLOSE transition the kernel has
+ * already released the local port (the state is stored after the socket is unhashed). Here the
+ * port is still there: the connect is sent now, and its CLOSE finds nothing left to send.
+ */
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(on_reset, struct sock *sk) {
+    __u64 key = (__u64)sk;
+    struct connecting *c = bpf_map_lookup_elem(&connecting, &key);
+    if (!c) return 0;
+    __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
     struct np_kconnect *e = reserve(sizeof(*e));
     if (e) {
         e->h.type = NP_K_CONNECT;
@@ -298,7 +330,10 @@ static __always_inline void udp_send_from_cgroup(struct bpf_sock_addr *ctx, __u1
         __builtin_memcpy(tuple.saddr, src, 16);
         __builtin_memcpy(tuple.daddr, dst, 16);
     }
-    udp_send((struct task_struct *)bpf_get_current_task_btf(), bpf_get_socket_cookie(ctx), &tuple);
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+    /* No struct sock here: the sender's namespace, which created the socket but for a setns() since. */
+    tuple.netns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+    udp_send(task, bpf_get_socket_cookie(ctx), &tuple);
 }
 
 SEC("cgroup/sendmsg4")
@@ -401,6 +436,7 @@ int snapshot(struct bpf_iter__task *ctx) {
     proc_of(t, &rec.proc);
     proc_of(BPF_CORE_READ(t, real_parent), &rec.parent);
     rec.uid = BPF_CORE_READ(t, cred, uid.val);
+    rec.cgroup = cgroup_of(t);
     bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
     return 0;
 }

@@ -31,12 +31,15 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "cgroups.h"
 #include "np_sensor.h"
 #include "np_session.h"
 #include "np_stream.h"
@@ -98,6 +101,8 @@ struct np_sensor {
     /* UDP sends: the cgroup v2 root the sendmsg programs are attached to, or why sys_exit reports them. */
     char udp_source[PATH_MAX + 64];
     struct bpf_link *cgroup_links[2];
+    struct np_cgroups *cgroups; /* cgroup ids to paths; NULL when no cgroup v2 root could be opened */
+    uint32_t netns;             /* the sensor's network namespace: its interfaces' and snapshot sockets' */
 };
 
 static int forward_output(void *context, const uint8_t *head, size_t head_len, const uint8_t *body, size_t body_len) {
@@ -113,6 +118,12 @@ static void flush(struct np_sensor *s) {
 }
 
 static void key_of(const struct np_kproc *p, char *out, size_t cap) { snprintf(out, cap, "%u@%llu", p->pid, (unsigned long long)p->start); }
+
+/* A process's cgroup as two fields: its id, and its path when the tree still holds it. */
+static void cgroup_fields(struct np_sensor *s, uint64_t id, np_field *out) {
+    out[0] = id ? np_int((int64_t)id) : np_nil();
+    out[1] = np_str(np_cgroups_path(s->cgroups, id));
+}
 
 static int on_kernel_event(void *ctx, void *data, size_t len) {
     struct np_sensor *s = ctx;
@@ -133,17 +144,19 @@ static int on_kernel_event(void *ctx, void *data, size_t len) {
             argv[argc++] = e->args + at;
             at += n + 1;
         }
-        np_field f[13] = {np_str(key), np_int(e->proc.pid), np_int((int64_t)e->proc.start), np_int(e->parent.pid), np_str(other), np_int(e->uid),
-                          np_str(e->path), np_strs(argv, argc), np_nil(), np_nil(), np_nil(), np_nil(), np_nil()};
-        emit(s, NP_EXEC, t, f, 13);
+        np_field f[15] = {np_str(key), np_int(e->proc.pid), np_int((int64_t)e->proc.start), np_int(e->parent.pid), np_str(other), np_int(e->uid),
+                          np_str(e->path), np_strs(argv, argc), np_nil(), np_nil(), np_nil(), np_nil(), np_nil() /* former key */};
+        cgroup_fields(s, e->cgroup, &f[13]);
+        emit(s, NP_EXEC, t, f, 15);
         break;
     }
     case NP_K_FORK: {
         const struct np_kfork *e = data;
         key_of(&e->child, key, sizeof key);
         key_of(&e->parent, other, sizeof other);
-        np_field f[5] = {np_str(key), np_int(e->child.pid), np_int((int64_t)e->child.start), np_str(other), np_int(e->parent.pid)};
-        emit(s, NP_FORK, t, f, 5);
+        np_field f[7] = {np_str(key), np_int(e->child.pid), np_int((int64_t)e->child.start), np_str(other), np_int(e->parent.pid)};
+        cgroup_fields(s, e->cgroup, &f[5]);
+        emit(s, NP_FORK, t, f, 7);
         break;
     }
     case NP_K_EXIT: {
@@ -168,11 +181,12 @@ static int on_kernel_event(void *ctx, void *data, size_t len) {
         inet_ntop(af, e->saddr, local, sizeof local);
         inet_ntop(af, e->daddr, remote, sizeof remote);
         snprintf(flow, sizeof flow, "sk-%llx", (unsigned long long)e->sock);
-        np_field f[10] = {np_str(flow), np_str(key), np_int(udp ? 17 : 6), np_str(local), np_int(e->sport),
+        np_field f[11] = {np_str(flow), np_str(key), np_int(udp ? 17 : 6), np_str(local), np_int(e->sport),
                           np_str(listen ? (af == AF_INET6 ? "::" : "0.0.0.0") : remote), np_int(listen ? 0 : e->dport),
                           np_int(listen || accept ? 1 /* in */ : 2 /* out */),
-                          np_int(listen ? 4 /* listen */ : accept ? 2 /* accept */ : udp ? 3 /* send */ : 1 /* connect */), np_nil()};
-        emit(s, NP_FLOW_OPEN, t, f, 10);
+                          np_int(listen ? 4 /* listen */ : accept ? 2 /* accept */ : udp ? 3 /* send */ : 1 /* connect */), np_nil(),
+                          e->netns ? np_int(e->netns) : np_nil()};
+        emit(s, NP_FLOW_OPEN, t, f, 11);
         break;
     }
     case NP_K_CLOSE: {
@@ -305,10 +319,11 @@ static void snapshot_processes(struct np_sensor *s) {
         ssize_t n = readlink(link_path, exe, sizeof exe - 1);
         exe[n > 0 ? n : 0] = 0;
         size_t argc = proc_cmdline(rec.proc.pid, args, sizeof args, argv, 64);
-        np_field f[12] = {np_str(key), np_int(rec.proc.pid), np_int((int64_t)rec.proc.start), np_int(rec.parent.pid),
+        np_field f[14] = {np_str(key), np_int(rec.proc.pid), np_int((int64_t)rec.proc.start), np_int(rec.parent.pid),
                           rec.parent.pid ? np_str(parent) : np_nil(), np_int(rec.uid), n > 0 ? np_str(exe) : np_nil(),
                           argc ? np_strs(argv, argc) : np_nil(), np_nil(), np_nil(), np_nil(), np_nil()};
-        emit(s, NP_PROCESS, 0, f, 12);
+        cgroup_fields(s, rec.cgroup, &f[12]);
+        emit(s, NP_PROCESS, 0, f, 14);
     }
     if (fd >= 0) close(fd);
     bpf_link__destroy(link);
@@ -408,9 +423,9 @@ static void snapshot_socket(const struct owners *owners, const struct live_socke
     if (!key) return;
     char flow[40];
     snprintf(flow, sizeof flow, "inode-%lu", sock->inode);
-    np_field fields[10] = {np_str(flow), np_str(key), np_int(sock->protocol), np_str(sock->local), np_int(sock->local_port), np_str(sock->remote), np_int(sock->remote_port),
-                           np_int(listen ? 1 : 0), np_int(listen ? 4 /* listen */ : 5 /* snapshot */), np_nil()};
-    emit(s, NP_FLOW_OPEN, 0, fields, 10);
+    np_field fields[11] = {np_str(flow), np_str(key), np_int(sock->protocol), np_str(sock->local), np_int(sock->local_port), np_str(sock->remote), np_int(sock->remote_port),
+                           np_int(listen ? 1 : 0), np_int(listen ? 4 /* listen */ : 5 /* snapshot */), np_nil(), s->netns ? np_int(s->netns) : np_nil()};
+    emit(s, NP_FLOW_OPEN, 0, fields, 11);
 }
 
 /* The TCP and UDP sockets alive at start-up in this network namespace, each under its owner. */
@@ -467,9 +482,22 @@ static int open_cgroup2_root(struct np_sensor *s) {
 }
 
 /* Loads and attaches the programs; UDP sends from the cgroup hooks when `cgroup_fd` >= 0. */
+/* Whether the running kernel has tracepoint `name` (tcp_receive_reset came in 6.10). */
+static int kernel_has_tracepoint(const char *name) {
+    char typedef_name[128];
+    snprintf(typedef_name, sizeof typedef_name, "btf_trace_%s", name);
+    struct btf *vmlinux = btf__load_vmlinux_btf();
+    if (!vmlinux) return 0;
+    int found = btf__find_by_name_kind(vmlinux, typedef_name, BTF_KIND_TYPEDEF) > 0;
+    btf__free(vmlinux);
+    return found;
+}
+
 static int load_programs(struct np_sensor *s, int cgroup_fd) {
     s->skel = sensor_bpf__open();
     if (!s->skel) return -1;
+    /* Without it, a refused connect is recorded without its local port (kernels before 6.10). */
+    bpf_program__set_autoload(s->skel->progs.on_reset, kernel_has_tracepoint("tcp_receive_reset"));
     int from_cgroup = cgroup_fd >= 0;
     s->skel->rodata->udp_sends_from_cgroup = from_cgroup;
     bpf_program__set_autoload(s->skel->progs.on_udp_sendmsg4, from_cgroup);
@@ -508,6 +536,8 @@ struct np_sensor *np_sensor_open(const struct np_sensor_options *options, char *
     if (!s || !s->snapshot || !s->stream) return refuse(s, error, error_cap, "out of memory");
     s->snaplen = options->snaplen > 0 ? options->snaplen : 262144;
     s->duration_seconds = options->duration_seconds;
+    struct stat own_netns;
+    if (stat("/proc/self/ns/net", &own_netns) == 0) s->netns = (uint32_t)own_netns.st_ino;
     for (int i = 0; i < NP_SENSOR_MAX_INTERFACES; i++) s->captures[i].fd = -1;
 
     const char *names[NP_SENSOR_MAX_INTERFACES];
@@ -528,15 +558,18 @@ struct np_sensor *np_sensor_open(const struct np_sensor_options *options, char *
 
     libbpf_set_print(NULL);
     int cgroup_fd = open_cgroup2_root(s);
-    if (cgroup_fd >= 0 && load_programs(s, cgroup_fd) != 0) {
+    int hooks_attached = cgroup_fd >= 0 && load_programs(s, cgroup_fd) == 0;
+    if (cgroup_fd >= 0 && !hooks_attached) {
         /* The cgroup hooks would not attach: sys_exit reports UDP sends instead. */
         snprintf(s->udp_source, sizeof s->udp_source, "UDP sends: sys_exit (the cgroup sendmsg programs did not attach: %s)", strerror(errno));
         unload_programs(s);
-        close(cgroup_fd);
-        cgroup_fd = -1;
     }
-    if (cgroup_fd >= 0) close(cgroup_fd); /* the links hold the cgroup */
-    else if (load_programs(s, -1) != 0) return refuse(s, error, error_cap, "cannot load or attach the eBPF programs (%s)", strerror(errno));
+    if (!hooks_attached && load_programs(s, -1) != 0) {
+        if (cgroup_fd >= 0) close(cgroup_fd);
+        return refuse(s, error, error_cap, "cannot load or attach the eBPF programs (%s)", strerror(errno));
+    }
+    /* The links hold the cgroup; the descriptor stays to read cgroup paths from. */
+    if (cgroup_fd >= 0) s->cgroups = np_cgroups_open(cgroup_fd);
     for (int i = 0; i < count; i++) {
         struct capture *c = &s->captures[i];
         c->interface_id = i;
@@ -565,8 +598,8 @@ int np_sensor_run(struct np_sensor *s, np_sensor_output output, void *context, c
              s->interface_names);
     np_stream_begin(s->stream, "netprov-linux", "0.1.0", s->start_realtime, notes);
     for (int i = 0; i < s->capture_count; i++) {
-        np_field iface[4] = {np_int(i), np_str(s->captures[i].name), np_int(s->captures[i].link_type), np_int(s->snaplen)};
-        emit(s, NP_INTERFACE, 0, iface, 4);
+        np_field iface[5] = {np_int(i), np_str(s->captures[i].name), np_int(s->captures[i].link_type), np_int(s->snaplen), s->netns ? np_int(s->netns) : np_nil()};
+        emit(s, NP_INTERFACE, 0, iface, 5);
     }
     np_field sync_boot[3] = {np_str("CLOCK_BOOTTIME"), np_int(s->start_boottime), np_str("BPF event times minus this value")};
     emit(s, NP_CLOCK_SYNC, 0, sync_boot, 3);
@@ -613,6 +646,7 @@ void np_sensor_close(struct np_sensor *s) {
     }
     if (s->rb) ring_buffer__free(s->rb);
     unload_programs(s);
+    np_cgroups_close(s->cgroups);
     np_stream_free(s->stream);
     free(s->snapshot);
     free(s);

@@ -25,6 +25,7 @@ struct np_kexec {
     struct np_kproc parent;
     __u32 uid;
     __u32 args_len; /* bytes of args used: NUL-separated */
+    __u64 cgroup;   /* cgroup v2 id (the cgroup directory's inode number) */
     char path[NP_PATH_LEN];
     char args[NP_ARGS_LEN];
 };
@@ -33,6 +34,7 @@ struct np_kfork {
     struct np_kheader h;
     struct np_kproc parent;
     struct np_kproc child;
+    __u64 cgroup; /* the child's: inherited, or CLONE_INTO_CGROUP's */
 };
 
 struct np_kexit {
@@ -53,6 +55,8 @@ struct np_kconnect {
     __u8 daddr[16];
     __u64 bytes_in;  /* NP_K_CLOSE: tcp_sock bytes_received */
     __u64 bytes_out; /* NP_K_CLOSE: tcp_sock bytes_acked */
+    __u32 netns;     /* inode of the socket's network namespace: a tuple means something only inside one */
+    __u32 pad;
 };
 
 /* One live process, from the task iterator at start-up (the snapshot). */
@@ -61,6 +65,7 @@ struct np_ksnapshot {
     struct np_kproc parent;
     __u32 uid;
     __u32 pad;
+    __u64 cgroup;
 };
 
 #endif
