@@ -22,13 +22,26 @@ FROM (
         SELECT f.uid, f.orig_h, f.orig_p, f.resp_h, f.resp_p, y.interface_id, y.seq, y.t
         FROM syns y JOIN flows f ON f.session_id = $session AND f.flow_no = y.flow_no
     ),
+    -- Flows with no process, or only the peer that accepted them in another namespace (a server
+    -- the translated connection reached): the process that opened them is on the other side of the NAT.
     unattributed AS (
         SELECT o.* FROM flow_syns o
-        JOIN attributions oa ON oa.session_id = $session AND oa.uid = o.uid AND oa.process_key IS NULL
+        JOIN attributions oa ON oa.session_id = $session AND oa.uid = o.uid
+        WHERE oa.process_key IS NULL
+           OR EXISTS (
+                SELECT 1 FROM socket_events se
+                WHERE se.session_id = $session AND se.flow_id = oa.socket_flow_id AND se.event = 'open' AND se.origin = 'accept'
+                  AND se.netns NOT IN (SELECT netns FROM interfaces WHERE session_id = $session AND netns IS NOT NULL)
+              )
     ),
     attributed AS (
         SELECT i.*, ia.process_key, ia.socket_flow_id, ia.netns FROM flow_syns i
         JOIN attributions ia ON ia.session_id = $session AND ia.uid = i.uid AND ia.process_key IS NOT NULL
+        -- opened by a connect: the side a source NAT translates
+        WHERE EXISTS (
+            SELECT 1 FROM socket_events se
+            WHERE se.session_id = $session AND se.flow_id = ia.socket_flow_id AND se.event = 'open' AND se.origin = 'connect'
+        )
     ),
     translations AS (
         SELECT o.uid AS outer_uid, i.uid AS inner_uid, i.process_key, i.socket_flow_id, i.netns

@@ -52,7 +52,10 @@ socket_candidates AS (
 ),
 best_socket AS (
     SELECT * FROM socket_candidates
-    QUALIFY row_number() OVER (PARTITION BY uid ORDER BY opened_by_originator DESC, in_capture_netns DESC NULLS LAST, skew_ns, flow_id) = 1
+    -- A socket of the interface's own namespace first: on a veth the other end is another host as
+    -- far as this interface goes (a client in another namespace reaching a server here is inbound
+    -- to the server); then the side that opened the flow (both ends on one host: loopback).
+    QUALIFY row_number() OVER (PARTITION BY uid ORDER BY in_capture_netns DESC NULLS LAST, opened_by_originator DESC, skew_ns, flow_id) = 1
 ),
 packet_processes AS (
     SELECT flow_uid AS uid, process_key, min(packet_no) AS first_packet
@@ -92,6 +95,8 @@ best_listener AS (
       ON l.protocol = f.ip_proto AND l.local_port = f.resp_p
      AND (l.local_addr = f.resp_h OR l.local_addr IN ('0.0.0.0', '::'))
      AND l.t <= f.start_t + $skew_ns
+     -- a port is owned inside one namespace: another namespace's listener on it is another host's
+     AND (l.netns IS NULL OR NOT EXISTS (SELECT 1 FROM capture_netns) OR l.netns IN (SELECT netns FROM capture_netns))
     QUALIFY row_number() OVER (PARTITION BY f.uid ORDER BY l.t DESC, l.flow_id) = 1
 ),
 losses_during AS (
@@ -101,7 +106,9 @@ losses_during AS (
 ),
 evidence AS (
     SELECT
-        (SELECT count(*) FROM socket_events WHERE session_id = $session) > 0 AS has_sockets,
+        -- a live sensor watched sockets even when none was opened: its silence is evidence
+        (SELECT count(*) FROM socket_events WHERE session_id = $session) > 0
+            OR (SELECT sensor FROM sessions WHERE session_id = $session) SIMILAR TO 'netprov-(linux|macos) .*' AS has_sockets,
         (SELECT count(*) FROM packets WHERE session_id = $session AND process_key IS NOT NULL) > 0 AS has_packet_processes
 ),
 decided AS (

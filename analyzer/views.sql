@@ -87,7 +87,8 @@ GROUP BY session_id, process_key;
 CREATE OR REPLACE VIEW flow_details AS
 -- The name a flow's responder was answered for before the flow began: the last answer the flow's
 -- own process received (its query to a local stub resolver — systemd-resolved on 127.0.0.53,
--- mDNSResponder — answered on loopback), else the last answer anyone received (the stub's
+-- mDNSResponder — answered on loopback), else the last upstream answer that followed its query
+-- to the stub, else the last answer anyone received (the stub's
 -- upstream query, another process's). Many names share one CDN address: only the process's own
 -- answer says which it asked for. The ASOF joins sort what they carry: only the keys go through
 -- them (all of a flow's columns made one outgrow DuckDB's memory limit at ~2M flows), and the
@@ -107,6 +108,36 @@ own_names AS (
     ASOF JOIN answers_to_processes n
         ON n.session_id = f.session_id AND n.process_key = f.process_key AND n.answer = f.resp_h AND n.t <= f.start_t
 ),
+-- Without the loopback capture, a process's query to the stub is known from its socket event
+-- alone (a UDP send to port 53 on a loopback address): the stub's upstream query that followed
+-- it within 5 s names what it asked for, and that query's answers are the process's.
+stub_queries AS (
+    SELECT session_id, process_key, t
+    FROM socket_events
+    WHERE event = 'open' AND protocol = 17 AND remote_port = 53 AND process_key IS NOT NULL
+      AND (remote_addr LIKE '127.%' OR remote_addr = '::1')
+),
+dns_queries AS (
+    SELECT session_id, t, query FROM dns WHERE NOT is_response AND query IS NOT NULL
+),
+-- the name asked: the first query seen after the process's (the stub's upstream one, or its own on loopback)
+stub_asked AS (
+    SELECT q.session_id, q.process_key, q.t, d.query
+    FROM stub_queries q
+    ASOF JOIN dns_queries d ON d.session_id = q.session_id AND d.t >= q.t
+    WHERE d.t - q.t <= 5000000000
+),
+answers_after_stub_queries AS (
+    SELECT DISTINCT n.session_id, n.t, n.answer, n.query, a.process_key
+    FROM dns_answers n
+    JOIN stub_asked a ON a.session_id = n.session_id AND n.query = a.query AND n.t BETWEEN a.t AND a.t + 5000000000
+),
+stub_names AS (
+    SELECT f.session_id, f.uid, n.query
+    FROM flow_keys f
+    ASOF JOIN answers_after_stub_queries n
+        ON n.session_id = f.session_id AND n.process_key = f.process_key AND n.answer = f.resp_h AND n.t <= f.start_t
+),
 any_names AS (
     SELECT f.session_id, f.uid, n.query
     FROM flow_keys f
@@ -114,8 +145,8 @@ any_names AS (
         ON n.session_id = f.session_id AND n.answer = f.resp_h AND n.t <= f.start_t
 ),
 flow_names AS (
-    SELECT session_id, uid, coalesce(o.query, n.query) AS query
-    FROM any_names n LEFT JOIN own_names o USING (session_id, uid)
+    SELECT session_id, uid, coalesce(o.query, st.query, n.query) AS query
+    FROM any_names n LEFT JOIN own_names o USING (session_id, uid) LEFT JOIN stub_names st USING (session_id, uid)
 )
 SELECT
     f.session_id,

@@ -30,19 +30,21 @@ function dns(id: number, name: string, answer?: string): Buffer {
 }
 
 let db: Database;
-const flowOf = async (port: number) => (await query(db, 'SELECT exe, dns_name FROM flow_details WHERE orig_p = $1', [port]))[0];
+let uplinkOnly: Database;
+const flowOf = async (port: number, from = db) => (await query(from, 'SELECT exe, dns_name FROM flow_details WHERE orig_p = $1', [port]))[0];
 
-beforeAll(async () => {
-  const s = new SyntheticSession('stub.npsession');
+/** Two processes look up two names of one CDN address through the stub, then connect to it; `loopback`: the stub's loopback traffic was captured. */
+async function stubSession(loopback: boolean): Promise<Database> {
+  const s = new SyntheticSession(loopback ? 'stub.npsession' : 'stub-uplink.npsession');
   const resolved = s.exec(0, 10, 1, '/usr/lib/systemd/systemd-resolved', ['systemd-resolved']);
   const firefox = s.exec(0, 20, 2, '/usr/bin/firefox', ['firefox']);
   const updater = s.exec(0, 30, 3, '/usr/bin/updater', ['updater']);
   const lookup = (t: number, who: string, port: number, upstreamPort: number, id: number, name: string) => {
     s.socket(t, who, 17, ['127.0.0.1', port], ['127.0.0.53', 53], FlowOrigin.connect, `q-${port}`);
-    s.packets(t + 1, [udpFrame('127.0.0.1', '127.0.0.53', port, 53, dns(id, name))]);
+    if (loopback) s.packets(t + 1, [udpFrame('127.0.0.1', '127.0.0.53', port, 53, dns(id, name))]);
     s.socket(t + 2, resolved, 17, [HOST, upstreamPort], ['9.9.9.9', 53], FlowOrigin.connect, `up-${upstreamPort}`);
     s.packets(t + 3, [udpFrame(HOST, '9.9.9.9', upstreamPort, 53, dns(id + 1000, name)), udpFrame('9.9.9.9', HOST, 53, upstreamPort, dns(id + 1000, name, CDN))]);
-    s.packets(t + 1000, [udpFrame('127.0.0.53', '127.0.0.1', 53, port, dns(id, name, CDN))]);
+    if (loopback) s.packets(t + 1000, [udpFrame('127.0.0.53', '127.0.0.1', 53, port, dns(id, name, CDN))]);
   };
   lookup(1 * S, firefox, 40001, 50001, 1, 'video.example');
   lookup(2 * S, updater, 40002, 50002, 2, 'updates.example');
@@ -53,9 +55,17 @@ beforeAll(async () => {
   connect(3 * S, firefox, 41001);
   connect(4 * S, updater, 41002);
   connect(5 * S, null, 41003); // nobody's: no process to ask
-  ({ db } = await analyze([s.write()], { db: null }));
+  return (await analyze([s.write()], { db: null })).db;
+}
+
+beforeAll(async () => {
+  db = await stubSession(true);
+  uplinkOnly = await stubSession(false);
 });
-afterAll(() => db?.close());
+afterAll(() => {
+  db?.close();
+  uplinkOnly?.close();
+});
 
 describe('DNS names through a local stub resolver', () => {
   it('names each process\'s flow by the name that process asked for, not the last answer for the address', async () => {
@@ -65,6 +75,13 @@ describe('DNS names through a local stub resolver', () => {
 
   it('falls back to the last answer anyone received when the flow has no process of its own', async () => {
     expect(await flowOf(41003)).toEqual({ exe: null, dns_name: 'updates.example' });
+  });
+
+  it('joins a process\'s query to the stub with the stub\'s upstream answer when only the uplink was captured', async () => {
+    // The process's query is known only from its socket event to 127.0.0.53:53; the answer from
+    // the stub's upstream query that followed it.
+    expect(await flowOf(41001, uplinkOnly)).toEqual({ exe: '/usr/bin/firefox', dns_name: 'video.example' });
+    expect(await flowOf(41002, uplinkOnly)).toEqual({ exe: '/usr/bin/updater', dns_name: 'updates.example' });
   });
 
   it('keeps the stub\'s upstream queries on the stub', async () => {

@@ -27,15 +27,17 @@ const image = {
 };
 const tuple = { protocol: fc.integer({ min: 0, max: 255 }), localAddr: addr, localPort: u16, remoteAddr: addr, remotePort: u16 };
 
+const cgroup = { cgroupId: nint, cgroupPath: nstr };
+
 export const anyEvent: fc.Arbitrary<SessionEvent> = fc.oneof(
-  fc.record({ kind: fc.constant('interface' as const), t, id: int, name: str, linkType: int, snapLen: int }),
-  fc.record({ kind: fc.constant('process' as const), t, ...image }),
-  fc.record({ kind: fc.constant('exec' as const), t, ...image, formerKey: nstr }),
-  fc.record({ kind: fc.constant('fork' as const), t, childKey: str, childPid: int, childVersion: nint, parentKey: str, parentPid: int }),
+  fc.record({ kind: fc.constant('interface' as const), t, id: int, name: str, linkType: int, snapLen: int, netns: nint }),
+  fc.record({ kind: fc.constant('process' as const), t, ...image, ...cgroup }),
+  fc.record({ kind: fc.constant('exec' as const), t, ...image, formerKey: nstr, ...cgroup }),
+  fc.record({ kind: fc.constant('fork' as const), t, childKey: str, childPid: int, childVersion: nint, parentKey: str, parentPid: int, ...cgroup }),
   fc.record({ kind: fc.constant('exit' as const), t, key: str, pid: int, status: nint }),
   fc.record({
     kind: fc.constant('flowOpen' as const), t, flowId: str, processKey: nstr, ...tuple, direction: dir,
-    origin: fc.constantFrom(1 as const, 2 as const, 3 as const, 4 as const, 5 as const, 6 as const), remoteHost: nstr,
+    origin: fc.constantFrom(1 as const, 2 as const, 3 as const, 4 as const, 5 as const, 6 as const), remoteHost: nstr, netns: nint,
   }),
   fc.record({ kind: fc.constant('flowClose' as const), t, flowId: str, processKey: nstr, ...tuple, bytesIn: nint, bytesOut: nint }),
   fc.record({

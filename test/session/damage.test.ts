@@ -88,7 +88,7 @@ describe('corrupted sessions', () => {
     const { encodeFrame, FrameType } = await import('../../recorder/session/frame.js');
     const header = packr.pack({ format: 'netprov-session', version: [2, 1], start_ns: 0 });
     const future = Buffer.concat([FILE_SIGNATURE, encodeFrame(FrameType.header, 0, 0, header)]);
-    expect(() => SessionReader.fromBytes(future, 'new.msgpack')).toThrow(/version 2\.1 is newer than this netprov reads \(1\.1\)/);
+    expect(() => SessionReader.fromBytes(future, 'new.msgpack')).toThrow(/version 2\.1 is newer than this netprov reads \(1\.2\)/);
   });
 
   it('skips and counts unknown event kinds', async () => {

@@ -16,10 +16,16 @@ const image = { ppid: null, parentKey: null, uid: null, path: null, argv: null, 
 
 /** The same list as sysex/common/test/vectors.c. */
 const events: SessionEvent[] = [
-  { kind: 'interface', t: 0, id: 0, name: 'eth0', linkType: 1, snapLen: 262144 },
-  { kind: 'exec', t: 5_000_000_000, ...image, key: '4242@123456789', pid: 4242, version: 123456789, ppid: 1, uid: 1000, path: '/usr/bin/curl', argv: ['curl', '-s', 'https://example.com/é'], formerKey: null },
-  { kind: 'fork', t: 5_000_000_001, childKey: '4243@123999999', childPid: 4243, childVersion: 123999999, parentKey: '4242@123456789', parentPid: 4242 },
-  { kind: 'flowOpen', t: 5_000_100_000, flowId: 'cookie-17', processKey: '4242@123456789', protocol: 6, localAddr: '10.0.0.1', localPort: 40000, remoteAddr: '10.0.0.2', remotePort: 443, direction: 2, origin: 1, remoteHost: null },
+  { kind: 'interface', t: 0, id: 0, name: 'eth0', linkType: 1, snapLen: 262144, netns: null },
+  {
+    kind: 'exec', t: 5_000_000_000, ...image, key: '4242@123456789', pid: 4242, version: 123456789, ppid: 1, uid: 1000, path: '/usr/bin/curl',
+    argv: ['curl', '-s', 'https://example.com/é'], formerKey: null, cgroupId: 9876, cgroupPath: '/system.slice/docker-0123.scope',
+  },
+  { kind: 'fork', t: 5_000_000_001, childKey: '4243@123999999', childPid: 4243, childVersion: 123999999, parentKey: '4242@123456789', parentPid: 4242, cgroupId: 9876, cgroupPath: null },
+  {
+    kind: 'flowOpen', t: 5_000_100_000, flowId: 'cookie-17', processKey: '4242@123456789', protocol: 6, localAddr: '10.0.0.1', localPort: 40000,
+    remoteAddr: '10.0.0.2', remotePort: 443, direction: 2, origin: 1, remoteHost: null, netns: 4026531840,
+  },
   { kind: 'packet', t: 5_000_100_500, interfaceId: 0, direction: 2, origLen: 1514, data, processKey: null },
   { kind: 'packet', t: 5_000_100_600, interfaceId: 0, direction: 1, origLen: 60, data: new Uint8Array(0), processKey: '4242@123456789' },
   { kind: 'flowClose', t: 6_000_000_000, flowId: 'cookie-17', processKey: null, protocol: 6, localAddr: '10.0.0.1', localPort: 40000, remoteAddr: '10.0.0.2', remotePort: 443, bytesIn: 123456, bytesOut: 789 },
@@ -28,7 +34,10 @@ const events: SessionEvent[] = [
   { kind: 'clockSync', t: -129, clock: 'CLOCK_BOOTTIME', value: 9007199254740991, note: null },
   { kind: 'mark', t: 100, text: 'thirty-one bytes of text here!!' },
   { kind: 'mark', t: -33, text: 'thirty-two bytes of text here!!!' },
-  { kind: 'process', t: 0, ...image, key: '501.7', pid: 501, version: 7, path: '/Applications/App.app/Contents/MacOS/App', signingId: 'com.example.app', teamId: 'ABCDE12345', cdhash: '00ff', isPlatformBinary: false },
+  {
+    kind: 'process', t: 0, ...image, key: '501.7', pid: 501, version: 7, path: '/Applications/App.app/Contents/MacOS/App', signingId: 'com.example.app',
+    teamId: 'ABCDE12345', cdhash: '00ff', isPlatformBinary: false, cgroupId: null, cgroupPath: null,
+  },
 ];
 
 function compileVectors(): string {

@@ -23,14 +23,16 @@ int main(void) {
     events += np_event(&b, NP_INTERFACE, 0, iface, 4) == 0;
     np_field exec[] = {np_str("4242@123456789"), np_int(4242), np_int(123456789), np_int(1),
                        np_nil(), np_int(1000), np_str("/usr/bin/curl"), np_strs(argv, 3),
-                       np_nil(), np_nil(), np_nil(), np_nil(), np_nil()};
-    events += np_event(&b, NP_EXEC, 5000000000LL, exec, 13) == 0;
-    np_field fork[] = {np_str("4243@123999999"), np_int(4243), np_int(123999999), np_str("4242@123456789"), np_int(4242)};
-    events += np_event(&b, NP_FORK, 5000000001LL, fork, 5) == 0;
+                       np_nil(), np_nil(), np_nil(), np_nil(), np_nil(),
+                       np_int(9876), np_str("/system.slice/docker-0123.scope")};
+    events += np_event(&b, NP_EXEC, 5000000000LL, exec, 15) == 0;
+    np_field fork[] = {np_str("4243@123999999"), np_int(4243), np_int(123999999), np_str("4242@123456789"), np_int(4242),
+                       np_int(9876), np_nil()};
+    events += np_event(&b, NP_FORK, 5000000001LL, fork, 7) == 0;
     np_field open_flow[] = {np_str("cookie-17"), np_str("4242@123456789"), np_int(6), np_str("10.0.0.1"),
                             np_int(40000), np_str("10.0.0.2"), np_int(443), np_int(2), np_int(1),
-                            np_nil()};
-    events += np_event(&b, NP_FLOW_OPEN, 5000100000LL, open_flow, 10) == 0;
+                            np_nil(), np_int(4026531840LL)};
+    events += np_event(&b, NP_FLOW_OPEN, 5000100000LL, open_flow, 11) == 0;
     events += np_packet(&b, 5000100500LL, 0, 2, 1514, data, 300, NULL) == 0;
     events += np_packet(&b, 5000100600LL, 0, 1, 60, data, 0, "4242@123456789") == 0;
     np_field close_flow[] = {np_str("cookie-17"), np_nil(), np_int(6), np_str("10.0.0.1"), np_int(40000),
