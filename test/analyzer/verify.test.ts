@@ -9,7 +9,7 @@ describe('netprov verify', () => {
     const run = netprov(['verify', join(repoRoot, 'fixtures')]);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(run.stdout.match(/^same /gm)).toHaveLength(12);
+    expect(run.stdout.match(/^same /gm)).toHaveLength(13);
   });
 
   it('shows the first difference and fails when an expectation no longer holds', () => {

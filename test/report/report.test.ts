@@ -1,8 +1,9 @@
 /**
  * The HTML report in a real browser (Debian's Chromium, driven by playwright-core): it renders
  * offline with no console errors, opens on the processes that used the network (the rest folded
- * but searched), names each flow's service, name and attribution method, zooms the timeline to a
- * window, and searches.
+ * but searched), names each flow's service, name and attribution method, shows each process's
+ * container, zooms the timeline to a window, and searches; its screenshot, decoded, shows the
+ * colours the page drew.
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -73,5 +74,44 @@ describe('netprov report', () => {
     const shot = join(dir, 'report.png');
     await page.screenshot({ path: shot, fullPage: true });
     expect(existsSync(shot) && statSync(shot).size > 10_000).toBe(true);
+  });
+
+  it('shows each process\'s container and each translated flow\'s origin, and the screenshot shows what the page drew', async () => {
+    const containerReport = join(dir, 'container.html');
+    expect(netprov(['report', join(repoRoot, 'fixtures/linux-container.npsession'), '-o', containerReport]).status).toBe(0);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(pathToFileURL(containerReport).href);
+    const curl = page.locator('#tree details.proc > summary', { hasText: '/usr/bin/curl' });
+    expect(await curl.locator('.place').innerText()).toBe('docker c0ffee00c0ff');
+    const tree = await page.locator('#tree').innerText();
+    expect(tree).toMatch(/10\.20\.0\.1:\d+ → 10\.20\.0\.2:8080 .* \[nat of C\w+\]/);
+    await page.fill('#search', 'c0ffee00');
+    expect(await page.locator('#tree details.proc:not(.hidden) > summary', { hasText: '/usr/bin/curl' }).count()).toBe(1);
+    await page.fill('#search', '');
+
+    // The screenshot, decoded by the browser itself: at the centre of curl's swatch and of its
+    // flows' timeline bars are the colour the page gave them.
+    const png = await page.screenshot({ fullPage: true });
+    const points = await Promise.all(
+      [curl.locator('.swatch'), page.locator('#timeline rect').first(), page.locator('#timeline rect').nth(1)].map(async (l) => {
+        const box = (await l.boundingBox())!;
+        const expected = await l.evaluate((e) => getComputedStyle(e).getPropertyValue(e instanceof SVGElement ? 'fill' : 'background-color'));
+        return { x: Math.round(box.x + box.width / 2), y: Math.round(box.y + box.height / 2), expected };
+      }),
+    );
+    const seen = await page.evaluate(async ({ base64, points }) => {
+      // From bytes, not a fetch: the report's Content-Security-Policy allows no connection at all.
+      const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+      const bitmap = await createImageBitmap(new Blob([bytes], { type: 'image/png' }));
+      const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+      const context = canvas.getContext('2d')!;
+      context.drawImage(bitmap, 0, 0);
+      return points.map(({ x, y }) => Array.from(context.getImageData(x, y, 1, 1).data.slice(0, 3)));
+    }, { base64: png.toString('base64'), points });
+    for (const [i, { expected }] of points.entries()) {
+      const rgb = expected.match(/\d+/g)!.slice(0, 3).map(Number);
+      seen[i].forEach((channel, c) => expect(Math.abs(channel - rgb[c]), `point ${i}: ${seen[i]} against ${expected}`).toBeLessThanOrEqual(3));
+    }
+    expect(new Set(points.map((p) => p.expected)).size).toBe(1); // one process, one colour
   });
 });
