@@ -9,7 +9,7 @@
 -- Parameters: $session.
 UPDATE attributions AS a
 SET process_key = joined.process_key, method = 'nat', confidence = 0.9, reason = NULL,
-    socket_flow_id = joined.socket_flow_id, netns = joined.netns, nat_of = joined.inner_uid
+    socket_flow_id = joined.socket_flow_id, netns = joined.netns, nat_of = joined.inner_uid, socket_origin = 'connect'
 FROM (
     WITH syns AS (
         -- each flow's first SYN without ACK: its initial sequence number
@@ -28,20 +28,12 @@ FROM (
         SELECT o.* FROM flow_syns o
         JOIN attributions oa ON oa.session_id = $session AND oa.uid = o.uid
         WHERE oa.process_key IS NULL
-           OR EXISTS (
-                SELECT 1 FROM socket_events se
-                WHERE se.session_id = $session AND se.flow_id = oa.socket_flow_id AND se.event = 'open' AND se.origin = 'accept'
-                  AND se.netns NOT IN (SELECT netns FROM interfaces WHERE session_id = $session AND netns IS NOT NULL)
-              )
+           OR (oa.socket_origin = 'accept' AND oa.netns NOT IN (SELECT netns FROM interfaces WHERE session_id = $session AND netns IS NOT NULL))
     ),
     attributed AS (
         SELECT i.*, ia.process_key, ia.socket_flow_id, ia.netns FROM flow_syns i
-        JOIN attributions ia ON ia.session_id = $session AND ia.uid = i.uid AND ia.process_key IS NOT NULL
         -- opened by a connect: the side a source NAT translates
-        WHERE EXISTS (
-            SELECT 1 FROM socket_events se
-            WHERE se.session_id = $session AND se.flow_id = ia.socket_flow_id AND se.event = 'open' AND se.origin = 'connect'
-        )
+        JOIN attributions ia ON ia.session_id = $session AND ia.uid = i.uid AND ia.process_key IS NOT NULL AND ia.socket_origin = 'connect'
     ),
     translations AS (
         SELECT o.uid AS outer_uid, i.uid AS inner_uid, i.process_key, i.socket_flow_id, i.netns

@@ -29,6 +29,7 @@ socket_candidates AS (
         (s.local_port = f.orig_p AND (s.local_addr = f.orig_h OR s.local_addr IN ('0.0.0.0', '::'))) AS opened_by_originator,
         abs(s.t - f.start_t) AS skew_ns,
         s.netns,
+        s.origin,
         s.netns IN (SELECT netns FROM capture_netns) AS in_capture_netns
     FROM session_flows f
     JOIN socket_opens s
@@ -137,7 +138,8 @@ decided AS (
             ELSE 'no-socket-event: no sensor event matches this flow'
         END AS reason,
         coalesce(s.flow_id, l.flow_id) AS socket_flow_id,
-        s.netns
+        s.netns,
+        CASE WHEN s.process_key IS NOT NULL THEN s.origin WHEN pp.process_key IS NULL AND l.process_key IS NOT NULL THEN 'listen' END AS socket_origin
     FROM session_flows f
     CROSS JOIN evidence e
     LEFT JOIN best_socket s USING (uid)
@@ -154,6 +156,7 @@ SELECT
     d.reason,
     d.socket_flow_id,
     d.netns,
-    NULL AS nat_of
+    NULL AS nat_of,
+    d.socket_origin
 FROM decided d
 LEFT JOIN process_keys k ON k.session_id = $session AND k.key = d.raw_key;

@@ -198,5 +198,6 @@ CREATE TABLE IF NOT EXISTS attributions (
     reason      VARCHAR,                 -- why not attributed, when process_key is NULL
     socket_flow_id VARCHAR,              -- the socket event that decided it
     netns       BIGINT,                  -- network namespace of that socket (Linux): a container's, for its flows
-    nat_of      VARCHAR                  -- method nat: uid of the flow the process opened, which NAT translated into this one
+    nat_of      VARCHAR,                 -- method nat: uid of the flow the process opened, which NAT translated into this one
+    socket_origin VARCHAR                -- how the deciding socket event came about: connect | accept | send | listen | snapshot | content-filter
 );

@@ -109,12 +109,12 @@ own_names AS (
         ON n.session_id = f.session_id AND n.process_key = f.process_key AND n.answer = f.resp_h AND n.t <= f.start_t
 ),
 -- Without the loopback capture, a process's query to the stub is known from its socket event
--- alone (a UDP send to port 53 on a loopback address): the stub's upstream query that followed
+-- alone (a UDP send or TCP connect to port 53 on a loopback address): the stub's upstream query that followed
 -- it within 5 s names what it asked for, and that query's answers are the process's.
 stub_queries AS (
     SELECT session_id, process_key, t
     FROM socket_events
-    WHERE event = 'open' AND protocol = 17 AND remote_port = 53 AND process_key IS NOT NULL
+    WHERE event = 'open' AND protocol IN (6, 17) AND remote_port = 53 AND process_key IS NOT NULL
       AND (remote_addr LIKE '127.%' OR remote_addr = '::1')
 ),
 dns_queries AS (

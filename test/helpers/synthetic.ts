@@ -12,9 +12,10 @@ export class SyntheticSession {
   private readonly events: SessionEvent[] = [];
   readonly path: string;
 
-  constructor(name = 'synthetic.npsession', readonly startNs = 1_700_000_000_000_000_000n) {
+  /** `netns`: the network namespace eth0 is in, as the Linux sensor records it. */
+  constructor(name = 'synthetic.npsession', readonly startNs = 1_700_000_000_000_000_000n, netns: number | null = null) {
     this.path = join(scratch(), name);
-    this.events.push({ kind: 'interface', t: 0, id: 0, name: 'eth0', linkType: 1, snapLen: 65535 });
+    this.events.push({ kind: 'interface', t: 0, id: 0, name: 'eth0', linkType: 1, snapLen: 65535, netns });
   }
 
   add(event: SessionEvent): this {

@@ -18,7 +18,7 @@ export interface Scenario {
   cleanup?(world: World, sensorNs: string): void;
 }
 
-const SERVE = [actor, 'serve', 'tcp:8080', 'tcp:8082', 'tcp6:8081', 'udp:9999'];
+const SERVE = [actor, 'serve', 'tcp:8080', 'tcp:8082', 'tcp6:8081', 'udp:9999', 'udpsink:9998'];
 
 /** One namespace, loopback only, with the servers in it. */
 const onLoopback = (name: string, what: string, act: Scenario['act'], prepare?: (world: World, ns: string) => void): Scenario => ({
@@ -60,8 +60,9 @@ export const scenarios: Scenario[] = [
     world.sh(ns, [actor, 'exec-after', '127.0.0.1', '8080']);
   }),
   onLoopback('sendmmsg', 'two UDP datagrams in one sendmmsg()', async (world, ns) => {
-    const pid = Number(world.sh(ns, [connector, '--sendmmsg', '127.0.0.1', '9999']).trim());
-    world.truths.push({ proto: 'udp', addr: '127.0.0.1', port: 9999, pid, exe: 'connector' });
+    // To a sink: an echo would answer a socket the connector has closed already, and the kernel's ICMP would come and go.
+    const pid = Number(world.sh(ns, [connector, '--sendmmsg', '127.0.0.1', '9998']).trim());
+    world.truths.push({ proto: 'udp', addr: '127.0.0.1', port: 9998, pid, exe: 'connector' });
   }),
   onLoopback('io_uring', 'io_uring connect + send (TCP), io_uring sendmsg (UDP)', async (world, ns) => {
     world.sh(ns, [actor, 'uring', '127.0.0.1', '8080', '9999']);
@@ -70,8 +71,8 @@ export const scenarios: Scenario[] = [
     world.sh(ns, [actor, 'sendfile', '127.0.0.1', '8080']);
   }),
   onLoopback('unconnected UDP', 'sendto() from an unbound, unconnected UDP socket', async (world, ns) => {
-    const pid = Number(world.sh(ns, [connector, '--udp', '127.0.0.1', '9999']).trim());
-    world.truths.push({ proto: 'udp', addr: '127.0.0.1', port: 9999, pid, exe: 'connector' });
+    const pid = Number(world.sh(ns, [connector, '--udp', '127.0.0.1', '9998']).trim());
+    world.truths.push({ proto: 'udp', addr: '127.0.0.1', port: 9998, pid, exe: 'connector' });
   }),
   onLoopback(
     'TCP Fast Open',

@@ -7,7 +7,10 @@
  *   truth PROTO ADDR PORT none                   (no process: expected unattributed)
  *
  * Modes (HOST PORT is the server; every TCP flow sends a line and reads the reply):
- *   serve tcp:PORT|tcp6:PORT|udp:PORT ...  servers: TCP (Fast Open on; one reply, then FIN), UDP echo; prints "ready"
+ *   serve tcp:PORT|tcp6:PORT|udp:PORT|udpsink:PORT ...
+ *                                          servers: TCP (Fast Open on; one reply, then FIN), UDP echo,
+ *                                          UDP that only receives (no reply to a socket already closed:
+ *                                          no ICMP from the kernel); prints "ready"
  *   connect HOST PORT                      connect, send, exit at once
  *   thread HOST PORT                       a second thread of a multi-threaded process opens it
  *   fork-child HOST PORT                   the parent makes the socket, only its child connects and sends
@@ -333,14 +336,14 @@ static int mode_raw(const char *iface, const char *src, const char *dst, int por
     return 0;
 }
 
-/* Servers for every client mode: TCP (Fast Open on) answering the first read and closing, UDP echo. */
+/* Servers for every client mode: TCP (Fast Open on) answering the first read and closing, UDP echo, UDP sink. */
 static int mode_serve(int argc, char **argv) {
     struct pollfd fds[64];
-    int kinds[64]; /* 0 TCP listener, 1 UDP, 2 TCP connection */
+    int kinds[64]; /* 0 TCP listener, 1 UDP echo, 2 TCP connection, 3 UDP sink */
     int count = 0;
     for (int i = 0; i < argc && count < 16; i++) {
         int port = atoi(strchr(argv[i], ':') + 1);
-        int v6 = !strncmp(argv[i], "tcp6:", 5), udp = !strncmp(argv[i], "udp:", 4);
+        int v6 = !strncmp(argv[i], "tcp6:", 5), sink = !strncmp(argv[i], "udpsink:", 8), udp = sink || !strncmp(argv[i], "udp:", 4);
         int fd = socket(v6 ? AF_INET6 : AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0);
         int one = 1, queue = 16;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -349,7 +352,7 @@ static int mode_serve(int argc, char **argv) {
         if (bind(fd, (struct sockaddr *)&addr, len) != 0) die(argv[i]);
         if (!udp && (setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &queue, sizeof queue) != 0 || listen(fd, 64) != 0)) die("listen");
         fds[count] = (struct pollfd){.fd = fd, .events = POLLIN};
-        kinds[count++] = udp ? 1 : 0;
+        kinds[count++] = sink ? 3 : udp ? 1 : 0;
     }
     printf("ready\n");
     fflush(stdout);
@@ -364,6 +367,8 @@ static int mode_serve(int argc, char **argv) {
                     fds[count] = (struct pollfd){.fd = c, .events = POLLIN};
                     kinds[count++] = 2;
                 } else if (c >= 0) close(c);
+            } else if (kinds[i] == 3) {
+                if (recv(fds[i].fd, buf, sizeof buf, 0) < 0) die("recv");
             } else if (kinds[i] == 1) {
                 struct sockaddr_storage from;
                 socklen_t len = sizeof from;
