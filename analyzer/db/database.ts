@@ -149,6 +149,11 @@ export async function query(db: Database, sql: string, params: Record<string, Du
  */
 export function checkDatabaseOutput(path: string, policy: OutputPolicy): 'new' | 'existing' {
   const there = lstatOrNull(path);
+  // DuckDB would replay a write-ahead log left beside a database since removed into the new one
+  // (another analysis's tables, or a refusal to open it): a new database starts with none.
+  if (!there && lstatOrNull(`${path}.wal`)) {
+    throw new InputError(`${path}.wal: a write-ahead log without its database (left by another analysis); remove it or choose another --db`);
+  }
   if (!there) return 'new';
   checkOutput(path, { ...policy, force: true });
   if (!isDuckDbFile(path)) throw new InputError(`${path}: exists and is not a DuckDB database; netprov adds to its own databases and replaces nothing else`);

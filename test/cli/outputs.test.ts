@@ -113,6 +113,14 @@ describe('analysis databases', () => {
     refused(netprov(['analyze', session, '--db', db]), message);
   });
 
+  it('refuses a new --db beside a write-ahead log a removed database left, which DuckDB would replay into it', () => {
+    const db = join(dir, 'fresh.duckdb');
+    writeFileSync(`${db}.wal`, 'left by another analysis');
+    refused(netprov(['analyze', session, '--db', db]), /fresh\.duckdb\.wal: a write-ahead log without its database/);
+    expect(existsSync(db)).toBe(false);
+    expect(readFileSync(`${db}.wal`, 'utf8')).toBe('left by another analysis');
+  });
+
   it('opens a --db read-only to read it, and never creates one that is not there', () => {
     const missing = join(dir, 'missing.duckdb');
     refused(netprov(['flows', '--db', missing]), /missing\.duckdb: not a DuckDB database/);
