@@ -79,7 +79,7 @@ export async function analysisJson(db: Database): Promise<string> {
       `SELECT session_id, uid, start_t, orig_h, orig_p, resp_h, resp_p, proto, duration, orig_bytes, resp_bytes, conn_state,
               missed_bytes, history, orig_pkts, orig_ip_bytes, resp_pkts, resp_ip_bytes, ip_proto, community_id, tunnel_parents, orig_l2_addr, resp_l2_addr,
               service, server_name, alpn, http_host, process_key, attribution_method, attribution_confidence, unattributed_reason, nat_of, dns_name,
-              netns, container_runtime, container_id, pod_uid, systemd_unit
+              netns, cgroup_path, container_runtime, container_id, pod_uid, systemd_unit
        FROM flow_details ORDER BY session_id, start_t, uid`,
     ),
     dns: await section(

@@ -17,7 +17,7 @@ const ZEEK_TYPES = [
 ];
 export const NETPROV_FIELDS = [
   'community_id', 'orig_l2_addr', 'resp_l2_addr', 'process_key', 'pid', 'exe', 'argv', 'attribution_method', 'attribution_confidence', 'unattributed_reason', 'dns_name',
-  'server_name', 'alpn', 'http_host', 'nat_of', 'netns', 'container_runtime', 'container_id', 'pod_uid', 'systemd_unit',
+  'server_name', 'alpn', 'http_host', 'nat_of', 'netns', 'cgroup_path', 'container_runtime', 'container_id', 'pod_uid', 'systemd_unit',
 ] as const;
 
 export type FlowRecord = Record<string, string | number | boolean | string[] | null>;
@@ -25,7 +25,7 @@ export type FlowRecord = Record<string, string | number | boolean | string[] | n
 const FLOWS_SQL = `SELECT session_id, uid, start_t, s.start_ns, orig_h, orig_p, resp_h, resp_p, proto, duration, orig_bytes, resp_bytes,
             conn_state, missed_bytes, history, orig_pkts, orig_ip_bytes, resp_pkts, resp_ip_bytes, ip_proto, community_id,
             tunnel_parents, orig_l2_addr, resp_l2_addr, process_key, pid, exe, argv, attribution_method, attribution_confidence, unattributed_reason, dns_name,
-            service, server_name, alpn, http_host, nat_of, netns, container_runtime, container_id, pod_uid, systemd_unit
+            service, server_name, alpn, http_host, nat_of, netns, cgroup_path, container_runtime, container_id, pod_uid, systemd_unit
      FROM flow_details JOIN sessions s USING (session_id)
      WHERE $1::VARCHAR IS NULL OR session_id = $1
      ORDER BY session_id, start_t, uid
@@ -94,6 +94,7 @@ function flowRecord(r: Record<string, unknown>): FlowRecord {
       http_host: r.http_host as string | null,
       nat_of: r.nat_of as string | null,
       netns: r.netns as number | null,
+      cgroup_path: r.cgroup_path as string | null,
       container_runtime: r.container_runtime as string | null,
       container_id: r.container_id as string | null,
       pod_uid: r.pod_uid as string | null,

@@ -22,7 +22,11 @@ function colour(key) {
 
 const bytes = (n) => (n === null || n === undefined ? '-' : n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} kB` : `${n} B`);
 // The name a flow is known by: the TLS server name it asked for, else its HTTP Host, else the DNS name answered for its address.
-const flowName = (f) => f.server_name ?? f.http_host ?? f.dns_name;
+const flowName = (f) => {
+  const name = f.server_name ?? f.http_host ?? f.dns_name;
+  // The DNS name too when the connection asked for another (a CDN's address, a proxy).
+  return f.dns_name && name && f.dns_name !== name && !name.startsWith(`${f.dns_name}:`) ? `${name}; DNS ${f.dns_name}` : name;
+};
 const flowText = (f) =>
   `${f.ts} ${f.proto}${f.service ? `/${f.service}` : ''} ${f.orig_h}:${f.orig_p} → ${f.resp_h}:${f.resp_p}${flowName(f) ? ` (${flowName(f)})` : ''} ${f.conn_state} ↑${bytes(f.orig_bytes)} ↓${bytes(f.resp_bytes)}${f.attribution_method ? ` [${f.attribution_method}${f.nat_of ? ` of ${f.nat_of}` : ''}]` : ''}`;
 
@@ -123,7 +127,12 @@ function timeline() {
         flows.map((f, i) => el('rect', {
           x: x(f.start_t), y: 16 + i * row, width: Math.max(2, x(f.end_t) - x(f.start_t)), height: row - 2, fill: colour(f.process_key),
           'data-search': `${flowText(f)} ${f.exe || ''}`.toLowerCase(),
-        }, el('title', {}, `${flowText(f)}\n${f.process_key ? names.get(`${f.session_id}/${f.process_key}`) || f.process_key : f.unattributed_reason}`))),
+        }, el('title', {}, [
+          flowText(f),
+          f.process_key ? names.get(`${f.session_id}/${f.process_key}`) || f.process_key : f.unattributed_reason,
+          placeText(f),
+          f.ancestry ? `< ${f.ancestry}` : '',
+        ].filter(Boolean).join('\n')))),
         flows.map((f, i) => el('text', { x: 0, y: 16 + i * row + 10 }, `${f.resp_h}:${f.resp_p}`.slice(0, 26)))));
     }
     document.getElementById('search').dispatchEvent(new Event('input')); // keep the search applied

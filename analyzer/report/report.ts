@@ -34,7 +34,8 @@ export async function reportData(db: Database): Promise<ReportData> {
       db,
       `SELECT f.session_id, uid, strftime(ts, '%Y-%m-%d %H:%M:%S.%f') AS ts, start_t, start_t + coalesce(duration, 0) * 1e9 AS end_t,
               orig_h, orig_p, resp_h, resp_p, proto, conn_state, history, orig_bytes, resp_bytes, process_key, pid, exe,
-              attribution_method, unattributed_reason, nat_of, dns_name, service, server_name, http_host
+              attribution_method, unattributed_reason, nat_of, dns_name, service, server_name, http_host, ancestry,
+              container_runtime, container_id, pod_uid, systemd_unit
        FROM flow_details f ORDER BY f.session_id, start_t, uid`,
     ),
     dns: await query(

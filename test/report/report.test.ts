@@ -85,6 +85,9 @@ describe('netprov report', () => {
     expect(await curl.locator('.place').innerText()).toBe('docker c0ffee00c0ff');
     const tree = await page.locator('#tree').innerText();
     expect(tree).toMatch(/10\.20\.0\.1:\d+ → 10\.20\.0\.2:8080 .* \[nat of C\w+\]/);
+    // Each bar's tooltip: the flow, its process, container and chain of ancestors.
+    const title = await page.locator('#timeline rect title').first().textContent();
+    expect(title).toMatch(/\/usr\/bin\/curl\ndocker c0ffee00c0ff\n< \d+ \/usr\/bin\/node/);
     await page.fill('#search', 'c0ffee00');
     expect(await page.locator('#tree details.proc:not(.hidden) > summary', { hasText: '/usr/bin/curl' }).count()).toBe(1);
     await page.fill('#search', '');
