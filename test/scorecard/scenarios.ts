@@ -103,7 +103,7 @@ export const scenarios: Scenario[] = [
     async act(world, here) {
       const pid = await world.start(here, [actor, 'serve', 'tcp:8080']);
       world.truths.push({ proto: 'tcp', addr: '10.77.0.1', port: 8080, pid, exe: 'actor' });
-      for (let i = 0; i < 3; i++) world.sh(`np-sc-${world.name}-o`, [actor, 'connect', '10.77.0.1', '8080'], false);
+      for (let i = 0; i < 3; i++) world.sh(world.ns('o'), [actor, 'connect', '10.77.0.1', '8080'], false);
     },
   },
   {
@@ -124,7 +124,7 @@ export const scenarios: Scenario[] = [
     async act(world) {
       const id = randomBytes(32).toString('hex');
       const scope = world.cgroup(`system.slice/docker-${id}.scope`);
-      const container = `np-sc-${world.name}-c`;
+      const container = world.ns('c');
       const before = world.truths.length;
       // Into the container's cgroup before exec, as runc does.
       world.sh(container, ['sh', '-c', `echo $$ > ${join(scope, 'cgroup.procs')} && exec ${actor} connect 10.20.0.2 8080`]);

@@ -47,9 +47,14 @@ export class World {
 
   constructor(readonly name: string) {}
 
-  /** A new namespace `np-sc-<name>-<suffix>`, loopback up; IPv6 off when `ipv4Only` (no neighbour discovery on its veths). */
+  /** The name of this world's namespace `suffix`. */
+  ns(suffix: string): string {
+    return `np-sc-${this.name}-${suffix}`.slice(0, 40);
+  }
+
+  /** A new namespace (named by `ns`), loopback up; IPv6 off when `ipv4Only` (no neighbour discovery on its veths). */
   namespace(suffix: string, ipv4Only = false): string {
-    const ns = `np-sc-${this.name}-${suffix}`.slice(0, 40);
+    const ns = this.ns(suffix);
     addNetns(ns);
     this.namespaces.push(ns);
     if (ipv4Only) this.sh(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
