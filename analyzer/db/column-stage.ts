@@ -7,8 +7,11 @@
  * No NULLs at this level: tables loaded this way use sentinels that views turn into NULL.
  */
 import duckdb from '@duckdb/node-bindings';
-import { DuckDBDataChunk, BIGINT, DOUBLE, INTEGER, SMALLINT, UINTEGER, UTINYINT, type DuckDBAppender, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection, DuckDBDataChunk, DuckDBType } from '@duckdb/node-api';
+import { duckdb as api } from './duckdb.js';
 import type { NumericArray, StagedKind } from './staged.js';
+
+const { BIGINT, DOUBLE, INTEGER, SMALLINT, UINTEGER, UTINYINT } = api;
 
 const VECTOR = 2048;
 
@@ -26,7 +29,7 @@ export class BulkAppender {
     private readonly appender: DuckDBAppender,
     types: DuckDBType[],
   ) {
-    this.chunk = DuckDBDataChunk.create(types, VECTOR);
+    this.chunk = api.DuckDBDataChunk.create(types, VECTOR);
   }
 
   /** Appends to `table`, whose columns must be `kinds`, in order and type. */

@@ -26,7 +26,7 @@ export async function openDatabase(path: string | null, access: 'read-write' | '
   if (path !== null && access === 'read-only' && !isDuckDbFile(path)) throw new InputError(`${path}: not a DuckDB database (netprov analyze --db FILE writes one)`);
   const memory = memoryLimitsMiB(path === null);
   // Loaded here, not imported at the top: ~0.2 s that the loading workers, started first, overlap.
-  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const { DuckDBInstance } = (await import('./duckdb.js')).duckdb;
   let instance: DuckDBInstance;
   const spill = privateTempFolder();
   try {

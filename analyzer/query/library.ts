@@ -38,7 +38,7 @@ type ParamType = QueryParam['type'];
 
 /** DuckDB's types for the parameters, loaded with DuckDB itself (not at start-up: see database.ts). */
 async function duckDbTypes(types: Record<string, ParamType>): Promise<Record<string, DuckDBType>> {
-  const duckdb = await import('@duckdb/node-api');
+  const { duckdb } = await import('../db/duckdb.js');
   return Object.fromEntries(Object.entries(types).map(([name, type]) => [name, duckdb[type]]));
 }
 
