@@ -30,7 +30,7 @@ const arg = (name: string) => {
 /** Each flow with what the scorer needs: the pid, start time and every image of the process it was attributed to. */
 const FLOWS_SQL = `
 SELECT f.uid, f.proto, f.orig_h, f.orig_p, f.resp_h, f.resp_p, f.pid, p.version, f.attribution_method AS method,
-       f.unattributed_reason AS reason, f.container_id,
+       f.unattributed_reason AS reason, f.container_id, f.dns_name,
        (SELECT list(regexp_extract(i.path, '[^/]*$') ORDER BY i.image_no) FROM process_images i
         WHERE i.session_id = f.session_id AND i.process_key = f.process_key) AS exes
 FROM flow_details f
@@ -45,7 +45,8 @@ async function runScenario(scenario: Scenario, dir: string, index: number): Prom
   try {
     sensorNs = await scenario.setup(world);
     // nsenter keeps the host's /sys (ip netns exec remounts it): the sensor finds the cgroup v2 tree there.
-    sensor = spawn('nsenter', [`--net=/run/netns/${sensorNs}`, join(build, 'netprov-sensor'), '--output', session]);
+    const interfaces = (scenario.interfaces ?? []).flatMap((i) => ['--interface', i]);
+    sensor = spawn('nsenter', [`--net=/run/netns/${sensorNs}`, join(build, 'netprov-sensor'), ...interfaces, '--output', session]);
     let sensorLog = '';
     sensor.stderr!.on('data', (d) => (sensorLog += d));
     await waitFor(sensor, 'recording');

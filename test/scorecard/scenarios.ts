@@ -3,14 +3,18 @@
  * namespace `sensorNs` returned by `setup`) opens flows whose owner it knows. Servers are
  * actor.c's `serve`: TCP (Fast Open on) and UDP echo.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { waitFor } from '../helpers/netns.js';
 import { actor, connector, removeResolvConf, writeResolvConf, type World } from './world.js';
 
 export interface Scenario {
   name: string;
   /** What it checks, for the README's table. */
   what: string;
+  /** The interfaces the sensor records (default: every interface of its namespace). */
+  interfaces?: string[];
   /** Makes the world; returns the namespace the sensor records in. */
   setup(world: World): Promise<string>;
   /** Opens the flows, while the sensor records. */
@@ -132,29 +136,24 @@ export const scenarios: Scenario[] = [
       for (const t of world.truths.slice(before)) t.container = id;
     },
   },
+  viaStub('DNS via local stub', 'curl resolves through a stub resolver on 127.0.0.53, which asks the upstream server; then connects'),
   {
-    name: 'DNS via local stub',
-    what: 'curl resolves through a stub resolver on 127.0.0.53, which asks the upstream server; then connects',
-    async setup(world) {
-      const here = world.namespace('s');
-      const upstream = world.namespace('u', true);
-      world.sh(here, ['sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1']);
-      world.link(here, 's0', '10.30.0.1', upstream, 'u0', '10.30.0.2');
-      writeResolvConf(here, '127.0.0.53');
-      await world.start(upstream, [process.execPath, '-e', DNS_SERVER]);
-      await world.start(upstream, [actor, 'serve', 'tcp:8080']);
-      return here;
-    },
+    ...viaStub('DNS via stub, uplink only', ''),
+    what:
+      'recording only the uplink, a client resolves a name through the stub, another process resolves a second name of the same address, ' +
+      'then the client connects: its flow must carry the name it asked for, known from its socket to the stub alone',
+    interfaces: ['s0'],
     async act(world, here) {
       const stub = await world.start(here, [process.execPath, '-e', STUB_RESOLVER]);
       world.truths.push({ proto: 'udp', addr: '10.30.0.2', port: 53, pid: stub, exe: 'node' });
-      world.opens(here, ['curl', '-s', '-4', '--http0.9', '-o', '/dev/null', 'http://intranet.netprov.test:8080/'], [
-        { proto: 'udp', addr: '127.0.0.53', port: 53, exe: 'curl' },
-        { proto: 'tcp', addr: '10.30.0.2', port: 8080, exe: 'curl' },
-      ], 'ip netns exec');
-    },
-    cleanup(world, here) {
-      removeResolvConf(here);
+      const client = spawn('ip', ['netns', 'exec', here, 'python3', '-c', RESOLVE_THEN_CONNECT]);
+      await waitFor(client, 'resolved');
+      world.truths.push({ proto: 'tcp', addr: '10.30.0.2', port: 8080, pid: client.pid!, exe: 'python', name: 'intranet.netprov.test' });
+      // The last answer for the address is now another name's.
+      world.opens(here, ['getent', 'ahostsv4', 'decoy.netprov.test'], [{ proto: 'udp', addr: '127.0.0.53', port: 53, exe: 'getent' }], 'ip netns exec');
+      const done = new Promise((resolve) => client.once('exit', resolve));
+      client.stdin!.end('go\n');
+      if ((await done) !== 0) throw new Error('the client did not connect');
     },
   },
   {
@@ -171,6 +170,46 @@ export const scenarios: Scenario[] = [
     },
   },
 ];
+
+/** curl resolves a name through a stub resolver on 127.0.0.53 (the namespace's resolv.conf), which asks upstream; then connects to the answer. */
+function viaStub(name: string, what: string, interfaces?: string[]): Scenario {
+  return {
+    name,
+    what,
+    interfaces,
+    async setup(world) {
+      const here = world.namespace('s');
+      const upstream = world.namespace('u', true);
+      world.sh(here, ['sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1']);
+      world.link(here, 's0', '10.30.0.1', upstream, 'u0', '10.30.0.2');
+      writeResolvConf(here, '127.0.0.53');
+      await world.start(upstream, [process.execPath, '-e', DNS_SERVER]);
+      await world.start(upstream, [actor, 'serve', 'tcp:8080']);
+      return here;
+    },
+    async act(world, here) {
+      const stub = await world.start(here, [process.execPath, '-e', STUB_RESOLVER]);
+      world.truths.push({ proto: 'udp', addr: '10.30.0.2', port: 53, pid: stub, exe: 'node' });
+      world.opens(here, ['curl', '-s', '-4', '--http0.9', '-o', '/dev/null', 'http://intranet.netprov.test:8080/'], [
+        { proto: 'udp', addr: '127.0.0.53', port: 53, exe: 'curl' },
+        { proto: 'tcp', addr: '10.30.0.2', port: 8080, exe: 'curl', name: 'intranet.netprov.test' },
+      ], 'ip netns exec');
+    },
+    cleanup(world, here) {
+      removeResolvConf(here);
+    },
+  };
+}
+
+/** Resolves a name through the system's resolver, waits for a line on stdin, then connects to the answer. */
+const RESOLVE_THEN_CONNECT = `
+import socket, sys
+address = socket.getaddrinfo('intranet.netprov.test', 8080, socket.AF_INET, socket.SOCK_STREAM)[0][4]
+print('resolved', flush=True)
+sys.stdin.readline()
+s = socket.create_connection(address)
+s.sendall(b'hello\\n')
+s.recv(16)`;
 
 /** Upstream DNS: answers every A question with 10.30.0.2. */
 const DNS_SERVER = `

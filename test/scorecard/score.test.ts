@@ -4,7 +4,7 @@ import { parseTruth } from './world.js';
 
 const flow = (over: Partial<ScoredFlow>): ScoredFlow => ({
   uid: 'C1', proto: 'tcp', orig_h: '127.0.0.1', orig_p: 40000, resp_h: '127.0.0.1', resp_p: 8080, pid: 10, version: 1_230_000_000,
-  method: 'socket-event', reason: null, exes: ['actor'], container_id: null, ...over,
+  method: 'socket-event', reason: null, exes: ['actor'], container_id: null, dns_name: null, ...over,
 });
 
 describe('the scorecard scores every flow against the truth', () => {
@@ -42,6 +42,11 @@ describe('the scorecard scores every flow against the truth', () => {
   it('a container in the truth must be the flow\'s', () => {
     const inContainer = [{ ...truths[0], container: 'a'.repeat(64) }];
     expect(score('s', [flow({ container_id: 'a'.repeat(64) }), flow({})], inContainer)).toMatchObject({ right: 1, wrong: 1 });
+  });
+
+  it('a DNS name in the truth must be the flow\'s', () => {
+    const named = [{ ...truths[0], name: 'intranet.example' }];
+    expect(score('s', [flow({ dns_name: 'intranet.example' }), flow({ dns_name: 'cdn.example' }), flow({})], named)).toMatchObject({ right: 1, wrong: 2 });
   });
 
   it('reads back the table it writes', () => {

@@ -1,7 +1,8 @@
 /**
  * Scoring one scenario: every flow netprov found against the ground truth. A flow is
  *   right          attributed to the process instance that opened it (pid, executable among the
- *                  images it ran, start time where the truth has it, container where it has one)
+ *                  images it ran, start time where the truth has it, container where it has one),
+ *                  and named as it asked where the truth has a DNS name
  *   wrong          attributed to any other process — the worst outcome: it must never happen
  *   unattributed   no process, with netprov's reason (expected for a raw packet, and for the
  *                  kernel's own ICMP)
@@ -23,6 +24,7 @@ export interface ScoredFlow {
   reason: string | null;
   exes: string[] | null;
   container_id: string | null;
+  dns_name: string | null;
 }
 
 export interface Row {
@@ -44,6 +46,7 @@ function sameInstance(flow: ScoredFlow, truth: Truth): boolean {
   if (truth.exe && !(flow.exes ?? []).some((exe) => exe.startsWith(truth.exe!))) return false;
   if (truth.ticks !== undefined && flow.version !== null && Math.abs(Math.floor(flow.version / NS_PER_TICK) - truth.ticks) > 1) return false;
   if (truth.container && flow.container_id !== truth.container) return false;
+  if (truth.name && flow.dns_name !== truth.name) return false;
   return true;
 }
 
@@ -89,8 +92,8 @@ export function score(scenario: string, flows: ScoredFlow[], truths: Truth[]): R
     else {
       row.wrong++;
       row.problems.push(
-        `${describe(flow)}: attributed to pid ${flow.pid} (${(flow.exes ?? []).join(' then ')}${flow.container_id ? `, container ${flow.container_id.slice(0, 12)}` : ''}) by ${flow.method}; ` +
-          `truth: ${candidates.map((t) => `pid ${t.pid} ${t.exe ?? ''}${t.container ? ` container ${t.container.slice(0, 12)}` : ''}`).join(' or ')}`,
+        `${describe(flow)}: attributed to pid ${flow.pid} (${(flow.exes ?? []).join(' then ')}${flow.container_id ? `, container ${flow.container_id.slice(0, 12)}` : ''}${flow.dns_name ? `, named ${flow.dns_name}` : ''}) by ${flow.method}; ` +
+          `truth: ${candidates.map((t) => `pid ${t.pid} ${t.exe ?? ''}${t.container ? ` container ${t.container.slice(0, 12)}` : ''}${t.name ? ` named ${t.name}` : ''}`).join(' or ')}`,
       );
     }
   }

@@ -23,6 +23,8 @@ export interface Truth {
   exe?: string;
   /** The container id its flows must carry. */
   container?: string;
+  /** The DNS name its flows must carry (the name the process asked for). */
+  name?: string;
 }
 
 export function parseTruth(stdout: string): Truth[] {
