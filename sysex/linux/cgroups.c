@@ -89,6 +89,8 @@ const char *np_cgroups_path(struct np_cgroups *c, uint64_t id) {
     if (!c || id == 0) return NULL;
     struct entry *e = slot(c, id);
     if (e->id == id) return e->path;
+    /* Full: a walk could remember nothing more, and one walk per event would stall the sensor. */
+    if (c->used + 1 >= TABLE_SIZE * 3 / 4) return NULL;
     rescan(c);
     e = slot(c, id);
     if (e->id != id) {
