@@ -141,6 +141,22 @@ struct {
     __type(value, struct np_kconnect);
 } established SEC(".maps");
 
+/* The connect kept for socket `key` at CLOSE -> SYN_SENT, sent now that its tuple is complete. */
+static __always_inline void send_connect(const struct sock *sk, __u64 key, __u16 family) {
+    struct connecting *c = bpf_map_lookup_elem(&connecting, &key);
+    if (!c) return;
+    struct np_kconnect *e = reserve(sizeof(*e));
+    if (e) {
+        e->h.type = NP_K_CONNECT;
+        e->h.boot_ns = c->boot_ns;
+        e->proc = c->proc;
+        e->sock = key;
+        read_tuple(e, sk, family);
+        bpf_ringbuf_submit(e, 0);
+    }
+    bpf_map_delete_elem(&connecting, &key);
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(on_state, const struct sock *sk, int oldstate, int newstate) {
     __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -191,18 +207,7 @@ int BPF_PROG(on_state, const struct sock *sk, int oldstate, int newstate) {
         return 0;
     }
     if (oldstate != TCP_SYN_SENT) return 0;
-    struct connecting *c = bpf_map_lookup_elem(&connecting, &key);
-    if (!c) return 0;
-    struct np_kconnect *e = reserve(sizeof(*e));
-    if (e) {
-        e->h.type = NP_K_CONNECT;
-        e->h.boot_ns = c->boot_ns;
-        e->proc = c->proc;
-        e->sock = key;
-        read_tuple(e, sk, family);
-        bpf_ringbuf_submit(e, 0);
-    }
-    bpf_map_delete_elem(&connecting, &key);
+    send_connect(sk, key, family);
     return 0;
 }
 
@@ -213,20 +218,7 @@ int BPF_PROG(on_state, const struct sock *sk, int oldstate, int newstate) {
  */
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(on_reset, struct sock *sk) {
-    __u64 key = (__u64)sk;
-    struct connecting *c = bpf_map_lookup_elem(&connecting, &key);
-    if (!c) return 0;
-    __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-    struct np_kconnect *e = reserve(sizeof(*e));
-    if (e) {
-        e->h.type = NP_K_CONNECT;
-        e->h.boot_ns = c->boot_ns;
-        e->proc = c->proc;
-        e->sock = key;
-        read_tuple(e, sk, family);
-        bpf_ringbuf_submit(e, 0);
-    }
-    bpf_map_delete_elem(&connecting, &key);
+    send_connect(sk, (__u64)sk, BPF_CORE_READ(sk, __sk_common.skc_family));
     return 0;
 }
 

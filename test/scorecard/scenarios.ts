@@ -37,6 +37,13 @@ const onLoopback = (name: string, what: string, act: Scenario['act'], prepare?: 
   act,
 });
 
+/** This host (namespace `s`, where the sensor records) and another (`o`) over a veth pair, IPv4 only. */
+async function twoHosts(world: World, [hereDev, hereAddr]: [string, string], [remoteDev, remoteAddr]: [string, string]): Promise<string> {
+  const here = world.namespace('s', true);
+  world.link(here, hereDev, hereAddr, world.namespace('o', true), remoteDev, remoteAddr);
+  return here;
+}
+
 export const scenarios: Scenario[] = [
   onLoopback('short-lived static', '20 static clients, each connects and exits at once', async (world, ns) => {
     for (let i = 0; i < 20; i++) {
@@ -92,18 +99,17 @@ export const scenarios: Scenario[] = [
   onLoopback('loopback', 'client and server both on this host: the flow is the client\'s', async (world, ns) => {
     world.sh(ns, [actor, 'connect', '127.0.0.1', '8080']);
   }),
+  onLoopback('refused connect', 'connect to a port nobody listens on (a scan): the reset comes before the local port is known to the CLOSE event', async (world, ns) => {
+    const pid = Number(world.sh(ns, ['sh', '-c', `${connector} 127.0.0.1 9 || true`]).trim());
+    world.truths.push({ proto: 'tcp', addr: '127.0.0.1', port: 9, pid, exe: 'connector' });
+  }),
   onLoopback('pid reuse', 'a second process gets the first one\'s pid (ns_last_pid), both connect', async (world, ns) => {
     world.sh(ns, [actor, 'reuse', '127.0.0.1', '8080', '8082']);
   }),
   {
     name: 'inbound',
     what: 'a client on another host (namespace) connects; the server here accepts',
-    async setup(world) {
-      const here = world.namespace('s', true);
-      const remote = world.namespace('o', true);
-      world.link(here, 'vin', '10.77.0.1', remote, 'vout', '10.77.0.2');
-      return here;
-    },
+    setup: (world) => twoHosts(world, ['vin', '10.77.0.1'], ['vout', '10.77.0.2']),
     async act(world, here) {
       const pid = await world.start(here, [actor, 'serve', 'tcp:8080']);
       world.truths.push({ proto: 'tcp', addr: '10.77.0.1', port: 8080, pid, exe: 'actor' });
@@ -159,12 +165,7 @@ export const scenarios: Scenario[] = [
   {
     name: 'raw AF_PACKET',
     what: 'a UDP datagram written through a packet socket: no socket sent it (expected: unattributed)',
-    async setup(world) {
-      const here = world.namespace('s', true);
-      const remote = world.namespace('o', true);
-      world.link(here, 'p0', '10.40.0.1', remote, 'p1', '10.40.0.2');
-      return here;
-    },
+    setup: (world) => twoHosts(world, ['p0', '10.40.0.1'], ['p1', '10.40.0.2']),
     async act(world, here) {
       world.sh(here, [actor, 'raw', 'p0', '10.40.0.1', '10.40.0.2', '7777']);
     },
