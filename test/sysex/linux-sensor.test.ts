@@ -179,8 +179,15 @@ describe('Linux sensor ground truth', () => {
   });
 
   it('records each connection\'s close with the bytes it carried', async () => {
-    const [curl] = await query(db, `SELECT uid, orig_p FROM flow_details WHERE pid = ${truth[0].pid}`);
-    const closes = await query(db, `SELECT bytes_in, bytes_out FROM socket_events WHERE event = 'close' AND ((local_port = ${curl.orig_p} AND remote_port = ${PORT}) OR (local_port = ${PORT} AND remote_port = ${curl.orig_p}))`);
+    const [curl] = await query(db, `SELECT uid, orig_p, start_t, start_t + coalesce(duration, 0) * 1e9 AS end_t FROM flow_details WHERE pid = ${truth[0].pid}`);
+    // Within a second of curl's connection: on loopback the kernel reuses a port in TIME_WAIT
+    // (tcp_tw_reuse), so a later connector may be given curl's port again (seen once in CI).
+    const closes = await query(
+      db,
+      `SELECT bytes_in, bytes_out FROM socket_events WHERE event = 'close' AND t BETWEEN $1 AND $2
+         AND ((local_port = ${curl.orig_p} AND remote_port = ${PORT}) OR (local_port = ${PORT} AND remote_port = ${curl.orig_p}))`,
+      [curl.start_t, Number(curl.end_t) + 1e9],
+    );
     // Both ends are on this host: the client's socket and the server's accepted one both close.
     expect(closes).toHaveLength(2);
     const client = closes.find((c) => (c.bytes_in as number) > (c.bytes_out as number))!;
