@@ -45,10 +45,15 @@ export async function* flowRecordChunks(db: Database, sessionId: string | null =
   for await (const rows of result.yieldRowObjectJs()) yield rows.map((row) => flowRecord(numbers(row)));
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+
 /** BIGINTs that fit a double become numbers, as query() gives them. */
 function numbers(row: Record<string, unknown>): Record<string, unknown> {
-  for (const [k, v] of Object.entries(row)) {
-    if (typeof v === 'bigint' && v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER)) row[k] = Number(v);
+  // for-in, not Object.entries: no array per field of every row (a tenth of `flows` at 77,000 flows, profiled)
+  for (const k in row) {
+    const v = row[k];
+    if (typeof v === 'bigint' && v <= MAX_SAFE && v >= MIN_SAFE) row[k] = Number(v);
   }
   return row;
 }
@@ -140,17 +145,19 @@ export const zeekConnLogParts = {
  * One JSON object per line: Zeek's field names (unset ones omitted, as Zeek's JSON writer does),
  * then netprov's, always present (null when unknown) because scripts key on them.
  */
+/** JSON lines' fields in order, and whether each is written when null (netprov's are; Zeek's are left out, as Zeek's JSON writer does). */
+const JSON_FIELDS: [field: string, whenNull: boolean][] = [...ZEEK_FIELDS.map((f): [string, boolean] => [f, false]), ...NETPROV_FIELDS.map((f): [string, boolean] => [f, true])];
+
 export function jsonLines(records: FlowRecord[]): string {
-  return records
-    .map((r) => {
-      const out: Record<string, unknown> = {};
-      for (const f of [...ZEEK_FIELDS, ...NETPROV_FIELDS]) {
-        const v = r[f];
-        if (v === null && !(NETPROV_FIELDS as readonly string[]).includes(f)) continue;
-        out[f] = f === 'ts' ? Number(v) : f === 'duration' ? Number(v) : v;
-      }
-      return JSON.stringify(out);
-    })
-    .map((line) => `${line}\n`)
-    .join('');
+  let text = '';
+  for (const r of records) {
+    const out: Record<string, unknown> = {};
+    for (const [f, whenNull] of JSON_FIELDS) {
+      const v = r[f];
+      if (v === null && !whenNull) continue;
+      out[f] = f === 'ts' || f === 'duration' ? Number(v) : v;
+    }
+    text += `${JSON.stringify(out)}\n`;
+  }
+  return text;
 }
