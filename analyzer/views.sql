@@ -88,9 +88,9 @@ CREATE OR REPLACE VIEW flow_details AS
 -- The name a flow's responder was answered for before the flow began: the last answer the flow's
 -- own process received (its query to a local stub resolver — systemd-resolved on 127.0.0.53,
 -- mDNSResponder — answered on loopback), else the last upstream answer that followed its query
--- to the stub, else the last answer anyone received (the stub's
--- upstream query, another process's). Many names share one CDN address: only the process's own
--- answer says which it asked for. The ASOF joins sort what they carry: only the keys go through
+-- to the stub, else the last answer anyone received (the stub's upstream query, another
+-- process's). Many names share one CDN address: only the process's own answer says which it
+-- asked for. The ASOF joins sort what they carry: only the keys go through
 -- them (all of a flow's columns made one outgrow DuckDB's memory limit at ~2M flows), and the
 -- name joins back by uid.
 WITH flow_keys AS (
@@ -109,8 +109,8 @@ own_names AS (
         ON n.session_id = f.session_id AND n.process_key = f.process_key AND n.answer = f.resp_h AND n.t <= f.start_t
 ),
 -- Without the loopback capture, a process's query to the stub is known from its socket event
--- alone (a UDP send or TCP connect to port 53 on a loopback address): the stub's upstream query that followed
--- it within 5 s names what it asked for, and that query's answers are the process's.
+-- alone (a UDP send or TCP connect to port 53 on a loopback address): the stub's upstream query
+-- that followed it within 5 s names what it asked for, and that query's answers are the process's.
 stub_queries AS (
     SELECT session_id, process_key, t
     FROM socket_events

@@ -144,11 +144,12 @@ export const scenarios: Scenario[] = [
   },
   viaStub('DNS via local stub', 'curl resolves through a stub resolver on 127.0.0.53, which asks the upstream server; then connects'),
   {
-    ...viaStub('DNS via stub, uplink only', ''),
-    what:
+    ...viaStub(
+      'DNS via stub, uplink only',
       'recording only the uplink, a client resolves a name through the stub, another process resolves a second name of the same address, ' +
-      'then the client connects: its flow must carry the name it asked for, known from its socket to the stub alone',
-    interfaces: ['s0'],
+        'then the client connects: its flow must carry the name it asked for, known from its socket to the stub alone',
+      ['s0'],
+    ),
     async act(world, here) {
       const stub = await world.start(here, [process.execPath, '-e', STUB_RESOLVER]);
       world.truths.push({ proto: 'udp', addr: '10.30.0.2', port: 53, pid: stub, exe: 'node' });
