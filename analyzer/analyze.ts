@@ -30,7 +30,7 @@ export async function analyze(paths: string[], options: AnalyzeOptions): Promise
     db = await openDatabase(options.db);
   } catch (err) {
     await first.stop();
-    first.flowsCsv.remove();
+    first.staged.remove();
     throw err;
   }
   const results: LoadResult[] = [];

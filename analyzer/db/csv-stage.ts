@@ -14,10 +14,16 @@ import type { Database } from './database.js';
 
 const FLUSH_AT = 1 << 20;
 
-/** A path in a new private (0700) temporary folder; `remove` deletes the folder. */
-export function privateTempFile(name: string): { path: string; remove: () => void } {
+/** Where a load stages its rows with strings: a new private (0700) temporary folder; `remove` deletes it. */
+export interface CsvStaging {
+  flows: string;
+  dns: string;
+  remove: () => void;
+}
+
+export function csvStaging(): CsvStaging {
   const dir = mkdtempSync(join(tmpdir(), 'netprov-'));
-  return { path: join(dir, name), remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return { flows: join(dir, 'flows.csv'), dns: join(dir, 'dns.csv'), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 export class CsvFile {
@@ -29,14 +35,15 @@ export class CsvFile {
     this.fd = openSync(path, 'w', 0o600);
   }
 
-  /** One row in the table's column order; null is NULL. */
+  /** One row in the table's column order; null is NULL, an array a list (as JSON: loadCsv reads it back). */
   row(values: readonly unknown[]): void {
     let line = '';
     for (let i = 0; i < values.length; i++) {
       if (i) line += ',';
       const v = values[i];
       if (v === null || v === undefined) line += '\\N';
-      else if (typeof v === 'string') line += /[",\n\r\\]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+      else if (typeof v === 'string') line += quoted(v);
+      else if (Array.isArray(v)) line += quoted(JSON.stringify(v));
       else line += String(v);
     }
     this.text += `${line}\n`;
@@ -55,15 +62,21 @@ export class CsvFile {
   }
 }
 
+const quoted = (v: string) => (/[",\n\r\\]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+
 /** Loads every row of a closed CsvFile into `table`. */
 export async function loadCsv(db: Database, table: string, path: string): Promise<void> {
   // Only type imports of DuckDB here: the tracking worker writes CsvFiles without loading it.
   const reader = await db.connection.runAndReadAll('SELECT column_name AS name, data_type AS type FROM duckdb_columns() WHERE table_name = $1 ORDER BY column_index', [table]);
   const columns = reader.getRowObjectsJS() as { name: string; type: string }[];
-  // Column names and types come from the table's own definition, never from input.
-  const spec = columns.map((c) => `'${c.name}': '${c.type}'`).join(', ');
+  // Column names and types come from the table's own definition, never from input. Lists are
+  // read as their JSON text. A quoted field is never NULL: CsvFile writes NULL unquoted, so a
+  // name that is literally \N stays a name.
+  const isList = (c: { type: string }) => c.type.endsWith('[]');
+  const spec = columns.map((c) => `'${c.name}': '${isList(c) ? 'VARCHAR' : c.type}'`).join(', ');
+  const values = columns.map((c) => (isList(c) ? `from_json("${c.name}", '["${c.type.slice(0, -2)}"]')` : `"${c.name}"`)).join(', ');
   await db.connection.run(
-    `INSERT INTO ${table} SELECT * FROM read_csv($path, header = false, auto_detect = false, nullstr = '\\N', quote = '"', escape = '"', columns = {${spec}})`,
+    `INSERT INTO ${table} SELECT ${values} FROM read_csv($path, header = false, auto_detect = false, nullstr = '\\N', allow_quoted_nulls = false, quote = '"', escape = '"', columns = {${spec}})`,
     { path },
   );
 }

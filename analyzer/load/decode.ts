@@ -112,7 +112,7 @@ function decodeFrom(
   };
   const freshBatch = (): PacketBatch => {
     const columns = reuse() ?? { rows: newRows(), track: newTrack() };
-    return { count: 0, bytesRead: 0, bytesTotal: 0, ...columns, newStrings: [], datagrams: [], tunnels: [], events: [], dns: [], dnsRows: [], content: [] };
+    return { count: 0, bytesRead: 0, bytesTotal: 0, ...columns, newStrings: [], datagrams: [], tunnels: [], events: [], dns: [], content: [] };
   };
   let batch = freshBatch();
   // rows.t is BIGINT: written as two 32-bit halves (little-endian, as every host netprov runs on)

@@ -14,7 +14,7 @@ import { FlowOrigin, type SessionEvent, type SessionHeader } from '../../recorde
 import type { ReadReport } from '../../recorder/session/reader.js';
 import type { RowAppender } from '../db/appender.js';
 import type { BulkAppender } from '../db/column-stage.js';
-import { loadCsv, privateTempFile } from '../db/csv-stage.js';
+import { csvStaging, loadCsv, type CsvStaging } from '../db/csv-stage.js';
 import { query, type Database } from '../db/database.js';
 import { projectFile } from '../../recorder/project.js';
 import { ROW_COLUMNS, transferList, type PacketBatch } from './packet-batch.js';
@@ -77,7 +77,8 @@ export interface StartedLoad {
   messages: AsyncGenerator<LoadMessage>;
   /** Ends the worker threads (also when the load never began: the database failed to open). */
   stop: () => Promise<void>;
-  flowsCsv: { path: string; remove: () => void };
+  /** The CSV files the tracking worker writes flows and DNS rows into. */
+  staged: CsvStaging;
   started: number;
 }
 
@@ -85,9 +86,9 @@ export interface StartedLoad {
 export function startLoad(input: LoadInput | string, options: LoadOptions = {}): StartedLoad {
   const started = performance.now();
   const resolved: LoadInput = typeof input === 'string' ? { kind: 'session', path: input } : input;
-  const flowsCsv = privateTempFile('flows.csv');
-  const { messages, stop } = decodeInWorkers(resolved, { salvage: options.salvage ?? false, verifyChecksums: options.verifyChecksums ?? false }, flowsCsv.path);
-  return { input: resolved, messages, stop, flowsCsv, started };
+  const staged = csvStaging();
+  const { messages, stop } = decodeInWorkers(resolved, { salvage: options.salvage ?? false, verifyChecksums: options.verifyChecksums ?? false }, staged);
+  return { input: resolved, messages, stop, staged, started };
 }
 
 export async function loadSession(db: Database, input: LoadInput | string | StartedLoad, options: LoadOptions = {}): Promise<LoadResult> {
@@ -96,11 +97,11 @@ export async function loadSession(db: Database, input: LoadInput | string | Star
     return await finishLoad(db, load, options);
   } finally {
     await load.stop();
-    load.flowsCsv.remove();
+    load.staged.remove();
   }
 }
 
-async function finishLoad(db: Database, { input, messages, stop, flowsCsv: { path: flowsCsv }, started }: StartedLoad, options: LoadOptions): Promise<LoadResult> {
+async function finishLoad(db: Database, { input, messages, stop, staged, started }: StartedLoad, options: LoadOptions): Promise<LoadResult> {
   const path = inputName(input);
   const first = await messages.next();
   const { header, readingSince } = first.value as Extract<LoadMessage, { type: 'header' }>;
@@ -129,7 +130,7 @@ async function finishLoad(db: Database, { input, messages, stop, flowsCsv: { pat
   const finishStart = performance.now();
   await stop();
   await db.connection.run(`SET memory_limit = '${db.memory.query}MiB'`);
-  const result = await session.finish(input, end!.report, end!.warnings, end!.flows, flowsCsv);
+  const result = await session.finish(input, end!.report, end!.warnings, end!.flows, staged);
   seconds.finish = (performance.now() - finishStart) / 1000;
   seconds.stageToDuckDb = session.stageSeconds;
   seconds.decodeWorker = (finishStart - started) / 1000;
@@ -140,7 +141,7 @@ async function finishLoad(db: Database, { input, messages, stop, flowsCsv: { pat
  * Runs decode.ts and track.ts on two worker threads, the decoder feeding the tracker; yields the
  * tracker's messages in order. Column buffers come back here and go straight to the decoder.
  */
-function decodeInWorkers(input: LoadInput, options: { salvage: boolean; verifyChecksums: boolean }, flowsCsv: string): { messages: AsyncGenerator<LoadMessage>; stop: () => Promise<void> } {
+function decodeInWorkers(input: LoadInput, options: { salvage: boolean; verifyChecksums: boolean }, staged: CsvStaging): { messages: AsyncGenerator<LoadMessage>; stop: () => Promise<void> } {
   const inFlight = new SharedArrayBuffer(4);
   const pending = new Int32Array(inFlight);
   const recycle = new MessageChannel();
@@ -152,10 +153,10 @@ function decodeInWorkers(input: LoadInput, options: { salvage: boolean; verifyCh
   const decoder = new Worker(projectFile('dist/analyzer/load/decode-worker.js'), {
     workerData: { input, ...options, inFlight, recycled: recycle.port2, out: pipe.port1 },
     transferList: [recycle.port2, pipe.port1],
-    resourceLimits: { maxOldGenerationSizeMb: 128 },
+    resourceLimits: { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: Number(process.env.YGD ?? 0) || undefined },
   });
   const worker = new Worker(projectFile('dist/analyzer/load/track-worker.js'), {
-    workerData: { decoded: pipe.port2, flowsCsv },
+    workerData: { decoded: pipe.port2, staged: { flows: staged.flows, dns: staged.dns } },
     transferList: [pipe.port2],
     resourceLimits: { maxOldGenerationSizeMb: 384 },
   });
@@ -216,7 +217,7 @@ class SessionLoad {
   private constructor(
     private readonly db: Database,
     private readonly header: SessionHeader,
-    private readonly out: Record<'socket_events' | 'losses' | 'interfaces' | 'dns', RowAppender>,
+    private readonly out: Record<'socket_events' | 'losses' | 'interfaces', RowAppender>,
     private readonly packetRows: BulkAppender,
     private readonly packetStrings: RowAppender,
     private readonly sessionNo: number,
@@ -226,7 +227,7 @@ class SessionLoad {
     // DuckDB's modules are loaded once the database is open, not at start-up (see database.ts).
     const [{ RowAppender }, { BulkAppender }] = await Promise.all([import('../db/appender.js'), import('../db/column-stage.js')]);
     const c = db.connection;
-    const names = ['socket_events', 'losses', 'interfaces', 'dns'] as const;
+    const names = ['socket_events', 'losses', 'interfaces'] as const;
     const appenders = await Promise.all(names.map((name) => RowAppender.create(c, name)));
     const out = Object.fromEntries(names.map((name, i) => [name, appenders[i]])) as SessionLoad['out'];
     const [{ next }] = await query(db, 'SELECT coalesce(max(session_no), 0) + 1 AS next FROM sessions');
@@ -242,7 +243,6 @@ class SessionLoad {
   batch(batch: PacketBatch): void {
     const { rows } = batch;
     for (const { event } of batch.events) this.event(event);
-    for (const row of batch.dnsRows) this.out.dns.row(row);
     for (const s of batch.newStrings) {
       this.packetStrings.row([this.sessionNo, s.kind, s.no, s.value]);
       if (s.kind === 'problem') this.problemCounts.set(s.no, { reason: s.value, packets: 0 });
@@ -295,12 +295,13 @@ class SessionLoad {
     }
   }
 
-  async finish(input: LoadInput, report: ReadReport, warnings: string[], flows: number, flowsCsv: string): Promise<Omit<LoadResult, 'seconds'>> {
+  async finish(input: LoadInput, report: ReadReport, warnings: string[], flows: number, staged: CsvStaging): Promise<Omit<LoadResult, 'seconds'>> {
     const path = inputName(input);
     const sessionId = this.header.sessionId;
     const c = this.db.connection;
     for (const appender of [...Object.values(this.out), this.packetRows, this.packetStrings]) appender.close();
-    await loadCsv(this.db, 'flows', flowsCsv);
+    await loadCsv(this.db, 'flows', staged.flows);
+    await loadCsv(this.db, 'dns', staged.dns);
     await this.writeProcesses();
 
     const { RowAppender } = await import('../db/appender.js');

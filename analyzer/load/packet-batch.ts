@@ -78,8 +78,6 @@ export interface PacketBatch {
   /** Non-packet events, each placed before packet `before` of this batch. */
   events: { before: number; event: SessionEvent }[];
   dns: DnsSighting[];
-  /** Rows of the dns table, the sightings joined to their flows: the tracker's to fill. */
-  dnsRows: unknown[][];
   /** What payloads said of their connections' application (service, TLS names, HTTP Host), in packet order. */
   content: ContentInBatch[];
 }

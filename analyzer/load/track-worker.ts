@@ -1,7 +1,7 @@
 /**
  * Worker thread between the decoder and the loader: tracks connections (track.ts) in packet
  * order and passes every message on, each batch with its flow columns filled and its column
- * buffers transferred, never copied. The flows go to a CSV file the loader loads at the end.
+ * buffers transferred, never copied. Flows and DNS rows go to CSV files the loader loads at the end.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { DecodeMessage } from './decode.js';
@@ -11,7 +11,7 @@ import { PacketTracker } from './track.js';
 /** What the loader receives: the decoder's messages, the end with the tracker's totals. */
 export type LoadMessage = Exclude<DecodeMessage, { type: 'end' }> | (Extract<DecodeMessage, { type: 'end' }> & { flows: number; trackSeconds: number });
 
-const { decoded, flowsCsv } = workerData as { decoded: MessagePort; flowsCsv: string };
+const { decoded, staged } = workerData as { decoded: MessagePort; staged: { flows: string; dns: string } };
 let tracker: PacketTracker | null = null;
 let seconds = 0;
 
@@ -19,7 +19,7 @@ const post = (message: LoadMessage) => parentPort!.postMessage(message, message.
 
 decoded.on('message', (message: DecodeMessage) => {
   try {
-    if (message.type === 'header') tracker = new PacketTracker(message.header.sessionId, flowsCsv);
+    if (message.type === 'header') tracker = new PacketTracker(message.header.sessionId, staged);
     if (message.type === 'batch') {
       const start = performance.now();
       tracker!.batch(message.batch);

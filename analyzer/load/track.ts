@@ -23,17 +23,19 @@ export class PacketTracker {
   private readonly expected = new Map<string, number>();
   private readonly packet = new BatchPacket();
   private readonly flows: CsvFile;
+  private readonly dns: CsvFile;
 
-  /** Finished flows go to `flowsCsv` as rows of the flows table. */
+  /** Finished flows go to `staged.flows` as rows of the flows table, DNS messages to `staged.dns`. */
   constructor(
     private readonly sessionId: string,
-    flowsCsv: string,
+    staged: { flows: string; dns: string },
   ) {
-    this.flows = new CsvFile(flowsCsv);
+    this.flows = new CsvFile(staged.flows);
+    this.dns = new CsvFile(staged.dns);
     this.tracker = new ConnTracker(sessionId, (conn) => this.flows.row(flowRow(sessionId, conn)));
   }
 
-  /** Fills the batch's flow_no, from_first_sender and dnsRows; gives flows their services and names. */
+  /** Fills the batch's flow_no and from_first_sender; gives flows their services and names; writes DNS rows. */
   batch(batch: PacketBatch): void {
     const { rows } = batch;
     let dns = 0;
@@ -53,7 +55,7 @@ export class PacketTracker {
         if (!hit) continue;
         hit.conn.addService('dns');
         const [client, server] = m.isResponse ? [hit.dst, hit.src] : [hit.src, hit.dst];
-        batch.dnsRows.push([this.sessionId, rows.t[i], hit.conn.uid, m.id, client, server, m.isResponse, m.query, m.qtype, m.isResponse ? m.rcode : null, m.answers, m.ttls]);
+        this.dns.row([this.sessionId, rows.t[i], hit.conn.uid, m.id, client, server, m.isResponse, m.query, m.qtype, m.isResponse ? m.rcode : null, m.answers, m.ttls]);
       }
       for (; content < batch.content.length && batch.content[content].packet === i; content++) {
         if (!hit) continue;
@@ -94,10 +96,11 @@ export class PacketTracker {
     return parent;
   }
 
-  /** Retires the flows still open and closes the CSV file; returns how many flows there were. */
+  /** Retires the flows still open and closes the CSV files; returns how many flows there were. */
   finish(): number {
     this.tracker.finishAll();
     this.flows.close();
+    this.dns.close();
     return this.flows.rows;
   }
 }
@@ -238,10 +241,10 @@ function flowRow(sessionId: string, conn: Conn): unknown[] {
     hasDuration ? s.durationNs / 1e9 : null, hasDuration ? s.origBytes : null, hasDuration ? s.respBytes : null,
     s.connState, conn.missedBytes, conn.history || null, conn.origPkts, conn.origIpBytes, conn.respPkts, conn.respIpBytes,
     conn.protocol, communityId(conn.protocol, origAddr, respAddr, idOrigPort, idRespPort),
-    conn.tunnelParents ? `[${[...conn.tunnelParents].sort().join(', ')}]` : null,
+    conn.tunnelParents ? [...conn.tunnelParents].sort() : null,
     macText(conn.origL2), macText(conn.respL2),
     conn.services.length ? conn.services.join(',') : null, printable(conn.serverName),
-    conn.alpn ? `[${conn.alpn.map(printable).join(', ')}]` : null, printable(conn.httpHost),
+    conn.alpn?.map(printable) ?? null, printable(conn.httpHost),
   ];
 }
 

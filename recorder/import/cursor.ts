@@ -3,8 +3,11 @@
  *
  * Written here rather than taken from pcap-parser: that library reads µs pcap only (no ns, no
  * pcapng) and was measured at ~250 MiB/s against ~1 GiB/s for this Buffer-based approach.
- * Each refill reads into a fresh buffer, so packet bytes handed out as subarrays of an earlier
- * window stay valid without a copy. Memory is one window whatever the input's size: a gzip
+ * Refills alternate between two buffers: packet bytes handed out as subarrays of the window
+ * stay valid, without a copy, until the window after next — readers hand every packet on before
+ * asking for the next. Measured: a fresh 4 MiB buffer per refill made the kernel fault in every
+ * page of it, reading a page-cached pcap at 1.0 GB/s against 11.8 GB/s into reused buffers.
+ * Memory is two windows whatever the input's size: a gzip
  * input is inflated as it is read (pako: Node's zlib has no synchronous streaming inflate), so
  * neither a 10 GB capture nor a zero bomb is ever held whole.
  */
@@ -114,6 +117,8 @@ export class Cursor {
   private end: number;
   /** Offset in the (inflated) input of buf[0]. */
   private base = 0;
+  /** The window before this one: the next refill's buffer. */
+  private spare: Buffer = Buffer.alloc(0);
   private exhausted: boolean;
 
   private constructor(
@@ -173,7 +178,8 @@ export class Cursor {
     if (this.end - this.pos >= n) return true;
     if (this.exhausted) return false;
     const carried = this.end - this.pos;
-    const next = Buffer.allocUnsafe(Math.max(WINDOW, n));
+    const size = Math.max(WINDOW, n);
+    const next = this.spare.length >= size ? this.spare : Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, this.pos, this.end);
     let got = carried;
     while (got < next.length) {
@@ -185,6 +191,7 @@ export class Cursor {
       got += read;
     }
     this.base += this.pos;
+    this.spare = this.buf;
     this.buf = next;
     this.pos = 0;
     this.end = got;

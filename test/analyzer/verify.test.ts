@@ -10,7 +10,7 @@ describe('netprov verify', () => {
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout.match(/^same /gm)).toHaveLength(13);
-  });
+  }, 60_000);
 
   it('shows the first difference and fails when an expectation no longer holds', () => {
     const dir = scratch();
