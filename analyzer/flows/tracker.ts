@@ -119,9 +119,12 @@ function stringHash(text: string): number {
   return h;
 }
 
-/** Direction-free: the two endpoint hashes are summed. */
+/**
+ * Direction-free: the two endpoint hashes are summed. Kept to 30 bits, a small integer for V8:
+ * a wider key is a heap number, allocated per packet.
+ */
 const tupleHash = (protocol: number, a: AddressId, ap: number, b: AddressId, bp: number) =>
-  ((endpointHash(a, ap) + endpointHash(b, bp)) | 0) ^ Math.imul(protocol + 1, 0x27d4eb2d);
+  (((endpointHash(a, ap) + endpointHash(b, bp)) | 0) ^ Math.imul(protocol + 1, 0x27d4eb2d)) & 0x3fffffff;
 
 export class ConnTracker {
   private readonly conns = new ConnTable();
@@ -326,19 +329,22 @@ export class ConnTracker {
   private uid(n: number): string {
     let x = (this.uidSeed ^ Math.imul(n + 1, 0x9e3779b1)) | 0 || 1;
     let y = (Math.imul(this.uidSeed, 0x85ebca6b) ^ n) | 0 || 1;
-    let out = 'C';
-    for (let i = 0; i < 17; i++) {
+    // Built from character codes: appending 17 characters would leave a rope of 6 objects per
+    // uid alive as long as its connection.
+    const codes = UID_CODES;
+    for (let i = 1; i <= 17; i++) {
       x ^= x << 13;
       x ^= x >>> 17;
       x ^= x << 5;
       y = (Math.imul(y, 0x2545f491) + x) | 0;
-      out += BASE62[((y >>> 8) ^ (x >>> 3)) % 62];
+      codes[i] = BASE62.charCodeAt(((y >>> 8) ^ (x >>> 3)) % 62);
     }
-    return out;
+    return String.fromCharCode(...codes);
   }
 }
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const UID_CODES: number[] = ['C'.charCodeAt(0), ...Array<number>(17).fill(0)];
 
 /** Protocols whose headers carry ports (or ICMP's type and code in their place). */
 export const isPorted = (protocol: number) => protocol === 6 || protocol === 17 || protocol === 132 || protocol === 1 || protocol === 58;
