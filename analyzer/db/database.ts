@@ -12,6 +12,8 @@ import { projectFile } from '../../recorder/project.js';
 
 export interface Database {
   connection: DuckDBConnection;
+  /** Another connection to the same database (closed by its user), for work that runs beside `connection`'s. */
+  connect(): Promise<DuckDBConnection>;
   /** DuckDB's memory limits in MiB: while loading threads run beside it, and after (queries). */
   memory: { load: number; query: number };
   close(): void;
@@ -58,6 +60,7 @@ export async function openDatabase(path: string | null, access: 'read-write' | '
   return {
     connection,
     memory,
+    connect: () => instance.connect(),
     close() {
       connection.closeSync();
       instance.closeSync();

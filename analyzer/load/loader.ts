@@ -14,7 +14,7 @@ import { FlowOrigin, type SessionEvent, type SessionHeader } from '../../recorde
 import type { ReadReport } from '../../recorder/session/reader.js';
 import type { RowAppender } from '../db/appender.js';
 import type { BulkAppender } from '../db/column-stage.js';
-import { csvStaging, loadCsv, type CsvStaging } from '../db/csv-stage.js';
+import { csvStaging, StagedLoads } from '../db/csv-stage.js';
 import { query, type Database } from '../db/database.js';
 import { projectFile } from '../../recorder/project.js';
 import { ROW_COLUMNS, transferList, type PacketBatch } from './packet-batch.js';
@@ -78,7 +78,7 @@ export interface StartedLoad {
   /** Ends the worker threads (also when the load never began: the database failed to open). */
   stop: () => Promise<void>;
   /** The CSV files the tracking worker writes flows and DNS rows into. */
-  staged: CsvStaging;
+  staged: { dir: string; remove: () => void };
   started: number;
 }
 
@@ -87,7 +87,7 @@ export function startLoad(input: LoadInput | string, options: LoadOptions = {}):
   const started = performance.now();
   const resolved: LoadInput = typeof input === 'string' ? { kind: 'session', path: input } : input;
   const staged = csvStaging();
-  const { messages, stop } = decodeInWorkers(resolved, { salvage: options.salvage ?? false, verifyChecksums: options.verifyChecksums ?? false }, staged);
+  const { messages, stop } = decodeInWorkers(resolved, { salvage: options.salvage ?? false, verifyChecksums: options.verifyChecksums ?? false }, staged.dir);
   return { input: resolved, messages, stop, staged, started };
 }
 
@@ -101,7 +101,7 @@ export async function loadSession(db: Database, input: LoadInput | string | Star
   }
 }
 
-async function finishLoad(db: Database, { input, messages, stop, staged, started }: StartedLoad, options: LoadOptions): Promise<LoadResult> {
+async function finishLoad(db: Database, { input, messages, stop, started }: StartedLoad, options: LoadOptions): Promise<LoadResult> {
   const path = inputName(input);
   const first = await messages.next();
   const { header, readingSince } = first.value as Extract<LoadMessage, { type: 'header' }>;
@@ -113,6 +113,21 @@ async function finishLoad(db: Database, { input, messages, stop, staged, started
   // The loading threads hold memory of their own: DuckDB gets less while they run.
   await db.connection.run(`SET memory_limit = '${db.memory.load}MiB'`);
   const session = await SessionLoad.start(db, header);
+  const stagingConnection = await db.connect();
+  const staging = new StagedLoads(stagingConnection);
+  try {
+    return await loadMessages(db, session, staging, { messages, stop, started, input }, readingSince, options);
+  } finally {
+    // Never close a connection while a part is still loading on it.
+    await staging.done().catch(() => {});
+    stagingConnection.closeSync();
+  }
+}
+
+async function loadMessages(
+  db: Database, session: SessionLoad, staging: StagedLoads, { messages, stop, started, input }: Pick<StartedLoad, 'messages' | 'stop' | 'started' | 'input'>,
+  readingSince: number, options: LoadOptions,
+): Promise<LoadResult> {
   const seconds: StageTimes = { decodeWorker: 0, trackWorker: 0, main: 0, stageToDuckDb: 0, finish: 0, startup: (readingSince - (Date.now() - performance.now())) / 1000 };
   let end: Extract<LoadMessage, { type: 'end' }> | null = null;
   for await (const message of messages) {
@@ -121,6 +136,8 @@ async function finishLoad(db: Database, { input, messages, stop, staged, started
       session.batch(message.batch);
       seconds.main += (performance.now() - start) / 1000;
       options.onProgress?.(message.batch.bytesRead, message.batch.bytesTotal);
+    } else if (message.type === 'staged') {
+      staging.load(message.table, message.path);
     } else if (message.type === 'end') {
       end = message;
       seconds.trackWorker = message.trackSeconds;
@@ -130,7 +147,8 @@ async function finishLoad(db: Database, { input, messages, stop, staged, started
   const finishStart = performance.now();
   await stop();
   await db.connection.run(`SET memory_limit = '${db.memory.query}MiB'`);
-  const result = await session.finish(input, end!.report, end!.warnings, end!.flows, staged);
+  await staging.done();
+  const result = await session.finish(input, end!.report, end!.warnings, end!.flows);
   seconds.finish = (performance.now() - finishStart) / 1000;
   seconds.stageToDuckDb = session.stageSeconds;
   seconds.decodeWorker = (finishStart - started) / 1000;
@@ -141,7 +159,7 @@ async function finishLoad(db: Database, { input, messages, stop, staged, started
  * Runs decode.ts and track.ts on two worker threads, the decoder feeding the tracker; yields the
  * tracker's messages in order. Column buffers come back here and go straight to the decoder.
  */
-function decodeInWorkers(input: LoadInput, options: { salvage: boolean; verifyChecksums: boolean }, staged: CsvStaging): { messages: AsyncGenerator<LoadMessage>; stop: () => Promise<void> } {
+function decodeInWorkers(input: LoadInput, options: { salvage: boolean; verifyChecksums: boolean }, stagingDir: string): { messages: AsyncGenerator<LoadMessage>; stop: () => Promise<void> } {
   const inFlight = new SharedArrayBuffer(4);
   const pending = new Int32Array(inFlight);
   const recycle = new MessageChannel();
@@ -158,7 +176,7 @@ function decodeInWorkers(input: LoadInput, options: { salvage: boolean; verifyCh
     resourceLimits: { maxOldGenerationSizeMb: 128 },
   });
   const worker = new Worker(projectFile('dist/analyzer/load/track-worker.js'), {
-    workerData: { decoded: pipe.port2, staged: { flows: staged.flows, dns: staged.dns } },
+    workerData: { decoded: pipe.port2, stagingDir },
     transferList: [pipe.port2],
     resourceLimits: { maxOldGenerationSizeMb: 384, maxYoungGenerationSizeMb: 64 },
   });
@@ -297,13 +315,11 @@ class SessionLoad {
     }
   }
 
-  async finish(input: LoadInput, report: ReadReport, warnings: string[], flows: number, staged: CsvStaging): Promise<Omit<LoadResult, 'seconds'>> {
+  async finish(input: LoadInput, report: ReadReport, warnings: string[], flows: number): Promise<Omit<LoadResult, 'seconds'>> {
     const path = inputName(input);
     const sessionId = this.header.sessionId;
     const c = this.db.connection;
     for (const appender of [...Object.values(this.out), this.packetRows, this.packetStrings]) appender.close();
-    await loadCsv(this.db, 'flows', staged.flows);
-    await loadCsv(this.db, 'dns', staged.dns);
     await this.writeProcesses();
 
     const { RowAppender } = await import('../db/appender.js');

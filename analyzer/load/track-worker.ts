@@ -1,7 +1,8 @@
 /**
  * Worker thread between the decoder and the loader: tracks connections (track.ts) in packet
  * order and passes every message on, each batch with its flow columns filled and its column
- * buffers transferred, never copied. Flows and DNS rows go to CSV files the loader loads at the end.
+ * buffers transferred, never copied. Flows and DNS rows go to CSV parts, each announced to the
+ * loader once complete.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { DecodeMessage } from './decode.js';
@@ -9,9 +10,13 @@ import { transferList } from './packet-batch.js';
 import { PacketTracker } from './track.js';
 
 /** What the loader receives: the decoder's messages, the end with the tracker's totals. */
-export type LoadMessage = Exclude<DecodeMessage, { type: 'end' }> | (Extract<DecodeMessage, { type: 'end' }> & { flows: number; trackSeconds: number });
+export type LoadMessage =
+  | Exclude<DecodeMessage, { type: 'end' }>
+  /** A CSV part of rows for `table` is complete (csv-stage.ts). */
+  | { type: 'staged'; table: string; path: string }
+  | (Extract<DecodeMessage, { type: 'end' }> & { flows: number; trackSeconds: number });
 
-const { decoded, staged } = workerData as { decoded: MessagePort; staged: { flows: string; dns: string } };
+const { decoded, stagingDir } = workerData as { decoded: MessagePort; stagingDir: string };
 let tracker: PacketTracker | null = null;
 let seconds = 0;
 
@@ -19,7 +24,7 @@ const post = (message: LoadMessage) => parentPort!.postMessage(message, message.
 
 decoded.on('message', (message: DecodeMessage) => {
   try {
-    if (message.type === 'header') tracker = new PacketTracker(message.header.sessionId, staged);
+    if (message.type === 'header') tracker = new PacketTracker(message.header.sessionId, stagingDir, (table, path) => post({ type: 'staged', table, path }));
     if (message.type === 'batch') {
       const start = performance.now();
       tracker!.batch(message.batch);

@@ -11,7 +11,7 @@ import { ConnTracker, type TrackedPacket } from '../flows/tracker.js';
 import type { OuterDatagram, TunnelLayer } from '../dissect/tunnels.js';
 import { isRegisteredPort } from '../content/ports.js';
 import type { ContentSighting } from '../content/sniff.js';
-import { CsvFile } from '../db/csv-stage.js';
+import { CsvParts } from '../db/csv-stage.js';
 import type { PacketBatch, TrackColumns } from './packet-batch.js';
 
 /** How long an announced data connection is awaited, as Zeek's expected connections are: five minutes. */
@@ -22,16 +22,17 @@ export class PacketTracker {
   /** Data connections FTP announced and not yet seen, by "responder address|port": when announced. */
   private readonly expected = new Map<string, number>();
   private readonly packet = new BatchPacket();
-  private readonly flows: CsvFile;
-  private readonly dns: CsvFile;
+  private readonly flows: CsvParts;
+  private readonly dns: CsvParts;
 
-  /** Finished flows go to `staged.flows` as rows of the flows table, DNS messages to `staged.dns`. */
+  /** Finished flows and DNS messages become rows of the flows and dns tables, in CSV parts in `stagingDir`, each handed to `onPart` when done. */
   constructor(
     private readonly sessionId: string,
-    staged: { flows: string; dns: string },
+    stagingDir: string,
+    onPart: (table: string, path: string) => void,
   ) {
-    this.flows = new CsvFile(staged.flows);
-    this.dns = new CsvFile(staged.dns);
+    this.flows = new CsvParts(stagingDir, 'flows', onPart);
+    this.dns = new CsvParts(stagingDir, 'dns', onPart);
     this.tracker = new ConnTracker(sessionId, (conn) => this.flows.row(flowRow(sessionId, conn)));
   }
 

@@ -25,7 +25,15 @@ export interface FrameHeader {
 }
 
 export function encodeFrame(type: FrameTypeCode, sequence: number, eventCount: number, payload: Uint8Array): Buffer {
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_SIZE + payload.length);
+  return Buffer.concat([encodeFrameHeader(type, sequence, eventCount, payload), payload]);
+}
+
+/**
+ * The header of the frame carrying `payload`. The writer writes header and payload apart: a new
+ * buffer for each 1 MiB frame made the kernel fault in its pages, a third of an import's time.
+ */
+export function encodeFrameHeader(type: FrameTypeCode, sequence: number, eventCount: number, payload: Uint8Array): Buffer {
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_SIZE);
   frame.writeUInt32LE(FRAME_MAGIC, 0);
   frame.writeUInt8(type, 4);
   frame.writeUInt8(0, 5); // flags: none defined in 1.0
@@ -36,7 +44,6 @@ export function encodeFrame(type: FrameTypeCode, sequence: number, eventCount: n
   frame.writeUInt32LE(crc32(payload), 20);
   frame.writeUInt32LE(0, 24);
   frame.writeUInt32LE(crc32(frame.subarray(0, 28)), 28);
-  frame.set(payload, FRAME_HEADER_SIZE);
   return frame;
 }
 

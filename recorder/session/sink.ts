@@ -5,6 +5,7 @@ import { closeSync, constants, fsyncSync, openSync, rmSync, writeSync } from 'no
 import { InputError } from '../errors.js';
 
 export interface ByteSink {
+  /** `bytes` are the caller's again once this returns (the writer refills its chunk): a sink that keeps them copies them. */
   write(bytes: Uint8Array): void;
   close(): void;
 }

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { checkEvent, packr, toWire } from './codec.js';
 import { FORMAT_NAME, FORMAT_VERSION, type KindName, type SessionEvent, type SessionHeader } from './events.js';
-import { FILE_SIGNATURE, FrameType, encodeFrame } from './frame.js';
+import { FILE_SIGNATURE, FrameType, encodeFrameHeader } from './frame.js';
 import { encodeHeader, encodeTrailer } from './header.js';
 import type { ByteSink } from './sink.js';
 
@@ -86,7 +86,8 @@ export class SessionWriter {
   }
 
   private writeFrame(type: (typeof FrameType)[keyof typeof FrameType], eventCount: number, payload: Uint8Array): void {
-    this.sink.write(encodeFrame(type, this.sequence++, eventCount, payload));
+    this.sink.write(encodeFrameHeader(type, this.sequence++, eventCount, payload));
+    this.sink.write(payload);
   }
 }
 

@@ -14,7 +14,8 @@ export class StreamSink implements ReplaySink {
   constructor(private readonly stream: Writable, private readonly endOnClose = true) {}
 
   write(bytes: Uint8Array): void {
-    if (!this.stream.write(bytes) && !this.pending) {
+    // A stream may queue what it cannot write now: a copy, since the caller reuses `bytes`.
+    if (!this.stream.write(Buffer.from(bytes)) && !this.pending) {
       this.pending = new Promise((resolve) => this.stream.once('drain', () => {
         this.pending = null;
         resolve();
