@@ -109,33 +109,48 @@ export class CsvFile {
 const quoted = (v: string) => (v === '' || /[",\n\r\\]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
 /**
- * Loads CSV parts as they come, one after the other, on a connection of their own: the caller
- * goes on (appending packets on its own connection) while DuckDB reads. `done` waits for every
- * part and throws the first failure.
+ * Loads CSV parts as they come, on a connection of their own: the caller goes on (appending
+ * packets on its own connection) while DuckDB reads. Parts that arrive while a load runs are
+ * read together by the next one (five flows parts at once: 0.35 s, one by one: 0.5–0.6 s).
+ * `done` waits for every part and throws the first failure.
  */
 export class StagedLoads {
-  private queue: Promise<void> = Promise.resolve();
+  private readonly waiting = new Map<string, string[]>();
+  private running: Promise<void> | null = null;
   private failure: unknown = null;
 
   constructor(private readonly connection: DuckDBConnection) {}
 
   load(table: string, path: string): void {
-    this.queue = this.queue
-      .then(() => (this.failure === null ? loadCsv(this.connection, table, path) : undefined))
-      .catch((err: unknown) => {
-        this.failure ??= err;
-      })
-      .finally(() => rmSync(path, { force: true }));
+    this.waiting.set(table, [...(this.waiting.get(table) ?? []), path]);
+    this.running ??= this.pump();
   }
 
   async done(): Promise<void> {
-    await this.queue;
+    while (this.running) await this.running;
     if (this.failure !== null) throw this.failure;
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      for (const [table, paths] of this.waiting) {
+        this.waiting.delete(table);
+        try {
+          if (this.failure === null) await loadCsv(this.connection, table, paths);
+        } catch (err) {
+          this.failure = err;
+        } finally {
+          for (const path of paths) rmSync(path, { force: true });
+        }
+      }
+    } finally {
+      this.running = null;
+    }
   }
 }
 
-/** Loads every row of a closed CsvFile into `table`. */
-export async function loadCsv(connection: DuckDBConnection, table: string, path: string): Promise<void> {
+/** Loads every row of closed CsvFiles into `table`. */
+export async function loadCsv(connection: DuckDBConnection, table: string, paths: string[]): Promise<void> {
   // Only type imports of DuckDB here: the tracking worker writes CsvFiles without loading it.
   const reader = await connection.runAndReadAll('SELECT column_name AS name, data_type AS type FROM duckdb_columns() WHERE table_name = $1 ORDER BY column_index', [table]);
   const columns = reader.getRowObjectsJS() as { name: string; type: string }[];
@@ -146,7 +161,8 @@ export async function loadCsv(connection: DuckDBConnection, table: string, path:
   const spec = columns.map((c) => `'${c.name}': '${isList(c) ? 'VARCHAR' : c.type}'`).join(', ');
   const values = columns.map((c) => (isList(c) ? `from_json("${c.name}", '["${c.type.slice(0, -2)}"]')` : `"${c.name}"`)).join(', ');
   await connection.run(
-    `INSERT INTO ${table} SELECT ${values} FROM read_csv($path, header = false, auto_detect = false, nullstr = '\\N', allow_quoted_nulls = false, quote = '"', escape = '"', columns = {${spec}})`,
-    { path },
+    `INSERT INTO ${table} SELECT ${values} FROM read_csv(string_split($paths, chr(10)), header = false, auto_detect = false, nullstr = '\\N', allow_quoted_nulls = false, quote = '"', escape = '"', columns = {${spec}})`,
+    // The list travels as newline-joined text: a bound parameter, and no temporary path holds a newline.
+    { paths: paths.join('\n') },
   );
 }
