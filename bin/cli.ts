@@ -18,6 +18,10 @@ export async function main(args: string[]): Promise<number> {
   // Everything netprov creates — sessions, databases and their logs, exports, temporary files —
   // holds what the evidence holds: private to the user, whatever creates it (DuckDB included).
   process.umask(0o077);
+  // An asynchronous EPIPE arrives as the stream's error event, not as a throw.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+  });
   const context = { version, warn: (line: string) => process.stderr.write(`netprov: warning: ${line}\n`) };
   const cli = yargs(args)
     .scriptName('netprov')
@@ -50,6 +54,8 @@ export async function main(args: string[]): Promise<number> {
     await cli.parseAsync();
     return 0;
   } catch (err) {
+    // The reader went away (`netprov flows | head`): it has what it wanted; nothing failed.
+    if ((err as NodeJS.ErrnoException)?.code === 'EPIPE') return 0;
     const environment = environmentError(err);
     if (err instanceof InputError || environment) {
       process.stderr.write(`netprov: ${environment ?? (err as Error).message}\n`);

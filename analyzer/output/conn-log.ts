@@ -22,18 +22,31 @@ export const NETPROV_FIELDS = [
 
 export type FlowRecord = Record<string, string | number | boolean | string[] | null>;
 
-const FLOWS_SQL = `SELECT session_id, uid, start_t, s.start_ns, orig_h, orig_p, resp_h, resp_p, proto, duration, orig_bytes, resp_bytes,
+const FLOW_COLUMNS = `session_id, uid, start_t, s.start_ns, orig_h, orig_p, resp_h, resp_p, proto, duration, orig_bytes, resp_bytes,
             conn_state, missed_bytes, history, orig_pkts, orig_ip_bytes, resp_pkts, resp_ip_bytes, ip_proto, community_id,
             tunnel_parents, orig_l2_addr, resp_l2_addr, process_key, pid, exe, argv, attribution_method, attribution_confidence, unattributed_reason, dns_name,
-            service, server_name, alpn, http_host, nat_of, netns, cgroup_path, container_runtime, container_id, pod_uid, systemd_unit
+            service, server_name, alpn, http_host, nat_of, netns, cgroup_path, container_runtime, container_id, pod_uid, systemd_unit`;
+
+const FLOWS_SQL = `SELECT ${FLOW_COLUMNS}
      FROM flow_details JOIN sessions s USING (session_id)
      WHERE $1::VARCHAR IS NULL OR session_id = $1
-     ORDER BY session_id, start_t, uid
-     LIMIT $2`;
+     ORDER BY session_id, start_t, uid`;
+
+// The first flows chosen from the flows table, then given their details: ordering every flow's
+// details to keep 50 took twice as long (77,592 flows: 0.48 s -> 0.25 s, the same rows).
+const FIRST_FLOWS_SQL = `WITH shown AS (
+         SELECT session_id, uid FROM flows
+         WHERE $1::VARCHAR IS NULL OR session_id = $1
+         ORDER BY session_id, start_t, uid
+         LIMIT $2
+     )
+     SELECT ${FLOW_COLUMNS}
+     FROM flow_details JOIN shown USING (session_id, uid) JOIN sessions s USING (session_id)
+     ORDER BY session_id, start_t, uid`;
 
 /** Flows with their attribution in (session, start, uid) order, the same on every run: all of them, or the first `limit`. */
 export async function flowRecords(db: Database, sessionId: string | null = null, limit: number | null = null): Promise<FlowRecord[]> {
-  return (await query(db, FLOWS_SQL, [sessionId, limit])).map(flowRecord);
+  return (await (limit === null ? query(db, FLOWS_SQL, [sessionId]) : query(db, FIRST_FLOWS_SQL, [sessionId, limit]))).map(flowRecord);
 }
 
 /**
@@ -41,7 +54,7 @@ export async function flowRecords(db: Database, sessionId: string | null = null,
  * one chunk in memory, not all of them (materialised, 747,000 flows took 4.7 GB).
  */
 export async function* flowRecordChunks(db: Database, sessionId: string | null = null): AsyncGenerator<FlowRecord[]> {
-  const result = await db.connection.stream(FLOWS_SQL, [sessionId, null]);
+  const result = await db.connection.stream(FLOWS_SQL, [sessionId]);
   for await (const rows of result.yieldRowObjectJs()) yield rows.map((row) => flowRecord(numbers(row)));
 }
 

@@ -61,11 +61,11 @@ describe('session round trip', () => {
 
 describe('session writer', () => {
   it('flushes a partly filled chunk by time, so a live session on disk is never far behind', async () => {
-    const { mkdtempSync, readFileSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
+    const { readFileSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { FileSink } = await import('../../recorder/session/sink.js');
-    const path = join(mkdtempSync(join(tmpdir(), 'netprov-')), 'live.npsession');
+    const { scratch } = await import('../helpers/paths.js');
+    const path = join(scratch(), 'live.npsession');
     const writer = new SessionWriter(new FileSink(path), newHeader({ startNs: 0n, sensor: { name: 'test', version: '0' } }), { chunkBytes: 1 << 20, flushMs: 20 });
     writer.append({ kind: 'mark', t: 1, text: 'first' });
     const before = [...SessionReader.fromBytes(readFileSync(path), 'live').events()];
