@@ -77,7 +77,7 @@ export interface StartedLoad {
   messages: AsyncGenerator<LoadMessage>;
   /** Ends the worker threads (also when the load never began: the database failed to open). */
   stop: () => Promise<void>;
-  /** The CSV files the tracking worker writes flows and DNS rows into. */
+  /** The private folder of the CSV parts the tracking worker writes flows and DNS rows into. */
   staged: { dir: string; remove: () => void };
   started: number;
 }
