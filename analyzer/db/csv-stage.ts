@@ -56,7 +56,8 @@ export class CsvParts {
   }
 }
 
-export class CsvFile {
+/** One CSV file of a table's rows: a part of CsvParts. */
+class CsvFile {
   private readonly fd: number;
   /**
    * Lines not yet written, each one flat string (joined, not built by +=: a line of ~30 appended
@@ -66,7 +67,6 @@ export class CsvFile {
   private lines: string[] = [];
   private pending = 0;
   private readonly fields: string[] = [];
-  rows = 0;
   /** Characters of CSV text so far. */
   bytes = 0;
 
@@ -89,7 +89,6 @@ export class CsvFile {
     this.lines.push(line);
     this.pending += line.length + 1;
     this.bytes += line.length + 1;
-    this.rows++;
     if (this.pending >= FLUSH_AT) this.flush();
   }
 
