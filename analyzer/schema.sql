@@ -106,6 +106,8 @@ CREATE TABLE IF NOT EXISTS socket_events (
 
 -- Packets are stored as numbers (packet_rows) and read through the `packets` view (views.sql),
 -- which adds session_id, addresses, flow uid and text: loading stays a bulk copy of numbers.
+-- With --db this table holds them; in memory it is replaced by a view over one Parquet file per
+-- session in the analysis's private temporary folder, same columns (db/packet-store.ts).
 -- In packet_rows -1 stands for NULL (ip_version: 0; from_first_sender: 2).
 CREATE TABLE IF NOT EXISTS packet_rows (
     session_no        INTEGER,           -- sessions.session_no

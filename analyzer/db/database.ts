@@ -12,6 +12,10 @@ import { projectFile } from '../../recorder/project.js';
 
 export interface Database {
   connection: DuckDBConnection;
+  /** Held in memory, not in a file: packet_rows is then Parquet files in `tempFolder` (packet-store.ts). */
+  inMemory: boolean;
+  /** The private 0700 folder of DuckDB's spill files and an in-memory analysis's packet files, removed on close. */
+  tempFolder: string;
   /** Another connection to the same database (closed by its user), for work that runs beside `connection`'s. */
   connect(): Promise<DuckDBConnection>;
   /** DuckDB's memory limits in MiB: while loading threads run beside it, and after (queries). */
@@ -55,10 +59,13 @@ export async function openDatabase(path: string | null, access: 'read-write' | '
   }
   if (access === 'read-write') {
     await connection.run(readFileSync(projectFile('analyzer/schema.sql'), 'utf8'));
+    if (path === null) await (await import('./packet-store.js')).packetRowsFromFiles(connection, spill.path);
     await connection.run(readFileSync(projectFile('analyzer/views.sql'), 'utf8'));
   }
   return {
     connection,
+    inMemory: path === null,
+    tempFolder: spill.path,
     memory,
     connect: () => instance.connect(),
     close() {
@@ -104,7 +111,7 @@ async function missingColumn(connection: DuckDBConnection): Promise<string | nul
   return null;
 }
 
-/** A 0700 folder in the system temp dir for DuckDB's spill files, removed on close or exit. */
+/** A 0700 folder in the system temp dir for DuckDB's spill files (and packet files), removed on close or exit. */
 function privateTempFolder(): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), 'netprov-spill-'));
   const remove = () => {
@@ -117,7 +124,8 @@ function privateTempFolder(): { path: string; remove: () => void } {
 
 /**
  * Closes the database off from everything but itself, before it runs SQL a user wrote (`sql`,
- * `query`): no file is read or written except `allowedPaths` (an output being written), no
+ * `query`): no file is read or written except `allowedPaths` (an output being written) and, in
+ * memory, the analysis's own temporary folder (its packet files are packet_rows), no
  * extension is installed or loaded from outside, no database attached, and the configuration
  * locked so that the statement cannot undo it. `allowedPaths` null leaves file access open
  * (--allow-files); extensions stay off and the configuration locked either way.
@@ -128,6 +136,7 @@ export async function confine(db: Database, allowedPaths: string[] | null): Prom
   await c.run('SET autoload_known_extensions = false');
   if (allowedPaths !== null) {
     await c.run(`SET allowed_paths = [${allowedPaths.map((_, i) => `$p${i}`).join(', ')}]`, Object.fromEntries(allowedPaths.map((p, i) => [`p${i}`, p])));
+    if (db.inMemory) await c.run('SET allowed_directories = [$folder]', { folder: db.tempFolder });
     await c.run('SET enable_external_access = false');
   }
   await c.run('SET lock_configuration = true');

@@ -1,7 +1,7 @@
 /**
- * Column kinds of the numeric tables loaded in bulk (column-stage.ts): each a typed array and
- * the DuckDB type it is copied into. Kept apart from column-stage.ts so that the decoding
- * workers, which fill these arrays, never load DuckDB (~0.2 s of start-up each).
+ * Column kinds of the numeric columns passed between the loading threads, and of packet_rows
+ * (written as Parquet, parquet-file.ts): each a typed array and the DuckDB type it becomes.
+ * Nothing here loads DuckDB: the decoding workers fill these arrays and never need it.
  */
 export const Staged = {
   i64: { type: 'BIGINT', array: BigInt64Array },

@@ -2,8 +2,8 @@
  * Loads one session into the analysis database, as a pipeline of three threads: a worker reads,
  * checks, decodes and dissects (decode.ts); a second tracks connections in packet order
  * (track.ts), writing finished flows as CSV; this thread follows processes in event order and
- * streams rows into DuckDB, the one thing only it can do. Packets are copied into packet_rows as
- * numbers (db/column-stage.ts); the packets view adds their text. Memory holds the open
+ * streams rows into DuckDB, the one thing only it can do. Packets are written as numbers to a
+ * Parquet file that becomes packet_rows (db/packet-store.ts); the packets view adds their text. Memory holds the open
  * connections, the process table and a few batches in flight, never the session.
  */
 import { readFileSync } from 'node:fs';
@@ -13,11 +13,11 @@ import { InputError } from '../../recorder/errors.js';
 import { FlowOrigin, type SessionEvent, type SessionHeader } from '../../recorder/session/events.js';
 import type { ReadReport } from '../../recorder/session/reader.js';
 import type { RowAppender } from '../db/appender.js';
-import type { BulkAppender } from '../db/column-stage.js';
+import { PacketRowsWriter } from '../db/packet-store.js';
 import { csvStaging, StagedLoads } from '../db/csv-stage.js';
 import { query, type Database } from '../db/database.js';
 import { projectFile } from '../../recorder/project.js';
-import { ROW_COLUMNS, transferList, type PacketBatch } from './packet-batch.js';
+import { transferList, type PacketBatch } from './packet-batch.js';
 import { containerOf } from './containers.js';
 import { ProcessModel } from './processes.js';
 import type { LoadMessage } from './track-worker.js';
@@ -39,8 +39,8 @@ export interface StageTimes {
   trackWorker: number;
   /** This thread: processes and other events, staging rows. */
   main: number;
-  /** Of `main`: copying packet rows into DuckDB. */
-  stageToDuckDb: number;
+  /** Of `main`: writing packet rows (their Parquet file). */
+  packetRows: number;
   /** Flows still open, processes, attribution: the work after the last event. */
   finish: number;
   /** From the process's start until the input's first bytes had been read: node, modules, workers (wall clock: a worker's performance.timeOrigin is its own). */
@@ -117,6 +117,9 @@ async function finishLoad(db: Database, { input, messages, stop, started }: Star
   const staging = new StagedLoads(stagingConnection);
   try {
     return await loadMessages(db, session, staging, { messages, stop, started, input }, readingSince, options);
+  } catch (err) {
+    session.abandon();
+    throw err;
   } finally {
     // Never close a connection while a part is still loading on it.
     await staging.done().catch(() => {});
@@ -128,7 +131,7 @@ async function loadMessages(
   db: Database, session: SessionLoad, staging: StagedLoads, { messages, stop, started, input }: Pick<StartedLoad, 'messages' | 'stop' | 'started' | 'input'>,
   readingSince: number, options: LoadOptions,
 ): Promise<LoadResult> {
-  const seconds: StageTimes = { decodeWorker: 0, trackWorker: 0, main: 0, stageToDuckDb: 0, finish: 0, startup: (readingSince - (Date.now() - performance.now())) / 1000 };
+  const seconds: StageTimes = { decodeWorker: 0, trackWorker: 0, main: 0, packetRows: 0, finish: 0, startup: (readingSince - (Date.now() - performance.now())) / 1000 };
   let end: Extract<LoadMessage, { type: 'end' }> | null = null;
   for await (const message of messages) {
     if (message.type === 'batch') {
@@ -150,7 +153,7 @@ async function loadMessages(
   await staging.done();
   const result = await session.finish(input, end!.report, end!.warnings, end!.flows);
   seconds.finish = (performance.now() - finishStart) / 1000;
-  seconds.stageToDuckDb = session.stageSeconds;
+  seconds.packetRows = session.stageSeconds;
   seconds.decodeWorker = (finishStart - started) / 1000;
   return { ...result, seconds };
 }
@@ -238,21 +241,26 @@ class SessionLoad {
     private readonly db: Database,
     private readonly header: SessionHeader,
     private readonly out: Record<'socket_events' | 'losses' | 'interfaces', RowAppender>,
-    private readonly packetRows: BulkAppender,
+    private readonly packetRows: PacketRowsWriter,
     private readonly packetStrings: RowAppender,
     private readonly sessionNo: number,
   ) {}
 
   static async start(db: Database, header: SessionHeader): Promise<SessionLoad> {
     // DuckDB's modules are loaded once the database is open, not at start-up (see database.ts).
-    const [{ RowAppender }, { BulkAppender }] = await Promise.all([import('../db/appender.js'), import('../db/column-stage.js')]);
+    const { RowAppender } = await import('../db/appender.js');
     const c = db.connection;
     const names = ['socket_events', 'losses', 'interfaces'] as const;
     const appenders = await Promise.all(names.map((name) => RowAppender.create(c, name)));
     const out = Object.fromEntries(names.map((name, i) => [name, appenders[i]])) as SessionLoad['out'];
     const [{ next }] = await query(db, 'SELECT coalesce(max(session_no), 0) + 1 AS next FROM sessions');
-    const packetRows = await BulkAppender.open(c, 'packet_rows', Object.values(ROW_COLUMNS));
+    const packetRows = new PacketRowsWriter(db.tempFolder, next as number);
     return new SessionLoad(db, header, out, packetRows, await RowAppender.create(c, 'packet_strings'), next as number);
+  }
+
+  /** A load that failed: its packet file is left unfinished. */
+  abandon(): void {
+    this.packetRows.abandon();
   }
 
   get stageSeconds(): number {
@@ -274,7 +282,7 @@ class SessionLoad {
       this.problemCounts.get(problem)!.packets++;
     }
     rows.session_no.fill(this.sessionNo, 0, batch.count);
-    this.packetRows.append(Object.values(rows), batch.count);
+    this.packetRows.append(rows, batch.count);
     this.packets += batch.count;
     this.events += batch.count;
   }
@@ -319,7 +327,8 @@ class SessionLoad {
     const path = inputName(input);
     const sessionId = this.header.sessionId;
     const c = this.db.connection;
-    for (const appender of [...Object.values(this.out), this.packetRows, this.packetStrings]) appender.close();
+    for (const appender of [...Object.values(this.out), this.packetStrings]) appender.close();
+    await this.packetRows.finish(c, this.db.inMemory);
     await this.writeProcesses();
 
     const { RowAppender } = await import('../db/appender.js');
