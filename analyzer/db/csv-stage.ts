@@ -36,10 +36,15 @@ export class CsvParts {
     private readonly onPart: (table: string, path: string) => void,
   ) {}
 
-  /** One row in the table's column order (see CsvFile.row). */
+  /** One row in the table's column order (see csvLine). */
   row(values: readonly unknown[]): void {
+    this.line(csvLine(values));
+  }
+
+  /** One row already in CSV (csvLine), without its line end. */
+  line(text: string): void {
     this.file ??= new CsvFile(join(this.dir, `${this.table}-${++this.parts}.csv`));
-    this.file.row(values);
+    this.file.line(text);
     this.rows++;
     if (this.file.bytes >= PART_AT) this.endPart();
   }
@@ -66,7 +71,6 @@ class CsvFile {
    */
   private lines: string[] = [];
   private pending = 0;
-  private readonly fields: string[] = [];
   /** Characters of CSV text so far. */
   bytes = 0;
 
@@ -74,18 +78,7 @@ class CsvFile {
     this.fd = openSync(path, 'w', 0o600);
   }
 
-  /** One row in the table's column order; null is NULL, an array a list (as JSON: loadCsv reads it back). */
-  row(values: readonly unknown[]): void {
-    const fields = this.fields;
-    fields.length = values.length;
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i];
-      if (v === null || v === undefined) fields[i] = '\\N';
-      else if (typeof v === 'string') fields[i] = quoted(v);
-      else if (Array.isArray(v)) fields[i] = quoted(JSON.stringify(v));
-      else fields[i] = String(v);
-    }
-    const line = fields.join(',');
+  line(line: string): void {
     this.lines.push(line);
     this.pending += line.length + 1;
     this.bytes += line.length + 1;
@@ -102,6 +95,24 @@ class CsvFile {
     this.lines = [];
     this.pending = 0;
   }
+}
+
+const fields: string[] = [];
+
+/**
+ * Values as one CSV line (no line end) in the table's column order: null is NULL, an array a
+ * list (as JSON: loadCsv reads it back). One flat string (see CsvFile.lines).
+ */
+export function csvLine(values: readonly unknown[]): string {
+  fields.length = values.length;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) fields[i] = '\\N';
+    else if (typeof v === 'string') fields[i] = quoted(v);
+    else if (Array.isArray(v)) fields[i] = quoted(JSON.stringify(v));
+    else fields[i] = String(v);
+  }
+  return fields.join(',');
 }
 
 /** A text field, quoted when it must be: an empty one too, which unquoted would read back as NULL. */

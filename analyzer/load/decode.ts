@@ -14,7 +14,8 @@ import { SessionWriter } from '../../recorder/session/writer.js';
 import type { LoadInput } from './inputs.js';
 import { ContentReader } from '../content/sniff.js';
 import { parseDns } from '../dns/message.js';
-import { dissect, macAddress, newDissected } from '../dissect/packet.js';
+import { csvLine } from '../db/csv-stage.js';
+import { dissect, formatAddress, macAddress, newDissected } from '../dissect/packet.js';
 import { isPorted } from '../flows/tracker.js';
 import { Reassembler } from './fragments.js';
 import { BATCH_SIZE, newRows, newTrack, type PacketBatch, type ReusableColumns } from './packet-batch.js';
@@ -93,6 +94,7 @@ function decodeFrom(
 ): void {
   const path = input.kind === 'session' ? input.path : input.files.join(' + ');
   emit({ type: 'header', header: reader.header, readingSince: Date.now() });
+  const { sessionId } = reader.header;
 
   const linkTypes = new Map<number, number>();
   const d = newDissected(verifyChecksums);
@@ -222,10 +224,17 @@ function decodeFrom(
         }
         if ((d.protocol === 17 || d.protocol === 6) && d.payloadLen > 0 && (DNS_PORTS.has(d.srcPort) || DNS_PORTS.has(d.dstPort))) {
           // DNS over TCP starts with a 2-byte length.
-          const message = parseDns(b, d.protocol === 6 ? at + 2 : at, Math.min(end, at + d.payloadLen));
-          if (message) {
-            const { records: _, ...sighting } = message;
-            batch.dns.push({ ...sighting, packet: i });
+          const m = parseDns(b, d.protocol === 6 ? at + 2 : at, Math.min(end, at + d.payloadLen));
+          if (m) {
+            const src = formatAddress(b, d.srcAt, d.ipVersion);
+            const dst = formatAddress(b, d.dstAt, d.ipVersion);
+            const [client, server] = m.isResponse ? [dst, src] : [src, dst];
+            // The dns table's columns, the flow's uid between head and tail (see DnsSighting).
+            batch.dns.push({
+              packet: i,
+              head: `${csvLine([sessionId, tExact ?? t])},`,
+              tail: `,${csvLine([m.id, client, server, m.isResponse, m.query, m.qtype, m.isResponse ? m.rcode : null, m.answers, m.ttls])}`,
+            });
           }
         }
         if (transport && (d.protocol === 6 || d.protocol === 17) && d.payloadLen > 0 && d.fragOffset === 0) {

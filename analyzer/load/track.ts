@@ -27,7 +27,7 @@ export class PacketTracker {
 
   /** Finished flows and DNS messages become rows of the flows and dns tables, in CSV parts in `stagingDir`, each handed to `onPart` when done. */
   constructor(
-    private readonly sessionId: string,
+    sessionId: string,
     stagingDir: string,
     onPart: (table: string, path: string) => void,
   ) {
@@ -52,11 +52,10 @@ export class PacketTracker {
       rows.flow_no[i] = hit ? hit.conn.no : -1;
       rows.from_first_sender[i] = hit ? (hit.fromFirstSender ? 1 : 0) : 2;
       for (; dns < batch.dns.length && batch.dns[dns].packet === i; dns++) {
-        const m = batch.dns[dns];
         if (!hit) continue;
         hit.conn.addService('dns');
-        const [client, server] = m.isResponse ? [hit.dst, hit.src] : [hit.src, hit.dst];
-        this.dns.row([this.sessionId, rows.t[i], hit.conn.uid, m.id, client, server, m.isResponse, m.query, m.qtype, m.isResponse ? m.rcode : null, m.answers, m.ttls]);
+        const { head, tail } = batch.dns[dns];
+        this.dns.line(head + hit.conn.uid + tail);
       }
       for (; content < batch.content.length && batch.content[content].packet === i; content++) {
         if (!hit) continue;
