@@ -284,9 +284,9 @@ function transport(d: Dissected, b: Uint8Array): void {
 /** The 48-bit MAC address at `at` as a number (exact in a double), or -1 for `at` -1. */
 export const macAddress = (b: Uint8Array, at: number): number => (at < 0 ? -1 : u16(b, at) * 2 ** 32 + u32(b, at + 2));
 
-/** An address as connection tracking keys it: IPv4 as a number, IPv6 as 32 hex digits. */
+/** An address as connection tracking keys it: IPv4 as a number (see AddressId), IPv6 as 32 hex digits. */
 export function addressId(b: Uint8Array, at: number, version: number): number | string {
-  if (version === 4) return u32(b, at);
+  if (version === 4) return u32(b, at) | 0;
   let hex = '';
   for (let i = 0; i < 16; i += 4) hex += u32(b, at + i).toString(16).padStart(8, '0');
   return hex;

@@ -8,7 +8,11 @@ import { TcpState, tcpConnState, type TcpHost } from './tcp.js';
 /** The application analyzers whose message contents make Zeek flip roles. */
 export type AppAnalyzer = 'dns' | 'ntp' | null;
 
-/** An IPv4 address as a number, an IPv6 address as hex: what packets are matched on. */
+/**
+ * An IPv4 address as a signed 32-bit number, an IPv6 address as hex: what packets are matched on.
+ * Signed, so that V8 holds it as a small integer: an unsigned one past 2^31 (192.168.x.x) is a
+ * heap number, allocated per packet and chased on every comparison.
+ */
 export type AddressId = number | string;
 
 export interface ConnEndpoints {

@@ -144,8 +144,8 @@ class BatchPacket implements TrackedPacket {
     this.fragOffset = k.fragOffset[i];
     this.broken = k.broken[i] === 1;
     if (this.ipVersion === 4) {
-      this.srcId = k.src0[i];
-      this.dstId = k.dst0[i];
+      this.srcId = k.src0[i] | 0;
+      this.dstId = k.dst0[i] | 0;
     } else if (this.ipVersion === 6) {
       this.srcId = hex128(k.src0[i], k.src1[i], k.src2[i], k.src3[i]);
       this.dstId = hex128(k.dst0[i], k.dst1[i], k.dst2[i], k.dst3[i]);
