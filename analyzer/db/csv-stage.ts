@@ -122,14 +122,18 @@ const quoted = (v: string) => (v === '' || /[",\n\r\\]/.test(v) ? `"${v.replace(
  * Loads CSV parts as they come, on a connection of their own: the caller goes on (appending
  * packets on its own connection) while DuckDB reads. Parts that arrive while a load runs are
  * read together by the next one (five flows parts at once: 0.35 s, one by one: 0.5–0.6 s).
- * `done` waits for every part and throws the first failure.
+ * `done` waits for every part and throws the first failure. `fixed` columns are the same in every
+ * row of every part (a load's session_id), so the parts leave them out (see loadCsv).
  */
 export class StagedLoads {
   private readonly waiting = new Map<string, string[]>();
   private running: Promise<void> | null = null;
   private failure: unknown = null;
 
-  constructor(private readonly connection: DuckDBConnection) {}
+  constructor(
+    private readonly connection: DuckDBConnection,
+    private readonly fixed: Record<string, string> = {},
+  ) {}
 
   load(table: string, path: string): void {
     this.waiting.set(table, [...(this.waiting.get(table) ?? []), path]);
@@ -146,7 +150,7 @@ export class StagedLoads {
       for (const [table, paths] of this.waiting) {
         this.waiting.delete(table);
         try {
-          if (this.failure === null) await loadCsv(this.connection, table, paths);
+          if (this.failure === null) await loadCsv(this.connection, table, paths, this.fixed);
         } catch (err) {
           this.failure = err;
         } finally {
@@ -159,20 +163,28 @@ export class StagedLoads {
   }
 }
 
-/** Loads every row of closed CsvFiles into `table`. */
-export async function loadCsv(connection: DuckDBConnection, table: string, paths: string[]): Promise<void> {
+/**
+ * Loads every row of closed CsvFiles into `table`. Columns named in `fixed` take its value in
+ * every row and are not in the files: the rows hold the table's other columns, in order (a
+ * session_id repeated on each row was a fifth of the DNS rows' text).
+ */
+export async function loadCsv(connection: DuckDBConnection, table: string, paths: string[], fixed: Record<string, string> = {}): Promise<void> {
   // Only type imports of DuckDB here: the tracking worker writes CsvFiles without loading it.
   const reader = await connection.runAndReadAll('SELECT column_name AS name, data_type AS type FROM duckdb_columns() WHERE table_name = $1 ORDER BY column_index', [table]);
   const columns = reader.getRowObjectsJS() as { name: string; type: string }[];
+  const read = columns.filter((c) => !(c.name in fixed));
+  const fixedNames = Object.keys(fixed);
   // Column names and types come from the table's own definition, never from input. Lists are
   // read as their JSON text. A quoted field is never NULL: CsvFile writes NULL unquoted, so a
   // name that is literally \N stays a name.
   const isList = (c: { type: string }) => c.type.endsWith('[]');
-  const spec = columns.map((c) => `'${c.name}': '${isList(c) ? 'VARCHAR' : c.type}'`).join(', ');
-  const values = columns.map((c) => (isList(c) ? `from_json("${c.name}", '["${c.type.slice(0, -2)}"]')` : `"${c.name}"`)).join(', ');
+  const spec = read.map((c) => `'${c.name}': '${isList(c) ? 'VARCHAR' : c.type}'`).join(', ');
+  const value = (c: { name: string; type: string }) =>
+    c.name in fixed ? `$fixed${fixedNames.indexOf(c.name)}` : isList(c) ? `from_json("${c.name}", '["${c.type.slice(0, -2)}"]')` : `"${c.name}"`;
+  const values = columns.map(value).join(', ');
   await connection.run(
     `INSERT INTO ${table} SELECT ${values} FROM read_csv(string_split($paths, chr(10)), header = false, auto_detect = false, nullstr = '\\N', allow_quoted_nulls = false, quote = '"', escape = '"', columns = {${spec}})`,
     // The list travels as newline-joined text: a bound parameter, and no temporary path holds a newline.
-    { paths: paths.join('\n') },
+    { paths: paths.join('\n'), ...Object.fromEntries(fixedNames.map((name, i) => [`fixed${i}`, fixed[name]])) },
   );
 }

@@ -94,7 +94,6 @@ function decodeFrom(
 ): void {
   const path = input.kind === 'session' ? input.path : input.files.join(' + ');
   emit({ type: 'header', header: reader.header, readingSince: Date.now() });
-  const { sessionId } = reader.header;
 
   const linkTypes = new Map<number, number>();
   const d = newDissected(verifyChecksums);
@@ -229,10 +228,10 @@ function decodeFrom(
             const src = formatAddress(b, d.srcAt, d.ipVersion);
             const dst = formatAddress(b, d.dstAt, d.ipVersion);
             const [client, server] = m.isResponse ? [dst, src] : [src, dst];
-            // The dns table's columns, the flow's uid between head and tail (see DnsSighting).
+            // The dns table's columns but session_id (the loader adds it), the flow's uid between head and tail (see DnsSighting).
             batch.dns.push({
               packet: i,
-              head: `${csvLine([sessionId, tExact ?? t])},`,
+              head: `${tExact ?? t},`,
               tail: `,${csvLine([m.id, client, server, m.isResponse, m.query, m.qtype, m.isResponse ? m.rcode : null, m.answers, m.ttls])}`,
             });
           }

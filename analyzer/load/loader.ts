@@ -114,7 +114,7 @@ async function finishLoad(db: Database, { input, messages, stop, started }: Star
   await db.connection.run(`SET memory_limit = '${db.memory.load}MiB'`);
   const session = await SessionLoad.start(db, header);
   const stagingConnection = await db.connect();
-  const staging = new StagedLoads(stagingConnection);
+  const staging = new StagedLoads(stagingConnection, { session_id: sessionId });
   try {
     return await loadMessages(db, session, staging, { messages, stop, started, input }, readingSince, options);
   } catch (err) {
@@ -345,7 +345,9 @@ class SessionLoad {
     ]);
     sessionRow.close();
     await c.run(readFileSync(projectFile('analyzer/attribution.sql'), 'utf8'), { session: sessionId, skew_ns: ATTRIBUTION_SKEW_NS });
-    await c.run(readFileSync(projectFile('analyzer/attribution-nat.sql'), 'utf8'), { session: sessionId });
+    // NAT joins a flow to one a connect opened: with none (a capture without sockets), it would only scan the packets.
+    const connects = await query(this.db, `SELECT 1 FROM attributions WHERE session_id = $1 AND socket_origin = 'connect' LIMIT 1`, [sessionId]);
+    if (connects.length > 0) await c.run(readFileSync(projectFile('analyzer/attribution-nat.sql'), 'utf8'), { session: sessionId });
     return {
       sessionId, file: path, events: this.events, packets: this.packets, flows,
       problems: [...report.problems.map((p) => `${path}: offset ${p.offset}: ${p.message}`), ...warnings],

@@ -33,7 +33,7 @@ export class PacketTracker {
   ) {
     this.flows = new CsvParts(stagingDir, 'flows', onPart);
     this.dns = new CsvParts(stagingDir, 'dns', onPart);
-    this.tracker = new ConnTracker(sessionId, (conn) => this.flows.row(flowRow(sessionId, conn)));
+    this.tracker = new ConnTracker(sessionId, (conn) => this.flows.row(flowRow(conn)));
   }
 
   /** Fills the batch's flow_no and from_first_sender; gives flows their services and names; writes DNS rows. */
@@ -229,7 +229,8 @@ function addressText(version: number, a: number, b: number, c: number, d: number
   return formatAddress(bytes, 0, 6);
 }
 
-function flowRow(sessionId: string, conn: Conn): unknown[] {
+/** A flows row without its session_id, which the loader adds (csv-stage.ts, loadCsv). */
+function flowRow(conn: Conn): unknown[] {
   const s = conn.summary();
   const hasDuration = s.durationNs > 0;
   const startT = conn.startExact ?? conn.startT;
@@ -237,7 +238,7 @@ function flowRow(sessionId: string, conn: Conn): unknown[] {
   const { origAddr, origPort, respAddr, respPort } = conn.ends;
   const [idOrigPort, idRespPort] = conn.idPorts ?? [origPort, respPort];
   return [
-    sessionId, conn.uid, conn.no, startT, lastT, origAddr, origPort, respAddr, respPort, conn.protoName,
+    conn.uid, conn.no, startT, lastT, origAddr, origPort, respAddr, respPort, conn.protoName,
     hasDuration ? s.durationNs / 1e9 : null, hasDuration ? s.origBytes : null, hasDuration ? s.respBytes : null,
     s.connState, conn.missedBytes, conn.history || null, conn.origPkts, conn.origIpBytes, conn.respPkts, conn.respIpBytes,
     conn.protocol, communityId(conn.protocol, origAddr, respAddr, idOrigPort, idRespPort),

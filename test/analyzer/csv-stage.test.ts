@@ -38,6 +38,24 @@ describe('CSV staging', () => {
     expect(loaded).toEqual(rows.map(([s, n, b, names, ttls]) => ({ s, n, b, names, ttls })));
   });
 
+  it('fills fixed columns from their bound value, reading the others from the parts', async () => {
+    db = await openDatabase(null);
+    await db.connection.run('CREATE TABLE fixed_staged (n BIGINT, session_id VARCHAR, s VARCHAR)');
+    staging = csvStaging();
+    const connection = await db.connect();
+    const loads = new StagedLoads(connection, { session_id: "it's 'quoted'" });
+    const csv = new CsvParts(staging.dir, 'fixed_staged', (table, path) => loads.load(table, path));
+    csv.row([1, 'one']);
+    csv.row([2, null]);
+    csv.close();
+    await loads.done();
+    connection.closeSync();
+    expect(await query(db, 'SELECT * FROM fixed_staged ORDER BY n')).toEqual([
+      { n: 1, session_id: "it's 'quoted'", s: 'one' },
+      { n: 2, session_id: "it's 'quoted'", s: null },
+    ]);
+  });
+
   it('hands over a part every few MB, loads each, and removes it once loaded', async () => {
     const rows = Array.from({ length: 120_000 }, (_, i) => [`row ${i} ${'x'.repeat(60)}`, BigInt(i), true, null, null]);
     const { parts, loaded } = await stage(rows);
