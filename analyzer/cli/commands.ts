@@ -22,7 +22,7 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
             type: 'string', array: true, demandOption: true,
             describe: 'session files, and captures (pcap, pcapng, eslogger JSON, gzip of any): the captures together make one session, streamed without a session file',
           })
-          .option('db', { type: 'string', describe: 'DuckDB file to create or add to (default: in memory, spilling to a private temporary folder past the memory limit)' })
+          .option('db', { type: 'string', describe: 'DuckDB file to create or add to (default: in memory, spilling to a private temporary folder past the memory limit; packet rows stay there as Parquet files, ~85 bytes a packet, removed at exit)' })
           .option('save', { type: 'string', describe: 'also write the captures\' merged session to this file, as `netprov import` would' })
           .option('json', { type: 'string', describe: 'write the whole analysis as deterministic JSON to this file (- for stdout)' })
           .option('verify-checksums', {
