@@ -16,7 +16,11 @@ export interface Database {
   inMemory: boolean;
   /** The private 0700 folder of DuckDB's spill files and an in-memory analysis's packet files, removed on close. */
   tempFolder: string;
-  /** Another connection to the same database (closed by its user), for work that runs beside `connection`'s. */
+  /**
+   * Another connection to the same database (closed by its user), for work that runs beside
+   * `connection`'s. In memory it cannot read packet_rows: the view's file list is a variable of
+   * `connection` (packet-store.ts).
+   */
   connect(): Promise<DuckDBConnection>;
   /** DuckDB's memory limits in MiB: while loading threads run beside it, and after (queries). */
   memory: { load: number; query: number };
