@@ -9,7 +9,7 @@
  * format is apache/parquet-format's parquet.thrift, in Thrift's compact protocol; only what
  * required INT32/INT64 columns need is here (no levels, dictionaries, compression or statistics).
  */
-import { closeSync, constants, fsyncSync, openSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, constants, openSync, writeSync, writevSync } from 'node:fs';
 import type { NumericArray, StagedKind } from './staged.js';
 
 const MAGIC = Buffer.from('PAR1', 'latin1');
@@ -76,13 +76,12 @@ export class ParquetFile {
     this.rows += count;
   }
 
-  /** Writes the footer and closes the file; `durable` also syncs it to disk. */
-  close(durable = false): void {
+  /** Writes the footer and closes the file. */
+  close(): void {
     const footer = this.fileMetaData();
     const length = Buffer.alloc(4);
     length.writeUInt32LE(footer.byteLength);
     this.write([footer, length, MAGIC]);
-    if (durable) fsyncSync(this.fd);
     this.closed = true;
     closeSync(this.fd);
   }
