@@ -3,17 +3,26 @@
  * (one line on stderr), 2 an internal error (one line; `--debug` prints the stack).
  */
 import { readFileSync } from 'node:fs';
-import yargs, { type Argv } from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { analyzerCommands } from '../analyzer/cli/commands.js';
-import { queryCommands } from '../analyzer/cli/query-commands.js';
-import { exportCommands } from '../analyzer/cli/export-commands.js';
-import { recorderCommands } from '../recorder/cli/commands.js';
+import type { Argv } from 'yargs';
+import { startDecoderEarly } from '../analyzer/load/decode-thread.js';
 import { InputError } from '../recorder/errors.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
+/** The commands that can read sessions or captures. */
+const LOADING_COMMANDS = new Set(['analyze', 'flows', 'query', 'sql', 'report', 'export']);
+
 export async function main(args: string[]): Promise<number> {
+  // Before yargs and the commands load (~0.2 s): their decoding thread boots meanwhile on the
+  // other core, and the first packet is read that much sooner (decode-thread.ts).
+  if (LOADING_COMMANDS.has(args[0])) startDecoderEarly();
+  const [{ default: yargs }, { analyzerCommands }, { queryCommands }, { exportCommands }, { recorderCommands }] = await Promise.all([
+    import('yargs'),
+    import('../analyzer/cli/commands.js'),
+    import('../analyzer/cli/query-commands.js'),
+    import('../analyzer/cli/export-commands.js'),
+    import('../recorder/cli/commands.js'),
+  ]);
   const debug = args.includes('--debug');
   // Everything netprov creates — sessions, databases and their logs, exports, temporary files —
   // holds what the evidence holds: private to the user, whatever creates it (DuckDB included).
@@ -83,4 +92,4 @@ function environmentError(err: unknown): string | null {
 }
 const ENVIRONMENT_CODES = new Set(['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'EIO', 'ENOENT', 'ENOTDIR', 'EISDIR', 'EMFILE', 'ENFILE']);
 
-process.exitCode = await main(hideBin(process.argv));
+process.exitCode = await main(process.argv.slice(2));

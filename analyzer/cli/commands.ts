@@ -1,7 +1,6 @@
 /** The analyzer's commands: analyze and flows. */
 import type { Argv } from 'yargs';
 import { analysisJson, analyze } from '../analyze.js';
-import { verifyFixtures } from '../verify.js';
 import { checkDatabaseOutput, openDatabase, type Database } from '../db/database.js';
 import { once } from 'node:events';
 import { flowRecordChunks, flowRecords, jsonLines, zeekConnLogParts, type FlowRecord } from '../output/conn-log.js';
@@ -94,6 +93,7 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
           .example('$0 verify', 'check the bundled fixtures')
           .example('$0 verify fixtures --update', 'accept the current analysis as expected'),
       async (argv) => {
+        const { verifyFixtures } = await import('../verify.js');
         const outcomes = await verifyFixtures(argv.dir, argv.update);
         for (const o of outcomes) {
           console.log(`${o.status.padEnd(9)} ${o.session}`);

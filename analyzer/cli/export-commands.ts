@@ -1,13 +1,13 @@
-/** `netprov export`: Parquet for data platforms, Zeek logs for Zeek tooling, pcapng for Wireshark. */
+/**
+ * `netprov export`: Parquet for data platforms, Zeek logs for Zeek tooling, pcapng for Wireshark.
+ * The exporters load when export runs: the pcapng one brings the session readers, ~60 ms of
+ * every command's start-up otherwise.
+ */
 import type { Argv } from 'yargs';
 import { InputError } from '../../recorder/errors.js';
 import { writeThrough, type OutputPolicy } from '../../recorder/output-file.js';
 import { analyze } from '../analyze.js';
 import { openDatabase, type Database } from '../db/database.js';
-import { exportOcsf } from '../export/ocsf.js';
-import { exportParquet } from '../export/parquet.js';
-import { exportPcapng } from '../export/pcapng.js';
-import { exportZeek } from '../export/zeek-logs.js';
 import { progressBar } from './progress.js';
 import { reportData, reportHtml } from '../report/report.js';
 import { writeText } from '../query/result.js';
@@ -72,6 +72,9 @@ export function exportCommands(cli: Argv): Argv {
     async (argv) => {
       if (!argv.parquet && !argv.zeek && !argv.ocsf && !argv.pcap) throw new InputError('export: name at least one of --parquet DIR, --zeek DIR, --ocsf DIR, --pcap FILE');
       if ((argv.flow || argv.process) && !argv.pcap) throw new InputError('export: --flow and --process go with --pcap FILE');
+      const [{ exportParquet }, { exportZeek }, { exportOcsf }, { exportPcapng }] = await Promise.all([
+        import('../export/parquet.js'), import('../export/zeek-logs.js'), import('../export/ocsf.js'), import('../export/pcapng.js'),
+      ]);
       const db = await sessionsOrDb(argv.db, argv.sessions as string[], argv.salvage as boolean);
       const policy = policyOf(argv);
       try {

@@ -5,7 +5,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { InputError } from '../../recorder/errors.js';
-import { looksLikeCapture } from '../../recorder/import/captures.js';
+import { looksLikeCapture } from '../../recorder/import/formats.js';
 import { FILE_SIGNATURE } from '../../recorder/session/frame.js';
 
 export type LoadInput =

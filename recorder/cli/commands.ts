@@ -1,13 +1,14 @@
-/** The recorder's commands: import, inspect, replay and record. */
+/**
+ * The recorder's commands: import, inspect, replay and record. A command loads the readers and
+ * msgpackr when it runs (`await import`): loaded for every command, they cost each one's start-up
+ * ~0.1 s, measured.
+ */
 import type { Argv } from 'yargs';
 import { InputError } from '../errors.js';
-import { importFiles } from '../import/index.js';
-import { inspect, type Inspection } from '../inspect.js';
+import type { Inspection } from '../inspect.js';
 import { kindNames, type KindName } from '../session/events.js';
-import { SessionReader } from '../session/reader.js';
 import { FileSink } from '../session/sink.js';
 import { checkInPlace, writeThrough } from '../output-file.js';
-import { replay } from '../replay/replay.js';
 import { recordStream } from '../record.js';
 import { startSensor, type SensorCounts, type SensorOptions } from '../sensor.js';
 import { StreamSink, connect, serveOnce } from '../stream/socket.js';
@@ -30,7 +31,8 @@ export function recorderCommands(cli: Argv, context: CommandContext): Argv {
           .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'session file to write (created 0600)' })
           .option('host', { type: 'string', default: 'unknown', describe: 'host name to record in the session header' })
           .example('$0 import capture.pcapng eslogger.json -o incident.npsession', 'merge a capture and an ES log into one session'),
-      (argv) => {
+      async (argv) => {
+        const { importFiles } = await import('../import/index.js');
         const result = importFiles(argv.files as string[], argv.output, { host: argv.host, version: context.version, force: argv.force as boolean });
         for (const warning of result.warnings) context.warn(warning);
         console.log(`wrote ${result.output}: ${result.events} events from ${result.inputs.length} input(s)`);
@@ -54,6 +56,7 @@ export function recorderCommands(cli: Argv, context: CommandContext): Argv {
       async (argv) => {
         const speed = argv.speed === 'max' ? 'max' : Number(argv.speed);
         if (speed !== 'max' && !(speed > 0)) throw new InputError(`--speed ${argv.speed}: a positive number or max`);
+        const [{ SessionReader }, { replay }] = await Promise.all([import('../session/reader.js'), import('../replay/replay.js')]);
         const header = SessionReader.open(argv.session).header;
         const kinds = argv.kinds ? new Set(argv.kinds.split(',').map((k) => k.trim())) : undefined;
         for (const k of kinds ?? []) if (!(kindNames as readonly string[]).includes(k)) throw new InputError(`--kinds: no event kind ${k} (kinds: ${kindNames.join(', ')})`);
@@ -104,7 +107,8 @@ export function recorderCommands(cli: Argv, context: CommandContext): Argv {
           .positional('session', { type: 'string', demandOption: true })
           .option('json', { type: 'boolean', default: false, describe: 'print the inspection as JSON' })
           .example('$0 inspect fixtures/http-get.npsession --json', 'machine-readable summary'),
-      (argv) => {
+      async (argv) => {
+        const { inspect } = await import('../inspect.js');
         const result = inspect(argv.session, argv.salvage as boolean);
         console.log(argv.json ? toJson(result) : describeInspection(result));
         for (const line of result.undissected) context.warn(`${result.file}: ${line}`);

@@ -18,11 +18,12 @@ import type { EventVisitor } from '../session/scan.js';
 import { newHeader } from '../session/writer.js';
 import { projectVersion } from '../project.js';
 import { Cursor } from './cursor.js';
-import { isEslogger, openEslogger } from './eslogger.js';
+import { openEslogger } from './eslogger.js';
+import { isEslogger, isGzip, isPcap, isPcapng } from './formats.js';
 import { UndissectedLinkTypes } from './linktype.js';
 import { mergeEvents, peekAll, startNsOf, type MergeHead } from './merge.js';
-import { isPcap, openPcap } from './pcap.js';
-import { isPcapng, openPcapng } from './pcapng.js';
+import { openPcap } from './pcap.js';
+import { openPcapng } from './pcapng.js';
 import { importLoss, InterfaceNumbers, type ImportSource, type Timed } from './source.js';
 
 export interface CaptureOptions {
@@ -34,10 +35,6 @@ export interface CaptureOptions {
 const HEAD = 64 * 1024;
 
 /** True when a file's first bytes are a capture netprov imports (or gzip, which may hold one). */
-export function looksLikeCapture(head: Buffer): boolean {
-  return (head[0] === 0x1f && head[1] === 0x8b) || isPcap(head) || isPcapng(head) || isEslogger(head);
-}
-
 interface OpenedInput {
   source: ImportSource;
   size: number;
@@ -49,7 +46,7 @@ function openCursor(file: string): Cursor {
     const magic = Buffer.alloc(2);
     const n = readSync(fd, magic, 0, 2, 0);
     closeSync(fd);
-    return n === 2 && magic[0] === 0x1f && magic[1] === 0x8b ? Cursor.ofGzipFile(file) : Cursor.ofFile(file);
+    return n === 2 && isGzip(magic) ? Cursor.ofGzipFile(file) : Cursor.ofFile(file);
   } catch (err) {
     throw new InputError(`${file}: cannot open (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }

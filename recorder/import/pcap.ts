@@ -9,18 +9,9 @@ import { Cursor } from './cursor.js';
 import { directionFromLinkHeader, LinkType, linkTypeName } from './linktype.js';
 import type { PacketEvent } from '../session/events.js';
 import { importLoss, type ImportNotes, type ImportSource, type InterfaceNumbers, type Timed } from './source.js';
-
-const MAGIC_US = 0xa1b2c3d4;
-const MAGIC_NS = 0xa1b23c4d;
+import { PCAP_MAGIC_NS as MAGIC_NS, PCAP_MAGIC_US as MAGIC_US } from './formats.js';
 /** Larger than any real link MTU with headers; a bigger record length means corruption. */
 const MAX_RECORD = 256 * 1024;
-
-export function isPcap(head: Buffer): boolean {
-  if (head.length < 4) return false;
-  const le = head.readUInt32LE(0);
-  const be = head.readUInt32BE(0);
-  return [MAGIC_US, MAGIC_NS].includes(le) || [MAGIC_US, MAGIC_NS].includes(be);
-}
 
 export function openPcap(cursor: Cursor, file: string, interfaces: InterfaceNumbers): ImportSource {
   if (!cursor.ensure(24)) throw new InputError(`${file}: pcap global header is cut short (${cursor.available} bytes)`);

@@ -39,7 +39,6 @@ const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 /** No capture block is this large; a larger length means corruption. */
 const MAX_BLOCK = 16 << 20;
 
-export const isPcapng = (head: Buffer): boolean => head.length >= 4 && head.readUInt32LE(0) === Block.section;
 
 interface Iface {
   id: number;

@@ -1,10 +1,12 @@
-import { statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../recorder/errors.js';
+import { looksLikeCapture } from '../../recorder/import/formats.js';
 import { importFiles } from '../../recorder/import/index.js';
 import { ethernet, pcapFile, pcapngFile, udpPacket, type CapturePacket } from '../helpers/capture-writer.js';
-import { scratch } from '../helpers/paths.js';
+import { repoRoot, scratch } from '../helpers/paths.js';
 import { epochOf, packetsOf, readSession } from '../helpers/session.js';
 import { tsharkFields, tsharkFrames } from '../helpers/tshark.js';
 
@@ -134,5 +136,20 @@ describe('several inputs', () => {
     const text = join(dir, 'notes.pcap');
     writeFileSync(text, 'these are my notes\n');
     expect(() => importFiles([text], join(dir, 'x'))).toThrow(new InputError(`${text}: not a pcap, pcapng, eslogger JSON or gzip of one (input kinds are detected from content)`));
+  });
+});
+
+describe('telling a capture from its first bytes (formats.ts)', () => {
+  const eslogger = readFileSync(join(repoRoot, 'test/data/eslogger-sample.jsonl'));
+  it('knows pcap in both byte orders, pcapng, gzip and eslogger JSON', () => {
+    for (const littleEndian of [true, false]) expect(looksLikeCapture(pcapFile([], { littleEndian, nanos: false, linkType: 101 }))).toBe(true);
+    for (const littleEndian of [true, false]) expect(looksLikeCapture(pcapngFile([{ linkType: 101, name: 'eth0' }], [], { littleEndian }))).toBe(true);
+    expect(looksLikeCapture(gzipSync(Buffer.from('anything')))).toBe(true);
+    expect(looksLikeCapture(eslogger)).toBe(true);
+  });
+  it('takes no session file, text or empty file for one', () => {
+    expect(looksLikeCapture(readFileSync(join(repoRoot, 'fixtures/http-get.npsession')))).toBe(false);
+    expect(looksLikeCapture(Buffer.from('{"not": "an ES message"}\n'))).toBe(false);
+    expect(looksLikeCapture(Buffer.alloc(0))).toBe(false);
   });
 });
