@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import { InputError } from './errors.js';
 import { FILE_SIGNATURE, FRAME_HEADER_SIZE, FrameType, decodeFrameHeader, payloadIsIntact } from './session/frame.js';
-import { FileSink } from './session/sink.js';
+import { DurableFileSink } from './session/sink.js';
 
 export interface RecordSummary {
   frames: number;
@@ -24,7 +24,7 @@ export async function recordStream(
   /** Replace the file at `output` (checked by checkInPlace). */
   replace = false,
 ): Promise<RecordSummary> {
-  const sink = new FileSink(output, output, replace);
+  const sink = new DurableFileSink(output, output, replace);
   const summary: RecordSummary = { frames: 0, events: 0, bytes: 0, complete: false };
   let pending: Buffer = Buffer.alloc(0);
   let offset = 0; // stream offset of pending[0]

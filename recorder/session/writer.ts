@@ -12,6 +12,7 @@ import { checkEvent, packr, toWire } from './codec.js';
 import { FORMAT_NAME, FORMAT_VERSION, type KindName, type SessionEvent, type SessionHeader } from './events.js';
 import { FILE_SIGNATURE, FrameType, encodeFrameHeader } from './frame.js';
 import { encodeHeader, encodeTrailer } from './header.js';
+import { PACKET_WIRE_OVERHEAD, writePacketWire } from './packet-wire.js';
 import type { ByteSink } from './sink.js';
 
 export interface WriterOptions {
@@ -52,18 +53,25 @@ export class SessionWriter {
   append(event: SessionEvent): void {
     if (this.closed) throw new Error('SessionWriter: append after close');
     checkEvent(event);
-    const bytes = packr.pack(toWire(event));
+    // A packet is written in place when it fits whatever its numbers: then msgpackr's bytes
+    // would have fitted too, and the chunks come out the same.
+    const inPlace = event.kind === 'packet' && this.used + PACKET_WIRE_OVERHEAD + event.data.length <= this.chunk.length ? writePacketWire(event, this.chunk, this.used) : -1;
+    if (inPlace >= 0) this.used = inPlace;
+    else this.appendBytes(packr.pack(toWire(event)));
+    this.eventsInChunk++;
+    this.counts[event.kind] = (this.counts[event.kind] ?? 0) + 1;
+    if (event.kind === 'loss') this.losses += event.count;
+    if (event.t > this.endT) this.endT = event.t;
+    if (this.used >= this.chunkBytes) this.flush();
+  }
+
+  private appendBytes(bytes: Buffer): void {
     if (this.used + bytes.length > this.chunk.length) {
       this.flush();
       if (bytes.length > this.chunk.length) this.chunk = Buffer.allocUnsafe(bytes.length);
     }
     bytes.copy(this.chunk, this.used);
     this.used += bytes.length;
-    this.eventsInChunk++;
-    this.counts[event.kind] = (this.counts[event.kind] ?? 0) + 1;
-    if (event.kind === 'loss') this.losses += event.count;
-    if (event.t > this.endT) this.endT = event.t;
-    if (this.used >= this.chunkBytes) this.flush();
   }
 
   /** Frames and writes the chunk being filled, if any. */
