@@ -54,7 +54,7 @@ export async function openDatabase(path: string | null, access: 'read-write' | '
     throw new InputError(`${path}: cannot open as a DuckDB database (${(err as Error).message.split('\n')[0]})`);
   }
   const connection = await instance.connect();
-  const outdated = await missingColumn(connection);
+  const outdated = path === null ? null : await missingColumn(connection);
   if (outdated) {
     connection.closeSync();
     instance.closeSync();

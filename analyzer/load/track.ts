@@ -209,11 +209,19 @@ function outerDatagram(layer: TunnelLayer, udp: OuterDatagram, exactT: () => big
   };
 }
 
-/** A 48-bit MAC as Zeek prints it (00:d0:03:3b:f4:00), or null: none, or all zeros, which Zeek leaves unset too. */
+const HEX_BYTES = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+/**
+ * A 48-bit MAC as Zeek prints it (00:d0:03:3b:f4:00), or null: none, or all zeros, which Zeek
+ * leaves unset too. From a table of byte texts: two per flow through a regular expression were
+ * 4% of the tracking thread.
+ */
 function macText(mac: number): string | null {
   if (mac <= 0) return null;
-  const hex = mac.toString(16).padStart(12, '0');
-  return hex.replace(/(..)(?!$)/g, '$1:');
+  const high = Math.floor(mac / 2 ** 32);
+  const low = mac >>> 0;
+  const h = HEX_BYTES;
+  return `${h[high >>> 8]}:${h[high & 255]}:${h[low >>> 24]}:${h[(low >>> 16) & 255]}:${h[(low >>> 8) & 255]}:${h[low & 255]}`;
 }
 
 const hex128 = (a: number, b: number, c: number, d: number) =>
