@@ -5,6 +5,9 @@
  *
  *   limit read FILE      read(2) the file in 4 MiB pieces
  *   limit dissect FILE   the same, plus dissecting and hashing every packet
+ *   limit copy FILE OUT  the same reads, each piece written to a new file OUT: the floor for
+ *                        `import`, which reads a capture and writes about as many bytes (into the
+ *                        page cache, as import leaves them)
  *
  * Prints: packets flows seconds
  */
@@ -80,14 +83,20 @@ static void count(const uint8_t *p, uint32_t caplen, uint32_t wirelen)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: limit read|dissect FILE\n");
+	int copy = argc == 4 && strcmp(argv[1], "copy") == 0;
+	if (argc != 3 && !copy) {
+		fprintf(stderr, "usage: limit read|dissect FILE, or limit copy FILE OUT\n");
 		return 2;
 	}
 	int dissect = strcmp(argv[1], "dissect") == 0;
 	int fd = open(argv[2], O_RDONLY);
 	if (fd < 0) {
 		perror(argv[2]);
+		return 1;
+	}
+	int out = copy ? open(argv[3], O_WRONLY | O_CREAT | O_EXCL, 0600) : -1;
+	if (copy && out < 0) {
+		perror(argv[3]);
 		return 1;
 	}
 	table = calloc(SLOTS, sizeof *table);
@@ -101,6 +110,10 @@ int main(int argc, char **argv)
 		if (n <= 0)
 			break;
 		have += (size_t)n;
+		if (copy && write(out, buf, have) != (ssize_t)have) {
+			perror(argv[3]);
+			return 1;
+		}
 		if (!dissect) {
 			have = 0;
 			continue;
@@ -119,6 +132,8 @@ int main(int argc, char **argv)
 		have -= at;
 		at = 0;
 	}
+	if (copy)
+		close(out);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	printf("%llu %llu %.3f\n", (unsigned long long)packets, (unsigned long long)flows,
 	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);

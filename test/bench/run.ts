@@ -9,7 +9,8 @@
  *   analyze pcap (in memory)    straight from the capture, the default
  *   analyze pcap --db FILE      straight from the capture to a finished database
  *   tshark -q -z conv,tcp       the field's tool on the same pcap
- *   limit: read, dissect        a plain read of the file; a minimal C dissect-and-hash loop
+ *   limit: read, dissect, copy  a plain read of the file; a minimal C dissect-and-hash loop; the
+ *                               file read and written to a new one (the floor for import)
  * Then one 50,000,000-packet `analyze --db`, and the start-up on an empty capture.
  *
  *   npm run bench [-- --sizes 400000,2000000,20000000] [--big 50000000] [--runs 3]
@@ -61,7 +62,13 @@ function median(command: string[], cleanup?: () => void): Timing & { all: number
 
 const limitBinary = join(dir, 'limit');
 execFileSync('cc', ['-O2', '-o', limitBinary, join(repoRoot, 'test/bench/limit.c')]);
-const limit = (mode: 'read' | 'dissect', file: string) => Number(execFileSync(limitBinary, [mode, file], { encoding: 'utf8' }).trim().split(' ')[2]);
+const limit = (mode: 'read' | 'dissect' | 'copy', file: string) => {
+  const copy = join(dir, 'limit-copy');
+  rmSync(copy, { force: true });
+  const seconds = Number(execFileSync(limitBinary, [mode, file, ...(mode === 'copy' ? [copy] : [])], { encoding: 'utf8' }).trim().split(' ')[2]);
+  rmSync(copy, { force: true });
+  return seconds;
+};
 
 const rows: string[][] = [['packets', 'capture', 'step', 'time', 'capture read', 'packets/s', 'peak RSS', 'vs tshark']];
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -99,6 +106,7 @@ try {
       if (tshark !== null) addRow(packets, bytes, 'tshark -q -z conv,tcp', { seconds: tshark, peakMiB: 0 }, null);
       addRow(packets, bytes, 'limit: read(2) the file', { seconds: limit('read', pcap), peakMiB: 0 }, tshark);
       addRow(packets, bytes, 'limit: C dissect + flow hash', { seconds: limit('dissect', pcap), peakMiB: 0 }, tshark);
+      addRow(packets, bytes, 'limit: read + write a copy', { seconds: limit('copy', pcap), peakMiB: 0 }, tshark);
       rmSync(session, { force: true });
     }
     rmSync(pcap);
