@@ -34,7 +34,6 @@ export interface CaptureOptions {
 
 const HEAD = 64 * 1024;
 
-/** True when a file's first bytes are a capture netprov imports (or gzip, which may hold one). */
 interface OpenedInput {
   source: ImportSource;
   size: number;

@@ -11,9 +11,10 @@ import { Cursor } from './cursor.js';
 import { directionFromLinkHeader, linkTypeName } from './linktype.js';
 import { PcapngProcesses, type CaptureProcess, type PcapngOption } from './pcapng-processes.js';
 import { importLoss, withinSessionClock, type ImportNotes, type ImportSource, type InterfaceNumbers, type Timed } from './source.js';
+import { PCAPNG_SECTION } from './formats.js';
 
 const Block = {
-  section: 0x0a0d0d0a,
+  section: PCAPNG_SECTION,
   interface: 1,
   packetObsolete: 2,
   simplePacket: 3,
@@ -38,7 +39,6 @@ const WIRESHARK_PROCESS_ENTRY = 3;
 const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 /** No capture block is this large; a larger length means corruption. */
 const MAX_BLOCK = 16 << 20;
-
 
 interface Iface {
   id: number;

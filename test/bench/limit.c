@@ -5,9 +5,9 @@
  *
  *   limit read FILE      read(2) the file in 4 MiB pieces
  *   limit dissect FILE   the same, plus dissecting and hashing every packet
- *   limit copy FILE OUT  the same reads, each piece written to a new file OUT: the floor for
- *                        `import`, which reads a capture and writes about as many bytes (into the
- *                        page cache, as import leaves them)
+ *   limit copy FILE OUT  the same reads, each piece written to a new file OUT: what reading a
+ *                        capture and writing as many bytes costs, as `import` does (into the page
+ *                        cache; where the machine throttles writes, no floor)
  *
  * Prints: packets flows seconds
  */

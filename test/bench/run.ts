@@ -10,7 +10,7 @@
  *   analyze pcap --db FILE      straight from the capture to a finished database
  *   tshark -q -z conv,tcp       the field's tool on the same pcap
  *   limit: read, dissect, copy  a plain read of the file; a minimal C dissect-and-hash loop; the
- *                               file read and written to a new one (the floor for import)
+ *                               file read and written to a new one, as import reads and writes
  * Then one 50,000,000-packet `analyze --db`, and the start-up on an empty capture.
  *
  *   npm run bench [-- --sizes 400000,2000000,20000000] [--big 50000000] [--runs 3]
