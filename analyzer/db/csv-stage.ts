@@ -9,20 +9,13 @@
  * file read at the end: reading 77,592 flows and 360,000 DNS rows after the last packet took
  * 0.5–0.9 s that nothing else overlapped.
  */
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 
 const FLUSH_AT = 256 << 10;
 /** A part is handed over for loading once it holds this much text. */
 const PART_AT = 4 << 20;
-
-/** A new private (0700) temporary folder for a load's CSV parts; `remove` deletes it. */
-export function csvStaging(): { dir: string; remove: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'netprov-'));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
 
 /** The rows of one table as numbered CSV files in `dir`, each handed to `onPart` once closed. */
 export class CsvParts {

@@ -2,13 +2,13 @@
  * The embedded DuckDB that holds an analysis: opened on a file (`--db`) or in memory, with the
  * schema of schema.sql. Every query that takes a value takes it as a bound parameter.
  */
-import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
-import { tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { closeSync, constants, openSync, readFileSync, readSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { InputError } from '../../recorder/errors.js';
 import { checkOutput, lstatOrNull, type OutputPolicy } from '../../recorder/output-file.js';
 import { projectFile } from '../../recorder/project.js';
+import { privateFolder } from './private-folder.js';
 
 export interface Database {
   connection: DuckDBConnection;
@@ -38,7 +38,7 @@ export async function openDatabase(path: string | null, access: 'read-write' | '
   // Loaded here, not imported at the top: ~0.2 s that the loading workers, started first, overlap.
   const { DuckDBInstance } = (await import('./duckdb.js')).duckdb;
   let instance: DuckDBInstance;
-  const spill = privateTempFolder();
+  const spill = privateFolder('netprov-spill-');
   try {
     // Results never depend on DuckDB's threads: every output query orders its rows.
     instance = await DuckDBInstance.create(path ?? ':memory:', {
@@ -113,17 +113,6 @@ async function missingColumn(connection: DuckDBConnection): Promise<string | nul
     if (found && !found.columns.includes(column)) return `${table}.${column}`;
   }
   return null;
-}
-
-/** A 0700 folder in the system temp dir for DuckDB's spill files (and packet files), removed on close or exit. */
-function privateTempFolder(): { path: string; remove: () => void } {
-  const path = mkdtempSync(join(tmpdir(), 'netprov-spill-'));
-  const remove = () => {
-    rmSync(path, { recursive: true, force: true });
-    process.off('exit', remove);
-  };
-  process.on('exit', remove);
-  return { path, remove };
 }
 
 /**

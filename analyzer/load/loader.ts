@@ -14,7 +14,8 @@ import { FlowOrigin, type SessionEvent, type SessionHeader } from '../../recorde
 import type { ReadReport } from '../../recorder/session/reader.js';
 import type { RowAppender } from '../db/appender.js';
 import { PacketRowsWriter } from '../db/packet-store.js';
-import { csvStaging, StagedLoads } from '../db/csv-stage.js';
+import { StagedLoads } from '../db/csv-stage.js';
+import { privateFolder } from '../db/private-folder.js';
 import { query, type Database } from '../db/database.js';
 import { projectFile } from '../../recorder/project.js';
 import { transferList, type PacketBatch } from './packet-batch.js';
@@ -80,7 +81,7 @@ export interface StartedLoad {
   /** Ends the worker threads (also when the load never began: the database failed to open). */
   stop: () => Promise<void>;
   /** The private folder of the CSV parts the tracking worker writes flows and DNS rows into. */
-  staged: { dir: string; remove: () => void };
+  staged: { path: string; remove: () => void };
   started: number;
 }
 
@@ -88,8 +89,8 @@ export interface StartedLoad {
 export function startLoad(input: LoadInput | string, options: LoadOptions = {}): StartedLoad {
   const started = performance.now();
   const resolved: LoadInput = typeof input === 'string' ? { kind: 'session', path: input } : input;
-  const staged = csvStaging();
-  const { messages, stop } = decodeInWorkers(resolved, { salvage: options.salvage ?? false, verifyChecksums: options.verifyChecksums ?? false }, staged.dir);
+  const staged = privateFolder('netprov-');
+  const { messages, stop } = decodeInWorkers(resolved, { salvage: options.salvage ?? false, verifyChecksums: options.verifyChecksums ?? false }, staged.path);
   return { input: resolved, messages, stop, staged, started };
 }
 

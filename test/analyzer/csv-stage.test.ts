@@ -1,10 +1,11 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, query, type Database } from '../../analyzer/db/database.js';
-import { csvStaging, CsvParts, StagedLoads } from '../../analyzer/db/csv-stage.js';
+import { CsvParts, StagedLoads } from '../../analyzer/db/csv-stage.js';
+import { privateFolder } from '../../analyzer/db/private-folder.js';
 
 let db: Database | null = null;
-let staging: ReturnType<typeof csvStaging> | null = null;
+let staging: ReturnType<typeof privateFolder> | null = null;
 afterEach(() => {
   db?.close();
   staging?.remove();
@@ -14,11 +15,11 @@ afterEach(() => {
 async function stage(rows: unknown[][]): Promise<{ parts: string[]; loaded: Record<string, unknown>[] }> {
   db = await openDatabase(null);
   await db.connection.run('CREATE TABLE staged (s VARCHAR, n BIGINT, b BOOLEAN, names VARCHAR[], ttls INTEGER[])');
-  staging = csvStaging();
+  staging = privateFolder('netprov-');
   const connection = await db.connect();
   const loads = new StagedLoads(connection);
   const parts: string[] = [];
-  const csv = new CsvParts(staging.dir, 'staged', (table, path) => {
+  const csv = new CsvParts(staging.path, 'staged', (table, path) => {
     parts.push(path);
     loads.load(table, path);
   });
@@ -41,10 +42,10 @@ describe('CSV staging', () => {
   it('fills fixed columns from their bound value, reading the others from the parts', async () => {
     db = await openDatabase(null);
     await db.connection.run('CREATE TABLE fixed_staged (n BIGINT, session_id VARCHAR, s VARCHAR)');
-    staging = csvStaging();
+    staging = privateFolder('netprov-');
     const connection = await db.connect();
     const loads = new StagedLoads(connection, { session_id: "it's 'quoted'" });
-    const csv = new CsvParts(staging.dir, 'fixed_staged', (table, path) => loads.load(table, path));
+    const csv = new CsvParts(staging.path, 'fixed_staged', (table, path) => loads.load(table, path));
     csv.row([1, 'one']);
     csv.row([2, null]);
     csv.close();
@@ -63,6 +64,6 @@ describe('CSV staging', () => {
     expect(loaded).toHaveLength(rows.length);
     expect(loaded[119_999].s).toBe(rows[119_999][0]);
     for (const part of parts) expect(existsSync(part)).toBe(false);
-    expect(readdirSync(staging!.dir)).toEqual([]);
+    expect(readdirSync(staging!.path)).toEqual([]);
   });
 });
