@@ -19,13 +19,18 @@ import { dissect, formatAddress, macAddress, newDissected } from '../dissect/pac
 import { isPorted } from '../flows/tracker.js';
 import { Reassembler } from './fragments.js';
 import { BATCH_SIZE, newRows, newTrack, type PacketBatch, type ReusableColumns } from './packet-batch.js';
+import { columnsInOrder, NATIVE_LINK_TYPE, NativePcapDecoder, type PcapDecoder } from '../native/pcap-decoder.js';
+import type { PcapRecords, PcapRecordsTaken } from '../../recorder/import/source.js';
 
 export type DecodeMessage =
   /** `readingSince`: when the input's first bytes had been read (ms since the epoch), for the start-up figure. */
   | { type: 'header'; header: SessionHeader; readingSince: number }
   | { type: 'batch'; batch: PacketBatch }
-  /** `warnings`: the capture readers' one-line warnings (a session's problems are in its report). */
-  | { type: 'end'; report: ReadReport; warnings: string[] }
+  /**
+   * `warnings`: the capture readers' one-line warnings (a session's problems are in its report);
+   * `nativePackets`: how many packets the native decoder took.
+   */
+  | { type: 'end'; report: ReadReport; warnings: string[]; nativePackets: number }
   | { type: 'error'; input: boolean; message: string; stack?: string };
 
 const DNS_PORTS = new Set([53, 5353, 5355]);
@@ -71,10 +76,17 @@ function openSource(input: LoadInput, salvage: boolean): EventSource {
   };
 }
 
+/** `native`: let the native decoder take the plain packets of a pcap, where it was built (default). */
+export interface DecodeOptions {
+  salvage: boolean;
+  verifyChecksums: boolean;
+  native?: boolean;
+}
+
 export function decodeSession(
-  input: LoadInput, options: { salvage: boolean; verifyChecksums: boolean }, reuse: () => ReusableColumns | undefined, emit: (message: DecodeMessage) => void,
+  input: LoadInput, options: DecodeOptions, reuse: () => ReusableColumns | undefined, emit: (message: DecodeMessage) => void,
 ): void {
-  const { salvage, verifyChecksums } = options;
+  const { salvage } = options;
   let reader: EventSource;
   try {
     reader = openSource(input, salvage);
@@ -83,14 +95,14 @@ export function decodeSession(
     return;
   }
   try {
-    decodeFrom(reader, input, verifyChecksums, reuse, emit);
+    decodeFrom(reader, input, options, reuse, emit);
   } finally {
     reader.close();
   }
 }
 
 function decodeFrom(
-  reader: EventSource, input: LoadInput, verifyChecksums: boolean, reuse: () => ReusableColumns | undefined, emit: (message: DecodeMessage) => void,
+  reader: EventSource, input: LoadInput, { verifyChecksums, native = true }: DecodeOptions, reuse: () => ReusableColumns | undefined, emit: (message: DecodeMessage) => void,
 ): void {
   const path = input.kind === 'session' ? input.path : input.files.join(' + ');
   emit({ type: 'header', header: reader.header, readingSince: Date.now() });
@@ -138,6 +150,57 @@ function decodeFrom(
     emit({ type: 'batch', batch });
     batch = freshBatch();
     tHalves = new Uint32Array(batch.rows.t.buffer);
+    nativeBound = false;
+  };
+
+  // The native decoder fills the columns of the plain packets of a pcap; what their payloads say
+  // is read here after each run, while the window still holds them.
+  let nativeDecoder: PcapDecoder | null = null;
+  let nativeBound = false;
+  const nativeOut = new Float64Array(3);
+  const payloadAt = new Int32Array(BATCH_SIZE);
+  const payloadEnd = new Int32Array(BATCH_SIZE);
+  const taken: PcapRecordsTaken = { pos: 0, packets: 0, lastSec: 0, lastNsec: 0 };
+  let nativePackets = 0;
+  const pcapRecords = (records: PcapRecords): PcapRecordsTaken | null => {
+    if (records.linkType !== NATIVE_LINK_TYPE) return null;
+    nativeDecoder ??= new NativePcapDecoder!(records, nativeOut);
+    taken.pos = records.pos;
+    taken.packets = 0;
+    for (;;) {
+      if (!nativeBound) {
+        nativeDecoder.columns(columnsInOrder(batch.rows, batch.track, payloadAt, payloadEnd));
+        nativeBound = true;
+      }
+      const first = batch.count;
+      const n = nativeDecoder.decode(records.buf, taken.pos, records.end, first, BATCH_SIZE - first, packetNo);
+      if (n === 0) break;
+      readPayloads(records.buf, first, first + n);
+      taken.pos = nativeOut[0];
+      taken.lastSec = nativeOut[1];
+      taken.lastNsec = nativeOut[2];
+      taken.packets += n;
+      nativePackets += n;
+      packetNo += n;
+      batch.count += n;
+      if (batch.count < BATCH_SIZE) break;
+      flush();
+    }
+    return taken.packets ? taken : null;
+  };
+  const readPayloads = (window: Uint8Array, from: number, to: number) => {
+    const r = batch.rows;
+    for (let i = from; i < to; i++) {
+      if (payloadAt[i] < 0) continue;
+      segment.protocol = r.protocol[i];
+      segment.srcPort = r.src_port[i];
+      segment.dstPort = r.dst_port[i];
+      segment.seq = r.seq[i];
+      segment.index = i;
+      segment.ipVersion = r.ip_version[i];
+      const seen = content.payload(window, payloadAt[i], payloadEnd[i], segment);
+      if (seen) batch.content.push({ ...seen, packet: i });
+    }
   };
 
   // The analysis keeps session times in BIGINT columns: ±292 years from the session start. The
@@ -147,6 +210,7 @@ function decodeFrom(
   };
   try {
     reader.scan({
+      pcapRecords: native && NativePcapDecoder && !verifyChecksums ? pcapRecords : undefined,
       event(e) {
         checkTime(e.t);
         if (e.kind === 'interface') linkTypes.set(e.id, e.linkType);
@@ -188,8 +252,10 @@ function decodeFrom(
         r.process_no[i] = processKey === null ? -1 : numberOf('process', processKey);
         r.problem_no[i] = d.problem === null ? -1 : numberOf('problem', d.problem);
         if (d.ipVersion === 4) {
+          // Words 1-3 cleared too: the fragment key below reads them.
           k.src0[i] = u32(b, d.srcAt);
           k.dst0[i] = u32(b, d.dstAt);
+          k.src1[i] = k.src2[i] = k.src3[i] = k.dst1[i] = k.dst2[i] = k.dst3[i] = 0;
         } else if (d.ipVersion === 6) {
           k.src0[i] = u32(b, d.srcAt);
           k.src1[i] = u32(b, d.srcAt + 4);
@@ -254,6 +320,6 @@ function decodeFrom(
     return;
   }
   flush();
-  emit({ type: 'end', report: reader.report, warnings: reader.warnings });
+  emit({ type: 'end', report: reader.report, warnings: reader.warnings, nativePackets });
 }
 

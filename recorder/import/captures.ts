@@ -103,6 +103,7 @@ function withDamageReported(source: ImportSource, cursor: Cursor): ImportSource 
     events,
     notes,
     bytesRead: () => cursor.bytesRead,
+    offerRecords: source.offerRecords,
     close: () => source.close(),
   };
 }
@@ -139,6 +140,8 @@ export class CaptureStream {
   private readonly opened: OpenedInput[];
   private readonly heads: MergeHead[];
   private readonly start: [number, number];
+  /** Packets a visitor took straight from a pcap's bytes (scan), counted with the events. */
+  private packetsTaken = 0;
 
   constructor(files: string[], options: CaptureOptions = {}) {
     if (files.length === 0) throw new InputError('no input files');
@@ -182,6 +185,7 @@ export class CaptureStream {
    */
   forEach(deliver: (event: SessionEvent) => void): number {
     let events = 0;
+    const progress = () => (this.report.bytesRead = this.opened.reduce((sum, o) => sum + (o.source.bytesRead?.() ?? 0), 0));
     mergeEvents(this.heads, this.start, (event, source, sec) => {
       this.undissected.observe(event);
       let stored: SessionEvent | undefined;
@@ -198,8 +202,9 @@ export class CaptureStream {
       }
       deliver(stored);
       events++;
-      if ((events & 0xffff) === 0) this.report.bytesRead = this.opened.reduce((sum, o) => sum + (o.source.bytesRead?.() ?? 0), 0);
+      if ((events & 0xffff) === 0) progress();
     });
+    events += this.packetsTaken;
     this.report.events = events;
     this.report.bytesRead = this.report.bytes;
     return events;
@@ -210,6 +215,19 @@ export class CaptureStream {
    * `tap` sees every event first (`analyze --save` writes the session with it).
    */
   scan(visitor: EventVisitor, tap?: (event: SessionEvent) => void): void {
+    const { pcapRecords } = visitor;
+    const [only, ...others] = this.opened;
+    // Packets taken from the bytes skip the merge and the tap: only for a lone input, without --save.
+    if (pcapRecords && !tap && others.length === 0) {
+      only.source.offerRecords?.((records) => {
+        const taken = pcapRecords(records);
+        if (taken) {
+          this.packetsTaken += taken.packets;
+          this.report.bytesRead = only.source.bytesRead?.() ?? 0;
+        }
+        return taken;
+      }, this.start);
+    }
     this.forEach((e) => {
       tap?.(e);
       if (e.kind === 'packet') visitor.packet(e.t, e.interfaceId, e.direction, e.origLen, e.data, 0, e.data.length, e.processKey, e.tExact);

@@ -8,7 +8,7 @@ import { InputError } from '../errors.js';
 import { Cursor } from './cursor.js';
 import { directionFromLinkHeader, LinkType, linkTypeName } from './linktype.js';
 import type { PacketEvent } from '../session/events.js';
-import { importLoss, type ImportNotes, type ImportSource, type InterfaceNumbers, type Timed } from './source.js';
+import { importLoss, type ImportNotes, type ImportSource, type InterfaceNumbers, type PcapRecords, type PcapRecordsReader, type Timed } from './source.js';
 import { PCAP_MAGIC_NS as MAGIC_NS, PCAP_MAGIC_US as MAGIC_US } from './formats.js';
 /** Larger than any real link MTU with headers; a bigger record length means corruption. */
 const MAX_RECORD = 256 * 1024;
@@ -47,6 +47,7 @@ export function openPcap(cursor: Cursor, file: string, interfaces: InterfaceNumb
   let ended = false;
   let lastSec = 0;
   let lastNsec = 0;
+  let bulk: { reader: PcapRecordsReader; records: PcapRecords } | null = null;
 
   const lossAtEnd = (warning: string, reason: string): IteratorResult<Timed> => {
     ended = true;
@@ -98,6 +99,18 @@ export function openPcap(cursor: Cursor, file: string, interfaces: InterfaceNumb
     return null;
   }
 
+  /** Lets the bulk reader take what it can from the window; the record it stopped at is readRecord's. */
+  function offer({ reader, records }: { reader: PcapRecordsReader; records: PcapRecords }): void {
+    records.buf = cursor.buf;
+    records.pos = cursor.pos;
+    records.end = cursor.pos + cursor.available;
+    const taken = reader(records);
+    if (!taken) return;
+    cursor.skip(taken.pos - cursor.pos);
+    lastSec = taken.lastSec;
+    lastNsec = taken.lastNsec;
+  }
+
   const events: Iterator<Timed> = {
     next(): IteratorResult<Timed> {
       for (;;) {
@@ -107,13 +120,18 @@ export function openPcap(cursor: Cursor, file: string, interfaces: InterfaceNumb
           return result;
         }
         if (ended) return done;
+        // After the first record, which announces the interface.
+        if (bulk && announced) offer(bulk);
         const last = readRecord();
         if (last) return last;
       }
     },
   };
 
-  return { file, description, events, notes, close: () => cursor.close() };
+  const offerRecords = (reader: PcapRecordsReader, [startSec, startNsec]: [number, number]) => {
+    bulk = { reader, records: { buf: cursor.buf, pos: 0, end: 0, littleEndian, nanos, linkType, interfaceId, startSec, startNsec } };
+  };
+  return { file, description, events, notes, offerRecords, close: () => cursor.close() };
 }
 
 const EMPTY = new Uint8Array(0);

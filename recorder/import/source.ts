@@ -26,6 +26,36 @@ export interface ImportNotes {
   warnings: string[];
 }
 
+/**
+ * A classic pcap file's records as they lie in its reader's window, offered to a consumer that
+ * reads packets straight from the bytes (the analyzer's native decoder) instead of taking an
+ * event per packet. The object is reused from one offer to the next.
+ */
+export interface PcapRecords {
+  /** The records from `pos` to `end` of `buf`; the last may be cut off by the window's end. */
+  buf: Buffer;
+  pos: number;
+  end: number;
+  littleEndian: boolean;
+  nanos: boolean;
+  linkType: number;
+  interfaceId: number;
+  /** The session start the packets' times count from: seconds and nanoseconds since 1970. */
+  startSec: number;
+  startNsec: number;
+}
+
+/** The records a consumer took, up to `pos`, and the own time of the last one. */
+export interface PcapRecordsTaken {
+  pos: number;
+  packets: number;
+  lastSec: number;
+  lastNsec: number;
+}
+
+/** Takes as many of the records as it can from their start (none: null); the reader reads the rest. */
+export type PcapRecordsReader = (records: PcapRecords) => PcapRecordsTaken | null;
+
 export interface ImportSource {
   readonly file: string;
   /** A short description for the session's clock notes, e.g. "pcap, ns, Ethernet". */
@@ -34,6 +64,11 @@ export interface ImportSource {
   readonly notes: ImportNotes;
   /** Bytes of the file read so far (compressed bytes, for gzip): for progress bars. */
   bytesRead?(): number;
+  /**
+   * A pcap reader offers its records to `reader` before reading each one itself. Only for an input
+   * that is the whole session: the packets taken skip the merge with other inputs.
+   */
+  offerRecords?(reader: PcapRecordsReader, start: [number, number]): void;
   close(): void;
 }
 

@@ -3,28 +3,17 @@
 // `npm install` still succeeds — everything but live recording works — and says what to install;
 // `netprov record` says the same when asked to record.
 import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeGyp, whyFailed } from './node-gyp.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../..');
 const required = process.argv.includes('--required');
-// The project's node-gyp (12: 13 needs Node 22), else the one npm puts on a script's PATH.
-const nodeGyp = (() => {
-  try {
-    return [process.execPath, createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js')];
-  } catch {
-    return ['node-gyp'];
-  }
-})();
-// This Node's own headers, so nothing is downloaded (npm sets nodedir for its scripts; a direct run does not).
-const nodeDir = process.env.npm_config_nodedir || join(dirname(process.execPath), '..');
 // npm install rebuilds only what changed once configured (gyp's Makefiles track headers too);
 // `npm run build:sensor` starts clean, e.g. after a Node upgrade.
-const gypVerb = !required && existsSync(join(here, 'build/Makefile')) ? 'build' : 'rebuild';
-const gypRebuild = [...nodeGyp, gypVerb, '--directory', here, ...(existsSync(join(nodeDir, 'include/node/node.h')) ? [`--nodedir=${nodeDir}`] : [])];
+const gypRebuild = nodeGyp(here, !required && existsSync(join(here, 'build/Makefile')) ? 'build' : 'rebuild');
 const steps = {
   linux: [['make', '-s', '-C', join(root, 'sysex/linux')], gypRebuild],
   darwin: [gypRebuild],
@@ -40,10 +29,9 @@ for (const [command, ...args] of steps) {
   const run = spawnSync(command, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   if (run.status === 0) continue;
   const output = `${run.stdout ?? ''}${run.stderr ?? ''}`.trim();
-  const lines = output.split('\n');
-  const why = run.error ? `${command} not found` : (lines.find((line) => /error:|not found|No such/i.test(line)) ?? lines.find((line) => /ERR!/.test(line)) ?? `${command} failed`);
+  const why = run.error ? `${command} not found` : whyFailed(output, `${command} failed`);
   if (required) console.error(output);
-  console.error(`netprov: the sensor was not built (${why.trim()}); live recording needs it: ${howTo}`);
+  console.error(`netprov: the sensor was not built (${why}); live recording needs it: ${howTo}`);
   process.exit(required ? 1 : 0);
 }
 console.error(`netprov: built the ${process.platform === 'linux' ? 'Linux sensor' : 'client of the system extension'} and its bridge (recorder/native)`);

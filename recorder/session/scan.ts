@@ -9,6 +9,7 @@
  */
 import { EventShapeError, fromWire, unpackr } from './codec.js';
 import { Kind, type SessionEvent } from './events.js';
+import type { PcapRecordsReader } from '../import/source.js';
 
 export interface EventVisitor {
   /**
@@ -18,6 +19,8 @@ export interface EventVisitor {
   packet(t: number, interfaceId: number, direction: number, origLen: number, bytes: Uint8Array, start: number, end: number, processKey: string | null, tExact?: bigint): void;
   /** Any other event, decoded and checked by the generic codec. */
   event(event: SessionEvent): void;
+  /** Packets taken straight from a pcap file's bytes, where the visitor can (captures.ts). */
+  pcapRecords?: PcapRecordsReader;
 }
 
 /** What the scan of one chunk found, for the reader's report. */

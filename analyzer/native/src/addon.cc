@@ -1,0 +1,143 @@
+// The analyzer's native decoder (np_pcap_decode.h) for JavaScript:
+//
+//   const decoder = new PcapDecoder({ littleEndian, nanos, startSec, startNsec, interfaceId }, out)
+//   decoder.columns([packet_no, t, ...])   the batch to fill, in COLUMN_ORDER (pcap-decoder.ts)
+//   decoder.decode(window, pos, end, row, room, packetNo) -> packets written
+//     out[0] = the offset after the last one, out[1] / out[2] = its own time (s, ns)
+//
+// The columns are bound once per batch: a call per packet run then costs no property lookups.
+// They are typed arrays whose buffers the decoder transfers to another thread when the batch is
+// full; decode() refuses to write into a batch whose buffers have gone.
+#include <napi.h>
+
+#include <cstring>
+
+extern "C" {
+#include "np_pcap_decode.h"
+}
+
+namespace netprov {
+namespace {
+
+class PcapDecoder : public Napi::ObjectWrap<PcapDecoder> {
+ public:
+  static Napi::Function define(Napi::Env env) {
+    return DefineClass(env, "PcapDecoder", {InstanceMethod("columns", &PcapDecoder::columns), InstanceMethod("decode", &PcapDecoder::decode)});
+  }
+
+  explicit PcapDecoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PcapDecoder>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsObject() || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+        info[1].As<Napi::TypedArray>().ElementLength() < 3) {
+      Napi::TypeError::New(env, "PcapDecoder(format, out: Float64Array(3))").ThrowAsJavaScriptException();
+      return;
+    }
+    Napi::Object format = info[0].As<Napi::Object>();
+    format_.little_endian = format.Get("littleEndian").ToBoolean();
+    format_.nanos = format.Get("nanos").ToBoolean();
+    format_.start_sec = format.Get("startSec").ToNumber().Int64Value();
+    format_.start_nsec = format.Get("startNsec").ToNumber().Int64Value();
+    format_.interface_id = format.Get("interfaceId").ToNumber().Int32Value();
+    out_ = Napi::Persistent(info[1].As<Napi::Float64Array>());
+  }
+
+ private:
+  // Binds each column pointer of np_columns, in the order of pcap-decoder.ts's COLUMN_ORDER.
+  Napi::Value columns(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::memset(&columns_, 0, sizeof columns_);
+    bound_.Reset();
+    if (!info[0].IsArray()) throw Napi::TypeError::New(env, "columns(arrays)");
+    Napi::Array arrays = info[0].As<Napi::Array>();
+    uint32_t next = 0;
+    uint32_t capacity = UINT32_MAX;
+    auto take = [&](auto** into, napi_typedarray_type type) {
+      Napi::Value value = arrays.Get(next++);
+      if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != type) {
+        throw Napi::TypeError::New(env, "column " + std::to_string(next - 1) + " is not the typed array the decoder writes");
+      }
+      Napi::TypedArray array = value.As<Napi::TypedArray>();
+      *into = reinterpret_cast<std::remove_pointer_t<decltype(into)>>(static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset());
+      if (array.ElementLength() < capacity) capacity = static_cast<uint32_t>(array.ElementLength());
+    };
+    np_columns& c = columns_;
+    take(&c.packet_no, napi_int32_array);
+    take(&c.t, napi_bigint64_array);
+    take(&c.interface_id, napi_int32_array);
+    take(&c.direction, napi_uint8_array);
+    take(&c.orig_len, napi_uint32_array);
+    take(&c.cap_len, napi_int32_array);
+    take(&c.ip_version, napi_uint8_array);
+    take(&c.protocol, napi_int16_array);
+    take(&c.src_port, napi_int32_array);
+    take(&c.dst_port, napi_int32_array);
+    take(&c.tcp_flags, napi_int16_array);
+    take(&c.seq, napi_uint32_array);
+    take(&c.ack, napi_uint32_array);
+    take(&c.ip_len, napi_int32_array);
+    take(&c.payload_len, napi_int32_array);
+    take(&c.process_no, napi_int32_array);
+    take(&c.problem_no, napi_int32_array);
+    take(&c.tf, napi_float64_array);
+    for (auto& word : c.src) take(&word, napi_uint32_array);
+    for (auto& word : c.dst) take(&word, napi_uint32_array);
+    take(&c.frag_offset, napi_int32_array);
+    take(&c.broken, napi_uint8_array);
+    take(&c.bad_checksum, napi_uint8_array);
+    take(&c.icmp_type, napi_int16_array);
+    take(&c.icmp_code, napi_int16_array);
+    take(&c.window, napi_int32_array);
+    take(&c.l4_len, napi_int32_array);
+    take(&c.udp_length, napi_int32_array);
+    take(&c.app_head, napi_int32_array);
+    take(&c.mac_src, napi_float64_array);
+    take(&c.mac_dst, napi_float64_array);
+    take(&c.fragment, napi_uint8_array);
+    take(&c.datagram, napi_int32_array);
+    take(&c.payload_at, napi_int32_array);
+    take(&c.payload_end, napi_int32_array);
+    if (next != arrays.Length()) throw Napi::TypeError::New(env, "columns(arrays): " + std::to_string(arrays.Length()) + " arrays, the decoder writes " + std::to_string(next));
+    c.capacity = capacity;
+    bound_ = Napi::Persistent(arrays);
+    return env.Undefined();
+  }
+
+  Napi::Value decode(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (bound_.IsEmpty() || detached()) throw Napi::Error::New(env, "decode(): no columns bound, or their batch has been handed on");
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) throw Napi::TypeError::New(env, "decode(window: Uint8Array, ...)");
+    Napi::Uint8Array window = info[0].As<Napi::Uint8Array>();
+    np_pcap_run run = {};
+    run.window = window.Data();
+    run.pos = static_cast<size_t>(info[1].As<Napi::Number>().Int64Value());
+    run.end = static_cast<size_t>(info[2].As<Napi::Number>().Int64Value());
+    if (run.end > window.ElementLength() || run.pos > run.end) throw Napi::RangeError::New(env, "decode(): [pos, end) is not inside the window");
+    run.row = info[3].As<Napi::Number>().Uint32Value();
+    run.room = info[4].As<Napi::Number>().Uint32Value();
+    run.packet_no = info[5].As<Napi::Number>().Int32Value();
+    np_pcap_decode(&format_, &columns_, &run);
+    Napi::Float64Array out = out_.Value();
+    out[0] = static_cast<double>(run.pos);
+    out[1] = static_cast<double>(run.last_sec);
+    out[2] = static_cast<double>(run.last_nsec);
+    return Napi::Number::New(env, run.packets);
+  }
+
+  // A batch's buffers are handed on together: the first column tells for all.
+  bool detached() { return bound_.Value().Get(0u).As<Napi::TypedArray>().ArrayBuffer().IsDetached(); }
+
+  np_pcap_format format_ = {};
+  np_columns columns_ = {};
+  Napi::Reference<Napi::Array> bound_;
+  Napi::Reference<Napi::Float64Array> out_;
+};
+
+}  // namespace
+}  // namespace netprov
+
+static Napi::Object init(Napi::Env env, Napi::Object exports) {
+  exports.Set("PcapDecoder", netprov::PcapDecoder::define(env));
+  return exports;
+}
+
+NODE_API_MODULE(netprov_decoder, init)

@@ -1,0 +1,213 @@
+/* See np_pcap_decode.h. Each rule below mirrors the TypeScript it names, for the plain case only. */
+#include "np_pcap_decode.h"
+
+#include <stdbool.h>
+
+/* pcap.ts: a record longer than this is corruption. */
+#define MAX_RECORD (256 * 1024)
+/* Past this many ns from the session start the TypeScript path keeps an exact BIGINT time. */
+#define MAX_PLAIN_T (INT64_C(1) << 52)
+
+static inline uint32_t be16(const uint8_t *b) { return ((uint32_t)b[0] << 8) | b[1]; }
+static inline uint32_t be32(const uint8_t *b) { return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3]; }
+static inline uint32_t le32(const uint8_t *b) { return b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24); }
+static inline double mac48(const uint8_t *b) { return (double)be16(b) * 4294967296.0 + (double)be32(b + 2); }
+
+/* A plain packet's fields (dissect/packet.ts's Dissected, the part decode.ts writes). */
+struct plain {
+  int ip_version, protocol;
+  size_t src_at, dst_at;
+  int32_t ip_total_len, l4_len;
+  int32_t src_port, dst_port, icmp_type, icmp_code, tcp_flags, window, udp_length;
+  uint32_t seq, ack;
+  size_t payload_at;
+  int32_t payload_len;
+};
+
+static inline bool is_dns_port(int32_t port) { return port == 53 || port == 5353 || port == 5355; }
+
+/* tunnels.ts teredo(): true where the TypeScript path would open a Teredo tunnel. */
+static bool looks_like_teredo(const uint8_t *b, size_t at, size_t end, bool on_port) {
+  size_t next = at;
+  if (end >= next + 4 && b[next] == 0 && b[next + 1] == 1) next += 4 + b[next + 2] + b[next + 3] + 9;
+  if (end >= next + 8 && b[next] == 0 && b[next + 1] == 0) next += 8;
+  if (end < next + 40 || b[next] >> 4 != 6) return false;
+  if (next + 40 + be16(b + next + 4) != end) return false;
+  return on_port || be32(b + next + 8) == 0x20010000 || be32(b + next + 24) == 0x20010000;
+}
+
+/* tunnels.ts udpTunnel(): any datagram it might decapsulate is left to it. */
+static bool may_carry_tunnel(const uint8_t *b, size_t end, const struct plain *p) {
+  if (p->payload_len <= 0) return false;
+  int32_t s = p->src_port, d = p->dst_port;
+  if (d == 4789 || d == 6081 || d == 4754 || s == 2152 || d == 2152 || s == 5072 || d == 5072) return true;
+  size_t payload_end = p->payload_at + (size_t)p->payload_len;
+  if (payload_end > end) payload_end = end;
+  return looks_like_teredo(b, p->payload_at, payload_end, s == 3544 || d == 3544);
+}
+
+/* packet.ts transport(), for TCP, UDP and ICMP; false for anything else or any problem. */
+static bool transport(const uint8_t *b, size_t at, size_t end, struct plain *p) {
+  switch (p->protocol) {
+    case 6: {
+      if (end < at + 20) return false;
+      int32_t header_len = (b[at + 12] >> 4) * 4;
+      if (header_len < 20) return false;
+      p->src_port = (int32_t)be16(b + at);
+      p->dst_port = (int32_t)be16(b + at + 2);
+      p->seq = be32(b + at + 4);
+      p->ack = be32(b + at + 8);
+      p->tcp_flags = b[at + 13];
+      p->window = (int32_t)be16(b + at + 14);
+      p->payload_at = at + (size_t)header_len;
+      p->payload_len = p->l4_len > header_len ? p->l4_len - header_len : 0;
+      return !(p->payload_len > 0 && (is_dns_port(p->src_port) || is_dns_port(p->dst_port)));
+    }
+    case 17:
+      if (end < at + 8) return false;
+      p->src_port = (int32_t)be16(b + at);
+      p->dst_port = (int32_t)be16(b + at + 2);
+      p->udp_length = (int32_t)be16(b + at + 4);
+      p->payload_at = at + 8;
+      p->payload_len = p->l4_len > 8 ? p->l4_len - 8 : 0;
+      if (p->payload_len > 0 && (is_dns_port(p->src_port) || is_dns_port(p->dst_port))) return false;
+      return !may_carry_tunnel(b, end, p);
+    case 1:
+    case 58:
+      if (end < at + 2) return false;
+      p->icmp_type = b[at];
+      p->icmp_code = b[at + 1];
+      p->payload_at = at + 8;
+      p->payload_len = p->l4_len > 8 ? p->l4_len - 8 : 0;
+      return true;
+    default:
+      return false;
+  }
+}
+
+/* packet.ts ipv4(), unfragmented, no IP tunnel. */
+static bool ipv4(const uint8_t *b, size_t at, size_t end, struct plain *p) {
+  if (end < at + 20) return false;
+  int32_t ihl = (b[at] & 0x0f) * 4;
+  if (b[at] >> 4 != 4 || ihl < 20 || end < at + (size_t)ihl) return false;
+  int32_t total = (int32_t)be16(b + at + 2);
+  // TCP segmentation offload leaves 0 here: the captured length, as packet.ts takes it.
+  if (total == 0) total = (int32_t)(end - at);
+  if (be16(b + at + 6) & 0x3fff) return false; /* a fragment: reassembled by fragments.ts */
+  if (total < ihl) return false;
+  p->ip_version = 4;
+  p->ip_total_len = total;
+  p->protocol = b[at + 9];
+  p->src_at = at + 12;
+  p->dst_at = at + 16;
+  p->l4_len = total - ihl;
+  return transport(b, at + (size_t)ihl, end, p);
+}
+
+/* packet.ts ipv6(), with the transport header right after the fixed header. */
+static bool ipv6(const uint8_t *b, size_t at, size_t end, struct plain *p) {
+  if (end < at + 40 || b[at] >> 4 != 6) return false;
+  int next = b[at + 6];
+  if (next != 6 && next != 17 && next != 1 && next != 58) return false;
+  int32_t payload_len = (int32_t)be16(b + at + 4);
+  p->ip_version = 6;
+  p->ip_total_len = payload_len + 40;
+  p->protocol = next;
+  p->src_at = at + 8;
+  p->dst_at = at + 24;
+  p->l4_len = payload_len;
+  return transport(b, at + 40, end, p);
+}
+
+/* link.ts ethernet(): the frame in [at, end), through at most two VLAN tags. */
+static bool ethernet(const uint8_t *b, size_t at, size_t end, struct plain *p) {
+  if (end < at + 14) return false;
+  size_t type_at = at + 12;
+  for (int tags = 0;; tags++) {
+    if (end < type_at + 2) return false;
+    uint32_t type = be16(b + type_at);
+    if (type == 0x0800) return ipv4(b, type_at + 2, end, p);
+    if (type == 0x86dd) return ipv6(b, type_at + 2, end, p);
+    if ((type != 0x8100 && type != 0x88a8 && type != 0x9100) || tags == 2 || end < type_at + 6) return false;
+    type_at += 4;
+  }
+}
+
+/* decode.ts's visitor.packet, for a plain packet at row i. */
+static void write_row(const struct np_columns *c, uint32_t i, const uint8_t *b, size_t start, size_t end, const struct plain *p) {
+  bool tcp = p->protocol == 6;
+  bool icmp = p->protocol == 1 || p->protocol == 58;
+  c->direction[i] = 0; /* Direction.unknown: Ethernet says nothing of it */
+  c->cap_len[i] = (int32_t)(end - start);
+  c->ip_version[i] = (uint8_t)p->ip_version;
+  c->protocol[i] = (int16_t)p->protocol;
+  c->src_port[i] = icmp ? p->icmp_type : p->src_port;
+  c->dst_port[i] = icmp ? p->icmp_code : p->dst_port;
+  c->tcp_flags[i] = (int16_t)(tcp ? p->tcp_flags : -1);
+  c->seq[i] = tcp ? p->seq : 0;
+  c->ack[i] = tcp ? p->ack : 0;
+  c->ip_len[i] = p->ip_total_len;
+  c->payload_len[i] = p->payload_len;
+  c->process_no[i] = -1;
+  c->problem_no[i] = -1;
+  for (int w = 0; w < 4; w++) {
+    bool used = p->ip_version == 6 || w == 0;
+    c->src[w][i] = used ? be32(b + p->src_at + 4 * w) : 0;
+    c->dst[w][i] = used ? be32(b + p->dst_at + 4 * w) : 0;
+  }
+  c->frag_offset[i] = 0;
+  c->broken[i] = 0;
+  c->bad_checksum[i] = 0;
+  c->mac_src[i] = mac48(b + start + 6);
+  c->mac_dst[i] = mac48(b + start);
+  c->icmp_type[i] = (int16_t)p->icmp_type;
+  c->icmp_code[i] = (int16_t)p->icmp_code;
+  c->window[i] = p->window;
+  c->l4_len[i] = p->l4_len;
+  c->udp_length[i] = p->udp_length;
+  size_t at = p->payload_at;
+  c->app_head[i] = p->payload_len >= 3 && end >= at + 3 ? (int32_t)((b[at] << 16) | (b[at + 1] << 8) | b[at + 2]) : -1;
+  c->fragment[i] = 0;
+  c->datagram[i] = -1;
+  bool content = (tcp || p->protocol == 17) && p->payload_len > 0;
+  size_t payload_end = at + (size_t)p->payload_len;
+  c->payload_at[i] = content ? (int32_t)at : -1;
+  c->payload_end[i] = content ? (int32_t)(payload_end < end ? payload_end : end) : -1;
+}
+
+void np_pcap_decode(const struct np_pcap_format *f, const struct np_columns *c, struct np_pcap_run *run) {
+  const uint8_t *b = run->window;
+  size_t pos = run->pos;
+  uint32_t n = 0;
+  uint32_t room = run->row >= c->capacity ? 0 : c->capacity - run->row;
+  if (run->room < room) room = run->room;
+  while (n < room && run->end - pos >= 16) {
+    const uint8_t *h = b + pos;
+    uint32_t sec = f->little_endian ? le32(h) : be32(h);
+    uint32_t frac = f->little_endian ? le32(h + 4) : be32(h + 4);
+    uint32_t cap_len = f->little_endian ? le32(h + 8) : be32(h + 8);
+    uint32_t orig_len = f->little_endian ? le32(h + 12) : be32(h + 12);
+    if (cap_len > MAX_RECORD || run->end - pos - 16 < cap_len) break;
+    uint64_t ns_raw = f->nanos ? frac : (uint64_t)frac * 1000;
+    int64_t own_sec = (int64_t)sec + (int64_t)(ns_raw / 1000000000);
+    int64_t own_nsec = (int64_t)(ns_raw % 1000000000);
+    int64_t t = (own_sec - f->start_sec) * 1000000000 + (own_nsec - f->start_nsec);
+    if (t >= MAX_PLAIN_T || t <= -MAX_PLAIN_T) break;
+    struct plain p = {.icmp_type = -1, .icmp_code = -1};
+    size_t start = pos + 16, end = start + cap_len;
+    if (!ethernet(b, start, end, &p)) break;
+    uint32_t i = run->row + n;
+    c->packet_no[i] = run->packet_no + (int32_t)n;
+    c->t[i] = t;
+    c->tf[i] = (double)t;
+    c->interface_id[i] = f->interface_id;
+    c->orig_len[i] = orig_len;
+    write_row(c, i, b, start, end, &p);
+    run->last_sec = own_sec;
+    run->last_nsec = own_nsec;
+    pos = end;
+    n++;
+  }
+  run->packets = n;
+  run->pos = pos;
+}

@@ -1,0 +1,190 @@
+/**
+ * The native decoder (analyzer/native) against the TypeScript decoder it speeds up: every message
+ * the decoding thread would send — each batch's columns, content sightings, DNS rows, tunnels,
+ * events, the read report — must be the same with it and without it, on every trace of the
+ * oracle and on damaged copies of them.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { decodeSession, type DecodeMessage } from '../../analyzer/load/decode.js';
+import { NativePcapDecoder } from '../../analyzer/native/pcap-decoder.js';
+import { writeTrafficPcap } from '../bench/traffic.js';
+import { pcapFile } from '../helpers/capture-writer.js';
+import { tcpFrame, udpFrame } from '../helpers/frames.js';
+import { corpusTraces, oraclePcaps, scratch } from '../helpers/paths.js';
+
+/**
+ * Every message of a decode, with what only progress bars read (times, bytes read so far) left
+ * out, and the count of packets the native decoder took set aside.
+ */
+function decode(file: string, native: boolean): unknown[] {
+  const messages: unknown[] = [];
+  decodeSession({ kind: 'captures', files: [file] }, { salvage: false, verifyChecksums: false, native }, () => undefined, (m: DecodeMessage) => {
+    if (m.type === 'header') messages.push({ type: m.type, header: m.header });
+    else if (m.type === 'batch') {
+      const { count, rows, track, bytesRead: _read, bytesTotal: _total, ...rest } = m.batch;
+      const columns = (set: Record<string, ArrayLike<unknown>>) =>
+        Object.fromEntries(Object.entries(set).map(([name, array]) => [name, Array.from(array).slice(0, count)]));
+      messages.push({ type: m.type, count, rows: columns(rows), track: columns(track), ...rest });
+    } else if (m.type === 'error') messages.push({ type: m.type, input: m.input, message: m.message });
+    else {
+      const { nativePackets, ...rest } = m;
+      taken.set(file, nativePackets);
+      messages.push(rest);
+    }
+  });
+  return messages;
+}
+/** Packets the native decoder took in the last decode of each file. */
+const taken = new Map<string, number>();
+
+describe.runIf(NativePcapDecoder)('the native pcap decoder', () => {
+  let traffic: string;
+
+  beforeAll(() => {
+    traffic = join(scratch(), 'traffic.pcap');
+    writeTrafficPcap(traffic, { packets: 40_000, concurrentFlows: 2_000 });
+  });
+
+  it('decodes the benchmark workload as the TypeScript decoder does, nearly all of it natively', () => {
+    const natively = decode(traffic, true);
+    // The rest are DNS messages, which the TypeScript decoder parses.
+    expect(taken.get(traffic)).toBeGreaterThan(0.85 * 40_000);
+    expect(natively).toEqual(decode(traffic, false));
+    expect(taken.get(traffic)).toBe(0);
+  });
+
+  it.each([...oraclePcaps(), ...corpusTraces()].filter((f) => /\.pcap(\.gz)?$/.test(f)).map((f) => [f.split('/').at(-1)!, f]))(
+    'decodes %s as the TypeScript decoder does',
+    (_name, file) => {
+      expect(decode(file, true)).toEqual(decode(file, false));
+    },
+  );
+
+  it('decodes every kind of frame it takes or leaves as the TypeScript decoder does', () => {
+    const frames = edgeFrames();
+    const dir = scratch();
+    for (const littleEndian of [true, false]) {
+      for (const nanos of [true, false]) {
+        const file = join(dir, `edges-${littleEndian}-${nanos}.pcap`);
+        // Each frame twice, with a plain one around it: the native decoder stops at some, starts again after.
+        const packets = frames.flatMap((data, i) => [plain(i), data, data].map((d, j) => ({ ns: 1_700_000_000_123_456_000n + BigInt(i * 3 + j) * 1_000_001_000n, data: d, origLen: d.length + (j % 2) * 100 })));
+        writeFileSync(file, pcapFile(packets, { littleEndian, nanos, linkType: 1 }));
+        const natively = decode(file, true);
+        expect(taken.get(file)).toBeGreaterThan(frames.length);
+        expect(natively, file).toEqual(decode(file, false));
+      }
+    }
+    // Microseconds past a million: the record's time is normalised into the next seconds.
+    const file = join(dir, 'edges-overflowing-usec.pcap');
+    const bytes = pcapFile(frames.map((data, i) => ({ ns: 1_700_000_000_000_000_000n + BigInt(i) * 1000n, data })), { littleEndian: true, nanos: false, linkType: 1 });
+    for (let at = 24; at < bytes.length; at += 16 + bytes.readUInt32LE(at + 8)) bytes.writeUInt32LE(bytes.readUInt32LE(at + 4) + 3_500_000, at + 4);
+    writeFileSync(file, bytes);
+    expect(decode(file, true)).toEqual(decode(file, false));
+  });
+
+  it('decodes damaged captures as the TypeScript decoder does: cut short, and with bytes changed', () => {
+    const whole = readFileSync(traffic).subarray(0, 400_000);
+    const dir = scratch();
+    let seed = 20261128;
+    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    for (let n = 0; n < 60; n++) {
+      const bytes = Buffer.from(whole.subarray(0, 24 + Math.floor(random() * (whole.length - 24))));
+      // Changed bytes anywhere past the file header: record lengths, link, IP and transport headers.
+      for (let k = Math.floor(random() * 40); k > 0; k--) bytes[24 + Math.floor(random() * (bytes.length - 24))] = Math.floor(random() * 256);
+      const file = join(dir, `damaged-${n}.pcap`);
+      writeFileSync(file, bytes);
+      expect(decode(file, true), file).toEqual(decode(file, false));
+    }
+  });
+});
+
+const plain = (i: number) => tcpFrame({ src: '10.0.0.1', dst: '10.0.0.2', sport: 40000 + i, dport: 443, seq: i, ack: 1, flags: 0x18, payload: 100 });
+
+/** Frames at every rule of np_pcap_decode.c's plain case, and just past it. */
+function edgeFrames(): Buffer[] {
+  const tcp = (payload: number | Buffer = 0, dport = 80, flags = 0x18) => tcpFrame({ src: '192.168.1.10', dst: '93.184.216.34', sport: 51000, dport, seq: 1000, ack: 2000, flags, payload });
+  const udp = (dport: number, payload: Buffer, sport = 40001) => udpFrame('192.168.1.10', '192.168.1.20', sport, dport, payload);
+  const edit = (frame: Buffer, change: (b: Buffer) => void) => {
+    const copy = Buffer.from(frame);
+    change(copy);
+    return copy;
+  };
+  const vlan = (frame: Buffer, tags: number[]) =>
+    Buffer.concat([frame.subarray(0, 12), ...tags.map((type, n) => Buffer.from([type >> 8, type & 0xff, 0, 10 + n])), frame.subarray(12)]);
+  const ipv6 = (next: number, l4: Buffer, src = '20010db8000000000000000000000001') => {
+    const header = Buffer.alloc(40);
+    header[0] = 0x60;
+    header.writeUInt16BE(l4.length, 4);
+    header[6] = next;
+    header[7] = 64;
+    header.write(src, 8, 'hex');
+    header.write('20010db8000000000000000000000002', 24, 'hex');
+    return Buffer.concat([Buffer.from('02000000000202000000000186dd', 'hex'), header, l4]);
+  };
+  const l4Of = (frame: Buffer) => frame.subarray(34);
+  const http = Buffer.from('GET /index.html HTTP/1.1\r\nHost: Example.COM\r\n\r\n');
+  const clientHello = Buffer.from('16030100a5010000a10303', 'hex');
+  const teredoInner = Buffer.concat([Buffer.from('6000000000003b40', 'hex'), Buffer.from('20010000' + '00'.repeat(12), 'hex'), Buffer.alloc(16)]);
+  return [
+    tcp(0, 443, 0x02), // SYN
+    tcp(1200), // data
+    tcp(http), // an HTTP request: a content sighting
+    tcp(http).subarray(0, 54 + 34), // the same cut short in its Host header: what was captured, no more
+    tcp(clientHello, 443), // the start of a ClientHello, waiting for more
+    tcp(2, 443), // two payload bytes: no application head
+    tcp(0, 53), // DNS port without payload: plain
+    tcp(40, 53), // DNS over TCP: the TypeScript decoder's
+    edit(tcp(10), (b) => b.writeUInt16BE(0, 16)), // total length 0 (TCP segmentation offload)
+    edit(tcp(10), (b) => (b[46] = 4 << 4)), // TCP header length 16
+    edit(tcp(10), (b) => (b[46] = 15 << 4)), // TCP header longer than the segment
+    tcp(1400).subarray(0, 60), // cut short by the snap length, inside the payload
+    tcp(1400).subarray(0, 40), // cut short inside the TCP header
+    edit(tcp(10), (b) => b.writeUInt16BE(10, 16)), // total length shorter than the IP header
+    edit(tcp(10), (b) => b.writeUInt16BE(0x2000, 20)), // more fragments
+    edit(tcp(10), (b) => b.writeUInt16BE(0x0001, 20)), // a later fragment
+    edit(tcp(10), (b) => b.writeUInt16BE(0x4000, 20)), // don't fragment: plain
+    edit(tcp(10), (b) => (b[14] = 0x46)), // IPv4 options (and a TCP header read 4 bytes late)
+    edit(tcp(10), (b) => (b[14] = 0x44)), // IPv4 header length 16
+    edit(tcp(10), (b) => (b[14] = 0x65)), // version 6 in an IPv4 ethertype
+    edit(tcp(10), (b) => (b[23] = 47)), // GRE
+    edit(tcp(10), (b) => (b[23] = 4)), // IP in IP
+    edit(tcp(10), (b) => (b[23] = 132)), // SCTP
+    edit(tcp(10), (b) => (b[23] = 2)), // IGMP
+    edit(tcp(10), (b) => (b[23] = 1)), // ICMP echo reply (type 0 from the port bytes)
+    edit(tcp(10), (b) => (b[23] = 58)), // ICMPv6's number in IPv4
+    udp(5000, Buffer.alloc(30, 7)), // UDP
+    udp(5000, Buffer.alloc(0)), // no payload
+    udp(53, Buffer.alloc(30)), // DNS: the TypeScript decoder's
+    udp(5000, Buffer.alloc(30), 5353), // mDNS from its port
+    udp(4789, Buffer.alloc(30, 8)), // VXLAN
+    udp(6081, Buffer.alloc(30)), // Geneve
+    udp(2152, Buffer.alloc(30)), // GTP-U
+    udp(5072, Buffer.alloc(30)), // AYIYA
+    udp(4754, Buffer.alloc(30)), // GRE in UDP
+    udp(3544, teredoInner), // Teredo on its port
+    udp(9999, teredoInner), // Teredo elsewhere, known by its prefix
+    udp(9999, Buffer.concat([teredoInner, Buffer.alloc(1)])), // not Teredo: the inner length does not fill the datagram
+    udp(123, Buffer.from('1b' + '00'.repeat(47), 'hex')), // NTP
+    edit(udp(5000, Buffer.alloc(30)), (b) => b.writeUInt16BE(5, 38)), // UDP length field short
+    udp(5000, Buffer.alloc(30)).subarray(0, 38), // cut short inside the UDP header
+    vlan(tcp(100), [0x8100]), // one VLAN tag
+    vlan(tcp(100), [0x88a8, 0x8100]), // QinQ
+    vlan(tcp(100), [0x9100, 0x8100, 0x8100]), // three tags: the TypeScript decoder's
+    vlan(tcp(100), [0x8100]).subarray(0, 16), // cut short inside the tag
+    Buffer.from('ffffffffffff02000000000108060001080006040001', 'hex'), // ARP
+    Buffer.from('0200000000020200000000010800', 'hex'), // Ethernet header only
+    Buffer.from('020000000002', 'hex'), // not even that
+    ipv6(6, l4Of(tcp(300))), // IPv6 TCP
+    ipv6(17, l4Of(udp(5000, Buffer.alloc(20, 3)))), // IPv6 UDP
+    ipv6(58, Buffer.from('8000000000010001', 'hex')), // ICMPv6 echo request
+    ipv6(1, Buffer.from('0800000000010001', 'hex')), // ICMP's number in IPv6
+    ipv6(0, Buffer.concat([Buffer.from([6, 0, 0, 0, 0, 0, 0, 0]), l4Of(tcp(10))])), // hop-by-hop header
+    ipv6(44, Buffer.concat([Buffer.from('0600000100000001', 'hex'), l4Of(tcp(10))])), // fragment header
+    ipv6(41, l4Of(tcp(10))), // IPv6 in IPv6
+    ipv6(6, l4Of(tcp(300))).subarray(0, 40), // cut short inside the IPv6 header
+    edit(ipv6(6, l4Of(tcp(300))), (b) => (b[14] = 0x40)), // version 4 in an IPv6 ethertype
+    edit(ipv6(6, l4Of(tcp(300))), (b) => b.writeUInt16BE(0, 18)), // payload length 0
+  ];
+}
