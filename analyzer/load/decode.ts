@@ -19,7 +19,7 @@ import { dissect, formatAddress, macAddress, newDissected } from '../dissect/pac
 import { isPorted } from '../flows/tracker.js';
 import { Reassembler } from './fragments.js';
 import { BATCH_SIZE, newRows, newTrack, type PacketBatch, type ReusableColumns } from './packet-batch.js';
-import { columnsInOrder, NATIVE_LINK_TYPE, NativePcapDecoder, type PcapDecoder } from '../native/pcap-decoder.js';
+import { columnsInOrder, nativeDecoder as addon, type PcapDecoder } from '../native/pcap-decoder.js';
 import type { PcapRecords, PcapRecordsTaken } from '../../recorder/import/source.js';
 
 export type DecodeMessage =
@@ -155,7 +155,8 @@ function decodeFrom(
 
   // The native decoder fills the columns of the plain packets of a pcap; what their payloads say
   // is read here after each run, while the window still holds them.
-  let nativeDecoder: PcapDecoder | null = null;
+  /** Made at the first offer; null when the capture's link type is not the native decoder's. */
+  let pcapDecoder: PcapDecoder | null | undefined;
   let nativeBound = false;
   const nativeOut = new Float64Array(3);
   const payloadAt = new Int32Array(BATCH_SIZE);
@@ -163,17 +164,17 @@ function decodeFrom(
   const taken: PcapRecordsTaken = { pos: 0, packets: 0, lastSec: 0, lastNsec: 0 };
   let nativePackets = 0;
   const pcapRecords = (records: PcapRecords): PcapRecordsTaken | null => {
-    if (records.linkType !== NATIVE_LINK_TYPE) return null;
-    nativeDecoder ??= new NativePcapDecoder!(records, nativeOut);
+    if (pcapDecoder === undefined) pcapDecoder = addon!.readsLinkType(records.linkType) ? new addon!.PcapDecoder(records, nativeOut) : null;
+    if (pcapDecoder === null) return null;
     taken.pos = records.pos;
     taken.packets = 0;
     for (;;) {
       if (!nativeBound) {
-        nativeDecoder.columns(columnsInOrder(batch.rows, batch.track, payloadAt, payloadEnd));
+        pcapDecoder.columns(columnsInOrder(batch.rows, batch.track, payloadAt, payloadEnd));
         nativeBound = true;
       }
       const first = batch.count;
-      const n = nativeDecoder.decode(records.buf, taken.pos, records.end, first, BATCH_SIZE - first, packetNo);
+      const n = pcapDecoder.decode(records.buf, taken.pos, records.end, first, BATCH_SIZE - first, packetNo);
       if (n === 0) break;
       readPayloads(records.buf, first, first + n);
       taken.pos = nativeOut[0];
@@ -210,7 +211,7 @@ function decodeFrom(
   };
   try {
     reader.scan({
-      pcapRecords: native && NativePcapDecoder && !verifyChecksums ? pcapRecords : undefined,
+      pcapRecords: native && addon && !verifyChecksums ? pcapRecords : undefined,
       event(e) {
         checkTime(e.t);
         if (e.kind === 'interface') linkTypes.set(e.id, e.linkType);

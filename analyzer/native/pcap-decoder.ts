@@ -10,6 +10,7 @@ import type { RowColumns, TrackColumns } from '../load/packet-batch.js';
 export interface PcapFormat {
   littleEndian: boolean;
   nanos: boolean;
+  linkType: number;
   startSec: number;
   startNsec: number;
   interfaceId: number;
@@ -26,23 +27,24 @@ export interface PcapDecoder {
   decode(window: Uint8Array, pos: number, end: number, row: number, room: number, packetNo: number): number;
 }
 
-type PcapDecoderClass = new (format: PcapFormat, out: Float64Array) => PcapDecoder;
+interface Addon {
+  PcapDecoder: new (format: PcapFormat, out: Float64Array) => PcapDecoder;
+  /** Whether the decoder takes packets of a link type at all. */
+  readsLinkType(linkType: number): boolean;
+}
 
 const ADDON = 'analyzer/native/build/Release/netprov_decoder.node';
 
-function load(): PcapDecoderClass | null {
+function load(): Addon | null {
   try {
-    return (createRequire(import.meta.url)(projectFile(ADDON)) as { PcapDecoder: PcapDecoderClass }).PcapDecoder;
+    return createRequire(import.meta.url)(projectFile(ADDON)) as Addon;
   } catch {
     return null;
   }
 }
 
-/** The addon's decoder, or null where it was not built. */
-export const NativePcapDecoder: PcapDecoderClass | null = load();
-
-/** The Ethernet link type: the only one the native decoder reads. */
-export const NATIVE_LINK_TYPE = 1;
+/** The addon, or null where it was not built. */
+export const nativeDecoder: Addon | null = load();
 
 /** The batch's columns in np_columns' order, then where each packet's TCP or UDP payload lies in the window (or -1). */
 export const columnsInOrder = (r: RowColumns, k: TrackColumns, payloadAt: Int32Array, payloadEnd: Int32Array): ArrayBufferView[] => [

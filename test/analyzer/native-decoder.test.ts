@@ -4,15 +4,16 @@
  * events, the read report — must be the same with it and without it, on every trace of the
  * oracle and on damaged copies of them.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeSession, type DecodeMessage } from '../../analyzer/load/decode.js';
-import { NativePcapDecoder } from '../../analyzer/native/pcap-decoder.js';
+import { nativeDecoder } from '../../analyzer/native/pcap-decoder.js';
 import { writeTrafficPcap } from '../bench/traffic.js';
 import { pcapFile } from '../helpers/capture-writer.js';
 import { tcpFrame, udpFrame } from '../helpers/frames.js';
-import { corpusTraces, oraclePcaps, scratch } from '../helpers/paths.js';
+import { corpusTraces, oraclePcaps, repoRoot, scratch } from '../helpers/paths.js';
 
 /**
  * Every message of a decode, with what only progress bars read (times, bytes read so far) left
@@ -39,7 +40,20 @@ function decode(file: string, native: boolean): unknown[] {
 /** Packets the native decoder took in the last decode of each file. */
 const taken = new Map<string, number>();
 
-describe.runIf(NativePcapDecoder)('the native pcap decoder', () => {
+describe('the native pcap decoder, in C', () => {
+  it('reads nothing outside its window and writes nothing past its columns (AddressSanitizer, UBSan)', () => {
+    const source = join(repoRoot, 'analyzer/native');
+    const binary = join(scratch(), 'decode_check');
+    const build = spawnSync('gcc', ['-std=c11', '-Wall', '-Wextra', '-Werror', '-g', '-O1', '-fsanitize=address,undefined', '-fno-sanitize-recover=all',
+      `-I${source}/src`, `${source}/src/np_pcap_decode.c`, `${source}/test/decode_check.c`, '-o', binary], { encoding: 'utf8' });
+    expect(build.status, build.stderr).toBe(0);
+    const run = spawnSync(binary, ['100000'], { encoding: 'utf8', timeout: 60_000 });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toBe('100000 windows decoded\n');
+  });
+});
+
+describe.runIf(nativeDecoder)('the native pcap decoder', () => {
   let traffic: string;
 
   beforeAll(() => {
@@ -62,22 +76,26 @@ describe.runIf(NativePcapDecoder)('the native pcap decoder', () => {
     },
   );
 
-  it('decodes every kind of frame it takes or leaves as the TypeScript decoder does', () => {
-    const frames = edgeFrames();
+  it.each(Object.keys(LINKS))('decodes every kind of %s frame it takes or leaves as the TypeScript decoder does', (link) => {
+    const { linkType, frame } = LINKS[link];
+    const frames = edgeFrames().map((ethernet, i) => frame(ethernet, i));
     const dir = scratch();
     for (const littleEndian of [true, false]) {
       for (const nanos of [true, false]) {
-        const file = join(dir, `edges-${littleEndian}-${nanos}.pcap`);
+        const file = join(dir, `edges-${linkType}-${littleEndian}-${nanos}.pcap`);
         // Each frame twice, with a plain one around it: the native decoder stops at some, starts again after.
-        const packets = frames.flatMap((data, i) => [plain(i), data, data].map((d, j) => ({ ns: 1_700_000_000_123_456_000n + BigInt(i * 3 + j) * 1_000_001_000n, data: d, origLen: d.length + (j % 2) * 100 })));
-        writeFileSync(file, pcapFile(packets, { littleEndian, nanos, linkType: 1 }));
+        const packets = frames.flatMap((data, i) => [frame(plain(i), i), data, data].map((d, j) => ({ ns: 1_700_000_000_123_456_000n + BigInt(i * 3 + j) * 1_000_001_000n, data: d, origLen: d.length + (j % 2) * 100 })));
+        writeFileSync(file, pcapFile(packets, { littleEndian, nanos, linkType }));
         const natively = decode(file, true);
         expect(taken.get(file)).toBeGreaterThan(frames.length);
         expect(natively, file).toEqual(decode(file, false));
       }
     }
-    // Microseconds past a million: the record's time is normalised into the next seconds.
-    const file = join(dir, 'edges-overflowing-usec.pcap');
+  });
+
+  it('normalises microseconds past a million into the next seconds, as the TypeScript decoder does', () => {
+    const frames = edgeFrames();
+    const file = join(scratch(), 'edges-overflowing-usec.pcap');
     const bytes = pcapFile(frames.map((data, i) => ({ ns: 1_700_000_000_000_000_000n + BigInt(i) * 1000n, data })), { littleEndian: true, nanos: false, linkType: 1 });
     for (let at = 24; at < bytes.length; at += 16 + bytes.readUInt32LE(at + 8)) bytes.writeUInt32LE(bytes.readUInt32LE(at + 4) + 3_500_000, at + 4);
     writeFileSync(file, bytes);
@@ -99,6 +117,29 @@ describe.runIf(NativePcapDecoder)('the native pcap decoder', () => {
     }
   });
 });
+
+/** Each link type the native decoder reads, and an Ethernet frame as that link carries it (the bytes after the Ethernet header, whatever they are). */
+const LINKS: Record<string, { linkType: number; frame: (ethernet: Buffer, i: number) => Buffer }> = {
+  Ethernet: { linkType: 1, frame: (ethernet) => ethernet },
+  'Linux SLL': {
+    linkType: 113,
+    // Packet type 0 (to us), 4 (outgoing) or 0x104 (nonsense), ARPHRD_ETHER, a 6-byte address, the Ethernet type.
+    frame: (ethernet, i) => Buffer.concat([Buffer.from([i % 3 === 2 ? 1 : 0, i % 2 ? 4 : 0, 0, 1, 0, 6]), ethernet.subarray(6, 12), Buffer.alloc(2), ethernet.subarray(12)]),
+  },
+  'Linux SLL2': {
+    linkType: 276,
+    frame: (ethernet, i) => Buffer.concat([ethernet.subarray(12, 14), Buffer.from([0, 0, 0, 0, 0, 2, 0, 1, i % 2 ? 4 : 0, 6]), ethernet.subarray(6, 12), Buffer.alloc(2), ethernet.subarray(14)]),
+  },
+  'raw IP': { linkType: 101, frame: (ethernet) => ethernet.subarray(14) },
+  'raw IPv4': { linkType: 228, frame: (ethernet) => ethernet.subarray(14) },
+  'raw IPv6': { linkType: 229, frame: (ethernet) => ethernet.subarray(14) },
+  'BSD loopback': {
+    linkType: 0,
+    // The address family in the host's byte order: AF_INET, or one of AF_INET6's numbers (BSD 24, FreeBSD 28, macOS 30).
+    frame: (ethernet, i) => Buffer.concat([Buffer.from([ethernet[12] === 0x86 ? [24, 28, 30][i % 3] : i % 5 ? 2 : 7, 0, 0, 0]), ethernet.subarray(14)]),
+  },
+  'OpenBSD loopback': { linkType: 108, frame: (ethernet) => Buffer.concat([Buffer.from([0, 0, 0, ethernet[12] === 0x86 ? 24 : 2]), ethernet.subarray(14)]) },
+};
 
 const plain = (i: number) => tcpFrame({ src: '10.0.0.1', dst: '10.0.0.2', sport: 40000 + i, dport: 443, seq: i, ack: 1, flags: 0x18, payload: 100 });
 

@@ -1,6 +1,7 @@
 // The analyzer's native decoder (np_pcap_decode.h) for JavaScript:
 //
-//   const decoder = new PcapDecoder({ littleEndian, nanos, startSec, startNsec, interfaceId }, out)
+//   readsLinkType(linkType) -> whether the decoder takes packets of that link type at all
+//   const decoder = new PcapDecoder({ littleEndian, nanos, linkType, startSec, startNsec, interfaceId }, out)
 //   decoder.columns([packet_no, t, ...])   the batch to fill, in COLUMN_ORDER (pcap-decoder.ts)
 //   decoder.decode(window, pos, end, row, room, packetNo) -> packets written
 //     out[0] = the offset after the last one, out[1] / out[2] = its own time (s, ns)
@@ -35,6 +36,7 @@ class PcapDecoder : public Napi::ObjectWrap<PcapDecoder> {
     Napi::Object format = info[0].As<Napi::Object>();
     format_.little_endian = format.Get("littleEndian").ToBoolean();
     format_.nanos = format.Get("nanos").ToBoolean();
+    format_.link_type = format.Get("linkType").ToNumber().Int32Value();
     format_.start_sec = format.Get("startSec").ToNumber().Int64Value();
     format_.start_nsec = format.Get("startNsec").ToNumber().Int64Value();
     format_.interface_id = format.Get("interfaceId").ToNumber().Int32Value();
@@ -137,6 +139,9 @@ class PcapDecoder : public Napi::ObjectWrap<PcapDecoder> {
 
 static Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("PcapDecoder", netprov::PcapDecoder::define(env));
+  exports.Set("readsLinkType", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), np_pcap_reads_link_type(info[0].ToNumber().Int32Value()));
+  }));
   return exports;
 }
 

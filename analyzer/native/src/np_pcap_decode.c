@@ -15,6 +15,9 @@ static inline double mac48(const uint8_t *b) { return (double)be16(b) * 42949672
 
 /* A plain packet's fields (dissect/packet.ts's Dissected, the part decode.ts writes). */
 struct plain {
+  /* Where the Ethernet header starts (its MACs), or -1; Direction.unknown/in/out as the link header says. */
+  int64_t mac_at;
+  int direction;
   int ip_version, protocol;
   size_t src_at, dst_at;
   int32_t ip_total_len, l4_len;
@@ -119,10 +122,14 @@ static bool ipv6(const uint8_t *b, size_t at, size_t end, struct plain *p) {
   return transport(b, at + 40, end, p);
 }
 
-/* link.ts ethernet(): the frame in [at, end), through at most two VLAN tags. */
-static bool ethernet(const uint8_t *b, size_t at, size_t end, struct plain *p) {
-  if (end < at + 14) return false;
-  size_t type_at = at + 12;
+/* IP of the version its first nibble says (link.ts ETHERTYPE_IP_BY_VERSION). */
+static bool ip_by_version(const uint8_t *b, size_t at, size_t end, struct plain *p) {
+  if (end < at + 1) return false;
+  return b[at] >> 4 == 4 ? ipv4(b, at, end, p) : b[at] >> 4 == 6 ? ipv6(b, at, end, p) : false;
+}
+
+/* link.ts etherPayload(): from an Ethernet type field at `type_at`, through at most two VLAN tags. */
+static bool ether_payload(const uint8_t *b, size_t type_at, size_t end, struct plain *p) {
   for (int tags = 0;; tags++) {
     if (end < type_at + 2) return false;
     uint32_t type = be16(b + type_at);
@@ -133,11 +140,48 @@ static bool ethernet(const uint8_t *b, size_t at, size_t end, struct plain *p) {
   }
 }
 
+/* link.ts linkLayer() and linktype.ts directionFromLinkHeader(), for the link types read here. */
+static bool link_layer(int link_type, const uint8_t *b, size_t start, size_t end, struct plain *p) {
+  size_t length = end - start;
+  switch (link_type) {
+    case NP_LINK_ETHERNET:
+      if (length < 14) return false;
+      p->mac_at = (int64_t)start;
+      return ether_payload(b, start + 12, end, p);
+    case NP_LINK_LINUX_SLL:
+      if (length < 16) return false;
+      p->direction = b[start + 1] == 4 && b[start] == 0 ? 2 : 1;
+      return ether_payload(b, start + 14, end, p);
+    case NP_LINK_LINUX_SLL2: {
+      if (length < 20) return false;
+      p->direction = b[start + 10] == 4 ? 2 : 1;
+      uint32_t type = be16(b + start);
+      return type == 0x0800 ? ipv4(b, start + 20, end, p) : type == 0x86dd ? ipv6(b, start + 20, end, p) : false;
+    }
+    case NP_LINK_RAW:
+    case NP_LINK_IPV4:
+    case NP_LINK_IPV6:
+      return ip_by_version(b, start, end, p);
+    case NP_LINK_NULL:
+    case NP_LINK_LOOP: {
+      if (length < 4) return false;
+      // DLT_NULL stores the address family in the capturing host's byte order; LOOP in network order.
+      uint32_t le = le32(b + start), be = be32(b + start);
+      uint32_t family = link_type == NP_LINK_LOOP ? be : le < 256 ? le : be;
+      if (family == 2) return ipv4(b, start + 4, end, p);
+      if (family == 24 || family == 28 || family == 30) return ipv6(b, start + 4, end, p);
+      return false;
+    }
+    default:
+      return false;
+  }
+}
+
 /* decode.ts's visitor.packet, for a plain packet at row i. */
 static void write_row(const struct np_columns *c, uint32_t i, const uint8_t *b, size_t start, size_t end, const struct plain *p) {
   bool tcp = p->protocol == 6;
   bool icmp = p->protocol == 1 || p->protocol == 58;
-  c->direction[i] = 0; /* Direction.unknown: Ethernet says nothing of it */
+  c->direction[i] = (uint8_t)p->direction;
   c->cap_len[i] = (int32_t)(end - start);
   c->ip_version[i] = (uint8_t)p->ip_version;
   c->protocol[i] = (int16_t)p->protocol;
@@ -158,8 +202,8 @@ static void write_row(const struct np_columns *c, uint32_t i, const uint8_t *b, 
   c->frag_offset[i] = 0;
   c->broken[i] = 0;
   c->bad_checksum[i] = 0;
-  c->mac_src[i] = mac48(b + start + 6);
-  c->mac_dst[i] = mac48(b + start);
+  c->mac_src[i] = p->mac_at < 0 ? -1 : mac48(b + p->mac_at + 6);
+  c->mac_dst[i] = p->mac_at < 0 ? -1 : mac48(b + p->mac_at);
   c->icmp_type[i] = (int16_t)p->icmp_type;
   c->icmp_code[i] = (int16_t)p->icmp_code;
   c->window[i] = p->window;
@@ -173,6 +217,22 @@ static void write_row(const struct np_columns *c, uint32_t i, const uint8_t *b, 
   size_t payload_end = at + (size_t)p->payload_len;
   c->payload_at[i] = content ? (int32_t)at : -1;
   c->payload_end[i] = content ? (int32_t)(payload_end < end ? payload_end : end) : -1;
+}
+
+int np_pcap_reads_link_type(int link_type) {
+  switch (link_type) {
+    case NP_LINK_NULL:
+    case NP_LINK_ETHERNET:
+    case NP_LINK_RAW:
+    case NP_LINK_LOOP:
+    case NP_LINK_LINUX_SLL:
+    case NP_LINK_IPV4:
+    case NP_LINK_IPV6:
+    case NP_LINK_LINUX_SLL2:
+      return 1;
+    default:
+      return 0;
+  }
 }
 
 void np_pcap_decode(const struct np_pcap_format *f, const struct np_columns *c, struct np_pcap_run *run) {
@@ -193,9 +253,9 @@ void np_pcap_decode(const struct np_pcap_format *f, const struct np_columns *c, 
     int64_t own_nsec = (int64_t)(ns_raw % 1000000000);
     int64_t t = (own_sec - f->start_sec) * 1000000000 + (own_nsec - f->start_nsec);
     if (t >= MAX_PLAIN_T || t <= -MAX_PLAIN_T) break;
-    struct plain p = {.icmp_type = -1, .icmp_code = -1};
+    struct plain p = {.mac_at = -1, .icmp_type = -1, .icmp_code = -1};
     size_t start = pos + 16, end = start + cap_len;
-    if (!ethernet(b, start, end, &p)) break;
+    if (!link_layer(f->link_type, b, start, end, &p)) break;
     uint32_t i = run->row + n;
     c->packet_no[i] = run->packet_no + (int32_t)n;
     c->t[i] = t;
