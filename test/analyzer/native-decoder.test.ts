@@ -83,11 +83,12 @@ describe.runIf(nativeDecoder)('the native pcap decoder', () => {
     for (const littleEndian of [true, false]) {
       for (const nanos of [true, false]) {
         const file = join(dir, `edges-${linkType}-${littleEndian}-${nanos}.pcap`);
-        // Each frame twice, with a plain one around it: the native decoder stops at some, starts again after.
-        const packets = frames.flatMap((data, i) => [frame(plain(i), i), data, data].map((d, j) => ({ ns: 1_700_000_000_123_456_000n + BigInt(i * 3 + j) * 1_000_001_000n, data: d, origLen: d.length + (j % 2) * 100 })));
+        // Each frame twice, after a plain one: the native decoder stops at some, starts again after
+        // (or, after two refusals in a row, leaves a few records to the TypeScript decoder).
+        const packets = frames.flatMap((data, i) => [frame(plain(i), 1), data, data].map((d, j) => ({ ns: 1_700_000_000_123_456_000n + BigInt(i * 3 + j) * 1_000_001_000n, data: d, origLen: d.length + (j % 2) * 100 })));
         writeFileSync(file, pcapFile(packets, { littleEndian, nanos, linkType }));
         const natively = decode(file, true);
-        expect(taken.get(file)).toBeGreaterThan(frames.length);
+        expect(taken.get(file)).toBeGreaterThan(frames.length / 2);
         expect(natively, file).toEqual(decode(file, false));
       }
     }
