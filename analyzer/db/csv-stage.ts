@@ -112,46 +112,59 @@ export function csvLine(values: readonly unknown[]): string {
 const quoted = (v: string) => (v === '' || /[",\n\r\\]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
 /**
- * Loads CSV parts as they come, on a connection of their own: the caller goes on (appending
- * packets on its own connection) while DuckDB reads. Parts that arrive while a load runs are
- * read together by the next one (five flows parts at once: 0.35 s, one by one: 0.5–0.6 s).
- * `done` waits for every part and throws the first failure. `fixed` columns are the same in every
- * row of every part (a load's session_id), so the parts leave them out (see loadCsv).
+ * Loads CSV parts as they come, each table on a connection of its own: the caller goes on
+ * (appending packets on its own connection) while DuckDB reads, and the last flows and DNS parts,
+ * which come after the last packet, load side by side. Parts that arrive while a table's load
+ * runs are read together by its next one (five flows parts at once: 0.35 s, one by one:
+ * 0.5–0.6 s). `done` waits for every part and throws the first failure; `close` then closes the
+ * connections. `fixed` columns are the same in every row of every part (a load's session_id), so
+ * the parts leave them out (see loadCsv).
  */
 export class StagedLoads {
-  private readonly waiting = new Map<string, string[]>();
-  private running: Promise<void> | null = null;
+  private readonly tables = new Map<string, { waiting: string[]; running: Promise<void> | null; connection: Promise<DuckDBConnection> }>();
   private failure: unknown = null;
 
   constructor(
-    private readonly connection: DuckDBConnection,
+    private readonly connect: () => Promise<DuckDBConnection>,
     private readonly fixed: Record<string, string> = {},
   ) {}
 
   load(table: string, path: string): void {
-    this.waiting.set(table, [...(this.waiting.get(table) ?? []), path]);
-    this.running ??= this.pump();
+    let loads = this.tables.get(table);
+    if (!loads) this.tables.set(table, (loads = { waiting: [], running: null, connection: this.connect() }));
+    loads.waiting.push(path);
+    loads.running ??= this.pump(table, loads);
   }
 
   async done(): Promise<void> {
-    while (this.running) await this.running;
+    for (let running = this.running(); running.length; running = this.running()) await Promise.all(running);
     if (this.failure !== null) throw this.failure;
   }
 
-  private async pump(): Promise<void> {
+  /** Waits for every load, failed or not, and closes the connections. */
+  async close(): Promise<void> {
+    await this.done().catch(() => {});
+    for (const { connection } of this.tables.values()) (await connection.catch(() => null))?.closeSync();
+  }
+
+  private running(): Promise<void>[] {
+    return [...this.tables.values()].flatMap(({ running }) => (running ? [running] : []));
+  }
+
+  private async pump(table: string, loads: { waiting: string[]; running: Promise<void> | null; connection: Promise<DuckDBConnection> }): Promise<void> {
     try {
-      for (const [table, paths] of this.waiting) {
-        this.waiting.delete(table);
+      while (loads.waiting.length) {
+        const paths = loads.waiting.splice(0);
         try {
-          if (this.failure === null) await loadCsv(this.connection, table, paths, this.fixed);
+          if (this.failure === null) await loadCsv(await loads.connection, table, paths, this.fixed);
         } catch (err) {
-          this.failure = err;
+          this.failure ??= err;
         } finally {
           for (const path of paths) rmSync(path, { force: true });
         }
       }
     } finally {
-      this.running = null;
+      loads.running = null;
     }
   }
 }

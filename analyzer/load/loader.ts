@@ -116,8 +116,7 @@ async function finishLoad(db: Database, { input, messages, stop, started }: Star
   // The loading threads hold memory of their own: DuckDB gets less while they run.
   await db.connection.run(`SET memory_limit = '${db.memory.load}MiB'`);
   const session = await SessionLoad.start(db, header);
-  const stagingConnection = await db.connect();
-  const staging = new StagedLoads(stagingConnection, { session_id: sessionId });
+  const staging = new StagedLoads(() => db.connect(), { session_id: sessionId });
   try {
     return await loadMessages(db, session, staging, { messages, stop, started, input }, readingSince, options);
   } catch (err) {
@@ -125,8 +124,7 @@ async function finishLoad(db: Database, { input, messages, stop, started }: Star
     throw err;
   } finally {
     // Never close a connection while a part is still loading on it.
-    await staging.done().catch(() => {});
-    stagingConnection.closeSync();
+    await staging.close();
   }
 }
 

@@ -16,8 +16,7 @@ async function stage(rows: unknown[][]): Promise<{ parts: string[]; loaded: Reco
   db = await openDatabase(null);
   await db.connection.run('CREATE TABLE staged (s VARCHAR, n BIGINT, b BOOLEAN, names VARCHAR[], ttls INTEGER[])');
   staging = privateFolder('netprov-');
-  const connection = await db.connect();
-  const loads = new StagedLoads(connection);
+  const loads = new StagedLoads(() => db!.connect());
   const parts: string[] = [];
   const csv = new CsvParts(staging.path, 'staged', (table, path) => {
     parts.push(path);
@@ -26,7 +25,7 @@ async function stage(rows: unknown[][]): Promise<{ parts: string[]; loaded: Reco
   for (const row of rows) csv.row(row);
   csv.close();
   await loads.done();
-  connection.closeSync();
+  await loads.close();
   return { parts, loaded: await query(db, 'SELECT * FROM staged ORDER BY n') };
 }
 
@@ -43,14 +42,12 @@ describe('CSV staging', () => {
     db = await openDatabase(null);
     await db.connection.run('CREATE TABLE fixed_staged (n BIGINT, session_id VARCHAR, s VARCHAR)');
     staging = privateFolder('netprov-');
-    const connection = await db.connect();
-    const loads = new StagedLoads(connection, { session_id: "it's 'quoted'" });
+    const loads = new StagedLoads(() => db!.connect(), { session_id: "it's 'quoted'" });
     const csv = new CsvParts(staging.path, 'fixed_staged', (table, path) => loads.load(table, path));
     csv.row([1, 'one']);
     csv.row([2, null]);
     csv.close();
-    await loads.done();
-    connection.closeSync();
+    await loads.close();
     expect(await query(db, 'SELECT * FROM fixed_staged ORDER BY n')).toEqual([
       { n: 1, session_id: "it's 'quoted'", s: 'one' },
       { n: 2, session_id: "it's 'quoted'", s: null },
@@ -65,5 +62,25 @@ describe('CSV staging', () => {
     expect(loaded[119_999].s).toBe(rows[119_999][0]);
     for (const part of parts) expect(existsSync(part)).toBe(false);
     expect(readdirSync(staging!.path)).toEqual([]);
+  });
+});
+
+describe('staged loads of several tables', () => {
+  it('loads each table on its own connection, and reports the first failure once every load has ended', async () => {
+    db = await openDatabase(null);
+    await db.connection.run('CREATE TABLE one (n BIGINT); CREATE TABLE two (n BIGINT)');
+    staging = privateFolder('netprov-');
+    let connections = 0;
+    const loads = new StagedLoads(() => (connections++, db!.connect()));
+    for (const table of ['one', 'two', 'missing']) {
+      const csv = new CsvParts(staging.path, table, (name, path) => loads.load(name, path));
+      for (let n = 0; n < 1000; n++) csv.row([n]);
+      csv.close();
+    }
+    await expect(loads.done()).rejects.toThrow(/missing/);
+    await loads.close();
+    expect(connections).toBe(3);
+    expect(await query(db, 'SELECT (SELECT count(*) FROM one) AS one, (SELECT count(*) FROM two) AS two')).toEqual([{ one: 1000, two: 1000 }]);
+    expect(readdirSync(staging.path)).toEqual([]);
   });
 });
