@@ -204,18 +204,19 @@ function decodeFrom(
     return taken.packets ? taken : null;
   };
   const readPayloads = (window: Uint8Array, from: number, to: number) => {
+    for (let i = from; i < to; i++) if (payloadAt[i] >= 0) readContent(window, payloadAt[i], payloadEnd[i], i);
+  };
+  /** What the TCP or UDP payload bytes[at, end) of row i says of its connection, from the row's columns. */
+  const readContent = (bytes: Uint8Array, at: number, end: number, i: number) => {
     const r = batch.rows;
-    for (let i = from; i < to; i++) {
-      if (payloadAt[i] < 0) continue;
-      segment.protocol = r.protocol[i];
-      segment.srcPort = r.src_port[i];
-      segment.dstPort = r.dst_port[i];
-      segment.seq = r.seq[i];
-      segment.index = i;
-      segment.ipVersion = r.ip_version[i];
-      const seen = content.payload(window, payloadAt[i], payloadEnd[i], segment);
-      if (seen) batch.content.push({ ...seen, packet: i });
-    }
+    segment.protocol = r.protocol[i];
+    segment.srcPort = r.src_port[i];
+    segment.dstPort = r.dst_port[i];
+    segment.seq = r.seq[i];
+    segment.index = i;
+    segment.ipVersion = r.ip_version[i];
+    const seen = content.payload(bytes, at, end, segment);
+    if (seen) batch.content.push({ ...seen, packet: i });
   };
 
   // The analysis keeps session times in BIGINT columns: ±292 years from the session start. The
@@ -317,16 +318,8 @@ function decodeFrom(
             });
           }
         }
-        if (transport && (d.protocol === 6 || d.protocol === 17) && d.payloadLen > 0 && d.fragOffset === 0) {
-          segment.protocol = d.protocol;
-          segment.srcPort = d.srcPort;
-          segment.dstPort = d.dstPort;
-          segment.seq = d.seq;
-          segment.index = i;
-          segment.ipVersion = d.ipVersion;
-          const seen = content.payload(b, at, Math.min(end, at + d.payloadLen), segment);
-          if (seen) batch.content.push({ ...seen, packet: i });
-        }
+        // The row holds this packet's ports, sequence number and IP version as the segment needs them.
+        if (transport && (d.protocol === 6 || d.protocol === 17) && d.payloadLen > 0 && d.fragOffset === 0) readContent(b, at, Math.min(end, at + d.payloadLen), i);
         if (++batch.count === BATCH_SIZE) flush();
       },
     });

@@ -2,7 +2,7 @@
 //
 //   readsLinkType(linkType) -> whether the decoder takes packets of that link type at all
 //   const decoder = new PcapDecoder({ littleEndian, nanos, linkType, startSec, startNsec, interfaceId }, out)
-//   decoder.columns([packet_no, t, ...])   the batch to fill, in COLUMN_ORDER (pcap-decoder.ts)
+//   decoder.columns([packet_no, t, ...])   the batch to fill, in columnsInOrder's order (pcap-decoder.ts)
 //   decoder.decode(window, pos, end, row, room, packetNo) -> packets written
 //     out[0] = the offset after the last one, out[1] / out[2] = its own time (s, ns)
 //
@@ -44,7 +44,7 @@ class PcapDecoder : public Napi::ObjectWrap<PcapDecoder> {
   }
 
  private:
-  // Binds each column pointer of np_columns, in the order of pcap-decoder.ts's COLUMN_ORDER.
+  // Binds each column pointer of np_columns, in the order of pcap-decoder.ts's columnsInOrder.
   Napi::Value columns(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     std::memset(&columns_, 0, sizeof columns_);
