@@ -5,7 +5,8 @@
 import { InputError } from '../recorder/errors.js';
 import { openDatabase, query, type Database } from './db/database.js';
 import { classifyInputs, inputName } from './load/inputs.js';
-import { loadSession, startLoad, type LoadOptions, type LoadResult } from './load/loader.js';
+import { startLoad } from './load/load-threads.js';
+import { loadSession, type LoadOptions, type LoadResult } from './load/loader.js';
 
 export interface AnalyzeOptions extends LoadOptions {
   /** DuckDB file; null = in memory. */

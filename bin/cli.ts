@@ -4,18 +4,15 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import { startDecoderEarly } from '../analyzer/load/decode-thread.js';
+import { beginLoadEarly } from '../analyzer/load/early-load.js';
 import { InputError } from '../recorder/errors.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-/** The commands that can read sessions or captures. */
-const LOADING_COMMANDS = new Set(['analyze', 'flows', 'query', 'sql', 'report', 'export']);
-
 export async function main(args: string[]): Promise<number> {
-  // Before yargs and the commands load (~0.2 s): their decoding thread boots meanwhile on the
-  // other core, and the first packet is read that much sooner (decode-thread.ts).
-  if (LOADING_COMMANDS.has(args[0])) startDecoderEarly();
+  // Before yargs and the commands load (~0.2 s): the load the command line asks for, or at least
+  // its decoding thread, starts meanwhile on the other core (early-load.ts).
+  await beginLoadEarly(args);
   const [{ default: yargs }, { analyzerCommands }, { queryCommands }, { exportCommands }, { recorderCommands }] = await Promise.all([
     import('yargs'),
     import('../analyzer/cli/commands.js'),

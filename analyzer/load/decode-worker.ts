@@ -26,12 +26,12 @@ export interface DecodeStart {
   out: MessagePort;
 }
 
-parentPort!.once('message', ({ input, salvage, verifyChecksums, inFlight, recycled, out }: DecodeStart) => {
+parentPort!.once('message', async ({ input, salvage, verifyChecksums, inFlight, recycled, out }: DecodeStart) => {
   const pending = new Int32Array(inFlight);
   // Column buffers come back from the loader once it has copied them into DuckDB, and are
   // reused: allocating ~2.5 MB per batch and leaving it to the garbage collector cost more.
   const reuse = () => receiveMessageOnPort(recycled)?.message as ReusableColumns | undefined;
-  decodeSession(input, { salvage, verifyChecksums }, reuse, (message: DecodeMessage) => {
+  await decodeSession(input, { salvage, verifyChecksums }, reuse, (message: DecodeMessage) => {
     if (message.type === 'batch') {
       while (Atomics.load(pending, 0) >= MAX_IN_FLIGHT) Atomics.wait(pending, 0, Atomics.load(pending, 0), 1000);
       Atomics.add(pending, 0, 1);

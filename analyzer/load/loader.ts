@@ -8,23 +8,20 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { MessageChannel, Worker } from 'node:worker_threads';
 import { InputError } from '../../recorder/errors.js';
 import { FlowOrigin, type SessionEvent, type SessionHeader } from '../../recorder/session/events.js';
 import type { ReadReport } from '../../recorder/session/reader.js';
 import type { RowAppender } from '../db/appender.js';
 import { PacketRowsWriter } from '../db/packet-store.js';
 import { StagedLoads } from '../db/csv-stage.js';
-import { privateFolder } from '../db/private-folder.js';
 import { query, type Database } from '../db/database.js';
-import { projectFile } from '../../recorder/project.js';
-import { transferList, type PacketBatch } from './packet-batch.js';
+import type { PacketBatch } from './packet-batch.js';
 import { containerOf } from './containers.js';
 import { ProcessModel } from './processes.js';
 import type { LoadMessage } from './track-worker.js';
-import type { DecodeStart } from './decode-worker.js';
-import { decoderThread } from './decode-thread.js';
+import { projectFile } from '../../recorder/project.js';
 import { inputName, type LoadInput } from './inputs.js';
+import { startLoad, type StartedLoad } from './load-threads.js';
 
 export interface LoadOptions {
   salvage?: boolean;
@@ -73,26 +70,6 @@ const directionName = ['unknown', 'in', 'out'];
 const originName: Record<number, string> = Object.fromEntries(
   Object.entries(FlowOrigin).map(([k, v]) => [v, k === 'contentFilter' ? 'content-filter' : k]),
 );
-
-/** A load whose worker threads are already reading, before the database is even open. */
-export interface StartedLoad {
-  input: LoadInput;
-  messages: AsyncGenerator<LoadMessage>;
-  /** Ends the worker threads (also when the load never began: the database failed to open). */
-  stop: () => Promise<void>;
-  /** The private folder of the CSV parts the tracking worker writes flows and DNS rows into. */
-  staged: { path: string; remove: () => void };
-  started: number;
-}
-
-/** Starts reading `input` on worker threads now: start-up overlaps whatever the caller does next. */
-export function startLoad(input: LoadInput | string, options: LoadOptions = {}): StartedLoad {
-  const started = performance.now();
-  const resolved: LoadInput = typeof input === 'string' ? { kind: 'session', path: input } : input;
-  const staged = privateFolder('netprov-');
-  const { messages, stop } = decodeInWorkers(resolved, { salvage: options.salvage ?? false, verifyChecksums: options.verifyChecksums ?? false }, staged.path);
-  return { input: resolved, messages, stop, staged, started };
-}
 
 export async function loadSession(db: Database, input: LoadInput | string | StartedLoad, options: LoadOptions = {}): Promise<LoadResult> {
   const load = typeof input === 'object' && 'messages' in input ? input : startLoad(input, options);
@@ -160,74 +137,6 @@ async function loadMessages(
   seconds.packetRows = session.stageSeconds;
   seconds.decodeWorker = (finishStart - started) / 1000;
   return { ...result, seconds };
-}
-
-/**
- * Runs decode.ts and track.ts on two worker threads, the decoder feeding the tracker; yields the
- * tracker's messages in order. Column buffers come back here and go straight to the decoder.
- */
-function decodeInWorkers(input: LoadInput, options: { salvage: boolean; verifyChecksums: boolean }, stagingDir: string): { messages: AsyncGenerator<LoadMessage>; stop: () => Promise<void> } {
-  const inFlight = new SharedArrayBuffer(4);
-  const pending = new Int32Array(inFlight);
-  const recycle = new MessageChannel();
-  const pipe = new MessageChannel();
-  // Heap limits keep the garbage collector close behind: without them V8 let each worker's heap
-  // reach ~500 MB of garbage at 20M packets, RSS growing with the input. What they keep alive is
-  // small (batches in flight, fragments, open connections: ~1 KB each, so ~300,000 open at once
-  // fit the tracker's limit). The tracker's young generation is larger than V8 would make it for
-  // that heap: most of a connection's short-lived objects then die before a scavenge would copy
-  // them (its collection time at 2M packets: 0.87 s with the default, 0.75 s with 64 MB).
-  const decoder = decoderThread();
-  const start: DecodeStart = { input, ...options, inFlight, recycled: recycle.port2, out: pipe.port1 };
-  decoder.postMessage(start, [recycle.port2, pipe.port1]);
-  const worker = new Worker(projectFile('dist/analyzer/load/track-worker.js'), {
-    workerData: { decoded: pipe.port2, stagingDir },
-    transferList: [pipe.port2],
-    resourceLimits: { maxOldGenerationSizeMb: 384, maxYoungGenerationSizeMb: 64 },
-  });
-  const queue: LoadMessage[] = [];
-  let wake: (() => void) | null = null;
-  let failure: Error | null = null;
-  let exited: number | null = null;
-  worker.on('message', (m: LoadMessage) => {
-    queue.push(m);
-    wake?.();
-  });
-  for (const thread of [decoder, worker]) {
-    thread.on('error', (err) => {
-      failure = err;
-      wake?.();
-    });
-  }
-  worker.on('exit', (code) => {
-    exited = code;
-    wake?.();
-  });
-  const stop = async () => {
-    recycle.port1.close();
-    await Promise.all([decoder.terminate(), worker.terminate()]);
-  };
-
-  async function* follow(): AsyncGenerator<LoadMessage> {
-    for (;;) {
-      while (queue.length === 0 && !failure && exited === null) await new Promise<void>((resolve) => (wake = resolve));
-      wake = null;
-      if (failure) throw failure;
-      const message = queue.shift();
-      // The tracking thread gone before its last word: say so, rather than load half a session.
-      if (!message) throw new Error(`the loading threads stopped before the end of the input (exit code ${exited})`);
-      if (message.type === 'error') throw message.input ? new InputError(message.message) : Object.assign(new Error(message.message), { stack: message.stack });
-      yield message;
-      if (message.type === 'batch') {
-        const { rows, track } = message.batch;
-        recycle.port1.postMessage({ rows, track }, transferList({ rows, track }));
-        Atomics.sub(pending, 0, 1);
-        Atomics.notify(pending, 0);
-      }
-      if (message.type === 'end') return;
-    }
-  }
-  return { messages: follow(), stop };
 }
 
 /** This thread's part of a load: processes and other events in sequence, and every row into DuckDB. */

@@ -15,7 +15,7 @@ import { checkEvent, EventShapeError, fromWire, toWire } from '../session/codec.
 import type { SessionEvent, SessionHeader } from '../session/events.js';
 import type { ReadReport } from '../session/reader.js';
 import type { EventVisitor } from '../session/scan.js';
-import { newHeader } from '../session/writer.js';
+import { newHeader } from '../session/new-header.js';
 import { projectVersion } from '../project.js';
 import { Cursor } from './cursor.js';
 import { openEslogger } from './eslogger.js';

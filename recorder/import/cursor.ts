@@ -12,7 +12,18 @@
  * neither a 10 GB capture nor a zero bomb is ever held whole.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { Inflate, constants } from 'pako';
+import { createRequire } from 'node:module';
+import type * as Pako from 'pako';
+
+/**
+ * pako, loaded by the first gzip input rather than by every reader of captures: its one 200 KB
+ * module was ~10 ms of the decoding thread's start-up. (Its CommonJS build: the same code, and
+ * loadable without waiting.)
+ */
+const pako = (() => {
+  let loaded: typeof Pako | null = null;
+  return () => (loaded ??= createRequire(import.meta.url)('pako') as typeof Pako);
+})();
 
 const WINDOW = 4 << 20;
 
@@ -53,7 +64,7 @@ const COMPRESSED_PIECE = 16 * 1024;
 /** gzip, one member or several (as `cat a.gz b.gz` makes), inflated piece by piece. */
 class GzipStream implements ByteStream {
   damage: string | null = null;
-  private readonly inflate = new Inflate({ chunkSize: WINDOW });
+  private readonly inflate = new (pako().Inflate)({ chunkSize: WINDOW });
   private readonly inflated: Uint8Array[] = [];
   private head = 0;
   private compressedAt = 0;
@@ -93,7 +104,7 @@ class GzipStream implements ByteStream {
       return;
     }
     // A sync flush hands out everything inflated so far: damage later loses nothing before it.
-    const ok = this.inflate.push(this.piece.subarray(0, n), constants.Z_SYNC_FLUSH);
+    const ok = this.inflate.push(this.piece.subarray(0, n), pako().constants.Z_SYNC_FLUSH);
     if (!ok || this.inflate.err) {
       this.ended = true;
       // pako drops the output of the step that failed: keep what was inflated before the damage.

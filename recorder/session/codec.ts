@@ -5,11 +5,6 @@
  * packet without a process key costs nothing; a reader treats a missing trailing field as null,
  * and ignores extra trailing fields (added by a newer minor version).
  */
-// Without msgpackr's native string extractor (the package's default on Node): loading it took
-// ~40 ms of every load's start-up, and it unpacked our events no faster (200,000 process events:
-// 36 ms with it, 37 without, measured).
-import { Packr } from 'msgpackr/pack';
-import { Unpackr } from 'msgpackr/unpack';
 import { Kind, kindNameOf, type KindName, type SessionEvent } from './events.js';
 
 /** Field types: `?` marks nullable. `int` is a safe integer (msgpack int, or float64 holding one); `i64` any 64-bit integer (bigint past 2^53). */
@@ -105,10 +100,6 @@ export const layouts: Record<KindName, Layout> = {
 
 const layoutByCode: (Layout | undefined)[] = [];
 for (const [name, layout] of Object.entries(layouts)) layoutByCode[Kind[name as KindName]] = layout;
-
-/** msgpackr as the spec uses it: plain arrays and maps, no records, no extensions. */
-export const packr = new Packr({ useRecords: false, variableMapSize: true });
-export const unpackr = new Unpackr({ useRecords: false, int64AsType: 'auto' as 'number', mapsAsObjects: true }); // 'auto': numbers up to 2^53, bigint beyond; not yet in msgpackr's types
 
 export function toWire(event: SessionEvent): unknown[] {
   const fields = layouts[event.kind];

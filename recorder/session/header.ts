@@ -2,7 +2,7 @@
  * Header and trailer payloads: one msgpack map each, with the snake_case keys of SPEC.md. Maps,
  * not arrays, because each is read once and must stay readable by any msgpack tool.
  */
-import { packr, unpackr } from './codec.js';
+import { packr, unpackr } from './msgpack.js';
 import { FORMAT_NAME, FORMAT_VERSION, type SessionHeader, type SessionTrailer } from './events.js';
 import { InputError } from '../errors.js';
 

@@ -9,7 +9,8 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { InputError } from '../errors.js';
-import { EventShapeError, fromWire, unpackr } from './codec.js';
+import { EventShapeError, fromWire } from './codec.js';
+import { unpackr } from './msgpack.js';
 import type { SessionEvent, SessionHeader, SessionTrailer } from './events.js';
 import {
   FILE_SIGNATURE,

@@ -7,7 +7,8 @@
  * Written because msgpackr measured ~0.4 µs per packet event here (array, Buffer view, event
  * object), the largest single cost of `netprov analyze`; this reader measured ~0.1 µs.
  */
-import { EventShapeError, fromWire, unpackr } from './codec.js';
+import { EventShapeError, fromWire } from './codec.js';
+import { unpackr } from './msgpack.js';
 import { Kind, type SessionEvent } from './events.js';
 import type { PcapRecordsReader } from '../import/source.js';
 

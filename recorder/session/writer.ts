@@ -6,10 +6,9 @@
  * framed and handed to the sink when it reaches `chunkBytes` or when it has waited `flushMs`. A
  * recorder killed at any moment therefore loses at most the chunk being filled.
  */
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
-import { checkEvent, packr, toWire } from './codec.js';
-import { FORMAT_NAME, FORMAT_VERSION, type KindName, type SessionEvent, type SessionHeader } from './events.js';
+import { checkEvent, toWire } from './codec.js';
+import { packr } from './msgpack.js';
+import type { KindName, SessionEvent, SessionHeader } from './events.js';
 import { FILE_SIGNATURE, FrameType, encodeFrameHeader } from './frame.js';
 import { encodeHeader, encodeTrailer } from './header.js';
 import { PACKET_WIRE_OVERHEAD, writePacketWire } from './packet-wire.js';
@@ -97,16 +96,4 @@ export class SessionWriter {
     this.sink.write(encodeFrameHeader(type, this.sequence++, eventCount, payload));
     this.sink.write(payload);
   }
-}
-
-/** A header for a new session: fills in what a producer rarely has an opinion on. */
-export function newHeader(fields: Pick<SessionHeader, 'startNs' | 'sensor'> & Partial<SessionHeader>): SessionHeader {
-  return {
-    format: FORMAT_NAME,
-    version: FORMAT_VERSION,
-    sessionId: randomUUID(),
-    host: hostname(),
-    clockNotes: '',
-    ...fields,
-  };
 }

@@ -19,9 +19,9 @@ import { corpusTraces, oraclePcaps, repoRoot, scratch } from '../helpers/paths.j
  * Every message of a decode, with what only progress bars read (times, bytes read so far) left
  * out, and the count of packets the native decoder took set aside.
  */
-function decode(file: string, native: boolean): unknown[] {
+async function decode(file: string, native: boolean): Promise<unknown[]> {
   const messages: unknown[] = [];
-  decodeSession({ kind: 'captures', files: [file] }, { salvage: false, verifyChecksums: false, native }, () => undefined, (m: DecodeMessage) => {
+  await decodeSession({ kind: 'captures', files: [file] }, { salvage: false, verifyChecksums: false, native }, () => undefined, (m: DecodeMessage) => {
     if (m.type === 'header') messages.push({ type: m.type, header: m.header });
     else if (m.type === 'batch') {
       const { count, rows, track, bytesRead: _read, bytesTotal: _total, ...rest } = m.batch;
@@ -61,22 +61,22 @@ describe.runIf(nativeDecoder)('the native pcap decoder', () => {
     writeTrafficPcap(traffic, { packets: 40_000, concurrentFlows: 2_000 });
   });
 
-  it('decodes the benchmark workload as the TypeScript decoder does, nearly all of it natively', () => {
-    const natively = decode(traffic, true);
+  it('decodes the benchmark workload as the TypeScript decoder does, nearly all of it natively', async () => {
+    const natively = await decode(traffic, true);
     // The rest are DNS messages, which the TypeScript decoder parses.
     expect(taken.get(traffic)).toBeGreaterThan(0.85 * 40_000);
-    expect(natively).toEqual(decode(traffic, false));
+    expect(natively).toEqual(await decode(traffic, false));
     expect(taken.get(traffic)).toBe(0);
   });
 
   it.each([...oraclePcaps(), ...corpusTraces()].filter((f) => /\.pcap(\.gz)?$/.test(f)).map((f) => [f.split('/').at(-1)!, f]))(
     'decodes %s as the TypeScript decoder does',
-    (_name, file) => {
-      expect(decode(file, true)).toEqual(decode(file, false));
+    async (_name, file) => {
+      expect(await decode(file, true)).toEqual(await decode(file, false));
     },
   );
 
-  it.each(Object.keys(LINKS))('decodes every kind of %s frame it takes or leaves as the TypeScript decoder does', (link) => {
+  it.each(Object.keys(LINKS))('decodes every kind of %s frame it takes or leaves as the TypeScript decoder does', async (link) => {
     const { linkType, frame } = LINKS[link];
     const frames = edgeFrames().map((ethernet, i) => frame(ethernet, i));
     const dir = scratch();
@@ -87,23 +87,23 @@ describe.runIf(nativeDecoder)('the native pcap decoder', () => {
         // (or, after two refusals in a row, leaves a few records to the TypeScript decoder).
         const packets = frames.flatMap((data, i) => [frame(plain(i), 1), data, data].map((d, j) => ({ ns: 1_700_000_000_123_456_000n + BigInt(i * 3 + j) * 1_000_001_000n, data: d, origLen: d.length + (j % 2) * 100 })));
         writeFileSync(file, pcapFile(packets, { littleEndian, nanos, linkType }));
-        const natively = decode(file, true);
+        const natively = await decode(file, true);
         expect(taken.get(file)).toBeGreaterThan(frames.length / 2);
-        expect(natively, file).toEqual(decode(file, false));
+        expect(natively, file).toEqual(await decode(file, false));
       }
     }
   });
 
-  it('normalises microseconds past a million into the next seconds, as the TypeScript decoder does', () => {
+  it('normalises microseconds past a million into the next seconds, as the TypeScript decoder does', async () => {
     const frames = edgeFrames();
     const file = join(scratch(), 'edges-overflowing-usec.pcap');
     const bytes = pcapFile(frames.map((data, i) => ({ ns: 1_700_000_000_000_000_000n + BigInt(i) * 1000n, data })), { littleEndian: true, nanos: false, linkType: 1 });
     for (let at = 24; at < bytes.length; at += 16 + bytes.readUInt32LE(at + 8)) bytes.writeUInt32LE(bytes.readUInt32LE(at + 4) + 3_500_000, at + 4);
     writeFileSync(file, bytes);
-    expect(decode(file, true)).toEqual(decode(file, false));
+    expect(await decode(file, true)).toEqual(await decode(file, false));
   });
 
-  it('decodes damaged captures as the TypeScript decoder does: cut short, and with bytes changed', () => {
+  it('decodes damaged captures as the TypeScript decoder does: cut short, and with bytes changed', async () => {
     const whole = readFileSync(traffic).subarray(0, 400_000);
     const dir = scratch();
     let seed = 20261128;
@@ -114,7 +114,7 @@ describe.runIf(nativeDecoder)('the native pcap decoder', () => {
       for (let k = Math.floor(random() * 40); k > 0; k--) bytes[24 + Math.floor(random() * (bytes.length - 24))] = Math.floor(random() * 256);
       const file = join(dir, `damaged-${n}.pcap`);
       writeFileSync(file, bytes);
-      expect(decode(file, true), file).toEqual(decode(file, false));
+      expect(await decode(file, true), file).toEqual(await decode(file, false));
     }
   });
 });

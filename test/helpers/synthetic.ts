@@ -2,7 +2,8 @@
 import { join } from 'node:path';
 import type { ExecEvent, FlowOpenEvent, ForkEvent, SessionEvent } from '../../recorder/session/events.js';
 import { FileSink } from '../../recorder/session/sink.js';
-import { SessionWriter, newHeader } from '../../recorder/session/writer.js';
+import { newHeader } from '../../recorder/session/new-header.js';
+import { SessionWriter } from '../../recorder/session/writer.js';
 import { scratch } from './paths.js';
 
 export const MS = 1_000_000;

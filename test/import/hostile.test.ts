@@ -135,7 +135,7 @@ describe('a chunk whose checksums hold but whose msgpack breaks', () => {
     const header = decodeFrameHeader(bytes.subarray(at, at + FRAME_HEADER_SIZE));
     if (typeof header === 'string') throw new Error(header);
     const payload = Buffer.from(bytes.subarray(at + FRAME_HEADER_SIZE, at + FRAME_HEADER_SIZE + header.payloadLength));
-    const { unpackr } = await import('../../recorder/session/codec.js');
+    const { unpackr } = await import('../../recorder/session/msgpack.js');
     const starts: number[] = [];
     unpackr.unpackMultiple(payload, (_value: unknown, start?: number) => void starts.push(start ?? -1));
     expect(starts.length).toBeGreaterThan(10);

@@ -4,7 +4,8 @@ import type { SessionEvent } from '../../recorder/session/events.js';
 import { FILE_SIGNATURE, FRAME_HEADER_SIZE } from '../../recorder/session/frame.js';
 import { SessionReader } from '../../recorder/session/reader.js';
 import { MemorySink } from '../../recorder/session/sink.js';
-import { SessionWriter, newHeader } from '../../recorder/session/writer.js';
+import { newHeader } from '../../recorder/session/new-header.js';
+import { SessionWriter } from '../../recorder/session/writer.js';
 
 const marks = (n: number): SessionEvent[] => Array.from({ length: n }, (_, i) => ({ kind: 'mark', t: i, text: `event ${i}` }));
 
@@ -84,7 +85,7 @@ describe('corrupted sessions', () => {
 
   it('refuses a file that is not a session, and a newer major version, naming both versions', async () => {
     expect(() => SessionReader.fromBytes(Buffer.from('hello world, not a session'), 'x.txt')).toThrow(/x.txt: not a netprov session/);
-    const { packr } = await import('../../recorder/session/codec.js');
+    const { packr } = await import('../../recorder/session/msgpack.js');
     const { encodeFrame, FrameType } = await import('../../recorder/session/frame.js');
     const header = packr.pack({ format: 'netprov-session', version: [2, 1], start_ns: 0 });
     const future = Buffer.concat([FILE_SIGNATURE, encodeFrame(FrameType.header, 0, 0, header)]);
@@ -92,7 +93,7 @@ describe('corrupted sessions', () => {
   });
 
   it('skips and counts unknown event kinds', async () => {
-    const { packr } = await import('../../recorder/session/codec.js');
+    const { packr } = await import('../../recorder/session/msgpack.js');
     const { encodeFrame, FrameType } = await import('../../recorder/session/frame.js');
     const { encodeHeader } = await import('../../recorder/session/header.js');
     const payload = Buffer.concat([packr.pack([99, 5, 'from the future']), packr.pack([11, 6, 'known'])]);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { packr, toWire } from '../../recorder/session/codec.js';
+import { toWire } from '../../recorder/session/codec.js';
+import { packr } from '../../recorder/session/msgpack.js';
 import type { SessionEvent } from '../../recorder/session/events.js';
 import { PACKET_WIRE_OVERHEAD, writePacketWire } from '../../recorder/session/packet-wire.js';
 

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SessionReader } from '../../recorder/session/reader.js';
 import { MemorySink } from '../../recorder/session/sink.js';
-import { SessionWriter, newHeader } from '../../recorder/session/writer.js';
+import { newHeader } from '../../recorder/session/new-header.js';
+import { SessionWriter } from '../../recorder/session/writer.js';
 import type { SessionEvent } from '../../recorder/session/events.js';
 import { anyEvent } from './arbitraries.js';
 

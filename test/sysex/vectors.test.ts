@@ -5,7 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { packr, toWire } from '../../recorder/session/codec.js';
+import { toWire } from '../../recorder/session/codec.js';
+import { packr } from '../../recorder/session/msgpack.js';
 import type { SessionEvent } from '../../recorder/session/events.js';
 import { FrameType, encodeFrame } from '../../recorder/session/frame.js';
 import { SessionReader } from '../../recorder/session/reader.js';
