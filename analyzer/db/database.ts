@@ -12,14 +12,14 @@ import { privateFolder } from './private-folder.js';
 
 export interface Database {
   connection: DuckDBConnection;
-  /** Held in memory, not in a file: packet_rows is then Parquet files in `tempFolder` (packet-store.ts). */
+  /** Held in memory, not in a file: packet_rows, flows and dns are then views over Parquet files in `tempFolder` (packet-store.ts, staged-parts.ts). */
   inMemory: boolean;
   /** The private 0700 folder of DuckDB's spill files and an in-memory analysis's packet files, removed on close. */
   tempFolder: string;
   /**
    * Another connection to the same database (closed by its user), for work that runs beside
-   * `connection`'s. In memory it cannot read packet_rows: the view's file list is a variable of
-   * `connection` (packet-store.ts).
+   * `connection`'s. In memory it cannot read packet_rows, flows or dns: their views' file lists
+   * are variables of `connection` (packet-store.ts, staged-parts.ts).
    */
   connect(): Promise<DuckDBConnection>;
   /** DuckDB's memory limits in MiB: while loading threads run beside it, and after (queries). */
@@ -63,7 +63,11 @@ export async function openDatabase(path: string | null, access: 'read-write' | '
   }
   if (access === 'read-write') {
     await connection.run(readFileSync(projectFile('analyzer/schema.sql'), 'utf8'));
-    if (path === null) await (await import('./packet-store.js')).packetRowsFromFiles(connection, spill.path);
+    if (path === null) {
+      await (await import('./packet-store.js')).packetRowsFromFiles(connection, spill.path);
+      const { PART_TABLES, tableOverParts } = await import('./staged-parts.js');
+      for (const table of PART_TABLES) await tableOverParts(connection, table, spill.path);
+    }
     await connection.run(readFileSync(projectFile('analyzer/views.sql'), 'utf8'));
   }
   return {

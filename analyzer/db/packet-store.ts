@@ -12,7 +12,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { ROW_COLUMNS, type RowColumns } from '../load/packet-batch.js';
 import { ParquetFile } from './parquet-file.js';
 
-const COLUMNS = Object.entries(ROW_COLUMNS).map(([name, kind]) => ({ name, kind }));
+const COLUMNS = Object.entries(ROW_COLUMNS).map(([name, kind]) => ({ name, type: kind.type }));
 
 /**
  * In an in-memory database: packet_rows becomes a view over the Parquet files listed in the

@@ -1,6 +1,6 @@
 /**
  * A new 0700 folder in the system temp dir for what an analysis keeps to itself — DuckDB's spill
- * files and an in-memory analysis's packet files (database.ts), a load's CSV parts (loader.ts) —
+ * files and an in-memory analysis's packet files (database.ts), a load's Parquet parts of flows and DNS rows (loader.ts) —
  * removed by `remove`, or when the process exits if nothing removed it before.
  */
 import { mkdtempSync, rmSync } from 'node:fs';

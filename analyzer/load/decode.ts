@@ -13,11 +13,10 @@ import type { SessionWriter } from '../../recorder/session/writer.js';
 import type { LoadInput } from './inputs.js';
 import { ContentReader } from '../content/sniff.js';
 import { parseDns } from '../dns/message.js';
-import { csvLine } from '../db/csv-stage.js';
 import { dissect, formatAddress, macAddress, newDissected } from '../dissect/packet.js';
 import { isPorted } from '../flows/tracker.js';
 import { Reassembler } from './fragments.js';
-import { BATCH_SIZE, newRows, newTrack, type PacketBatch, type ReusableColumns } from './packet-batch.js';
+import { BATCH_SIZE, newDnsInBatch, newRows, newTrack, type PacketBatch, type ReusableColumns } from './packet-batch.js';
 import { columnsInOrder, nativeDecoder as addon, type PcapDecoder } from '../native/pcap-decoder.js';
 import type { PcapRecords, PcapRecordsTaken } from '../../recorder/import/source.js';
 
@@ -130,7 +129,7 @@ function decodeFrom(
   };
   const freshBatch = (): PacketBatch => {
     const columns = reuse() ?? { rows: newRows(), track: newTrack() };
-    return { count: 0, bytesRead: 0, bytesTotal: 0, ...columns, newStrings: [], datagrams: [], tunnels: [], events: [], dns: [], content: [] };
+    return { count: 0, bytesRead: 0, bytesTotal: 0, ...columns, newStrings: [], datagrams: [], tunnels: [], events: [], dns: newDnsInBatch(), content: [] };
   };
   let batch = freshBatch();
   // rows.t is BIGINT: written as two 32-bit halves (little-endian, as every host netprov runs on)
@@ -315,12 +314,9 @@ function decodeFrom(
             const src = formatAddress(b, d.srcAt, d.ipVersion);
             const dst = formatAddress(b, d.dstAt, d.ipVersion);
             const [client, server] = m.isResponse ? [dst, src] : [src, dst];
-            // The dns table's columns but session_id (the loader adds it), the flow's uid between head and tail (see DnsSighting).
-            batch.dns.push({
-              packet: i,
-              head: `${tExact ?? t},`,
-              tail: `,${csvLine([m.id, client, server, m.isResponse, m.query, m.qtype, m.isResponse ? m.rcode : null, m.answers, m.ttls])}`,
-            });
+            batch.dns.packet.push(i);
+            const message = [tExact ?? t, m.id, client, server, m.isResponse, m.query, m.qtype, m.isResponse ? m.rcode : null, JSON.stringify(m.answers), JSON.stringify(m.ttls)];
+            for (let c = 0; c < message.length; c++) batch.dns.columns[c].push(message[c]);
           }
         }
         // The row holds this packet's ports, sequence number and IP version as the segment needs them.

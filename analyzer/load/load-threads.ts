@@ -21,7 +21,7 @@ export interface StartedLoad {
   messages: AsyncGenerator<LoadMessage>;
   /** Ends the worker threads (also when the load never began: the database failed to open). */
   stop: () => Promise<void>;
-  /** The private folder of the CSV parts the tracking worker writes flows and DNS rows into. */
+  /** The private folder of the Parquet parts the tracking worker writes flows and DNS rows into. */
   staged: { path: string; remove: () => void };
   started: number;
   /**

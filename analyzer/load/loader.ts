@@ -1,10 +1,11 @@
 /**
  * Loads one session into the analysis database, as a pipeline of three threads: a worker reads,
  * checks, decodes and dissects (decode.ts); a second tracks connections in packet order
- * (track.ts), writing finished flows as CSV; this thread follows processes in event order and
- * streams rows into DuckDB, the one thing only it can do. Packets are written as numbers to a
- * Parquet file that becomes packet_rows (db/packet-store.ts); the packets view adds their text. Memory holds the open
- * connections, the process table and a few batches in flight, never the session.
+ * (track.ts), writing finished flows and DNS rows as Parquet parts (db/staged-parts.ts); this
+ * thread follows processes in event order and streams rows into DuckDB, the one thing only it
+ * can do. Packets are written as numbers to a Parquet file that becomes packet_rows
+ * (db/packet-store.ts); the packets view adds their text. Memory holds the open connections,
+ * the process table and a few batches in flight, never the session.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -13,7 +14,7 @@ import { FlowOrigin, type SessionEvent, type SessionHeader } from '../../recorde
 import type { ReadReport } from '../../recorder/session/reader.js';
 import type { RowAppender } from '../db/appender.js';
 import { PacketRowsWriter } from '../db/packet-store.js';
-import { StagedLoads } from '../db/csv-stage.js';
+import { StagedParts } from '../db/staged-parts.js';
 import { query, type Database } from '../db/database.js';
 import type { PacketBatch } from './packet-batch.js';
 import { containerOf } from './containers.js';
@@ -93,7 +94,7 @@ async function finishLoad(db: Database, { input, messages, stop, started }: Star
   // The loading threads hold memory of their own: DuckDB gets less while they run.
   await db.connection.run(`SET memory_limit = '${db.memory.load}MiB'`);
   const session = await SessionLoad.start(db, header);
-  const staging = new StagedLoads(() => db.connect(), { session_id: sessionId });
+  const staging = new StagedParts(db, session.sessionNo);
   try {
     return await loadMessages(db, session, staging, { messages, stop, started, input }, readingSince, options);
   } catch (err) {
@@ -106,7 +107,7 @@ async function finishLoad(db: Database, { input, messages, stop, started }: Star
 }
 
 async function loadMessages(
-  db: Database, session: SessionLoad, staging: StagedLoads, { messages, stop, started, input }: Pick<StartedLoad, 'messages' | 'stop' | 'started' | 'input'>,
+  db: Database, session: SessionLoad, staging: StagedParts, { messages, stop, started, input }: Pick<StartedLoad, 'messages' | 'stop' | 'started' | 'input'>,
   readingSince: number, options: LoadOptions,
 ): Promise<LoadResult> {
   // A worker's clock has its own origin: the time since the epoch crosses over.
@@ -121,7 +122,7 @@ async function loadMessages(
       seconds.main += (performance.now() - start) / 1000;
       options.onProgress?.(message.batch.bytesRead, message.batch.bytesTotal);
     } else if (message.type === 'staged') {
-      staging.load(message.table, message.path);
+      staging.add(message.table, message.path);
     } else if (message.type === 'end') {
       end = message;
       seconds.trackWorker = message.trackSeconds;
@@ -154,7 +155,7 @@ class SessionLoad {
     private readonly out: Record<'socket_events' | 'losses' | 'interfaces', RowAppender>,
     private readonly packetRows: PacketRowsWriter,
     private readonly packetStrings: RowAppender,
-    private readonly sessionNo: number,
+    readonly sessionNo: number,
   ) {}
 
   static async start(db: Database, header: SessionHeader): Promise<SessionLoad> {

@@ -59,16 +59,19 @@ export type RowColumns = Arrays<typeof ROW_COLUMNS>;
 export type TrackColumns = Arrays<typeof TRACK_COLUMNS>;
 
 /**
- * A DNS message found in packet `packet` of the batch, parsed in the decoding worker and already
- * a row of the dns table in CSV, but for its flow's uid, which goes between `head` and `tail`:
- * the tracking worker, the busier, only adds the uid (and 400,000 strings cross between the
- * threads more cheaply than 400,000 parsed messages).
+ * The DNS messages of a batch, parsed in the decoding worker, column by column: `packet`, the
+ * packet of the batch each came in; `columns`, the dns table's columns but session_id and
+ * flow_uid, in order (t, trans_id, client, server, is_response, query, qtype, rcode, and the
+ * lists answers and ttls as their JSON text), which the tracking worker adds to make its rows.
+ * Arrays of plain values cross between the threads at a fifth of the cost of an array per
+ * message (measured: 25 against 115 ms for 23,000 messages).
  */
-export interface DnsSighting {
-  packet: number;
-  head: string;
-  tail: string;
+export interface DnsInBatch {
+  packet: number[];
+  columns: unknown[][];
 }
+
+export const newDnsInBatch = (): DnsInBatch => ({ packet: [], columns: Array.from({ length: 10 }, () => []) });
 
 export interface PacketBatch {
   count: number;
@@ -85,7 +88,7 @@ export interface PacketBatch {
   tunnels: { packet: number; layers: TunnelLayer[] }[];
   /** Non-packet events, each placed before packet `before` of this batch. */
   events: { before: number; event: SessionEvent }[];
-  dns: DnsSighting[];
+  dns: DnsInBatch;
   /** What payloads said of their connections' application (service, TLS names, HTTP Host), in packet order. */
   content: ContentInBatch[];
 }

@@ -1,18 +1,18 @@
 /**
  * Worker thread between the decoder and the loader: tracks connections (track.ts) in packet
  * order and passes every message on, each batch with its flow columns filled and its column
- * buffers transferred, never copied. Flows and DNS rows go to CSV parts, each announced to the
- * loader once complete.
+ * buffers transferred, never copied. Flows and DNS rows go to Parquet parts, each announced to
+ * the loader once complete.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { DecodeMessage } from './decode.js';
-import { transferList } from './packet-batch.js';
+import { newDnsInBatch, transferList } from './packet-batch.js';
 import { PacketTracker } from './track.js';
 
 /** What the loader receives: the decoder's messages, the end with the tracker's totals. */
 export type LoadMessage =
   | Exclude<DecodeMessage, { type: 'end' }>
-  /** A CSV part of rows for `table` is complete (csv-stage.ts). */
+  /** A Parquet part of rows for `table` is complete (parquet-rows.ts). */
   | { type: 'staged'; table: string; path: string }
   | (Extract<DecodeMessage, { type: 'end' }> & { flows: number; trackSeconds: number });
 
@@ -30,7 +30,7 @@ decoded.on('message', (message: DecodeMessage) => {
       tracker!.batch(message.batch);
       seconds += (performance.now() - start) / 1000;
       // What only tracking reads is not copied on to the loader (a DNS message per fifth packet).
-      Object.assign(message.batch, { dns: [], content: [], datagrams: [], tunnels: [] });
+      Object.assign(message.batch, { dns: newDnsInBatch(), content: [], datagrams: [], tunnels: [] });
     }
     if (message.type === 'end') {
       post({ ...message, flows: tracker?.finish() ?? 0, trackSeconds: seconds });

@@ -1,8 +1,8 @@
 /**
  * The connection-tracking half of loading, on a thread of its own (track-worker.ts): every
  * packet of every batch through the ConnTracker, in order; its flow number and direction written
- * into the batch's packet rows; each flow written as a CSV row as it finishes; DNS messages
- * joined to their flow. Nothing here touches the database.
+ * into the batch's packet rows; each flow written as a row of a Parquet part as it finishes; DNS
+ * messages joined to their flow. Nothing here touches the database.
  */
 import { formatAddress } from '../dissect/packet.js';
 import { communityId } from '../flows/community-id.js';
@@ -11,7 +11,8 @@ import { ConnTracker, type TrackedPacket } from '../flows/tracker.js';
 import type { OuterDatagram, TunnelLayer } from '../dissect/tunnels.js';
 import { isRegisteredPort } from '../content/ports.js';
 import type { ContentSighting } from '../content/sniff.js';
-import { CsvParts } from '../db/csv-stage.js';
+import { ParquetParts } from '../db/parquet-rows.js';
+import { tableColumns } from '../db/table-columns.js';
 import type { PacketBatch, TrackColumns } from './packet-batch.js';
 
 /** How long an announced data connection is awaited, as Zeek's expected connections are: five minutes. */
@@ -22,18 +23,18 @@ export class PacketTracker {
   /** Data connections FTP announced and not yet seen, by "responder address|port": when announced. */
   private readonly expected = new Map<string, number>();
   private readonly packet = new BatchPacket();
-  private readonly flows: CsvParts;
-  private readonly dns: CsvParts;
+  private readonly flows: ParquetParts;
+  private readonly dns: ParquetParts;
 
-  /** Finished flows and DNS messages become rows of the flows and dns tables, in CSV parts in `stagingDir`, each handed to `onPart` when done. */
+  /** Finished flows and DNS messages become rows of the flows and dns tables, in Parquet parts in `stagingDir`, each handed to `onPart` when done. */
   constructor(
-    sessionId: string,
+    private readonly sessionId: string,
     stagingDir: string,
     onPart: (table: string, path: string) => void,
   ) {
-    this.flows = new CsvParts(stagingDir, 'flows', onPart);
-    this.dns = new CsvParts(stagingDir, 'dns', onPart);
-    this.tracker = new ConnTracker(sessionId, (conn) => this.flows.row(flowRow(conn)));
+    this.flows = new ParquetParts(stagingDir, 'flows', tableColumns('flows'), onPart);
+    this.dns = new ParquetParts(stagingDir, 'dns', tableColumns('dns'), onPart);
+    this.tracker = new ConnTracker(sessionId, (conn) => this.flows.row(flowRow(sessionId, conn)));
   }
 
   /** Fills the batch's flow_no and from_first_sender; gives flows their services and names; writes DNS rows. */
@@ -51,11 +52,14 @@ export class PacketTracker {
       if (hit && hit.conn.packets === 1 && this.expected.size) this.expectedConnection(hit.conn, t);
       rows.flow_no[i] = hit ? hit.conn.no : -1;
       rows.from_first_sender[i] = hit ? (hit.fromFirstSender ? 1 : 0) : 2;
-      for (; dns < batch.dns.length && batch.dns[dns].packet === i; dns++) {
+      for (; dns < batch.dns.packet.length && batch.dns.packet[dns] === i; dns++) {
         if (!hit) continue;
         hit.conn.addService('dns');
-        const { head, tail } = batch.dns[dns];
-        this.dns.line(head + hit.conn.uid + tail);
+        // The dns table's columns: the session, the message's time, its flow, then the rest of the message.
+        const { columns } = batch.dns;
+        const row: unknown[] = [this.sessionId, columns[0][dns], hit.conn.uid];
+        for (let c = 1; c < columns.length; c++) row.push(columns[c][dns]);
+        this.dns.row(row);
       }
       for (; content < batch.content.length && batch.content[content].packet === i; content++) {
         if (!hit) continue;
@@ -96,7 +100,7 @@ export class PacketTracker {
     return parent;
   }
 
-  /** Retires the flows still open and closes the CSV files; returns how many flows there were. */
+  /** Retires the flows still open and closes the parts; returns how many flows there were. */
   finish(): number {
     this.tracker.finishAll();
     this.flows.close();
@@ -237,8 +241,8 @@ function addressText(version: number, a: number, b: number, c: number, d: number
   return formatAddress(bytes, 0, 6);
 }
 
-/** A flows row without its session_id, which the loader adds (csv-stage.ts, loadCsv). */
-function flowRow(conn: Conn): unknown[] {
+/** A row of the flows table (schema.sql), in its column order. */
+function flowRow(sessionId: string, conn: Conn): unknown[] {
   const s = conn.summary();
   const hasDuration = s.durationNs > 0;
   const startT = conn.startExact ?? conn.startT;
@@ -246,7 +250,7 @@ function flowRow(conn: Conn): unknown[] {
   const { origAddr, origPort, respAddr, respPort } = conn.ends;
   const [idOrigPort, idRespPort] = conn.idPorts ?? [origPort, respPort];
   return [
-    conn.uid, conn.no, startT, lastT, origAddr, origPort, respAddr, respPort, conn.protoName,
+    sessionId, conn.uid, conn.no, startT, lastT, origAddr, origPort, respAddr, respPort, conn.protoName,
     hasDuration ? s.durationNs / 1e9 : null, hasDuration ? s.origBytes : null, hasDuration ? s.respBytes : null,
     s.connState, conn.missedBytes, conn.history || null, conn.origPkts, conn.origIpBytes, conn.respPkts, conn.respIpBytes,
     conn.protocol, communityId(conn.protocol, origAddr, respAddr, idOrigPort, idRespPort),

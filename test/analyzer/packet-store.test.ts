@@ -14,7 +14,7 @@ describe('where packet rows live', () => {
   it('in memory: one Parquet file per session in the private folder, the same rows as a database file holds, the folder gone at close', async () => {
     const inMemory = await analyze(sessions, { db: null });
     const folder = inMemory.db.tempFolder;
-    const files = readdirSync(folder).filter((f) => f.endsWith('.parquet')).sort();
+    const files = readdirSync(folder).filter((f) => f.startsWith('packets-')).sort();
     expect(files).toEqual(['packets-1.parquet', 'packets-2.parquet', 'packets-none.parquet']);
     const memoryRows = await query(inMemory.db, allPackets);
     const counts = await query(inMemory.db, 'SELECT session_id, count(*) AS n FROM packets GROUP BY ALL ORDER BY session_id');

@@ -19,6 +19,7 @@ const COLUMNS = [
   { name: 'small', kind: Staged.i16 },
   { name: 'tiny', kind: Staged.u8 },
 ];
+const PARQUET_COLUMNS = COLUMNS.map(({ name, kind }) => ({ name, type: kind.type }));
 
 /** Rows that reach every column's extremes, as typed arrays and as the objects DuckDB should give back. */
 function rows(count: number, seed: number): { arrays: NumericArray[]; expected: Record<string, unknown>[] } {
@@ -43,7 +44,7 @@ function rows(count: number, seed: number): { arrays: NumericArray[]; expected: 
 describe('ParquetFile', () => {
   it('is read back by DuckDB with every value and type as written, row group after row group', async () => {
     const path = join(scratch(), 'rows.parquet');
-    const file = new ParquetFile(path, COLUMNS);
+    const file = new ParquetFile(path, PARQUET_COLUMNS);
     const groups = [rows(20_000, 1), rows(7, 2), rows(1, 3)];
     // A row group is a prefix of the arrays: rows past `count` are not written.
     for (const g of groups) file.rowGroup(g.arrays, g.expected.length);
@@ -64,7 +65,7 @@ describe('ParquetFile', () => {
 
   it('with no row groups is a valid file of no rows', async () => {
     const path = join(scratch(), 'none.parquet');
-    new ParquetFile(path, COLUMNS).close();
+    new ParquetFile(path, PARQUET_COLUMNS).close();
     db = await openDatabase(null);
     expect(await query(db, 'SELECT count(*) AS n FROM read_parquet($1)', [path])).toEqual([{ n: 0 }]);
   });
@@ -73,10 +74,10 @@ describe('ParquetFile', () => {
     const dir = scratch();
     const existing = join(dir, 'there.parquet');
     writeFileSync(existing, 'evidence');
-    expect(() => new ParquetFile(existing, COLUMNS)).toThrow(/EEXIST/);
+    expect(() => new ParquetFile(existing, PARQUET_COLUMNS)).toThrow(/EEXIST/);
     const link = join(dir, 'link.parquet');
     symlinkSync(join(dir, 'target'), link);
-    expect(() => new ParquetFile(link, COLUMNS)).toThrow(/EEXIST|ELOOP/);
+    expect(() => new ParquetFile(link, PARQUET_COLUMNS)).toThrow(/EEXIST|ELOOP/);
     expect(existsSync(join(dir, 'target'))).toBe(false);
   });
 });
