@@ -53,8 +53,9 @@ let early: { key: string; load: StartedLoad } | null = null;
 
 /**
  * Begins loading `input` before any command has asked for it (early-load.ts guessed it from the
- * command line). Its decoding thread reads on without keeping the process alive; if the command
- * turns out to want something else, or fails first, the load is stopped and its folder removed.
+ * command line). Its decoding thread reads on without keeping the process alive. If the command
+ * asks for another load, this one is stopped and its folder removed; if the command fails before
+ * asking, the threads end with the process and the folder goes at exit (private-folder.ts).
  */
 export function startLoadEarly(input: LoadInput): void {
   if (early) return;
@@ -87,12 +88,6 @@ function decodeInWorkers(
   const pending = new Int32Array(inFlight);
   const recycle = new MessageChannel();
   const pipe = new MessageChannel();
-  // Heap limits keep the garbage collector close behind: without them V8 let each worker's heap
-  // reach ~500 MB of garbage at 20M packets, RSS growing with the input. What they keep alive is
-  // small (batches in flight, fragments, open connections: ~1 KB each, so ~300,000 open at once
-  // fit the tracker's limit). The tracker's young generation is larger than V8 would make it for
-  // that heap: most of a connection's short-lived objects then die before a scavenge would copy
-  // them (its collection time at 2M packets: 0.87 s with the default, 0.75 s with 64 MB).
   const queue: LoadMessage[] = [];
   let wake: (() => void) | null = null;
   let failure: Error | null = null;
@@ -106,6 +101,12 @@ function decodeInWorkers(
   decoder.postMessage(start, [recycle.port2, pipe.port1]);
   let tracker: Worker | null = null;
   const track = () => {
+    // Heap limits keep the garbage collector close behind: without them V8 let each worker's heap
+    // reach ~500 MB of garbage at 20M packets, RSS growing with the input. What they keep alive is
+    // small (batches in flight, fragments, open connections: ~1 KB each, so ~300,000 open at once
+    // fit the tracker's limit). The tracker's young generation is larger than V8 would make it for
+    // that heap: most of a connection's short-lived objects then die before a scavenge would copy
+    // them (its collection time at 2M packets: 0.87 s with the default, 0.75 s with 64 MB).
     tracker = new Worker(projectFile('dist/analyzer/load/track-worker.js'), {
       workerData: { decoded: pipe.port2, stagingDir },
       transferList: [pipe.port2],
