@@ -3,6 +3,7 @@
  * ended. Per-protocol state lives in tcp.ts; this file holds what every protocol shares
  * (addresses, roles and their flips, history, packet and IP byte counts) and the UDP/ICMP rules.
  */
+import { FlowContent } from './flow-content.js';
 import { TcpState, tcpConnState, type TcpHost } from './tcp.js';
 
 /** The application analyzers whose message contents make Zeek flip roles. */
@@ -24,7 +25,11 @@ export interface ConnEndpoints {
   respPort: number;
 }
 
-export class Conn implements TcpHost {
+/** Zeek's proto field: from the responder port's transport. */
+export const protoName = (protocol: number): string =>
+  protocol === 6 ? 'tcp' : protocol === 17 ? 'udp' : protocol === 1 || protocol === 58 ? 'icmp' : 'unknown_transport';
+
+export class Conn extends FlowContent implements TcpHost {
   history = '';
   private historySeen = 0;
   missedBytes = 0;
@@ -47,19 +52,11 @@ export class Conn implements TcpHost {
   dnsFirstMessage = true;
   /** Packets of this connection, for the packets table's flow column. */
   packets = 0;
-  /** Uids of the tunnels this connection's packets came out of (Zeek's tunnel_parents), or null. */
-  tunnelParents: Set<string> | null = null;
   /** MACs of the originator and responder from the connection's first packet (48-bit numbers), or -1. */
   origL2 = -1;
   respL2 = -1;
   /** Ports for the Community ID where the connection is not keyed by ports (SCTP). */
   idPorts: [number, number] | null = null;
-  /** Zeek's service: the application analyzers its content confirmed, in the order they did. */
-  services: string[] = [];
-  /** From the first ClientHello (TLS over TCP, or QUIC) and the first HTTP/1 request that named them. */
-  serverName: string | null = null;
-  alpn: string[] | null = null;
-  httpHost: string | null = null;
 
   /** Who sent the first packet: packets record whether they came from this side. */
   readonly firstSenderId: AddressId;
@@ -75,15 +72,11 @@ export class Conn implements TcpHost {
     public ends: ConnEndpoints,
     readonly startT: number,
   ) {
+    super();
     this.lastT = startT;
     this.tcp = protocol === 6 ? new TcpState() : null;
     this.firstSenderId = ends.origId;
     this.firstSenderPort = ends.origPort;
-  }
-
-  /** Zeek's proto field: from the responder port's transport. */
-  get protoName(): string {
-    return this.protocol === 6 ? 'tcp' : this.protocol === 17 ? 'udp' : this.protocol === 1 || this.protocol === 58 ? 'icmp' : 'unknown_transport';
   }
 
   isOrigSender(srcId: AddressId, srcPort: number): boolean {
@@ -98,29 +91,6 @@ export class Conn implements TcpHost {
       (srcId === e.origId && srcPort === e.origPort && dstId === e.respId && dstPort === e.respPort) ||
       (srcId === e.respId && srcPort === e.respPort && dstId === e.origId && dstPort === e.origPort)
     );
-  }
-
-  /** Per service not yet confirmed: which sides have shown it (1 client, 2 server). */
-  private evidence: Map<string, number> | null = null;
-
-  addService(name: string): void {
-    if (!this.services.includes(name)) this.services.push(name);
-  }
-
-  /** A message of `name` from one side (`side` 1 client, 2 server): confirmed once both have spoken it. */
-  addEvidence(name: string, side: 1 | 2): void {
-    if (this.services.includes(name)) return;
-    const seen = ((this.evidence ??= new Map()).get(name) ?? 0) | side;
-    if (seen === 3) {
-      this.evidence.delete(name);
-      this.addService(name);
-    } else {
-      this.evidence.set(name, seen);
-    }
-  }
-
-  addTunnelParent(uid: string): void {
-    (this.tunnelParents ??= new Set()).add(uid);
   }
 
   checkHistory(bit: number, code: string, isOrig: boolean): boolean {

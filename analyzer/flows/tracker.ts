@@ -5,12 +5,12 @@
  * reused 5-tuple becomes separate rows. Retired connections go to `onFinished` at once, so
  * memory holds only connections that are still open.
  */
-import { createHash } from 'node:crypto';
 import { TcpFlag, type Dissected } from '../dissect/packet.js';
 import { icmpPorts } from './community-id.js';
 import { Conn, type AddressId, type AppAnalyzer } from './conn.js';
 import { isLikelyServerPort } from './likely-server-ports.js';
 import { EndpointState, Step } from './tcp.js';
+import { FlowUids } from './uids.js';
 
 const SECOND = 1e9;
 /** Zeek's defaults (init-bare.zeek). */
@@ -94,11 +94,14 @@ class ConnTable {
     this.size--;
   }
 
-  *values(): Generator<Conn> {
-    for (const entry of [...this.buckets.values()]) {
-      if (Array.isArray(entry)) yield* entry;
-      else yield entry;
+  /** The open connections in creation order (the order the native tracker retires them in too). */
+  values(): Conn[] {
+    const all: Conn[] = [];
+    for (const entry of this.buckets.values()) {
+      if (Array.isArray(entry)) all.push(...entry);
+      else all.push(entry);
     }
+    return all.sort((a, b) => a.no - b.no);
   }
 
   clear(): void {
@@ -132,16 +135,10 @@ export class ConnTracker {
   private created = 0;
   private nextSweep = 0;
 
-  private readonly uidSeed: number;
-  /** IP tunnels (no connection of their own) by type and endpoints: the uid inner connections name. */
-  private readonly tunnelUids = new Map<string, string>();
-
   constructor(
-    sessionId: string,
+    private readonly uids: FlowUids,
     private readonly onFinished: (conn: Conn) => void,
-  ) {
-    this.uidSeed = createHash('sha1').update(sessionId).digest().readInt32BE(0);
-  }
+  ) {}
 
   get open(): number {
     return this.conns.size;
@@ -193,20 +190,6 @@ export class ConnTracker {
     return r;
   }
 
-  /**
-   * The uid of an IP tunnel (IP in IP, GRE) between two addresses: Zeek names such a tunnel in
-   * the inner connections' tunnel_parents without logging a connection for it.
-   */
-  tunnelUid(type: string, a: string, b: string): string {
-    const key = a < b ? `${type} ${a} ${b}` : `${type} ${b} ${a}`;
-    let uid = this.tunnelUids.get(key);
-    if (uid === undefined) {
-      uid = this.uid(0x40000000 + this.tunnelUids.size);
-      this.tunnelUids.set(key, uid);
-    }
-    return uid;
-  }
-
   /** Retires every connection still open (end of the session). */
   finishAll(): void {
     for (const conn of this.conns.values()) this.onFinished(conn);
@@ -215,7 +198,7 @@ export class ConnTracker {
 
   private create(hash: number, d: TrackedPacket, t: number, srcId: AddressId, dstId: AddressId, srcPort: number, dstPort: number): Conn {
     const no = this.created++;
-    const uid = this.uid(no);
+    const uid = this.uids.uid(no);
     const ends = { origId: srcId, origAddr: d.srcText(), origPort: srcPort, respId: dstId, respAddr: d.dstText(), respPort: dstPort };
     const conn = new Conn(no, uid, hash, d.protocol, ends, t);
     conn.origL2 = d.macSrc;
@@ -320,31 +303,7 @@ export class ConnTracker {
     this.nextSweep = t + 10 * SECOND;
     for (const conn of this.conns.values()) if (this.expired(conn, t)) this.finish(conn);
   }
-
-  /**
-   * Zeek-shaped uid ("C" + 17 base62), derived from the session and the creation order, so it
-   * is the same on every run. A keyed xorshift, not a cryptographic hash: uids need to be
-   * distinct and stable, not secret, and this costs nothing next to a SHA-1 per flow.
-   */
-  private uid(n: number): string {
-    let x = (this.uidSeed ^ Math.imul(n + 1, 0x9e3779b1)) | 0 || 1;
-    let y = (Math.imul(this.uidSeed, 0x85ebca6b) ^ n) | 0 || 1;
-    // Built from character codes: appending 17 characters would leave a rope of 6 objects per
-    // uid alive as long as its connection.
-    const codes = UID_CODES;
-    for (let i = 1; i <= 17; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      y = (Math.imul(y, 0x2545f491) + x) | 0;
-      codes[i] = BASE62.charCodeAt(((y >>> 8) ^ (x >>> 3)) % 62);
-    }
-    return String.fromCharCode(...codes);
-  }
 }
-
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-const UID_CODES: number[] = ['C'.charCodeAt(0), ...Array<number>(17).fill(0)];
 
 /** Protocols whose headers carry ports (or ICMP's type and code in their place). */
 export const isPorted = (protocol: number) => protocol === 6 || protocol === 17 || protocol === 132 || protocol === 1 || protocol === 58;

@@ -7,7 +7,9 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { DecodeMessage } from './decode.js';
 import { newDnsInBatch, transferList } from './packet-batch.js';
-import { PacketTracker } from './track.js';
+import { nativeTracker } from '../native/conn-tracker.js';
+import { PacketTracker, type BatchTracker } from './track.js';
+import { NativePacketTracker } from './track-native.js';
 
 /** What the loader receives: the decoder's messages, the end with the tracker's totals. */
 export type LoadMessage =
@@ -17,14 +19,17 @@ export type LoadMessage =
   | (Extract<DecodeMessage, { type: 'end' }> & { flows: number; trackSeconds: number });
 
 const { decoded, stagingDir } = workerData as { decoded: MessagePort; stagingDir: string };
-let tracker: PacketTracker | null = null;
+let tracker: BatchTracker | null = null;
 let seconds = 0;
 
 const post = (message: LoadMessage) => parentPort!.postMessage(message, message.type === 'batch' ? transferList(message.batch) : []);
 
 decoded.on('message', (message: DecodeMessage) => {
   try {
-    if (message.type === 'header') tracker = new PacketTracker(message.header.sessionId, stagingDir, (table, path) => post({ type: 'staged', table, path }));
+    if (message.type === 'header') {
+      const Tracker = nativeTracker ? NativePacketTracker : PacketTracker;
+      tracker = new Tracker(message.header.sessionId, stagingDir, (table, path) => post({ type: 'staged', table, path }));
+    }
     if (message.type === 'batch') {
       const start = performance.now();
       tracker!.batch(message.batch);

@@ -4,24 +4,28 @@
  * into the batch's packet rows; each flow written as a row of a Parquet part as it finishes; DNS
  * messages joined to their flow. Nothing here touches the database.
  */
-import { formatAddress } from '../dissect/packet.js';
-import { communityId } from '../flows/community-id.js';
 import type { AddressId, Conn } from '../flows/conn.js';
+import { ExpectedConnections } from '../flows/expected-connections.js';
 import { ConnTracker, type TrackedPacket } from '../flows/tracker.js';
+import { FlowUids } from '../flows/uids.js';
 import type { OuterDatagram, TunnelLayer } from '../dissect/tunnels.js';
-import { isRegisteredPort } from '../content/ports.js';
-import type { ContentSighting } from '../content/sniff.js';
 import { ParquetParts } from '../db/parquet-rows.js';
 import { tableColumns } from '../db/table-columns.js';
+import { addressText, flowRow, type TrackedFlow } from './flow-rows.js';
 import type { PacketBatch, TrackColumns } from './packet-batch.js';
 
-/** How long an announced data connection is awaited, as Zeek's expected connections are: five minutes. */
-const EXPECT_FOR = 300e9;
+/** What the loader's tracking thread drives: this file's tracker, or track-native.ts's. */
+export interface BatchTracker {
+  /** Fills the batch's flow_no and from_first_sender; gives flows their services and names; writes DNS rows. */
+  batch(batch: PacketBatch): void;
+  /** Retires the flows still open and closes the parts; returns how many flows there were. */
+  finish(): number;
+}
 
-export class PacketTracker {
+export class PacketTracker implements BatchTracker {
   private readonly tracker: ConnTracker;
-  /** Data connections FTP announced and not yet seen, by "responder address|port": when announced. */
-  private readonly expected = new Map<string, number>();
+  private readonly uids: FlowUids;
+  private readonly expected = new ExpectedConnections();
   private readonly packet = new BatchPacket();
   private readonly flows: ParquetParts;
   private readonly dns: ParquetParts;
@@ -34,10 +38,10 @@ export class PacketTracker {
   ) {
     this.flows = new ParquetParts(stagingDir, 'flows', tableColumns('flows'), onPart);
     this.dns = new ParquetParts(stagingDir, 'dns', tableColumns('dns'), onPart);
-    this.tracker = new ConnTracker(sessionId, (conn) => this.flows.row(flowRow(sessionId, conn)));
+    this.uids = new FlowUids(sessionId);
+    this.tracker = new ConnTracker(this.uids, (conn) => this.flows.row(flowRow(sessionId, trackedFlow(conn), conn)));
   }
 
-  /** Fills the batch's flow_no and from_first_sender; gives flows their services and names; writes DNS rows. */
   batch(batch: PacketBatch): void {
     const { rows } = batch;
     let dns = 0;
@@ -64,20 +68,15 @@ export class PacketTracker {
       for (; content < batch.content.length && batch.content[content].packet === i; content++) {
         if (!hit) continue;
         const seen = batch.content[content];
-        noteContent(hit.conn, seen, hit.isOrig);
-        if (seen.expect) this.expected.set(`${seen.expect.addr ?? hit.src}|${seen.expect.port}`, t);
+        hit.conn.note(seen, hit.isOrig, hit.conn.ends.respPort);
+        if (seen.expect) this.expected.announce(seen.expect.addr ?? hit.src, seen.expect.port, t);
       }
     }
   }
 
   /** A new connection FTP announced within Zeek's five minutes: ftp-data. */
   private expectedConnection(conn: Conn, t: number): void {
-    const key = `${conn.ends.respAddr}|${conn.ends.respPort}`;
-    const announcedAt = this.expected.get(key);
-    if (announcedAt === undefined) return;
-    this.expected.delete(key);
-    if (t - announcedAt <= EXPECT_FOR) conn.addService('ftp-data');
-    for (const [other, at] of this.expected) if (t - at > EXPECT_FOR) this.expected.delete(other);
+    if (this.expected.take(conn.ends.respAddr, conn.ends.respPort, t)) conn.addService('ftp-data');
   }
 
   /**
@@ -95,12 +94,11 @@ export class PacketTracker {
         if (outer && layer.type === 'TEREDO') outer.conn.addEvidence('teredo', outer.isOrig ? 1 : 2);
         else outer?.conn.addService(layer.type.toLowerCase());
         parent = outer?.conn.uid ?? parent;
-      } else parent = this.tracker.tunnelUid(layer.type, layer.src, layer.dst);
+      } else parent = this.uids.tunnelUid(layer.type, layer.src, layer.dst);
     }
     return parent;
   }
 
-  /** Retires the flows still open and closes the parts; returns how many flows there were. */
   finish(): number {
     this.tracker.finishAll();
     this.flows.close();
@@ -194,17 +192,6 @@ class BatchPacket implements TrackedPacket {
   }
 }
 
-/** What a payload said, on its connection: evidence of its services, and the first names given. */
-function noteContent(conn: Conn, seen: ContentSighting, isOrig: boolean): void {
-  for (const name of seen.services) {
-    if (seen.role === 'self' || isRegisteredPort(name, conn.ends.respPort)) conn.addService(name);
-    else conn.addEvidence(name, seen.role === 'client' || (seen.role === 'either' && isOrig) ? 1 : 2);
-  }
-  if (seen.serverName && conn.serverName === null) conn.serverName = seen.serverName;
-  if (seen.alpn?.length && conn.alpn === null) conn.alpn = seen.alpn;
-  if (seen.httpHost && conn.httpHost === null) conn.httpHost = seen.httpHost;
-}
-
 /** The UDP datagram that carried a tunnel, as connection tracking reads a packet. */
 function outerDatagram(layer: TunnelLayer, udp: OuterDatagram, exactT: () => bigint): TrackedPacket {
   return {
@@ -213,59 +200,18 @@ function outerDatagram(layer: TunnelLayer, udp: OuterDatagram, exactT: () => big
   };
 }
 
-const HEX_BYTES = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
-
-/**
- * A 48-bit MAC as Zeek prints it (00:d0:03:3b:f4:00), or null: none, or all zeros, which Zeek
- * leaves unset too. From a table of byte texts: two per flow through a regular expression were
- * 4% of the tracking thread.
- */
-function macText(mac: number): string | null {
-  if (mac <= 0) return null;
-  const high = Math.floor(mac / 2 ** 32);
-  const low = mac >>> 0;
-  const h = HEX_BYTES;
-  return `${h[high >>> 8]}:${h[high & 255]}:${h[low >>> 24]}:${h[(low >>> 16) & 255]}:${h[(low >>> 8) & 255]}:${h[low & 255]}`;
-}
-
 const hex128 = (a: number, b: number, c: number, d: number) =>
   a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0') + c.toString(16).padStart(8, '0') + d.toString(16).padStart(8, '0');
 
-function addressText(version: number, a: number, b: number, c: number, d: number): string {
-  if (version === 4) return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
-  const bytes = Buffer.alloc(16);
-  bytes.writeUInt32BE(a, 0);
-  bytes.writeUInt32BE(b, 4);
-  bytes.writeUInt32BE(c, 8);
-  bytes.writeUInt32BE(d, 12);
-  return formatAddress(bytes, 0, 6);
-}
-
-/** A row of the flows table (schema.sql), in its column order. */
-function flowRow(sessionId: string, conn: Conn): unknown[] {
+/** What the flows table needs of a connection the TypeScript tracker followed. */
+function trackedFlow(conn: Conn): TrackedFlow {
   const s = conn.summary();
-  const hasDuration = s.durationNs > 0;
-  const startT = conn.startExact ?? conn.startT;
-  const lastT = conn.lastExact ?? conn.lastT;
   const { origAddr, origPort, respAddr, respPort } = conn.ends;
   const [idOrigPort, idRespPort] = conn.idPorts ?? [origPort, respPort];
-  return [
-    sessionId, conn.uid, conn.no, startT, lastT, origAddr, origPort, respAddr, respPort, conn.protoName,
-    hasDuration ? s.durationNs / 1e9 : null, hasDuration ? s.origBytes : null, hasDuration ? s.respBytes : null,
-    s.connState, conn.missedBytes, conn.history || null, conn.origPkts, conn.origIpBytes, conn.respPkts, conn.respIpBytes,
-    conn.protocol, communityId(conn.protocol, origAddr, respAddr, idOrigPort, idRespPort),
-    conn.tunnelParents ? [...conn.tunnelParents].sort() : null,
-    macText(conn.origL2), macText(conn.respL2),
-    conn.services.length ? conn.services.join(',') : null, printable(conn.serverName),
-    conn.alpn?.map(printable) ?? null, printable(conn.httpHost),
-  ];
-}
-
-/**
- * A name from the wire as Zeek logs it: bytes outside printable ASCII as \xHH, and the characters
- * that would split a list (',', '[', ']', quotes, backslash) the same way.
- */
-function printable(text: string | null): string | null {
-  if (text === null) return null;
-  return text.replace(/[^\x21-\x7e]|[,[\]'"\\]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return {
+    uid: conn.uid, no: conn.no, start: conn.startExact ?? conn.startT, last: conn.lastExact ?? conn.lastT,
+    origAddr, origPort, respAddr, respPort, protocol: conn.protocol, idOrigPort, idRespPort, ...s,
+    missedBytes: conn.missedBytes, history: conn.history, origPkts: conn.origPkts, origIpBytes: conn.origIpBytes,
+    respPkts: conn.respPkts, respIpBytes: conn.respIpBytes, origL2: conn.origL2, respL2: conn.respL2,
+  };
 }

@@ -3,8 +3,7 @@
  * it (analyzer/native/build.js); without it every packet is decoded in TypeScript, as every packet
  * the native decoder passes over is. Its columns are packet-batch.ts's, bound once per batch.
  */
-import { createRequire } from 'node:module';
-import { projectFile } from '../../recorder/project.js';
+import { nativeAddon } from './addon.js';
 import type { RowColumns, TrackColumns } from '../load/packet-batch.js';
 
 export interface PcapFormat {
@@ -33,18 +32,8 @@ interface Addon {
   readsLinkType(linkType: number): boolean;
 }
 
-const ADDON = 'analyzer/native/build/Release/netprov_decoder.node';
-
-function load(): Addon | null {
-  try {
-    return createRequire(import.meta.url)(projectFile(ADDON)) as Addon;
-  } catch {
-    return null;
-  }
-}
-
 /** The addon, or null where it was not built. */
-export const nativeDecoder: Addon | null = load();
+export const nativeDecoder = nativeAddon as Addon | null;
 
 /** The batch's columns in np_columns' order, then where each packet's TCP or UDP payload lies in the window (or -1). */
 export const columnsInOrder = (r: RowColumns, k: TrackColumns, payloadAt: Int32Array, payloadEnd: Int32Array): ArrayBufferView[] => [

@@ -18,6 +18,9 @@ extern "C" {
 }
 
 namespace netprov {
+
+Napi::Function defineConnTracker(Napi::Env env);  // conn_tracker.cc
+
 namespace {
 
 class PcapDecoder : public Napi::ObjectWrap<PcapDecoder> {
@@ -139,6 +142,7 @@ class PcapDecoder : public Napi::ObjectWrap<PcapDecoder> {
 
 static Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("PcapDecoder", netprov::PcapDecoder::define(env));
+  exports.Set("ConnTracker", netprov::defineConnTracker(env));
   exports.Set("readsLinkType", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(info.Env(), np_pcap_reads_link_type(info[0].ToNumber().Int32Value()));
   }));

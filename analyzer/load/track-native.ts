@@ -1,0 +1,267 @@
+/**
+ * Connection tracking with the native tracker (analyzer/native/conn-tracker.ts): the runs of
+ * packets between those that need more than counting are tracked in C in one call each; this
+ * side handles the rest as track.ts does — tunnels (their outer datagrams, tracked through a
+ * one-row scratch batch), reassembled fragments, DNS messages, what payloads said, FTP's
+ * announced connections — keyed by the flow number C wrote, and writes the flows C retires.
+ */
+import type { TunnelLayer } from '../dissect/tunnels.js';
+import { ExpectedConnections } from '../flows/expected-connections.js';
+import { FlowContent } from '../flows/flow-content.js';
+import { FlowUids } from '../flows/uids.js';
+import { ParquetParts } from '../db/parquet-rows.js';
+import { tableColumns } from '../db/table-columns.js';
+import { FlowNumbers as F, Hit, nativeTracker, trackColumnsInOrder, type NativeConnTracker, type PacketRoles } from '../native/conn-tracker.js';
+import { addressText, flowRow, type TrackedFlow } from './flow-rows.js';
+import { BATCH_SIZE, newRows, newTrack, type PacketBatch, type RowColumns, type TrackColumns } from './packet-batch.js';
+import type { BatchTracker } from './track.js';
+
+/** The tracker's slots: the batch's rows, and one row this side fills. */
+const BATCH = 0;
+const SCRATCH = 1;
+
+export class NativePacketTracker implements BatchTracker {
+  private readonly native: NativeConnTracker;
+  private readonly hit = new Int32Array(Hit.length);
+  private readonly uids: FlowUids;
+  private readonly expected = new ExpectedConnections();
+  /** What content said of open flows, by flow number: only flows it said something of. */
+  private readonly content = new Map<number, FlowContent>();
+  private readonly scratch = { rows: newRows(1), track: newTrack(1), roles: newRoles(1) };
+  private roles = newRoles(BATCH_SIZE);
+  /** How many of the batch's DNS messages and content sightings have been seen to. */
+  private said = { dns: 0, content: 0 };
+  private readonly flows: ParquetParts;
+  private readonly dns: ParquetParts;
+
+  /** As track.ts's PacketTracker; throws where the native tracker was not built. */
+  constructor(
+    private readonly sessionId: string,
+    stagingDir: string,
+    onPart: (table: string, path: string) => void,
+  ) {
+    if (!nativeTracker) throw new Error('the native connection tracker was not built');
+    this.native = new nativeTracker.ConnTracker(this.hit);
+    this.native.columns(SCRATCH, trackColumnsInOrder(this.scratch.rows, this.scratch.track, this.scratch.roles));
+    this.uids = new FlowUids(sessionId);
+    this.flows = new ParquetParts(stagingDir, 'flows', tableColumns('flows'), onPart);
+    this.dns = new ParquetParts(stagingDir, 'dns', tableColumns('dns'), onPart);
+  }
+
+  batch(batch: PacketBatch): void {
+    const { count, tunnels, content } = batch;
+    if (this.roles.isOrig.length < batch.rows.flow_no.length) this.roles = newRoles(batch.rows.flow_no.length);
+    this.native.columns(BATCH, trackColumnsInOrder(batch.rows, batch.track, this.roles));
+    this.said = { dns: 0, content: 0 };
+    // Packets tracked here one by one: those that came through tunnels, and the FTP commands that
+    // announce a connection (after which every packet is, until none is awaited).
+    const announcing = content.filter((seen) => seen.expect).map((seen) => seen.packet);
+    let tunnel = 0;
+    let announce = 0;
+    for (let i = 0; i < count; i++) {
+      let next = this.expected.size ? i : count;
+      if (tunnel < tunnels.length) next = Math.min(next, tunnels[tunnel].packet);
+      if (announce < announcing.length) next = Math.min(next, announcing[announce]);
+      this.trackRun(batch, i, next);
+      this.noteContent(batch, next);
+      if (next === count) break;
+      i = next;
+      let parent: string | null = null;
+      for (; tunnel < tunnels.length && tunnels[tunnel].packet === i; tunnel++) parent = this.tunnels(batch, i, tunnels[tunnel].layers);
+      for (; announce < announcing.length && announcing[announce] === i; announce++);
+      this.trackRun(batch, i, i + 1);
+      const no = this.hit[Hit.flowNo];
+      if (no >= 0 && parent !== null) this.contentOf(no).addTunnelParent(parent);
+      if (no >= 0 && this.hit[Hit.isNew] && this.expected.size && this.expected.take(this.respText(), this.hit[Hit.respPort], batch.track.tf[i])) {
+        this.contentOf(no).addService('ftp-data');
+      }
+      this.noteContent(batch, i + 1);
+    }
+    this.writeFinished();
+  }
+
+  /**
+   * What the batch's DNS messages and payloads said, for the packets before `end` not yet seen, in
+   * packet order (a packet's DNS messages before its other content, as track.ts has it).
+   */
+  private noteContent(batch: PacketBatch, end: number): void {
+    const said = this.said;
+    const dnsPackets = batch.dns.packet;
+    const { content } = batch;
+    const flowNo = batch.rows.flow_no;
+    while (true) {
+      const dnsAt = said.dns < dnsPackets.length ? dnsPackets[said.dns] : end;
+      const contentAt = said.content < content.length ? content[said.content].packet : end;
+      const at = Math.min(dnsAt, contentAt);
+      if (at >= end) return;
+      const no = flowNo[at];
+      if (dnsAt === at) {
+        if (no >= 0) this.dnsRow(batch, said.dns, no);
+        said.dns++;
+        continue;
+      }
+      const seen = content[said.content++];
+      if (no < 0) continue;
+      this.contentOf(no).note(seen, this.roles.isOrig[at] === 1, this.roles.respPort[at]);
+      if (seen.expect) this.expected.announce(seen.expect.addr ?? this.srcText(batch, at), seen.expect.port, batch.track.tf[at]);
+    }
+  }
+
+  finish(): number {
+    this.native.finishAll();
+    this.writeFinished();
+    this.flows.close();
+    this.dns.close();
+    return this.flows.rows;
+  }
+
+  /** Tracks the batch's rows [from, to) in C, and each fragment that completes a datagram as that datagram; returns `to`. */
+  private trackRun(batch: PacketBatch, from: number, to: number): number {
+    let i = from;
+    while (i < to) {
+      i = this.native.track(BATCH, i, to);
+      if (i < to) this.trackDatagram(batch, i++);
+    }
+    return to;
+  }
+
+  /** A fragment is tracked as its whole datagram (fragments.ts), at the fragment that completed it. */
+  private trackDatagram(batch: PacketBatch, i: number): void {
+    const { rows: r, track: k } = batch;
+    const { rows: sr, track: sk } = this.scratch;
+    for (const name of Object.keys(sr) as (keyof RowColumns)[]) sr[name][0] = r[name][i];
+    for (const name of Object.keys(sk) as (keyof TrackColumns)[]) sk[name][0] = k[name][i];
+    const whole = batch.datagrams[k.datagram[i]];
+    sr.src_port[0] = whole.srcPort;
+    sr.dst_port[0] = whole.dstPort;
+    sk.icmpType[0] = whole.icmpType;
+    sk.icmpCode[0] = whole.icmpCode;
+    sr.tcp_flags[0] = whole.tcpFlags;
+    sr.seq[0] = whole.seq;
+    sr.ack[0] = whole.ack;
+    sk.window[0] = whole.window;
+    sr.ip_len[0] = whole.ipTotalLen;
+    sk.l4Len[0] = whole.l4Len;
+    sr.payload_len[0] = whole.payloadLen;
+    sk.udpLength[0] = whole.udpLength;
+    sk.appHead[0] = whole.appHead;
+    sk.fragOffset[0] = 0;
+    sk.broken[0] = 0;
+    sk.fragment[0] = 0;
+    sk.datagram[0] = -1;
+    this.native.track(SCRATCH, 0, 1);
+    r.flow_no[i] = sr.flow_no[0];
+    r.from_first_sender[i] = sr.from_first_sender[0];
+    this.roles.isOrig[i] = this.scratch.roles.isOrig[0];
+    this.roles.respPort[i] = this.scratch.roles.respPort[0];
+  }
+
+  /**
+   * A packet's tunnels, outermost first (track.ts tunnels): the UDP datagram carrying one is a
+   * connection of its own; an IP tunnel is named by its uid. Returns the innermost tunnel's uid.
+   */
+  private tunnels(batch: PacketBatch, i: number, layers: TunnelLayer[]): string | null {
+    let parent: string | null = null;
+    for (const layer of layers) {
+      if (!layer.udp) {
+        parent = this.uids.tunnelUid(layer.type, layer.src, layer.dst);
+        continue;
+      }
+      const { rows: sr, track: sk } = this.scratch;
+      const udp = layer.udp;
+      sk.tf[0] = batch.track.tf[i];
+      sr.t[0] = batch.rows.t[i];
+      sr.ip_version[0] = layer.ipVersion;
+      sr.protocol[0] = 17;
+      addressWords(udp.srcId, sk.src0, sk.src1, sk.src2, sk.src3);
+      addressWords(udp.dstId, sk.dst0, sk.dst1, sk.dst2, sk.dst3);
+      sr.src_port[0] = udp.srcPort;
+      sr.dst_port[0] = udp.dstPort;
+      sr.tcp_flags[0] = sr.seq[0] = sr.ack[0] = sk.window[0] = 0;
+      sk.fragOffset[0] = sk.broken[0] = sk.badChecksum[0] = sk.fragment[0] = 0;
+      sk.icmpType[0] = sk.icmpCode[0] = sk.datagram[0] = -1;
+      sr.ip_len[0] = udp.ipTotalLen;
+      sk.l4Len[0] = udp.l4Len;
+      sr.payload_len[0] = udp.payloadLen;
+      sk.udpLength[0] = udp.udpLength;
+      sk.appHead[0] = udp.appHead;
+      sk.macSrc[0] = udp.macSrc;
+      sk.macDst[0] = udp.macDst;
+      this.native.track(SCRATCH, 0, 1);
+      const no = this.hit[Hit.flowNo];
+      if (no < 0) continue;
+      const content = this.contentOf(no);
+      if (parent !== null) content.addTunnelParent(parent);
+      // Zeek names the datagram connection after the tunnel analyzer that opened it; Teredo only
+      // once both directions have carried it (Tunnel::delay_teredo_confirmation, on by default).
+      if (layer.type === 'TEREDO') content.addEvidence('teredo', this.hit[Hit.isOrig] ? 1 : 2);
+      else content.addService(layer.type.toLowerCase());
+      parent = this.uids.uid(no);
+    }
+    return parent;
+  }
+
+  /** The dns table's row of the batch's `dns`th message, on flow `no`: the session, its time, the flow, then the rest of the message. */
+  private dnsRow(batch: PacketBatch, dns: number, no: number): void {
+    this.contentOf(no).addService('dns');
+    const { columns } = batch.dns;
+    const row: unknown[] = [this.sessionId, columns[0][dns], this.uids.uid(no)];
+    for (let c = 1; c < columns.length; c++) row.push(columns[c][dns]);
+    this.dns.row(row);
+  }
+
+  private contentOf(no: number): FlowContent {
+    let content = this.content.get(no);
+    if (!content) this.content.set(no, (content = new FlowContent()));
+    return content;
+  }
+
+  private respText(): string {
+    const h = this.hit;
+    return addressText(h[Hit.ipVersion], h[Hit.respAddr], h[Hit.respAddr + 1], h[Hit.respAddr + 2], h[Hit.respAddr + 3]);
+  }
+
+  private srcText(batch: PacketBatch, i: number): string {
+    const k = batch.track;
+    return addressText(batch.rows.ip_version[i], k.src0[i], k.src1[i], k.src2[i], k.src3[i]);
+  }
+
+  /** Writes the flows C retired since the last call, in the order it retired them. */
+  private writeFinished(): void {
+    if (this.hit[Hit.finished] === 0) return;
+    const { numbers, times, text } = this.native.drain();
+    let at = 0;
+    for (let base = 0, r = 0; base < numbers.length; base += F.length, r++) {
+      const n = (field: number) => numbers[base + field];
+      const word = (field: number, w: number) => n(field + w);
+      const version = n(F.ipVersion);
+      const stateEnd = at + n(F.connStateLength);
+      const historyEnd = stateEnd + n(F.historyLength);
+      const no = n(F.no);
+      const flow: TrackedFlow = {
+        uid: this.uids.uid(no), no, start: exact(n(F.start), times, 3 * r), last: exact(n(F.last), times, 3 * r + 1),
+        origAddr: addressText(version, word(F.origAddr, 0), word(F.origAddr, 1), word(F.origAddr, 2), word(F.origAddr, 3)),
+        origPort: n(F.origPort),
+        respAddr: addressText(version, word(F.respAddr, 0), word(F.respAddr, 1), word(F.respAddr, 2), word(F.respAddr, 3)),
+        respPort: n(F.respPort), protocol: n(F.protocol), idOrigPort: n(F.idOrigPort), idRespPort: n(F.idRespPort),
+        durationNs: Number(exact(n(F.durationNs), times, 3 * r + 2)), origBytes: n(F.origBytes), respBytes: n(F.respBytes),
+        connState: text.slice(at, stateEnd), missedBytes: n(F.missedBytes), history: text.slice(stateEnd, historyEnd),
+        origPkts: n(F.origPkts), origIpBytes: n(F.origIpBytes), respPkts: n(F.respPkts), respIpBytes: n(F.respIpBytes),
+        origL2: n(F.origL2), respL2: n(F.respL2),
+      };
+      at = historyEnd;
+      this.flows.row(flowRow(this.sessionId, flow, this.content.get(no)));
+      this.content.delete(no);
+    }
+  }
+}
+
+/** A time as the flows table takes it: the number where it is exact, else the bigint. */
+const exact = (rounded: number, times: BigInt64Array, at: number): number | bigint => (Number.isSafeInteger(rounded) ? rounded : times[at]);
+
+const newRoles = (size: number): PacketRoles => ({ isOrig: new Uint8Array(size), respPort: new Int32Array(size) });
+
+/** An address id (IPv4 as a number, IPv6 as 32 hex digits) into a scratch row's four words. */
+function addressWords(id: number | string, ...words: Uint32Array[]): void {
+  for (let w = 0; w < 4; w++) words[w][0] = typeof id === 'number' ? (w === 0 ? id >>> 0 : 0) : parseInt(id.slice(8 * w, 8 * w + 8), 16);
+}
