@@ -7,7 +7,8 @@
 -- (then attribution-nat.sql joins flows translated by NAT to the flow the process opened.)
 INSERT INTO attributions
 WITH session_flows AS (
-    SELECT * FROM flows WHERE session_id = $session
+    -- only what the rules below read: the CTE is materialised once
+    SELECT uid, flow_no, ip_proto, orig_h, orig_p, resp_h, resp_p, start_t, end_t FROM flows WHERE session_id = $session
 ),
 -- The network namespaces the session's interfaces are in (Linux sensor). Every namespace has its
 -- own loopback: a loopback flow can only be a socket's of the same namespace. Other addresses

@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 export class FlowUids {
-  private readonly seed: number;
+  /** From the session id: the native tracker makes the same uids from it (np_flow_text.c). */
+  readonly seed: number;
   /** IP tunnels (no connection of their own) by type and endpoints: the uid inner connections name. */
   private readonly tunnels = new Map<string, string>();
   private readonly codes: number[] = ['C'.charCodeAt(0), ...Array<number>(17).fill(0)];

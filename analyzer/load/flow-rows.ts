@@ -4,7 +4,6 @@
  * said (FlowContent).
  */
 import { formatAddress } from '../dissect/packet.js';
-import { communityId } from '../flows/community-id.js';
 import { protoName } from '../flows/conn.js';
 import type { FlowContent } from '../flows/flow-content.js';
 
@@ -20,9 +19,7 @@ export interface TrackedFlow {
   respAddr: string;
   respPort: number;
   protocol: number;
-  /** The ports its Community ID hashes (the first packet's for SCTP). */
-  idOrigPort: number;
-  idRespPort: number;
+  communityId: string;
   durationNs: number;
   origBytes: number;
   respBytes: number;
@@ -33,9 +30,9 @@ export interface TrackedFlow {
   origIpBytes: number;
   respPkts: number;
   respIpBytes: number;
-  /** MACs of the originator and responder (48-bit numbers), or -1. */
-  origL2: number;
-  respL2: number;
+  /** MACs of the originator and responder as Zeek prints them, or null. */
+  origL2: string | null;
+  respL2: string | null;
 }
 
 /** A row of the flows table, in its column order. */
@@ -45,9 +42,9 @@ export function flowRow(sessionId: string, f: TrackedFlow, content: FlowContent 
     sessionId, f.uid, f.no, f.start, f.last, f.origAddr, f.origPort, f.respAddr, f.respPort, protoName(f.protocol),
     hasDuration ? f.durationNs / 1e9 : null, hasDuration ? f.origBytes : null, hasDuration ? f.respBytes : null,
     f.connState, f.missedBytes, f.history || null, f.origPkts, f.origIpBytes, f.respPkts, f.respIpBytes,
-    f.protocol, communityId(f.protocol, f.origAddr, f.respAddr, f.idOrigPort, f.idRespPort),
+    f.protocol, f.communityId,
     content?.tunnelParents ? [...content.tunnelParents].sort() : null,
-    macText(f.origL2), macText(f.respL2),
+    f.origL2, f.respL2,
     content?.services.length ? content.services.join(',') : null, printable(content?.serverName ?? null),
     content?.alpn?.map(printable) ?? null, printable(content?.httpHost ?? null),
   ];
@@ -60,7 +57,7 @@ const HEX_BYTES = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(
  * leaves unset too. From a table of byte texts: two per flow through a regular expression were
  * 4% of the tracking thread.
  */
-function macText(mac: number): string | null {
+export function macText(mac: number): string | null {
   if (mac <= 0) return null;
   const high = Math.floor(mac / 2 ** 32);
   const low = mac >>> 0;

@@ -41,9 +41,9 @@ export class NativePacketTracker implements BatchTracker {
     onPart: (table: string, path: string) => void,
   ) {
     if (!nativeTracker) throw new Error('the native connection tracker was not built');
-    this.native = new nativeTracker.ConnTracker(this.hit);
-    this.native.columns(SCRATCH, trackColumnsInOrder(this.scratch.rows, this.scratch.track, this.scratch.roles));
     this.uids = new FlowUids(sessionId);
+    this.native = new nativeTracker.ConnTracker(this.hit, this.uids.seed);
+    this.native.columns(SCRATCH, trackColumnsInOrder(this.scratch.rows, this.scratch.track, this.scratch.roles));
     this.flows = new ParquetParts(stagingDir, 'flows', tableColumns('flows'), onPart);
     this.dns = new ParquetParts(stagingDir, 'dns', tableColumns('dns'), onPart);
   }
@@ -229,27 +229,22 @@ export class NativePacketTracker implements BatchTracker {
   /** Writes the flows C retired since the last call, in the order it retired them. */
   private writeFinished(): void {
     if (this.hit[Hit.finished] === 0) return;
-    const { numbers, times, text } = this.native.drain();
+    const { numbers: n, times, text } = this.native.drain();
     let at = 0;
-    for (let base = 0, r = 0; base < numbers.length; base += F.length, r++) {
-      const n = (field: number) => numbers[base + field];
-      const word = (field: number, w: number) => n(field + w);
-      const version = n(F.ipVersion);
-      const stateEnd = at + n(F.connStateLength);
-      const historyEnd = stateEnd + n(F.historyLength);
-      const no = n(F.no);
+    const next = (length: number) => (length < 0 ? null : text.slice(at, (at += length)));
+    for (let b = 0, r = 0; b < n.length; b += F.length, r++) {
+      const no = n[b + F.no];
+      const connState = next(n[b + F.connStateLength])!;
+      const history = next(n[b + F.historyLength])!;
       const flow: TrackedFlow = {
-        uid: this.uids.uid(no), no, start: exact(n(F.start), times, 3 * r), last: exact(n(F.last), times, 3 * r + 1),
-        origAddr: addressText(version, word(F.origAddr, 0), word(F.origAddr, 1), word(F.origAddr, 2), word(F.origAddr, 3)),
-        origPort: n(F.origPort),
-        respAddr: addressText(version, word(F.respAddr, 0), word(F.respAddr, 1), word(F.respAddr, 2), word(F.respAddr, 3)),
-        respPort: n(F.respPort), protocol: n(F.protocol), idOrigPort: n(F.idOrigPort), idRespPort: n(F.idRespPort),
-        durationNs: Number(exact(n(F.durationNs), times, 3 * r + 2)), origBytes: n(F.origBytes), respBytes: n(F.respBytes),
-        connState: text.slice(at, stateEnd), missedBytes: n(F.missedBytes), history: text.slice(stateEnd, historyEnd),
-        origPkts: n(F.origPkts), origIpBytes: n(F.origIpBytes), respPkts: n(F.respPkts), respIpBytes: n(F.respIpBytes),
-        origL2: n(F.origL2), respL2: n(F.respL2),
+        uid: next(n[b + F.uidLength])!, no, start: exact(n[b + F.start], times, 3 * r), last: exact(n[b + F.last], times, 3 * r + 1),
+        origAddr: next(n[b + F.origAddrLength])!, origPort: n[b + F.origPort], respAddr: next(n[b + F.respAddrLength])!, respPort: n[b + F.respPort],
+        protocol: n[b + F.protocol], communityId: next(n[b + F.communityIdLength])!,
+        durationNs: Number(exact(n[b + F.durationNs], times, 3 * r + 2)), origBytes: n[b + F.origBytes], respBytes: n[b + F.respBytes],
+        connState, missedBytes: n[b + F.missedBytes], history,
+        origPkts: n[b + F.origPkts], origIpBytes: n[b + F.origIpBytes], respPkts: n[b + F.respPkts], respIpBytes: n[b + F.respIpBytes],
+        origL2: next(n[b + F.origL2Length]), respL2: next(n[b + F.respL2Length]),
       };
-      at = historyEnd;
       this.flows.row(flowRow(this.sessionId, flow, this.content.get(no)));
       this.content.delete(no);
     }

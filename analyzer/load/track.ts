@@ -11,7 +11,8 @@ import { FlowUids } from '../flows/uids.js';
 import type { OuterDatagram, TunnelLayer } from '../dissect/tunnels.js';
 import { ParquetParts } from '../db/parquet-rows.js';
 import { tableColumns } from '../db/table-columns.js';
-import { addressText, flowRow, type TrackedFlow } from './flow-rows.js';
+import { communityId } from '../flows/community-id.js';
+import { addressText, flowRow, macText, type TrackedFlow } from './flow-rows.js';
 import type { PacketBatch, TrackColumns } from './packet-batch.js';
 
 /** What the loader's tracking thread drives: this file's tracker, or track-native.ts's. */
@@ -210,8 +211,9 @@ function trackedFlow(conn: Conn): TrackedFlow {
   const [idOrigPort, idRespPort] = conn.idPorts ?? [origPort, respPort];
   return {
     uid: conn.uid, no: conn.no, start: conn.startExact ?? conn.startT, last: conn.lastExact ?? conn.lastT,
-    origAddr, origPort, respAddr, respPort, protocol: conn.protocol, idOrigPort, idRespPort, ...s,
+    origAddr, origPort, respAddr, respPort, protocol: conn.protocol, ...s,
+    communityId: communityId(conn.protocol, origAddr, respAddr, idOrigPort, idRespPort),
     missedBytes: conn.missedBytes, history: conn.history, origPkts: conn.origPkts, origIpBytes: conn.origIpBytes,
-    respPkts: conn.respPkts, respIpBytes: conn.respIpBytes, origL2: conn.origL2, respL2: conn.respL2,
+    respPkts: conn.respPkts, respIpBytes: conn.respIpBytes, origL2: macText(conn.origL2), respL2: macText(conn.respL2),
   };
 }

@@ -5,7 +5,7 @@
   "targets": [
     {
       "target_name": "netprov_decoder",
-      "sources": ["src/addon.cc", "src/conn_tracker.cc", "src/np_pcap_decode.c", "src/np_track.c"],
+      "sources": ["src/addon.cc", "src/conn_tracker.cc", "src/np_flow_text.c", "src/np_pcap_decode.c", "src/np_track.c"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "src"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags": ["-O2"],

@@ -12,12 +12,16 @@ export const Hit = { flowNo: 0, isOrig: 1, isNew: 2, ipVersion: 3, respAddr: 4, 
 export const FlowNumbers = {
   no: 0, protocol: 1, ipVersion: 2, origAddr: 3, respAddr: 7, origPort: 11, respPort: 12, idOrigPort: 13, idRespPort: 14,
   origBytes: 15, respBytes: 16, missedBytes: 17, origPkts: 18, origIpBytes: 19, respPkts: 20, respIpBytes: 21,
-  origL2: 22, respL2: 23, start: 24, last: 25, durationNs: 26, connStateLength: 27, historyLength: 28, length: 29,
+  origL2: 22, respL2: 23, start: 24, last: 25, durationNs: 26,
+  /** The lengths of the flow's texts, in the order they follow one another (a MAC's -1: none). */
+  connStateLength: 27, historyLength: 28, uidLength: 29, origAddrLength: 30, respAddrLength: 31, communityIdLength: 32,
+  origL2Length: 33, respL2Length: 34, length: 35,
 } as const;
 
 /**
  * Flows retired since the last drain: FlowNumbers per flow; start, last and duration (ns) per flow
- * exactly, for times past 2^53 ns, which the numbers round; each one's conn_state then history, concatenated.
+ * exactly, for times past 2^53 ns, which the numbers round; each one's texts (conn_state, history,
+ * uid, orig_h, resp_h, community_id, orig_l2_addr, resp_l2_addr: src/np_flow_text.h), concatenated.
  */
 export interface DrainedFlows {
   numbers: Float64Array;
@@ -35,7 +39,8 @@ export interface NativeConnTracker {
 }
 
 interface Addon {
-  ConnTracker: new (hit: Int32Array) => NativeConnTracker;
+  /** `uidSeed`: the session's (FlowUids), for the uids of the flows it retires. */
+  ConnTracker: new (hit: Int32Array, uidSeed: number) => NativeConnTracker;
 }
 
 /** The addon's tracker, or null where it was not built. */

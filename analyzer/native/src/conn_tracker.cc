@@ -1,6 +1,6 @@
 // Connection tracking in C (np_track.h) for JavaScript:
 //
-//   const tracker = new ConnTracker(hit: Int32Array(10))
+//   const tracker = new ConnTracker(hit: Int32Array(10), uidSeed)
 //   tracker.columns(slot, [tf, t, ip_version, ...])  the rows to track, in trackColumnsInOrder's
 //                                                     order (conn-tracker.ts); slot 0 or 1
 //   tracker.track(slot, from, to) -> the row it stopped at (see np_track_rows)
@@ -17,6 +17,7 @@
 #include <string>
 
 extern "C" {
+#include "np_flow_text.h"
 #include "np_track.h"
 }
 
@@ -24,7 +25,7 @@ namespace netprov {
 namespace {
 
 // Per finished flow in drain()'s `numbers`: see FLOW_NUMBERS in conn-tracker.ts.
-constexpr size_t kNumbers = 29;
+constexpr size_t kNumbers = 29 + NP_FLOW_TEXTS;
 
 class ConnTracker : public Napi::ObjectWrap<ConnTracker> {
  public:
@@ -36,9 +37,10 @@ class ConnTracker : public Napi::ObjectWrap<ConnTracker> {
   explicit ConnTracker(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ConnTracker>(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array || info[0].As<Napi::TypedArray>().ElementLength() < 10) {
-      Napi::TypeError::New(env, "ConnTracker(hit: Int32Array(10))").ThrowAsJavaScriptException();
+      Napi::TypeError::New(env, "ConnTracker(hit: Int32Array(10), uidSeed)").ThrowAsJavaScriptException();
       return;
     }
+    uid_seed_ = info[1].ToNumber().Int32Value();
     hit_ = Napi::Persistent(info[0].As<Napi::Int32Array>());
     tracker_ = np_track_new();
     if (!tracker_) Napi::Error::New(env, "out of memory for the connection table").ThrowAsJavaScriptException();
@@ -140,6 +142,7 @@ class ConnTracker : public Napi::ObjectWrap<ConnTracker> {
     Napi::Float64Array numbers = Napi::Float64Array::New(env, count * kNumbers);
     Napi::BigInt64Array times = Napi::BigInt64Array::New(env, count * 3);
     std::string text;
+    text.reserve(count * 128);
     for (size_t i = 0; i < count; i++) {
       const np_flow_record& r = records[i];
       double* n = numbers.Data() + i * kNumbers;
@@ -153,19 +156,27 @@ class ConnTracker : public Napi::ObjectWrap<ConnTracker> {
           double(r.orig_pkts), double(r.orig_ip_bytes), double(r.resp_pkts), double(r.resp_ip_bytes),
           r.orig_l2, r.resp_l2, double(r.start), double(r.last), double(r.duration_ns), double(state_len), double(r.history_len)};
       std::memcpy(n, values, sizeof values);
+      char texts[NP_FLOW_TEXT_MAX];
+      int32_t lengths[NP_FLOW_TEXTS];
+      size_t texts_len = np_flow_text(&r, uid_seed_, texts, lengths);
+      for (int f = 0; f < NP_FLOW_TEXTS; f++) n[29 + f] = lengths[f];
       int64_t* t = times.Data() + i * 3;
       t[0] = r.start;
       t[1] = r.last;
       t[2] = r.duration_ns;
       text.append(r.conn_state, state_len);
       text.append(r.history, r.history_len);
+      text.append(texts, texts_len);
     }
     np_track_clear_finished(tracker_);
     hit_.Value()[9] = 0;
     Napi::Object out = Napi::Object::New(env);
     out.Set("numbers", numbers);
     out.Set("times", times);
-    out.Set("text", Napi::String::New(env, text));
+    // Latin-1: every text here is ASCII, and V8 then copies the bytes as they are.
+    napi_value text_value;
+    NAPI_THROW_IF_FAILED(env, napi_create_string_latin1(env, text.data(), text.size(), &text_value), Napi::Value());
+    out.Set("text", text_value);
     return out;
   }
 
@@ -181,6 +192,7 @@ class ConnTracker : public Napi::ObjectWrap<ConnTracker> {
   };
 
   np_tracker* tracker_ = nullptr;
+  int32_t uid_seed_ = 0;
   Slot slots_[2];
   Napi::Reference<Napi::Int32Array> hit_;
 };
