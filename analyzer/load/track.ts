@@ -2,7 +2,9 @@
  * The connection-tracking half of loading, on a thread of its own (track-worker.ts): every
  * packet of every batch through the ConnTracker, in order; its flow number and direction written
  * into the batch's packet rows; each flow written as a row of a Parquet part as it finishes; DNS
- * messages joined to their flow. Nothing here touches the database.
+ * messages joined to their flow. Nothing here touches the database. Where the native addon was
+ * built, track-native.ts does the same with the connections tracked in C: this file is then the
+ * reference it is tested against (test/analyzer/native-tracker.test.ts).
  */
 import type { AddressId, Conn } from '../flows/conn.js';
 import { ExpectedConnections } from '../flows/expected-connections.js';

@@ -1,6 +1,7 @@
-# The analyzer's native decoder: plain C over the packet bytes (src/np_pcap_decode.c) and its
-# node-addon-api glue. It needs only a C and C++ compiler; without it the analyzer decodes every
-# packet in TypeScript (analyzer/native/pcap-decoder.ts says whether it was built).
+# The analyzer's native addon: plain C over the packet bytes (src/np_pcap_decode.c), connection
+# tracking (src/np_track.c, src/np_flow_text.c), and their node-addon-api glue. It needs only a C
+# and C++ compiler; without it the analyzer decodes and tracks every packet in TypeScript
+# (analyzer/native/addon.ts says whether it was built).
 {
   "targets": [
     {
