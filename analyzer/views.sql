@@ -84,7 +84,10 @@ FROM ancestors
 GROUP BY session_id, process_key;
 
 -- The product's answer: every flow with the process that opened it, its ancestry and DNS name.
-CREATE OR REPLACE VIEW flow_details AS
+-- flow_details_of(shown): the same for the flows whose uids are in the list `shown` only (NULL:
+-- every flow), for an output that shows a few: its name lookups then run over those alone (the
+-- first 50 of 77,592 flows: 0.66 s through the view, joined by uid).
+CREATE OR REPLACE MACRO flow_details_of(shown) AS TABLE
 -- The name a flow's responder was answered for before the flow began: the last answer the flow's
 -- own process received (its query to a local stub resolver — systemd-resolved on 127.0.0.53,
 -- mDNSResponder — answered on loopback), else the last upstream answer that followed its query
@@ -96,6 +99,7 @@ CREATE OR REPLACE VIEW flow_details AS
 WITH flow_keys AS (
     SELECT f.session_id, f.uid, f.resp_h, f.start_t, a.process_key
     FROM flows f LEFT JOIN attributions a USING (session_id, uid)
+    WHERE shown IS NULL OR list_contains(shown, f.uid)
 ),
 answers_to_processes AS (
     SELECT n.session_id, n.t, n.answer, n.query, a.process_key
@@ -179,4 +183,7 @@ JOIN sessions s USING (session_id)
 LEFT JOIN attributions a USING (session_id, uid)
 LEFT JOIN processes p ON p.session_id = f.session_id AND p.process_key = a.process_key
 LEFT JOIN process_lineage lin ON lin.session_id = f.session_id AND lin.process_key = a.process_key
-LEFT JOIN flow_names n USING (session_id, uid);
+LEFT JOIN flow_names n USING (session_id, uid)
+WHERE shown IS NULL OR list_contains(shown, f.uid);
+
+CREATE OR REPLACE VIEW flow_details AS SELECT * FROM flow_details_of(NULL);

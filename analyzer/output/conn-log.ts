@@ -4,6 +4,7 @@
  */
 import type { Database } from '../db/database.js';
 import { query } from '../db/database.js';
+import { duckdb } from '../db/duckdb.js';
 
 /** conn.log columns in Zeek's order, then netprov's. */
 export const ZEEK_FIELDS = [
@@ -32,21 +33,28 @@ const FLOWS_SQL = `SELECT ${FLOW_COLUMNS}
      WHERE $1::VARCHAR IS NULL OR session_id = $1
      ORDER BY session_id, start_t, uid`;
 
-// The first flows chosen from the flows table, then given their details: ordering every flow's
-// details to keep 50 took twice as long (77,592 flows: 0.48 s -> 0.25 s, the same rows).
-const FIRST_FLOWS_SQL = `WITH shown AS (
-         SELECT session_id, uid FROM flows
-         WHERE $1::VARCHAR IS NULL OR session_id = $1
-         ORDER BY session_id, start_t, uid
-         LIMIT $2
-     )
-     SELECT ${FLOW_COLUMNS}
-     FROM flow_details JOIN shown USING (session_id, uid) JOIN sessions s USING (session_id)
+// The first flows are chosen from the flows table, then given their details (flow_details_of, on
+// their uids alone: through the flow_details view, joined by uid, every flow's DNS name was looked
+// up first — 0.66 s for the first 50 of 77,592 flows, 0.04 s this way).
+const FIRST_FLOWS_SQL = `SELECT session_id, uid FROM flows
+     WHERE $1::VARCHAR IS NULL OR session_id = $1
+     ORDER BY session_id, start_t, uid
+     LIMIT $2`;
+
+const SHOWN_FLOWS_SQL = `SELECT ${FLOW_COLUMNS}
+     FROM flow_details_of($1::VARCHAR[]) JOIN sessions s USING (session_id)
+     WHERE list_contains($2::VARCHAR[], session_id || ' ' || uid)
      ORDER BY session_id, start_t, uid`;
 
 /** Flows with their attribution in (session, start, uid) order, the same on every run: all of them, or the first `limit`. */
 export async function flowRecords(db: Database, sessionId: string | null = null, limit: number | null = null): Promise<FlowRecord[]> {
-  return (await (limit === null ? query(db, FLOWS_SQL, [sessionId]) : query(db, FIRST_FLOWS_SQL, [sessionId, limit]))).map(flowRecord);
+  if (limit === null) return (await query(db, FLOWS_SQL, [sessionId])).map(flowRecord);
+  const shown = await query(db, FIRST_FLOWS_SQL, [sessionId, limit]);
+  if (shown.length === 0) return [];
+  const { listValue } = duckdb;
+  const uids = listValue(shown.map((f) => f.uid as string));
+  const keys = listValue(shown.map((f) => `${f.session_id as string} ${f.uid as string}`));
+  return (await query(db, SHOWN_FLOWS_SQL, [uids, keys])).map(flowRecord);
 }
 
 /**
