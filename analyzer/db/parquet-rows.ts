@@ -40,10 +40,26 @@ export class ParquetParts {
 
   /** One row: a value per column, null for NULL, an array for a list. */
   row(values: readonly unknown[]): void {
-    this.part ??= new ParquetRows(join(this.dir, `${this.table}-${++this.parts}.parquet`), this.columns);
+    this.part ??= this.newPart();
     this.part.row(values);
     this.rows++;
     if (this.part.rows === PART_ROWS) this.endPart();
+  }
+
+  /** `count` rows given column by column (row i: each column's value i), as `row` takes them. */
+  rowsFromColumns(columns: readonly ArrayLike<unknown>[], count: number): void {
+    for (let from = 0; from < count; ) {
+      this.part ??= this.newPart();
+      const take = Math.min(count - from, PART_ROWS - this.part.rows);
+      this.part.rowsFromColumns(columns, from, take);
+      this.rows += take;
+      from += take;
+      if (this.part.rows === PART_ROWS) this.endPart();
+    }
+  }
+
+  private newPart(): ParquetRows {
+    return new ParquetRows(join(this.dir, `${this.table}-${++this.parts}.parquet`), this.columns);
   }
 
   close(): void {
@@ -62,8 +78,9 @@ export class ParquetParts {
 export class ParquetRows {
   private readonly file: ParquetFile;
   private readonly types: ColumnType[];
-  /** The row group being gathered, as the rows were given (encoded column by column at its end). */
-  private pending: (readonly unknown[])[] = [];
+  /** The row group being gathered, column by column (encoded at its end). */
+  private pending: unknown[][];
+  private pendingRows = 0;
   rows = 0;
 
   constructor(
@@ -72,13 +89,32 @@ export class ParquetRows {
   ) {
     this.types = columns.map((c) => storedType(c.type));
     this.file = new ParquetFile(path, columns.map((c, i) => ({ name: c.name, type: this.types[i], nullable: true })));
+    this.pending = this.types.map(() => []);
   }
 
-  /** One row: a value per column (null or undefined for NULL); kept, not copied, until its row group is written. */
+  /** One row: a value per column (null or undefined for NULL). */
   row(values: readonly unknown[]): void {
-    this.pending.push(values);
+    const pending = this.pending;
+    for (let c = 0; c < pending.length; c++) pending[c].push(values[c]);
     this.rows++;
-    if (this.pending.length === GROUP_ROWS) this.flush();
+    if (++this.pendingRows === GROUP_ROWS) this.flush();
+  }
+
+  /** Rows [from, from + count) of `columns`, one array-like per column. */
+  rowsFromColumns(columns: readonly ArrayLike<unknown>[], from: number, count: number): void {
+    while (count > 0) {
+      const take = Math.min(count, GROUP_ROWS - this.pendingRows);
+      for (let c = 0; c < this.pending.length; c++) {
+        const into = this.pending[c];
+        const column = columns[c];
+        for (let i = from; i < from + take; i++) into.push(column[i]);
+      }
+      this.rows += take;
+      this.pendingRows += take;
+      from += take;
+      count -= take;
+      if (this.pendingRows === GROUP_ROWS) this.flush();
+    }
   }
 
   close(): void {
@@ -87,32 +123,33 @@ export class ParquetRows {
   }
 
   private flush(): void {
-    const rows = this.pending;
-    this.file.encodedRowGroup(this.types.map((type, c) => [definitionLevels(rows, c), plainValues(type, present(rows, c))]), rows.length);
-    this.pending = [];
+    const columns = this.pending;
+    this.file.encodedRowGroup(this.types.map((type, c) => [definitionLevels(columns[c]), plainValues(type, present(columns[c]))]), this.pendingRows);
+    this.pending = this.types.map(() => []);
+    this.pendingRows = 0;
   }
 }
 
-/** Column `c`'s values but the NULLs. */
-function present(rows: (readonly unknown[])[], c: number): unknown[] {
+/** A column's values but the NULLs. */
+function present(column: unknown[]): unknown[] {
   const values: unknown[] = [];
-  for (const row of rows) if (row[c] != null) values.push(row[c]);
+  for (const value of column) if (value != null) values.push(value);
   return values;
 }
 
 /**
- * One bit per row, 1 where column `c` has a value, as one bit-packed run of the RLE/bit-packing
+ * One bit per row, 1 where the column has a value, as one bit-packed run of the RLE/bit-packing
  * hybrid (its header: the number of 8-row groups, shifted left, with the low bit set), after the
  * run's length in 4 bytes.
  */
-function definitionLevels(rows: (readonly unknown[])[], c: number): Uint8Array {
-  const groups = Math.ceil(rows.length / 8);
+function definitionLevels(column: unknown[]): Uint8Array {
+  const groups = Math.ceil(column.length / 8);
   const header = varint(groups * 2 + 1);
   const levels = Buffer.alloc(4 + header.length + groups);
   levels.writeUInt32LE(header.length + groups, 0);
   levels.set(header, 4);
   const at = 4 + header.length;
-  for (let i = 0; i < rows.length; i++) if (rows[i][c] != null) levels[at + (i >> 3)] |= 1 << (i & 7);
+  for (let i = 0; i < column.length; i++) if (column[i] != null) levels[at + (i >> 3)] |= 1 << (i & 7);
   return levels;
 }
 

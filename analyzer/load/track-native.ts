@@ -31,6 +31,8 @@ export class NativePacketTracker implements BatchTracker {
   private roles = newRoles(BATCH_SIZE);
   /** How many of the batch's DNS messages and content sightings have been seen to. */
   private said = { dns: 0, content: 0 };
+  /** The batch's DNS messages that came on a flow, and the uid of each one's flow. */
+  private dnsOnFlows: { messages: number[]; uids: string[] } = { messages: [], uids: [] };
   private readonly flows: ParquetParts;
   private readonly dns: ParquetParts;
 
@@ -77,6 +79,7 @@ export class NativePacketTracker implements BatchTracker {
       }
       this.noteContent(batch, i + 1);
     }
+    this.writeDns(batch);
     this.writeFinished();
   }
 
@@ -96,7 +99,11 @@ export class NativePacketTracker implements BatchTracker {
       if (at >= end) return;
       const no = flowNo[at];
       if (dnsAt === at) {
-        if (no >= 0) this.dnsRow(batch, said.dns, no);
+        if (no >= 0) {
+          this.contentOf(no).addService('dns');
+          this.dnsOnFlows.messages.push(said.dns);
+          this.dnsOnFlows.uids.push(this.uids.uid(no));
+        }
         said.dns++;
         continue;
       }
@@ -201,13 +208,19 @@ export class NativePacketTracker implements BatchTracker {
     return parent;
   }
 
-  /** The dns table's row of the batch's `dns`th message, on flow `no`: the session, its time, the flow, then the rest of the message. */
-  private dnsRow(batch: PacketBatch, dns: number, no: number): void {
-    this.contentOf(no).addService('dns');
+  /**
+   * The dns table's rows of the batch's messages that came on a flow: the session, each message's
+   * time, its flow, then the rest of the message (packet-batch.ts DnsInBatch), column by column.
+   */
+  private writeDns(batch: PacketBatch): void {
+    const { messages, uids } = this.dnsOnFlows;
+    const count = messages.length;
+    if (count === 0) return;
     const { columns } = batch.dns;
-    const row: unknown[] = [this.sessionId, columns[0][dns], this.uids.uid(no)];
-    for (let c = 1; c < columns.length; c++) row.push(columns[c][dns]);
-    this.dns.row(row);
+    // Nearly always every message came on a flow, and the columns go as they are.
+    const pick = (column: unknown[]) => (count === column.length ? column : messages.map((m) => column[m]));
+    this.dns.rowsFromColumns([new Array(count).fill(this.sessionId), pick(columns[0]), uids, ...columns.slice(1).map(pick)], count);
+    this.dnsOnFlows = { messages: [], uids: [] };
   }
 
   private contentOf(no: number): FlowContent {

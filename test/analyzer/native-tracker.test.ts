@@ -26,11 +26,15 @@ async function track(file: string, Tracker: Tracker, verifyChecksums = false): P
   const header = messages.find((m) => m.type === 'header');
   if (header?.type !== 'header') throw new Error(`${file}: no session header`);
   const rows: Record<string, unknown[][]> = {};
-  const write = ParquetParts.prototype.row;
+  const { row: write, rowsFromColumns: writeColumns } = ParquetParts.prototype;
   // The rows as given, before Parquet: what a part holds is the parquet-rows tests' to check.
   ParquetParts.prototype.row = function (this: ParquetParts, values: readonly unknown[]) {
     (rows[(this as unknown as { table: string }).table] ??= []).push([...values]);
     write.call(this, values);
+  };
+  ParquetParts.prototype.rowsFromColumns = function (this: ParquetParts, columns: readonly ArrayLike<unknown>[], count: number) {
+    for (let i = 0; i < count; i++) (rows[(this as unknown as { table: string }).table] ??= []).push(columns.map((column) => column[i]));
+    writeColumns.call(this, columns, count);
   };
   try {
     const tracker = new Tracker(header.header.sessionId, scratch(), () => undefined);
@@ -44,7 +48,7 @@ async function track(file: string, Tracker: Tracker, verifyChecksums = false): P
     tracker.finish();
     return { rows, columns };
   } finally {
-    ParquetParts.prototype.row = write;
+    Object.assign(ParquetParts.prototype, { row: write, rowsFromColumns: writeColumns });
   }
 }
 
@@ -58,7 +62,7 @@ describe('the native connection tracker, in C', () => {
     const run = spawnSync(binary, ['5000'], { encoding: 'utf8', timeout: 60_000 });
     expect(run.status, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toBe('5000 batches tracked\n');
-  });
+  }, 120_000);
 });
 
 describe.runIf(nativeTracker)('the native connection tracker', () => {
