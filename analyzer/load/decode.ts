@@ -16,7 +16,7 @@ import { parseDns } from '../dns/message.js';
 import { dissect, formatAddress, macAddress, newDissected } from '../dissect/packet.js';
 import { isPorted } from '../flows/tracker.js';
 import { Reassembler } from './fragments.js';
-import { BATCH_SIZE, newDnsInBatch, newRows, newTrack, type PacketBatch, type ReusableColumns } from './packet-batch.js';
+import { BATCH_SIZE, FIRST_BATCH_SIZE, newDnsInBatch, newRows, newTrack, type PacketBatch, type ReusableColumns } from './packet-batch.js';
 import { columnsInOrder, nativeDecoder as addon, type PcapDecoder } from '../native/pcap-decoder.js';
 import type { PcapRecords, PcapRecordsTaken } from '../../recorder/import/source.js';
 
@@ -147,8 +147,12 @@ function decodeFrom(
     }
     return n;
   };
+  // The first batches are small, so that tracking and loading start while the decoder is still
+  // cold; then they double to BATCH_SIZE.
+  let batchLimit = FIRST_BATCH_SIZE;
   const flush = () => {
     if (batch.count === 0 && batch.events.length === 0 && batch.newStrings.length === 0) return;
+    batchLimit = Math.min(BATCH_SIZE, batchLimit * 2);
     batch.bytesRead = reader.report.bytesRead;
     batch.bytesTotal = reader.report.bytes;
     emit({ type: 'batch', batch });
@@ -188,7 +192,7 @@ function decodeFrom(
         nativeBound = true;
       }
       const first = batch.count;
-      const n = pcapDecoder.decode(records.buf, taken.pos, records.end, first, BATCH_SIZE - first, packetNo);
+      const n = pcapDecoder.decode(records.buf, taken.pos, records.end, first, batchLimit - first, packetNo);
       if (n === 0) {
         if (taken.packets === 0 && records.end - records.pos >= 16 && ++refusals >= 2) unasked = Math.min(64, 2 ** (refusals - 2));
         break;
@@ -202,7 +206,7 @@ function decodeFrom(
       nativePackets += n;
       packetNo += n;
       batch.count += n;
-      if (batch.count < BATCH_SIZE) break;
+      if (batch.count < batchLimit) break;
       flush();
     }
     return taken.packets ? taken : null;
@@ -321,7 +325,7 @@ function decodeFrom(
         }
         // The row holds this packet's ports, sequence number and IP version as the segment needs them.
         if (transport && (d.protocol === 6 || d.protocol === 17) && d.payloadLen > 0 && d.fragOffset === 0) readContent(b, at, Math.min(end, at + d.payloadLen), i);
-        if (++batch.count === BATCH_SIZE) flush();
+        if (++batch.count >= batchLimit) flush();
       },
     });
   } catch (err) {

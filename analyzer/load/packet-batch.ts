@@ -94,6 +94,8 @@ export interface PacketBatch {
 }
 
 export const BATCH_SIZE = 16384;
+/** A load's first batch: each next one is twice the last, up to BATCH_SIZE (decode.ts). */
+export const FIRST_BATCH_SIZE = 1024;
 
 const allocate = <T extends Record<string, StagedKind>>(spec: T, size: number): Arrays<T> =>
   Object.fromEntries(Object.entries(spec).map(([name, kind]) => [name, new kind.array(size)])) as Arrays<T>;
