@@ -142,7 +142,7 @@ class ConnTracker : public Napi::ObjectWrap<ConnTracker> {
     Napi::Float64Array numbers = Napi::Float64Array::New(env, count * kNumbers);
     Napi::BigInt64Array times = Napi::BigInt64Array::New(env, count * 3);
     std::string text;
-    text.reserve(count * 128);
+    text.reserve(count * (NP_FLOW_TEXT_MAX / 2));
     for (size_t i = 0; i < count; i++) {
       const np_flow_record& r = records[i];
       double* n = numbers.Data() + i * kNumbers;
