@@ -10,12 +10,11 @@ export const Hit = { flowNo: 0, isOrig: 1, isNew: 2, ipVersion: 3, respAddr: 4, 
 
 /** The numbers of one finished flow in drain()'s `numbers`, in order (conn_tracker.cc). */
 export const FlowNumbers = {
-  no: 0, protocol: 1, ipVersion: 2, origAddr: 3, respAddr: 7, origPort: 11, respPort: 12, idOrigPort: 13, idRespPort: 14,
-  origBytes: 15, respBytes: 16, missedBytes: 17, origPkts: 18, origIpBytes: 19, respPkts: 20, respIpBytes: 21,
-  origL2: 22, respL2: 23, start: 24, last: 25, durationNs: 26,
+  no: 0, protocol: 1, origPort: 2, respPort: 3, origBytes: 4, respBytes: 5, missedBytes: 6,
+  origPkts: 7, origIpBytes: 8, respPkts: 9, respIpBytes: 10, start: 11, last: 12, durationNs: 13,
   /** The lengths of the flow's texts, in the order they follow one another (a MAC's -1: none). */
-  connStateLength: 27, historyLength: 28, uidLength: 29, origAddrLength: 30, respAddrLength: 31, communityIdLength: 32,
-  origL2Length: 33, respL2Length: 34, length: 35,
+  connStateLength: 14, historyLength: 15, uidLength: 16, origAddrLength: 17, respAddrLength: 18, communityIdLength: 19,
+  origL2Length: 20, respL2Length: 21, length: 22,
 } as const;
 
 /**

@@ -24,8 +24,8 @@ extern "C" {
 namespace netprov {
 namespace {
 
-// Per finished flow in drain()'s `numbers`: see FLOW_NUMBERS in conn-tracker.ts.
-constexpr size_t kNumbers = 29 + NP_FLOW_TEXTS;
+// Per finished flow in drain()'s `numbers`: see FlowNumbers in conn-tracker.ts.
+constexpr size_t kNumbers = 16 + NP_FLOW_TEXTS;
 
 class ConnTracker : public Napi::ObjectWrap<ConnTracker> {
  public:
@@ -147,19 +147,17 @@ class ConnTracker : public Napi::ObjectWrap<ConnTracker> {
       const np_flow_record& r = records[i];
       double* n = numbers.Data() + i * kNumbers;
       size_t state_len = std::strlen(r.conn_state);
-      const double values[kNumbers] = {
-          double(r.no), double(r.protocol), double(r.ip_version),
-          double(r.orig_addr[0]), double(r.orig_addr[1]), double(r.orig_addr[2]), double(r.orig_addr[3]),
-          double(r.resp_addr[0]), double(r.resp_addr[1]), double(r.resp_addr[2]), double(r.resp_addr[3]),
-          double(r.orig_port), double(r.resp_port), double(r.id_orig_port), double(r.id_resp_port),
-          double(r.orig_bytes), double(r.resp_bytes), double(r.missed_bytes),
-          double(r.orig_pkts), double(r.orig_ip_bytes), double(r.resp_pkts), double(r.resp_ip_bytes),
-          r.orig_l2, r.resp_l2, double(r.start), double(r.last), double(r.duration_ns), double(state_len), double(r.history_len)};
-      std::memcpy(n, values, sizeof values);
       char texts[NP_FLOW_TEXT_MAX];
       int32_t lengths[NP_FLOW_TEXTS];
       size_t texts_len = np_flow_text(&r, uid_seed_, texts, lengths);
-      for (int f = 0; f < NP_FLOW_TEXTS; f++) n[29 + f] = lengths[f];
+      const double values[kNumbers] = {
+          double(r.no), double(r.protocol), double(r.orig_port), double(r.resp_port),
+          double(r.orig_bytes), double(r.resp_bytes), double(r.missed_bytes),
+          double(r.orig_pkts), double(r.orig_ip_bytes), double(r.resp_pkts), double(r.resp_ip_bytes),
+          double(r.start), double(r.last), double(r.duration_ns), double(state_len), double(r.history_len),
+          double(lengths[NP_UID]), double(lengths[NP_ORIG_ADDR]), double(lengths[NP_RESP_ADDR]), double(lengths[NP_COMMUNITY_ID]),
+          double(lengths[NP_ORIG_L2]), double(lengths[NP_RESP_L2])};
+      std::memcpy(n, values, sizeof values);
       int64_t* t = times.Data() + i * 3;
       t[0] = r.start;
       t[1] = r.last;

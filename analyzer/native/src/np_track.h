@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* What tracking reads of a batch (analyzer/load/packet-batch.ts), and the two columns it fills. */
+/* What tracking reads of a batch (analyzer/load/packet-batch.ts), and the columns it fills. */
 struct np_track_columns {
   uint32_t capacity;
   const double *tf;
