@@ -8,7 +8,7 @@
       "target_name": "netprov_decoder",
       "sources": ["src/addon.cc", "src/conn_tracker.cc", "src/np_flow_text.c", "src/np_pcap_decode.c", "src/np_track.c"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "src"],
-      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags": ["-O2"],
       "cflags_c": ["-std=c11"],
       "cflags_cc": ["-std=c++17", "-fexceptions"],
