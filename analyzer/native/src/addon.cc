@@ -13,6 +13,8 @@
 
 #include <cstring>
 
+#include "column_arrays.h"
+
 extern "C" {
 #include "np_pcap_decode.h"
 }
@@ -54,17 +56,8 @@ class PcapDecoder : public Napi::ObjectWrap<PcapDecoder> {
     bound_.Reset();
     if (!info[0].IsArray()) throw Napi::TypeError::New(env, "columns(arrays)");
     Napi::Array arrays = info[0].As<Napi::Array>();
-    uint32_t next = 0;
-    uint32_t capacity = UINT32_MAX;
-    auto take = [&](auto** into, napi_typedarray_type type) {
-      Napi::Value value = arrays.Get(next++);
-      if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != type) {
-        throw Napi::TypeError::New(env, "column " + std::to_string(next - 1) + " is not the typed array the decoder writes");
-      }
-      Napi::TypedArray array = value.As<Napi::TypedArray>();
-      *into = reinterpret_cast<std::remove_pointer_t<decltype(into)>>(static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset());
-      if (array.ElementLength() < capacity) capacity = static_cast<uint32_t>(array.ElementLength());
-    };
+    ColumnArrays columns(env, arrays, "the decoder writes");
+    auto take = [&](auto** into, napi_typedarray_type type) { columns.take(into, type); };
     np_columns& c = columns_;
     take(&c.packet_no, napi_int32_array);
     take(&c.t, napi_bigint64_array);
@@ -101,8 +94,7 @@ class PcapDecoder : public Napi::ObjectWrap<PcapDecoder> {
     take(&c.datagram, napi_int32_array);
     take(&c.payload_at, napi_int32_array);
     take(&c.payload_end, napi_int32_array);
-    if (next != arrays.Length()) throw Napi::TypeError::New(env, "columns(arrays): " + std::to_string(arrays.Length()) + " arrays, the decoder writes " + std::to_string(next));
-    c.capacity = capacity;
+    c.capacity = columns.capacity();
     bound_ = Napi::Persistent(arrays);
     return env.Undefined();
   }

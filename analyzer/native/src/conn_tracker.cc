@@ -14,6 +14,8 @@
 #include <napi.h>
 
 #include <cstring>
+
+#include "column_arrays.h"
 #include <string>
 
 extern "C" {
@@ -57,18 +59,8 @@ class ConnTracker : public Napi::ObjectWrap<ConnTracker> {
     std::memset(&s.columns, 0, sizeof s.columns);
     s.bound.Reset();
     Napi::Array arrays = info[1].As<Napi::Array>();
-    uint32_t next = 0;
-    uint32_t capacity = UINT32_MAX;
-    auto take = [&](auto** into, napi_typedarray_type type) {
-      Napi::Value value = arrays.Get(next++);
-      if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != type) {
-        throw Napi::TypeError::New(env, "column " + std::to_string(next - 1) + " is not the typed array the tracker reads");
-      }
-      Napi::TypedArray array = value.As<Napi::TypedArray>();
-      using T = std::remove_const_t<std::remove_pointer_t<std::remove_pointer_t<decltype(into)>>>;
-      *into = reinterpret_cast<T*>(static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset());
-      if (array.ElementLength() < capacity) capacity = static_cast<uint32_t>(array.ElementLength());
-    };
+    ColumnArrays columns(env, arrays, "the tracker reads");
+    auto take = [&](auto** into, napi_typedarray_type type) { columns.take(into, type); };
     np_track_columns& c = s.columns;
     take(&c.tf, napi_float64_array);
     take(&c.t, napi_bigint64_array);
@@ -100,8 +92,7 @@ class ConnTracker : public Napi::ObjectWrap<ConnTracker> {
     take(&c.from_first_sender, napi_uint8_array);
     take(&c.is_orig, napi_uint8_array);
     take(&c.resp_port, napi_int32_array);
-    if (next != arrays.Length()) throw Napi::TypeError::New(env, "columns(): " + std::to_string(arrays.Length()) + " arrays, the tracker reads " + std::to_string(next));
-    c.capacity = capacity;
+    c.capacity = columns.capacity();
     s.bound = Napi::Persistent(arrays);
     return env.Undefined();
   }

@@ -253,16 +253,20 @@ static bool ranges_room(struct np_tracker *tracker, struct endpoint *e, uint32_t
   return true;
 }
 
+/* Forgets the first `n` numbers (n / 2 ranges) of the endpoint's islands. */
+static void drop_ranges(struct endpoint *e, uint32_t n) {
+  if (!n) return;
+  memmove(e->ranges, e->ranges + n, (e->range_len - n) * sizeof *e->ranges);
+  e->range_len -= n;
+}
+
 static void absorb_ranges(struct endpoint *e) {
   uint32_t drop = 0;
   while (drop < e->range_len && e->ranges[drop] <= e->contiguous) {
     if (e->ranges[drop + 1] > e->contiguous) e->contiguous = e->ranges[drop + 1];
     drop += 2;
   }
-  if (drop) {
-    memmove(e->ranges, e->ranges + drop, (e->range_len - drop) * sizeof *e->ranges);
-    e->range_len -= drop;
-  }
+  drop_ranges(e, drop);
 }
 
 static void data_sent(struct np_tracker *tracker, struct endpoint *e, int64_t seq, int64_t len) {
@@ -309,10 +313,7 @@ static void ack_received(struct np_tracker *tracker, struct conn *c, struct endp
     }
     drop += 2;
   }
-  if (drop) {
-    memmove(e->ranges, e->ranges + drop, (e->range_len - drop) * sizeof *e->ranges);
-    e->range_len -= drop;
-  }
+  drop_ranges(e, drop);
   if (up_to > cursor) missing += up_to - cursor;
   e->contiguous = up_to > cursor ? up_to : cursor;
   absorb_ranges(e);
@@ -653,7 +654,14 @@ static void table_remove(struct np_tracker *tracker, struct conn *c) {
   tracker->open--;
 }
 
-/* Retires `c`: its record joins the finished list, and the connection is freed. */
+static void free_conn(struct conn *c, bool with_history) {
+  if (with_history) free(c->history);
+  free(c->ep[0].ranges);
+  free(c->ep[1].ranges);
+  free(c);
+}
+
+/* Retires `c`: its record joins the finished list (with its history), and the connection is freed. */
 static void finish(struct np_tracker *tracker, struct conn *c) {
   table_remove(tracker, c);
   if (tracker->finished_len == tracker->finished_cap) {
@@ -661,8 +669,8 @@ static void finish(struct np_tracker *tracker, struct conn *c) {
     struct np_flow_record *grown = realloc(tracker->finished, cap * sizeof *grown);
     if (!grown) {
       tracker->failed = -1;
-      free(c->history);
-      goto release;
+      free_conn(c, true);
+      return;
     }
     tracker->finished = grown;
     tracker->finished_cap = cap;
@@ -700,10 +708,7 @@ static void finish(struct np_tracker *tracker, struct conn *c) {
   r->resp_l2 = c->resp_l2;
   r->history = c->history;
   r->history_len = c->history_len;
-release:
-  free(c->ep[0].ranges);
-  free(c->ep[1].ranges);
-  free(c);
+  free_conn(c, false);
 }
 
 /* Zeek's DNS session timer (tracker.ts nextDnsExpiry). */
@@ -850,9 +855,8 @@ static void deliver(struct np_tracker *tracker, struct conn *c, const struct pac
   }
 }
 
-static void read_packet(const struct np_track_columns *k, uint32_t i, struct packet *p) {
-  p->t = k->tf[i];
-  p->exact = k->t[i];
+/* What a packet's connection is keyed by: IP version, protocol, addresses (IPv4 in word 0), ports. */
+static void read_key(const struct np_track_columns *k, uint32_t i, struct packet *p) {
   p->ip_version = k->ip_version[i];
   p->protocol = k->protocol[i];
   for (int w = 0; w < 4; w++) {
@@ -861,6 +865,12 @@ static void read_packet(const struct np_track_columns *k, uint32_t i, struct pac
   }
   p->src_port = k->src_port[i];
   p->dst_port = k->dst_port[i];
+}
+
+static void read_packet(const struct np_track_columns *k, uint32_t i, struct packet *p) {
+  read_key(k, i, p);
+  p->t = k->tf[i];
+  p->exact = k->t[i];
   p->flags = k->tcp_flags[i];
   p->seq = k->seq[i];
   p->ack = k->ack[i];
@@ -894,14 +904,7 @@ static uint32_t packet_key(const struct np_track_columns *k, uint32_t i, const s
 static void prefetch_bucket(const struct np_tracker *tracker, const struct np_track_columns *k, uint32_t i, uint32_t *hashes) {
   struct packet p;
   int32_t src_port, dst_port;
-  p.ip_version = k->ip_version[i];
-  p.protocol = k->protocol[i];
-  for (int w = 0; w < 4; w++) {
-    p.src[w] = p.ip_version == 6 || w == 0 ? k->src[w][i] : 0;
-    p.dst[w] = p.ip_version == 6 || w == 0 ? k->dst[w][i] : 0;
-  }
-  p.src_port = k->src_port[i];
-  p.dst_port = k->dst_port[i];
+  read_key(k, i, &p);
   hashes[i % PREFETCH] = packet_key(k, i, &p, &src_port, &dst_port);
   __builtin_prefetch(&tracker->buckets[hashes[i % PREFETCH] & tracker->bucket_mask]);
 }
@@ -999,10 +1002,7 @@ void np_track_free(struct np_tracker *tracker) {
   while (tracker->oldest) {
     struct conn *c = tracker->oldest;
     table_remove(tracker, c);
-    free(c->history);
-    free(c->ep[0].ranges);
-    free(c->ep[1].ranges);
-    free(c);
+    free_conn(c, true);
   }
   np_track_clear_finished(tracker);
   free(tracker->finished);
