@@ -44,13 +44,17 @@ export async function main(args: string[]): Promise<number> {
     .recommendCommands()
     .version(version)
     .help()
-    // yargs lays out the help text before every command, to have it ready; wrapped, that took
-    // 70 ms of each run (string widths, measured). Failures print one line, not the help, so
-    // only --help needs it wrapped.
-    .wrap(process.argv.includes('--help') ? Math.min(110, process.stdout.columns || 100) : null)
+    .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((message, error) => {
       throw error ?? new InputError(message);
     });
+  // yargs lays out the whole help text as each command starts, to have it ready should the
+  // command fail; netprov's failures print one line, never the help, and laying it out cost
+  // 30-70 ms of every command's start (string widths, measured): only --help lays it out now.
+  // getInternalMethods is yargs' own interface between its parts: were it to change, the help
+  // would be laid out as before.
+  const usage = (cli as unknown as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } }).getInternalMethods?.().getUsageInstance?.();
+  if (usage?.cacheHelpMessage) usage.cacheHelpMessage = () => {};
   // yargs commands register on the instance.
   recorderCommands(cli as unknown as Argv, context);
   analyzerCommands(cli as unknown as Argv, context);

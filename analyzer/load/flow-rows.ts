@@ -38,17 +38,24 @@ export interface TrackedFlow {
 /** A row of the flows table, in its column order. */
 export function flowRow(sessionId: string, f: TrackedFlow, content: FlowContent | undefined): unknown[] {
   const hasDuration = f.durationNs > 0;
+  const said = (column: keyof typeof contentColumns) => (content ? contentColumns[column](content) : null);
   return [
     sessionId, f.uid, f.no, f.start, f.last, f.origAddr, f.origPort, f.respAddr, f.respPort, protoName(f.protocol),
     hasDuration ? f.durationNs / 1e9 : null, hasDuration ? f.origBytes : null, hasDuration ? f.respBytes : null,
     f.connState, f.missedBytes, f.history || null, f.origPkts, f.origIpBytes, f.respPkts, f.respIpBytes,
-    f.protocol, f.communityId,
-    content?.tunnelParents ? [...content.tunnelParents].sort() : null,
-    f.origL2, f.respL2,
-    content?.services.length ? content.services.join(',') : null, printable(content?.serverName ?? null),
-    content?.alpn?.map(printable) ?? null, printable(content?.httpHost ?? null),
+    f.protocol, f.communityId, said('tunnel_parents'), f.origL2, f.respL2,
+    said('service'), said('server_name'), said('alpn'), said('http_host'),
   ];
 }
+
+/** The flows table's columns that what a flow's content said fills, each from its FlowContent. */
+export const contentColumns = {
+  tunnel_parents: (c: FlowContent) => (c.tunnelParents ? [...c.tunnelParents].sort() : null),
+  service: (c: FlowContent) => (c.services.length ? c.services.join(',') : null),
+  server_name: (c: FlowContent) => printable(c.serverName),
+  alpn: (c: FlowContent) => c.alpn?.map(printable) ?? null,
+  http_host: (c: FlowContent) => printable(c.httpHost),
+};
 
 const HEX_BYTES = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
 

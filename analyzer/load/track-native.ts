@@ -11,10 +11,16 @@ import { FlowContent } from '../flows/flow-content.js';
 import { FlowUids } from '../flows/uids.js';
 import { ParquetParts } from '../db/parquet-rows.js';
 import { tableColumns } from '../db/table-columns.js';
-import { FlowNumbers as F, Hit, nativeTracker, trackColumnsInOrder, type NativeConnTracker, type PacketRoles } from '../native/conn-tracker.js';
-import { addressText, flowRow, type TrackedFlow } from './flow-rows.js';
+import { Hit, nativeTracker, trackColumnsInOrder, type NativeConnTracker, type PacketRoles } from '../native/conn-tracker.js';
+import { addressText, contentColumns } from './flow-rows.js';
 import { BATCH_SIZE, newRows, newTrack, type PacketBatch, type RowColumns, type TrackColumns } from './packet-batch.js';
 import type { BatchTracker } from './track.js';
+
+/**
+ * Flows per row group of the flows table's parts: the retired flows wait in C until this many
+ * are ready (a few MB), so that DuckDB reads groups of a useful size.
+ */
+const FLOW_GROUP_ROWS = 16_384;
 
 /** The tracker's slots: the batch's rows, and one row this side fills. */
 const BATCH = 0;
@@ -35,6 +41,8 @@ export class NativePacketTracker implements BatchTracker {
   private dnsOnFlows: { messages: number[]; uids: string[] } = { messages: [], uids: [] };
   private readonly flows: ParquetParts;
   private readonly dns: ParquetParts;
+  /** The flows table's columns, by name (schema.sql): C fills all but the session and the content columns. */
+  private readonly flowColumns = tableColumns('flows').map((c) => c.name);
 
   /** As track.ts's PacketTracker; throws where the native tracker was not built. */
   constructor(
@@ -116,7 +124,7 @@ export class NativePacketTracker implements BatchTracker {
 
   finish(): number {
     this.native.finishAll();
-    this.writeFinished();
+    this.writeFinished(true);
     this.flows.close();
     this.dns.close();
     return this.flows.rows;
@@ -239,33 +247,28 @@ export class NativePacketTracker implements BatchTracker {
     return addressText(batch.rows.ip_version[i], k.src0[i], k.src1[i], k.src2[i], k.src3[i]);
   }
 
-  /** Writes the flows C retired since the last call, in the order it retired them. */
-  private writeFinished(): void {
-    if (this.hit[Hit.finished] === 0) return;
-    const { numbers: n, times, text } = this.native.drain();
-    let at = 0;
-    const next = (length: number) => (length < 0 ? null : text.slice(at, (at += length)));
-    for (let b = 0, r = 0; b < n.length; b += F.length, r++) {
-      const no = n[b + F.no];
-      const connState = next(n[b + F.connStateLength])!;
-      const history = next(n[b + F.historyLength])!;
-      const flow: TrackedFlow = {
-        uid: next(n[b + F.uidLength])!, no, start: exact(n[b + F.start], times, 3 * r), last: exact(n[b + F.last], times, 3 * r + 1),
-        origAddr: next(n[b + F.origAddrLength])!, origPort: n[b + F.origPort], respAddr: next(n[b + F.respAddrLength])!, respPort: n[b + F.respPort],
-        protocol: n[b + F.protocol], communityId: next(n[b + F.communityIdLength])!,
-        durationNs: Number(exact(n[b + F.durationNs], times, 3 * r + 2)), origBytes: n[b + F.origBytes], respBytes: n[b + F.respBytes],
-        connState, missedBytes: n[b + F.missedBytes], history,
-        origPkts: n[b + F.origPkts], origIpBytes: n[b + F.origIpBytes], respPkts: n[b + F.respPkts], respIpBytes: n[b + F.respIpBytes],
-        origL2: next(n[b + F.origL2Length]), respL2: next(n[b + F.respL2Length]),
-      };
-      this.flows.row(flowRow(this.sessionId, flow, this.content.get(no)));
-      this.content.delete(no);
+  /**
+   * Writes the flows C retired, in the order it retired them, as row groups of FLOW_GROUP_ROWS:
+   * only whole groups while packets still come, every flow at the end.
+   */
+  private writeFinished(all = false): void {
+    while (this.hit[Hit.finished] >= (all ? 1 : FLOW_GROUP_ROWS)) {
+      const { count, flowNo, columns } = this.native.drain(FLOW_GROUP_ROWS);
+      const contents = Array.from(flowNo, (no) => this.content.get(no));
+      this.flows.plainRows(
+        this.flowColumns.map((column) => {
+          if (column === 'session_id') return new Array(count).fill(this.sessionId);
+          if (column in contentColumns) return contents.map((c) => (c ? contentColumns[column as keyof typeof contentColumns](c) : null));
+          const plain = columns[column];
+          if (!plain) throw new Error(`the native tracker gave no ${column} column`);
+          return plain;
+        }),
+        count,
+      );
+      for (const no of flowNo) this.content.delete(no);
     }
   }
 }
-
-/** A time as the flows table takes it: the number where it is exact, else the bigint. */
-const exact = (rounded: number, times: BigInt64Array, at: number): number | bigint => (Number.isSafeInteger(rounded) ? rounded : times[at]);
 
 const newRoles = (size: number): PacketRoles => ({ isOrig: new Uint8Array(size), respPort: new Int32Array(size) });
 

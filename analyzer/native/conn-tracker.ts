@@ -2,30 +2,22 @@
  * The native connection tracker (src/np_track.h), when `npm install` could build it; without it
  * analyzer/load/track.ts tracks every packet in TypeScript, with the same flows.
  */
+import type { PlainColumn } from '../db/parquet-rows.js';
 import type { RowColumns, TrackColumns } from '../load/packet-batch.js';
 import { nativeAddon } from './addon.js';
 
 /** Where the last packet tracked landed (the constructor's Int32Array). */
 export const Hit = { flowNo: 0, isOrig: 1, isNew: 2, ipVersion: 3, respAddr: 4, respPort: 8, finished: 9, length: 10 } as const;
 
-/** The numbers of one finished flow in drain()'s `numbers`, in order (conn_tracker.cc). */
-export const FlowNumbers = {
-  no: 0, protocol: 1, origPort: 2, respPort: 3, origBytes: 4, respBytes: 5, missedBytes: 6,
-  origPkts: 7, origIpBytes: 8, respPkts: 9, respIpBytes: 10, start: 11, last: 12, durationNs: 13,
-  /** The lengths of the flow's texts, in the order they follow one another (a MAC's -1: none). */
-  connStateLength: 14, historyLength: 15, uidLength: 16, origAddrLength: 17, respAddrLength: 18, communityIdLength: 19,
-  origL2Length: 20, respL2Length: 21, length: 22,
-} as const;
-
 /**
- * Flows retired since the last drain: FlowNumbers per flow; start, last and duration (ns) per flow
- * exactly, for times past 2^53 ns, which the numbers round; each one's texts (conn_state, history,
- * uid, orig_h, resp_h, community_id, orig_l2_addr, resp_l2_addr: src/np_flow_text.h), concatenated.
+ * The first flows retired and not yet drained, in the order they were retired: their numbers, and
+ * the flows table's columns tracking knows (every one but session_id and the content columns),
+ * by their names in schema.sql, in Parquet's PLAIN layout.
  */
 export interface DrainedFlows {
-  numbers: Float64Array;
-  times: BigInt64Array;
-  text: string;
+  count: number;
+  flowNo: Int32Array;
+  columns: Record<string, PlainColumn>;
 }
 
 export interface NativeConnTracker {
@@ -34,7 +26,8 @@ export interface NativeConnTracker {
   /** Tracks rows [from, to) of `slot`; returns the row it stopped at: `to`, or a fragment that completes a datagram (the caller's to track). */
   track(slot: number, from: number, to: number): number;
   finishAll(): void;
-  drain(): DrainedFlows;
+  /** The first `max` flows retired (all, without it); Hit.finished counts those left. */
+  drain(max?: number): DrainedFlows;
 }
 
 interface Addon {

@@ -8,7 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ParquetParts } from '../../analyzer/db/parquet-rows.js';
+import { ParquetParts, type PlainColumn } from '../../analyzer/db/parquet-rows.js';
+import { tableColumns } from '../../analyzer/db/table-columns.js';
 import { decodeSession, type DecodeMessage } from '../../analyzer/load/decode.js';
 import type { PacketBatch } from '../../analyzer/load/packet-batch.js';
 import { PacketTracker, type BatchTracker } from '../../analyzer/load/track.js';
@@ -26,7 +27,7 @@ async function track(file: string, Tracker: Tracker, verifyChecksums = false): P
   const header = messages.find((m) => m.type === 'header');
   if (header?.type !== 'header') throw new Error(`${file}: no session header`);
   const rows: Record<string, unknown[][]> = {};
-  const { row: write, rowsFromColumns: writeColumns } = ParquetParts.prototype;
+  const { row: write, rowsFromColumns: writeColumns, plainRows: writePlain } = ParquetParts.prototype;
   // The rows as given, before Parquet: what a part holds is the parquet-rows tests' to check.
   ParquetParts.prototype.row = function (this: ParquetParts, values: readonly unknown[]) {
     (rows[(this as unknown as { table: string }).table] ??= []).push([...values]);
@@ -35,6 +36,13 @@ async function track(file: string, Tracker: Tracker, verifyChecksums = false): P
   ParquetParts.prototype.rowsFromColumns = function (this: ParquetParts, columns: readonly ArrayLike<unknown>[], count: number) {
     for (let i = 0; i < count; i++) (rows[(this as unknown as { table: string }).table] ??= []).push(columns.map((column) => column[i]));
     writeColumns.call(this, columns, count);
+  };
+  ParquetParts.prototype.plainRows = function (this: ParquetParts, columns: readonly (PlainColumn | readonly unknown[])[], count: number) {
+    const table = (this as unknown as { table: string }).table;
+    const types = tableColumns(table).map((c) => c.type);
+    const values = columns.map((column, c) => ('present' in column ? plainValues(column, types[c], count) : column));
+    for (let i = 0; i < count; i++) (rows[table] ??= []).push(values.map((column) => column[i]));
+    writePlain.call(this, columns, count);
   };
   try {
     const tracker = new Tracker(header.header.sessionId, scratch(), () => undefined);
@@ -48,8 +56,36 @@ async function track(file: string, Tracker: Tracker, verifyChecksums = false): P
     tracker.finish();
     return { rows, columns };
   } finally {
-    Object.assign(ParquetParts.prototype, { row: write, rowsFromColumns: writeColumns });
+    Object.assign(ParquetParts.prototype, { row: write, rowsFromColumns: writeColumns, plainRows: writePlain });
   }
+}
+
+/**
+ * A column in PLAIN layout (parquet-rows.ts) back into values as `row` takes them: NULL where its
+ * bit is 0, a BIGINT as a number where one holds it exactly.
+ */
+function plainValues({ values, present }: PlainColumn, type: string, count: number): unknown[] {
+  const bytes = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+  let at = 0;
+  return Array.from({ length: count }, (_, i) => {
+    if (!(present[i >> 3] & (1 << (i & 7)))) return null;
+    switch (type) {
+      case 'INTEGER':
+        return (at += 4), bytes.readInt32LE(at - 4);
+      case 'DOUBLE':
+        return (at += 8), bytes.readDoubleLE(at - 8);
+      case 'BIGINT': {
+        const value = bytes.readBigInt64LE((at += 8) - 8);
+        return value >= -(2n ** 53n) && value <= 2n ** 53n ? Number(value) : value;
+      }
+      case 'VARCHAR': {
+        const length = bytes.readUInt32LE(at);
+        return (at += 4 + length), bytes.toString('utf8', at - length, at);
+      }
+      default:
+        throw new Error(`no PLAIN ${type} column is expected from the tracker`);
+    }
+  });
 }
 
 describe('the native connection tracker, in C', () => {

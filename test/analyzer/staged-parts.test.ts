@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, query, type Database } from '../../analyzer/db/database.js';
-import { ParquetParts } from '../../analyzer/db/parquet-rows.js';
+import { ParquetParts, type PlainColumn } from '../../analyzer/db/parquet-rows.js';
 import { privateFolder } from '../../analyzer/db/private-folder.js';
 import { PART_TABLES, StagedParts } from '../../analyzer/db/staged-parts.js';
 import { tableColumns } from '../../analyzer/db/table-columns.js';
@@ -34,7 +34,9 @@ function dnsRows(count: number): unknown[][] {
   });
 }
 
-async function stageDns(path: string | null, rows: unknown[][]): Promise<{ parts: string[]; loaded: Record<string, unknown>[] }> {
+async function stageDns(
+  path: string | null, rows: unknown[][], write = (dns: ParquetParts, rows: unknown[][]) => rows.forEach((row) => dns.row(row)),
+): Promise<{ parts: string[]; loaded: Record<string, unknown>[] }> {
   db = await openDatabase(path);
   staging = privateFolder('netprov-test-');
   const staged = new StagedParts(db, 1);
@@ -43,7 +45,7 @@ async function stageDns(path: string | null, rows: unknown[][]): Promise<{ parts
     parts.push(part);
     staged.add(table, part);
   });
-  for (const row of rows) dns.row(row);
+  write(dns, rows);
   dns.close();
   await staged.done();
   await staged.close();
@@ -58,6 +60,22 @@ function expected(rows: unknown[][]): Record<string, unknown>[] {
     const [x, y] = [key(a), key(b)];
     return x[0] - y[0] || (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : x[2] < y[2] ? -1 : x[2] > y[2] ? 1 : 0);
   });
+}
+
+/** A column's values in PLAIN layout (parquet-rows.ts PlainColumn), as the native tracker gives its columns. */
+function plainColumn(values: unknown[], type: string): PlainColumn {
+  const present = new Uint8Array(Math.ceil(values.length / 8));
+  const pieces: Buffer[] = [];
+  values.forEach((value, i) => {
+    if (value === null) return;
+    present[i >> 3] |= 1 << (i & 7);
+    const piece = Buffer.alloc(type === 'INTEGER' ? 4 : type === 'BIGINT' ? 8 : 4 + Buffer.byteLength(value as string));
+    if (type === 'INTEGER') piece.writeInt32LE(value as number);
+    else if (type === 'BIGINT') piece.writeBigInt64LE(BigInt(value as number | bigint));
+    else piece.write(value as string, piece.writeUInt32LE(piece.length - 4));
+    pieces.push(piece);
+  });
+  return { values: Buffer.concat(pieces), present };
 }
 
 /** Row by row, as text (bigints marked): toEqual over 150,000 objects takes longer than the test may. */
@@ -77,6 +95,22 @@ describe('flows and DNS rows as Parquet parts', () => {
     // The parts now belong to the analysis: moved out of the load's folder into the database's.
     expect(readdirSync(staging!.path)).toEqual([]);
     expect(readdirSync(db!.tempFolder).filter((f) => f.includes('dns-'))).toHaveLength(4); // and the empty one the view binds to
+  });
+
+  it('given in PLAIN layout, column by column, between rows given one by one, read back as written and in order', async () => {
+    const rows = dnsRows(10_000);
+    const plain = new Set(['t', 'flow_uid', 'trans_id', 'client', 'query']);
+    const { loaded } = await stageDns(null, rows, (dns, all) => {
+      all.slice(0, 3_000).forEach((row) => dns.row(row));
+      const group = all.slice(3_000, 9_000);
+      const columns = tableColumns('dns').map(({ name, type }, c) => {
+        const values = group.map((row) => row[c]);
+        return plain.has(name) ? plainColumn(values, type) : values;
+      });
+      dns.plainRows(columns, group.length);
+      all.slice(9_000).forEach((row) => dns.row(row));
+    });
+    expectSame(loaded, expected(rows));
   });
 
   it('are copied into a database file with every value as written, and removed once in', { timeout: 60_000 }, async () => {

@@ -6,17 +6,20 @@
 //   tracker.track(slot, from, to) -> the row it stopped at (see np_track_rows)
 //     hit = [flow_no, is_orig, is_new, ip_version, resp_addr x4, resp_port, flows finished]
 //   tracker.finishAll()
-//   tracker.drain() -> { numbers, times, text } of the flows finished since the last drain
-//     (times: start, last and duration exactly, for the flows whose numbers cannot hold them)
+//   tracker.drain(max?) -> { count, flowNo, columns } of the first flows finished, at most max:
+//     their numbers, and their columns of the flows table in Parquet's PLAIN layout (PlainColumn)
 //
 // Two slots: a batch's columns, bound once per batch, and a one-row set the caller fills for
 // the packets it tracks itself (tunnels' outer datagrams, reassembled fragments).
 #include <napi.h>
 
+#include <algorithm>
 #include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "column_arrays.h"
-#include <string>
 
 extern "C" {
 #include "np_flow_text.h"
@@ -26,8 +29,61 @@ extern "C" {
 namespace netprov {
 namespace {
 
-// Per finished flow in drain()'s `numbers`: see FlowNumbers in conn-tracker.ts.
-constexpr size_t kNumbers = 16 + NP_FLOW_TEXTS;
+// One column of drained flows in Parquet's PLAIN layout, as parquet-rows.ts writes it: the values
+// that are not NULL one after another (numbers little-endian as in memory, each text after its
+// length in 4 bytes; little-endian, as every machine this builds for is), and a bit per flow, 1
+// where it has a value.
+class PlainColumn {
+ public:
+  explicit PlainColumn(size_t rows) : present_((rows + 7) / 8, 0) {}
+
+  template <typename T>
+  void number(size_t row, T value) {
+    values_.append(reinterpret_cast<const char*>(&value), sizeof value);
+    present_[row >> 3] |= uint8_t(1u << (row & 7));
+  }
+
+  void text(size_t row, const char* bytes, size_t length) {
+    uint32_t prefix = uint32_t(length);
+    values_.append(reinterpret_cast<const char*>(&prefix), sizeof prefix);
+    values_.append(bytes, length);
+    present_[row >> 3] |= uint8_t(1u << (row & 7));
+  }
+
+  Napi::Object toJs(Napi::Env env) const {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("values", Napi::Buffer<char>::Copy(env, values_.data(), values_.size()));
+    out.Set("present", Napi::Buffer<uint8_t>::Copy(env, present_.data(), present_.size()));
+    return out;
+  }
+
+ private:
+  std::string values_;
+  std::vector<uint8_t> present_;
+};
+
+// The columns of the flows table (schema.sql) that tracking knows, named as there; the rest (the
+// session, what content said) are the caller's.
+struct PlainColumns {
+  explicit PlainColumns(size_t rows)
+      : uid(rows), flow_no(rows), start_t(rows), end_t(rows), orig_h(rows), orig_p(rows), resp_h(rows), resp_p(rows), proto(rows),
+        duration(rows), orig_bytes(rows), resp_bytes(rows), conn_state(rows), missed_bytes(rows), history(rows), orig_pkts(rows),
+        orig_ip_bytes(rows), resp_pkts(rows), resp_ip_bytes(rows), ip_proto(rows), community_id(rows), orig_l2_addr(rows),
+        resp_l2_addr(rows) {}
+
+  PlainColumn uid, flow_no, start_t, end_t, orig_h, orig_p, resp_h, resp_p, proto, duration, orig_bytes, resp_bytes, conn_state,
+      missed_bytes, history, orig_pkts, orig_ip_bytes, resp_pkts, resp_ip_bytes, ip_proto, community_id, orig_l2_addr, resp_l2_addr;
+
+  std::vector<std::pair<const char*, const PlainColumn*>> named() const {
+    return {{"uid", &uid}, {"flow_no", &flow_no}, {"start_t", &start_t}, {"end_t", &end_t}, {"orig_h", &orig_h},
+            {"orig_p", &orig_p}, {"resp_h", &resp_h}, {"resp_p", &resp_p}, {"proto", &proto}, {"duration", &duration},
+            {"orig_bytes", &orig_bytes}, {"resp_bytes", &resp_bytes}, {"conn_state", &conn_state},
+            {"missed_bytes", &missed_bytes}, {"history", &history}, {"orig_pkts", &orig_pkts},
+            {"orig_ip_bytes", &orig_ip_bytes}, {"resp_pkts", &resp_pkts}, {"resp_ip_bytes", &resp_ip_bytes},
+            {"ip_proto", &ip_proto}, {"community_id", &community_id}, {"orig_l2_addr", &orig_l2_addr},
+            {"resp_l2_addr", &resp_l2_addr}};
+  }
+};
 
 class ConnTracker : public Napi::ObjectWrap<ConnTracker> {
  public:
@@ -126,46 +182,59 @@ class ConnTracker : public Napi::ObjectWrap<ConnTracker> {
     return info.Env().Undefined();
   }
 
+  // The first `max` flows finished (or all), as the flows table's columns (PlainColumns).
   Napi::Value drain(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     size_t count = 0;
     const np_flow_record* records = np_track_finished(tracker_, &count);
-    Napi::Float64Array numbers = Napi::Float64Array::New(env, count * kNumbers);
-    Napi::BigInt64Array times = Napi::BigInt64Array::New(env, count * 3);
-    std::string text;
-    text.reserve(count * (NP_FLOW_TEXT_MAX / 2));
+    if (info.Length() > 0 && info[0].IsNumber()) count = std::min(count, size_t(info[0].ToNumber().Uint32Value()));
+    PlainColumns c(count);
+    Napi::Int32Array flow_no = Napi::Int32Array::New(env, count);
     for (size_t i = 0; i < count; i++) {
       const np_flow_record& r = records[i];
-      double* n = numbers.Data() + i * kNumbers;
-      size_t state_len = std::strlen(r.conn_state);
       char texts[NP_FLOW_TEXT_MAX];
       int32_t lengths[NP_FLOW_TEXTS];
-      size_t texts_len = np_flow_text(&r, uid_seed_, texts, lengths);
-      const double values[kNumbers] = {
-          double(r.no), double(r.protocol), double(r.orig_port), double(r.resp_port),
-          double(r.orig_bytes), double(r.resp_bytes), double(r.missed_bytes),
-          double(r.orig_pkts), double(r.orig_ip_bytes), double(r.resp_pkts), double(r.resp_ip_bytes),
-          double(r.start), double(r.last), double(r.duration_ns), double(state_len), double(r.history_len),
-          double(lengths[NP_UID]), double(lengths[NP_ORIG_ADDR]), double(lengths[NP_RESP_ADDR]), double(lengths[NP_COMMUNITY_ID]),
-          double(lengths[NP_ORIG_L2]), double(lengths[NP_RESP_L2])};
-      std::memcpy(n, values, sizeof values);
-      int64_t* t = times.Data() + i * 3;
-      t[0] = r.start;
-      t[1] = r.last;
-      t[2] = r.duration_ns;
-      text.append(r.conn_state, state_len);
-      text.append(r.history, r.history_len);
-      text.append(texts, texts_len);
+      np_flow_text(&r, uid_seed_, texts, lengths);
+      const char* text = texts;
+      auto next_text = [&](PlainColumn& column, int32_t length) {
+        if (length >= 0) column.text(i, text, size_t(length)), text += length;
+      };
+      flow_no[i] = r.no;
+      next_text(c.uid, lengths[NP_UID]);
+      c.flow_no.number(i, r.no);
+      c.start_t.number(i, r.start);
+      c.end_t.number(i, r.last);
+      next_text(c.orig_h, lengths[NP_ORIG_ADDR]);
+      c.orig_p.number(i, r.orig_port);
+      next_text(c.resp_h, lengths[NP_RESP_ADDR]);
+      c.resp_p.number(i, r.resp_port);
+      next_text(c.proto, lengths[NP_PROTO]);
+      // Zeek leaves duration and the payload sizes unset for a connection of one instant.
+      if (r.duration_ns > 0) {
+        c.duration.number(i, double(r.duration_ns) / 1e9);
+        c.orig_bytes.number(i, r.orig_bytes);
+        c.resp_bytes.number(i, r.resp_bytes);
+      }
+      c.conn_state.text(i, r.conn_state, std::strlen(r.conn_state));
+      c.missed_bytes.number(i, r.missed_bytes);
+      if (r.history_len > 0) c.history.text(i, r.history, r.history_len);
+      c.orig_pkts.number(i, r.orig_pkts);
+      c.orig_ip_bytes.number(i, r.orig_ip_bytes);
+      c.resp_pkts.number(i, r.resp_pkts);
+      c.resp_ip_bytes.number(i, r.resp_ip_bytes);
+      c.ip_proto.number(i, r.protocol);
+      next_text(c.community_id, lengths[NP_COMMUNITY_ID]);
+      next_text(c.orig_l2_addr, lengths[NP_ORIG_L2]);
+      next_text(c.resp_l2_addr, lengths[NP_RESP_L2]);
     }
-    np_track_clear_finished(tracker_);
-    hit_.Value()[9] = 0;
+    np_track_clear_finished(tracker_, count);
+    hit_.Value()[9] = static_cast<int32_t>(finishedCount());
     Napi::Object out = Napi::Object::New(env);
-    out.Set("numbers", numbers);
-    out.Set("times", times);
-    // Latin-1: every text here is ASCII, and V8 then copies the bytes as they are.
-    napi_value text_value;
-    NAPI_THROW_IF_FAILED(env, napi_create_string_latin1(env, text.data(), text.size(), &text_value), Napi::Value());
-    out.Set("text", text_value);
+    out.Set("count", double(count));
+    out.Set("flowNo", flow_no);
+    Napi::Object columns = Napi::Object::New(env);
+    for (auto& [name, column] : c.named()) columns.Set(name, column->toJs(env));
+    out.Set("columns", columns);
     return out;
   }
 

@@ -203,11 +203,20 @@ static int32_t mac_text(double mac, char *out) {
   return 17;
 }
 
+/* conn.ts protoName: the transport as Zeek's proto field names it. */
+static size_t proto_text(int32_t protocol, char *out) {
+  const char *name = protocol == 6 ? "tcp" : protocol == 17 ? "udp" : protocol == 1 || protocol == 58 ? "icmp" : "unknown_transport";
+  size_t n = strlen(name);
+  memcpy(out, name, n);
+  return n;
+}
+
 size_t np_flow_text(const struct np_flow_record *flow, int32_t uid_seed, char *out, int32_t lengths[NP_FLOW_TEXTS]) {
   size_t n = 0;
   lengths[NP_UID] = (int32_t)uid_text(uid_seed, flow->no, out + n), n += (size_t)lengths[NP_UID];
   lengths[NP_ORIG_ADDR] = (int32_t)address_text(flow->ip_version, flow->orig_addr, out + n), n += (size_t)lengths[NP_ORIG_ADDR];
   lengths[NP_RESP_ADDR] = (int32_t)address_text(flow->ip_version, flow->resp_addr, out + n), n += (size_t)lengths[NP_RESP_ADDR];
+  lengths[NP_PROTO] = (int32_t)proto_text(flow->protocol, out + n), n += (size_t)lengths[NP_PROTO];
   lengths[NP_COMMUNITY_ID] = (int32_t)community_id(flow, out + n), n += (size_t)lengths[NP_COMMUNITY_ID];
   lengths[NP_ORIG_L2] = mac_text(flow->orig_l2, out + n), n += lengths[NP_ORIG_L2] > 0 ? (size_t)lengths[NP_ORIG_L2] : 0;
   lengths[NP_RESP_L2] = mac_text(flow->resp_l2, out + n), n += lengths[NP_RESP_L2] > 0 ? (size_t)lengths[NP_RESP_L2] : 0;

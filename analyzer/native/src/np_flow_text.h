@@ -1,7 +1,8 @@
 /*
  * A retired connection's text fields as the flows table holds them (schema.sql): its uid, its
- * addresses, its Community ID, its MACs. The twins in TypeScript — uids.ts, formatAddress in
- * dissect/packet.ts, community-id.ts, macText in load/flow-rows.ts — stay the reference, and
+ * addresses, its transport's name, its Community ID, its MACs. The twins in TypeScript — uids.ts,
+ * formatAddress in dissect/packet.ts, protoName in flows/conn.ts, community-id.ts, macText in
+ * load/flow-rows.ts — stay the reference, and
  * test/analyzer/native-tracker.test.ts requires the same rows from both.
  *
  * Written because these strings cost ~3 µs a flow in TypeScript, most of the time the tracking
@@ -16,7 +17,7 @@
 
 #include "np_track.h"
 
-enum { NP_UID, NP_ORIG_ADDR, NP_RESP_ADDR, NP_COMMUNITY_ID, NP_ORIG_L2, NP_RESP_L2, NP_FLOW_TEXTS };
+enum { NP_UID, NP_ORIG_ADDR, NP_RESP_ADDR, NP_PROTO, NP_COMMUNITY_ID, NP_ORIG_L2, NP_RESP_L2, NP_FLOW_TEXTS };
 
 /* Room enough for every field of one flow. */
 #define NP_FLOW_TEXT_MAX 256

@@ -990,9 +990,11 @@ const struct np_flow_record *np_track_finished(const struct np_tracker *tracker,
   return tracker->finished;
 }
 
-void np_track_clear_finished(struct np_tracker *tracker) {
-  for (size_t i = 0; i < tracker->finished_len; i++) free(tracker->finished[i].history);
-  tracker->finished_len = 0;
+void np_track_clear_finished(struct np_tracker *tracker, size_t count) {
+  if (count > tracker->finished_len) count = tracker->finished_len;
+  for (size_t i = 0; i < count; i++) free(tracker->finished[i].history);
+  tracker->finished_len -= count;
+  memmove(tracker->finished, tracker->finished + count, tracker->finished_len * sizeof *tracker->finished);
 }
 
 int np_track_failed(const struct np_tracker *tracker) { return tracker->failed; }
@@ -1004,7 +1006,7 @@ void np_track_free(struct np_tracker *tracker) {
     table_remove(tracker, c);
     free_conn(c, true);
   }
-  np_track_clear_finished(tracker);
+  np_track_clear_finished(tracker, tracker->finished_len);
   free(tracker->finished);
   free(tracker->buckets);
   free(tracker);

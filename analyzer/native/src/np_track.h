@@ -82,9 +82,10 @@ uint32_t np_track_rows(struct np_tracker *tracker, const struct np_track_columns
 /* Retires every open connection (the session's end). */
 void np_track_finish_all(struct np_tracker *tracker);
 
-/* Connections retired since the last clear, in the order they were retired; NULL on allocation failure. */
+/* Connections retired and not yet cleared, in the order they were retired; NULL on allocation failure. */
 const struct np_flow_record *np_track_finished(const struct np_tracker *tracker, size_t *count);
-void np_track_clear_finished(struct np_tracker *tracker);
+/* Clears the first `count` of them (at most all): the rest stay, first now. */
+void np_track_clear_finished(struct np_tracker *tracker, size_t count);
 
 /* 0, or -1 once an allocation failed (the tracker then drops what it could not hold). */
 int np_track_failed(const struct np_tracker *tracker);

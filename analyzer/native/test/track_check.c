@@ -104,8 +104,12 @@ int main(int argc, char **argv) {
         if (flows[f].duration_ns < 0 || flows[f].orig_pkts < 0 || flows[f].resp_pkts < 0) return fail("negative duration or count", round, 0);
         if (!flows[f].conn_state || (flows[f].history_len && !flows[f].history)) return fail("no conn_state or history", round, 0);
       }
-      retired += count;
-      np_track_clear_finished(tracker);
+      /* Cleared in part, as drain() clears what it gives: the rest must stay, in order. */
+      size_t cleared = round + 1 == rounds ? count : next_random() % (count + 1);
+      int32_t next_no = cleared < count ? flows[cleared].no : -1;
+      retired += cleared;
+      np_track_clear_finished(tracker, cleared);
+      if (next_no >= 0 && np_track_finished(tracker, &count)[0].no != next_no) return fail("clearing part of the retired flows lost the rest", round, 0);
     }
     if (np_track_failed(tracker)) return fail("an allocation failed", round, 0);
     free(tf); free(exact); free(ip_version); free(protocol); free(src0); free(src1); free(src2); free(src3); free(dst0);
