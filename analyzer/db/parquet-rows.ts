@@ -35,6 +35,16 @@ export interface PlainColumn {
   present: Uint8Array;
 }
 
+/** A column of `count` copies of one text. */
+export function repeatedText(text: string, count: number): PlainColumn {
+  const one = Buffer.from(`\0\0\0\0${text}`, 'utf8');
+  one.writeUInt32LE(one.length - 4);
+  return { values: Buffer.alloc(one.length * count, one), present: new Uint8Array(Math.ceil(count / 8)).fill(255) };
+}
+
+/** A column of `count` NULLs. */
+export const nullColumn = (count: number): PlainColumn => ({ values: new Uint8Array(0), present: new Uint8Array(Math.ceil(count / 8)) });
+
 /** The rows of one table as parts `table-N.parquet` in `dir`, in the table's column order. */
 export class ParquetParts {
   private part: ParquetRows | null = null;

@@ -9,7 +9,7 @@ import type { TunnelLayer } from '../dissect/tunnels.js';
 import { ExpectedConnections } from '../flows/expected-connections.js';
 import { FlowContent } from '../flows/flow-content.js';
 import { FlowUids } from '../flows/uids.js';
-import { ParquetParts } from '../db/parquet-rows.js';
+import { nullColumn, ParquetParts, repeatedText } from '../db/parquet-rows.js';
 import { tableColumns } from '../db/table-columns.js';
 import { Hit, nativeTracker, trackColumnsInOrder, type NativeConnTracker, type PacketRoles } from '../native/conn-tracker.js';
 import { addressText, contentColumns } from './flow-rows.js';
@@ -255,10 +255,14 @@ export class NativePacketTracker implements BatchTracker {
     while (this.hit[Hit.finished] >= (all ? 1 : FLOW_GROUP_ROWS)) {
       const { count, flowNo, columns } = this.native.drain(FLOW_GROUP_ROWS);
       const contents = Array.from(flowNo, (no) => this.content.get(no));
+      const saidAny = contents.some((c) => c !== undefined);
       this.flows.plainRows(
         this.flowColumns.map((column) => {
-          if (column === 'session_id') return new Array(count).fill(this.sessionId);
-          if (column in contentColumns) return contents.map((c) => (c ? contentColumns[column as keyof typeof contentColumns](c) : null));
+          if (column === 'session_id') return repeatedText(this.sessionId, count);
+          if (column in contentColumns) {
+            const said = contentColumns[column as keyof typeof contentColumns];
+            return saidAny ? contents.map((c) => (c ? said(c) : null)) : nullColumn(count);
+          }
           const plain = columns[column];
           if (!plain) throw new Error(`the native tracker gave no ${column} column`);
           return plain;
