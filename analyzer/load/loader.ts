@@ -146,6 +146,8 @@ class SessionLoad {
   private packets = 0;
   private events = 0;
   private malformed = 0;
+  /** Evidence of processes, for attribution: socket events, losses, packets' process names. */
+  private evidence = 0;
   /** Packets not (fully) dissected, by reason: problem number -> reason and count. */
   private readonly problemCounts = new Map<number, { reason: string; packets: number }>();
 
@@ -186,6 +188,7 @@ class SessionLoad {
     for (const s of batch.newStrings) {
       this.packetStrings.row([this.sessionNo, s.kind, s.no, s.value]);
       if (s.kind === 'problem') this.problemCounts.set(s.no, { reason: s.value, packets: 0 });
+      else this.evidence++;
     }
     for (let i = 0; i < batch.count; i++) {
       const problem = rows.problem_no[i];
@@ -221,6 +224,7 @@ class SessionLoad {
       case 'flowOpen':
       case 'flowClose': {
         const open = e.kind === 'flowOpen';
+        this.evidence++;
         this.out.socket_events.row([
           sessionId, e.tExact ?? e.t, open ? 'open' : 'close', e.flowId, e.processKey ? this.model.instanceOf(e.processKey) : null, e.protocol,
           e.localAddr, e.localPort, e.remoteAddr, e.remotePort, open ? directionName[e.direction] : null, open ? originName[e.origin] : null,
@@ -229,6 +233,7 @@ class SessionLoad {
         break;
       }
       case 'loss':
+        this.evidence++;
         this.out.losses.row([sessionId, e.tExact ?? e.t, e.source, e.count, e.reason]);
         break;
       default: // clock sync and marks are kept in the session file; the analysis has no table for them
@@ -256,10 +261,7 @@ class SessionLoad {
       this.malformed,
     ]);
     sessionRow.close();
-    await c.run(readFileSync(projectFile('analyzer/attribution.sql'), 'utf8'), { session: sessionId, skew_ns: ATTRIBUTION_SKEW_NS });
-    // NAT joins a flow to one a connect opened: with none (a capture without sockets), it would only scan the packets.
-    const connects = await query(this.db, `SELECT 1 FROM attributions WHERE session_id = $1 AND socket_origin = 'connect' LIMIT 1`, [sessionId]);
-    if (connects.length > 0) await c.run(readFileSync(projectFile('analyzer/attribution-nat.sql'), 'utf8'), { session: sessionId });
+    await this.attribute();
     return {
       sessionId, file: path, events: this.events, packets: this.packets, flows,
       problems: [...report.problems.map((p) => `${path}: offset ${p.offset}: ${p.message}`), ...warnings],
@@ -267,6 +269,22 @@ class SessionLoad {
       truncatedAt: report.truncatedAt, stoppedAt: report.stoppedAt,
       corruption: report.chunksBad > 0 || report.badEvents > 0 ? (report.problems[0] ?? { offset: 0, message: 'corrupt' }) : null,
     };
+  }
+
+  /** Which process opened each flow (attribution.sql), and through NAT (attribution-nat.sql). */
+  private async attribute(): Promise<void> {
+    const session = this.header.sessionId;
+    const c = this.db.connection;
+    // A session without any evidence gets the one answer the rules would give it, at once. (A live
+    // sensor's silence about a flow is evidence too: attribution.sql, `evidence`.)
+    if (this.evidence === 0 && !/^netprov-(linux|macos)$/.test(this.header.sensor.name)) {
+      await c.run(readFileSync(projectFile('analyzer/attribution-none.sql'), 'utf8'), { session });
+      return;
+    }
+    await c.run(readFileSync(projectFile('analyzer/attribution.sql'), 'utf8'), { session, skew_ns: ATTRIBUTION_SKEW_NS });
+    // NAT joins a flow to one a connect opened: with none (a capture without sockets), it would only scan the packets.
+    const connects = await query(this.db, `SELECT 1 FROM attributions WHERE session_id = $1 AND socket_origin = 'connect' LIMIT 1`, [session]);
+    if (connects.length > 0) await c.run(readFileSync(projectFile('analyzer/attribution-nat.sql'), 'utf8'), { session });
   }
 
   private async writeProcesses(): Promise<void> {

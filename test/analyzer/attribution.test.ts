@@ -2,9 +2,13 @@
  * Attribution against known ground truth, on sessions built through the session writer: every
  * flow below has exactly one right answer, fixed by the events the test writes.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../../analyzer/analyze.js';
 import { query, type Database } from '../../analyzer/db/database.js';
+import { ATTRIBUTION_SKEW_NS } from '../../analyzer/load/loader.js';
+import { repoRoot } from '../helpers/paths.js';
 import { FlowOrigin } from '../../recorder/session/events.js';
 import { tcpConversation, udpFrame } from '../helpers/frames.js';
 import { MS, S, SyntheticSession } from '../helpers/synthetic.js';
@@ -93,4 +97,25 @@ describe('attribution', () => {
     const [curl] = await query(db, "SELECT exit_t, exit_status FROM processes WHERE process_key = '100@1000'");
     expect(curl).toEqual({ exit_t: 2 * S, exit_status: 0 });
   });
+});
+
+describe('attribution of a session without evidence of processes', () => {
+  it.each(['fixtures/ftp-ipv4.npsession', 'test/oracle/zeek/ftp-ipv4.pcap'])(
+    '%s: every flow gets the row attribution.sql would give it, by one INSERT',
+    async (file) => {
+      const { db: plain, results } = await analyze([join(repoRoot, file)], { db: null });
+      try {
+        const rows = () => query(plain, 'SELECT * FROM attributions ORDER BY uid');
+        const quick = await rows();
+        expect(quick).toHaveLength(results[0].flows);
+        expect(quick.length).toBeGreaterThan(3);
+        await plain.connection.run('DELETE FROM attributions');
+        const rules = readFileSync(join(repoRoot, 'analyzer/attribution.sql'), 'utf8');
+        await plain.connection.run(rules, { session: results[0].sessionId, skew_ns: ATTRIBUTION_SKEW_NS });
+        expect(await rows()).toEqual(quick);
+      } finally {
+        plain.close();
+      }
+    },
+  );
 });
