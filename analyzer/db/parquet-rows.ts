@@ -1,6 +1,8 @@
 /**
  * Rows with text and NULLs — a load's flows and DNS messages, made on the tracking thread — as
- * numbered Parquet parts of a table (parquet-file.ts), each handed on once closed. DuckDB reads
+ * numbered Parquet parts of a table (parquet-file.ts), each handed on once closed. Rows come one
+ * by one, or column by column: as arrays of values, or already in Parquet's PLAIN layout (the
+ * native tracker's flows: PlainColumn), which goes to the file as it is. DuckDB reads
  * them with no ingest of its own: in memory the flows and dns tables are views over their parts,
  * a database file copies each part in while the load goes on (staged-parts.ts).
  *

@@ -93,16 +93,17 @@ try {
     const db = join(dir, 'analysis.duckdb');
     const removeDb = () => rmSync(db, { force: true });
     if (big) {
-      addRow(packets, bytes, 'analyze pcap --db FILE', timed([process.execPath, cli, 'analyze', pcap, '--db', db], removeDb), null);
+      addRow(packets, bytes, 'analyze pcap --db FILE', timed([process.execPath, cli, 'analyze', pcap, '--db', db], () => (removeDb(), execFileSync('sync'))), null);
     } else {
       const session = join(dir, 'mixed.npsession');
       const tshark = hasTshark ? timed(['sh', '-c', `tshark -r ${pcap} -q -z conv,tcp > /dev/null`]).seconds : null;
+      // Every run starts with no dirty pages to write back: else the previous run's writes (an
+      // import's session, a database) slowed the next one's by up to 3x here, from run to run.
+      const quiet = (cleanup: () => void) => () => (cleanup(), execFileSync('sync'));
       const steps: [string, string[], () => void][] = [
-        // Each import and copy starts with no dirty pages to write back: else the previous step's
-        // writes slowed the next one's by up to 3x here, from run to run.
-        ['import (pcap -> session)', [process.execPath, cli, 'import', pcap, '-o', session, '--force'], () => (rmSync(session, { force: true }), execFileSync('sync'))],
-        ['analyze pcap (in memory)', [process.execPath, cli, 'analyze', pcap], () => {}],
-        ['analyze pcap --db FILE', [process.execPath, cli, 'analyze', pcap, '--db', db], removeDb],
+        ['import (pcap -> session)', [process.execPath, cli, 'import', pcap, '-o', session, '--force'], quiet(() => rmSync(session, { force: true }))],
+        ['analyze pcap (in memory)', [process.execPath, cli, 'analyze', pcap], quiet(() => rmSync(session, { force: true }))],
+        ['analyze pcap --db FILE', [process.execPath, cli, 'analyze', pcap, '--db', db], quiet(removeDb)],
       ];
       const once = packets >= 10_000_000; // the big sizes once: minutes each
       for (const [step, command, cleanup] of steps) addRow(packets, bytes, step, once ? timed(command, cleanup) : median(command, cleanup), tshark);
