@@ -13,7 +13,8 @@ import type { SessionWriter } from '../../recorder/session/writer.js';
 import type { LoadInput } from './inputs.js';
 import { ContentReader } from '../content/sniff.js';
 import { parseDns } from '../dns/message.js';
-import { dissect, formatAddress, macAddress, newDissected } from '../dissect/packet.js';
+import { dissect, macAddress, newDissected } from '../dissect/packet.js';
+import { addressText } from './flow-rows.js';
 import { isPorted } from '../flows/tracker.js';
 import { Reassembler } from './fragments.js';
 import { BATCH_SIZE, FIRST_BATCH_SIZE, newDnsInBatch, newRows, newTrack, type PacketBatch, type ReusableColumns } from './packet-batch.js';
@@ -32,6 +33,7 @@ export type DecodeMessage =
   | { type: 'error'; input: boolean; message: string; stack?: string };
 
 const DNS_PORTS = new Set([53, 5353, 5355]);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 const u32 = (b: Uint8Array, at: number) => ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
 
@@ -212,7 +214,31 @@ function decodeFrom(
     return taken.packets ? taken : null;
   };
   const readPayloads = (window: Uint8Array, from: number, to: number) => {
-    for (let i = from; i < to; i++) if (payloadAt[i] >= 0) readContent(window, payloadAt[i], payloadEnd[i], i);
+    for (let i = from; i < to; i++) {
+      if (payloadAt[i] < 0) continue;
+      readDns(window, payloadAt[i], payloadEnd[i], i);
+      readContent(window, payloadAt[i], payloadEnd[i], i);
+    }
+  };
+  /**
+   * The DNS message in the TCP or UDP payload bytes[at, end) of row i, where one of the row's
+   * ports is DNS's: a row of the batch's DNS columns (packet-batch.ts DnsInBatch).
+   */
+  const readDns = (bytes: Uint8Array, at: number, end: number, i: number) => {
+    const r = batch.rows;
+    if (!DNS_PORTS.has(r.src_port[i]) && !DNS_PORTS.has(r.dst_port[i])) return;
+    // DNS over TCP starts with a 2-byte length.
+    const m = parseDns(bytes, r.protocol[i] === 6 ? at + 2 : at, end);
+    if (!m) return;
+    const k = batch.track;
+    const src = addressText(r.ip_version[i], k.src0[i], k.src1[i], k.src2[i], k.src3[i]);
+    const dst = addressText(r.ip_version[i], k.dst0[i], k.dst1[i], k.dst2[i], k.dst3[i]);
+    const [client, server] = m.isResponse ? [dst, src] : [src, dst];
+    const t = r.t[i];
+    const time = t <= MAX_SAFE && t >= -MAX_SAFE ? Number(t) : t;
+    batch.dns.packet.push(i);
+    const message = [time, m.id, client, server, m.isResponse, m.query, m.qtype, m.isResponse ? m.rcode : null, JSON.stringify(m.answers), JSON.stringify(m.ttls)];
+    for (let c = 0; c < message.length; c++) batch.dns.columns[c].push(message[c]);
   };
   /** What the TCP or UDP payload bytes[at, end) of row i says of its connection, from the row's columns. */
   const readContent = (bytes: Uint8Array, at: number, end: number, i: number) => {
@@ -311,18 +337,7 @@ function decodeFrom(
           const whole = reassembler.add(d, key, t, k.appHead[i]);
           if (whole) k.datagram[i] = batch.datagrams.push(whole) - 1;
         }
-        if ((d.protocol === 17 || d.protocol === 6) && d.payloadLen > 0 && (DNS_PORTS.has(d.srcPort) || DNS_PORTS.has(d.dstPort))) {
-          // DNS over TCP starts with a 2-byte length.
-          const m = parseDns(b, d.protocol === 6 ? at + 2 : at, Math.min(end, at + d.payloadLen));
-          if (m) {
-            const src = formatAddress(b, d.srcAt, d.ipVersion);
-            const dst = formatAddress(b, d.dstAt, d.ipVersion);
-            const [client, server] = m.isResponse ? [dst, src] : [src, dst];
-            batch.dns.packet.push(i);
-            const message = [tExact ?? t, m.id, client, server, m.isResponse, m.query, m.qtype, m.isResponse ? m.rcode : null, JSON.stringify(m.answers), JSON.stringify(m.ttls)];
-            for (let c = 0; c < message.length; c++) batch.dns.columns[c].push(message[c]);
-          }
-        }
+        if ((d.protocol === 17 || d.protocol === 6) && d.payloadLen > 0) readDns(b, at, Math.min(end, at + d.payloadLen), i);
         // The row holds this packet's ports, sequence number and IP version as the segment needs them.
         if (transport && (d.protocol === 6 || d.protocol === 17) && d.payloadLen > 0 && d.fragOffset === 0) readContent(b, at, Math.min(end, at + d.payloadLen), i);
         if (++batch.count >= batchLimit) flush();

@@ -27,7 +27,6 @@ struct plain {
   int32_t payload_len;
 };
 
-static inline bool is_dns_port(int32_t port) { return port == 53 || port == 5353 || port == 5355; }
 
 /* tunnels.ts teredo(): true where the TypeScript path would open a Teredo tunnel. */
 static bool looks_like_teredo(const uint8_t *b, size_t at, size_t end, bool on_port) {
@@ -64,7 +63,7 @@ static bool transport(const uint8_t *b, size_t at, size_t end, struct plain *p) 
       p->window = (int32_t)be16(b + at + 14);
       p->payload_at = at + (size_t)header_len;
       p->payload_len = p->l4_len > header_len ? p->l4_len - header_len : 0;
-      return !(p->payload_len > 0 && (is_dns_port(p->src_port) || is_dns_port(p->dst_port)));
+      return true;
     }
     case 17:
       if (end < at + 8) return false;
@@ -73,7 +72,6 @@ static bool transport(const uint8_t *b, size_t at, size_t end, struct plain *p) 
       p->udp_length = (int32_t)be16(b + at + 4);
       p->payload_at = at + 8;
       p->payload_len = p->l4_len > 8 ? p->l4_len - 8 : 0;
-      if (p->payload_len > 0 && (is_dns_port(p->src_port) || is_dns_port(p->dst_port))) return false;
       return !may_carry_tunnel(b, end, p);
     case 1:
     case 58:

@@ -1,8 +1,9 @@
 /*
  * The analyzer's fast path through a classic pcap file: reads the records at the start of a
  * window of the file and, for every packet that is plain — Ethernet (at most two VLAN tags),
- * Linux cooked (SLL, SLL2), raw IP or BSD loopback; IPv4 or IPv6 without extension headers or fragmentation, TCP, UDP or ICMP, no tunnel, no DNS
- * port — writes the columns analyzer/load/decode.ts writes for it. It stops at the first record
+ * Linux cooked (SLL, SLL2), raw IP or BSD loopback; IPv4 or IPv6 without extension headers or fragmentation, TCP, UDP or ICMP, no tunnel —
+ * writes the columns analyzer/load/decode.ts writes for it, and where its TCP or UDP payload lies
+ * (which decode.ts reads for DNS messages and what the content says). It stops at the first record
  * that is not plain, not whole in the window, or whose time is past 2^52 ns from the session
  * start: that record is the TypeScript decoder's, as is everything this file does not know.
  *
