@@ -211,6 +211,15 @@ class ConnTracker : public Napi::ObjectWrap<ConnTracker> {
 
   // The first `max` flows finished (or all), as the flows table's columns (PlainColumns).
   Napi::Value drain(const Napi::CallbackInfo& info) {
+    // Only Napi::Error crosses into JavaScript: anything else thrown from here would end the process.
+    try {
+      return drainColumns(info);
+    } catch (const std::bad_alloc&) {
+      throw Napi::Error::New(info.Env(), "out of memory writing the finished flows");
+    }
+  }
+
+  Napi::Value drainColumns(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     size_t count = 0;
     const np_flow_record* records = np_track_finished(tracker_, &count);
