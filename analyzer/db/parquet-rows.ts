@@ -154,7 +154,7 @@ export class ParquetRows {
   plainRows(columns: readonly (PlainColumn | readonly unknown[])[], count: number): void {
     this.flush();
     const encoded = columns.map((column, c): EncodedColumn => {
-      if (!('present' in column)) return [definitionLevels(column), plainValues(this.types[c], present(column))];
+      if (!('present' in column)) return encodedColumn(this.types[c], column);
       return [presentLevels(column.present, count), column.values];
     });
     this.file.encodedRowGroup(encoded, count);
@@ -168,11 +168,14 @@ export class ParquetRows {
 
   private flush(): void {
     const columns = this.pending;
-    this.file.encodedRowGroup(this.types.map((type, c) => [definitionLevels(columns[c]), plainValues(type, present(columns[c]))]), this.pendingRows);
+    this.file.encodedRowGroup(this.types.map((type, c) => encodedColumn(type, columns[c])), this.pendingRows);
     this.pending = this.types.map(() => []);
     this.pendingRows = 0;
   }
 }
+
+/** A column of values (null or undefined for NULL) as its data page body: definition levels, then the values. */
+const encodedColumn = (type: ColumnType, column: readonly unknown[]): EncodedColumn => [definitionLevels(column), plainValues(type, present(column))];
 
 /** A column's values but the NULLs. */
 function present(column: readonly unknown[]): unknown[] {

@@ -92,14 +92,14 @@ try {
     execFileSync('sync');
     const db = join(dir, 'analysis.duckdb');
     const removeDb = () => rmSync(db, { force: true });
+    // Every run starts with no dirty pages to write back: else the previous run's writes (an
+    // import's session, a database) slowed the next one's by up to 3x here, from run to run.
+    const quiet = (cleanup: () => void) => () => (cleanup(), execFileSync('sync'));
     if (big) {
-      addRow(packets, bytes, 'analyze pcap --db FILE', timed([process.execPath, cli, 'analyze', pcap, '--db', db], () => (removeDb(), execFileSync('sync'))), null);
+      addRow(packets, bytes, 'analyze pcap --db FILE', timed([process.execPath, cli, 'analyze', pcap, '--db', db], quiet(removeDb)), null);
     } else {
       const session = join(dir, 'mixed.npsession');
       const tshark = hasTshark ? timed(['sh', '-c', `tshark -r ${pcap} -q -z conv,tcp > /dev/null`]).seconds : null;
-      // Every run starts with no dirty pages to write back: else the previous run's writes (an
-      // import's session, a database) slowed the next one's by up to 3x here, from run to run.
-      const quiet = (cleanup: () => void) => () => (cleanup(), execFileSync('sync'));
       const steps: [string, string[], () => void][] = [
         ['import (pcap -> session)', [process.execPath, cli, 'import', pcap, '-o', session, '--force'], quiet(() => rmSync(session, { force: true }))],
         ['analyze pcap (in memory)', [process.execPath, cli, 'analyze', pcap], quiet(() => rmSync(session, { force: true }))],
