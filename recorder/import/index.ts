@@ -4,7 +4,8 @@
  */
 import { FileSink } from '../session/sink.js';
 import { writeThrough } from '../output-file.js';
-import { SessionWriter } from '../session/writer.js';
+import { FrameThread } from '../session/frame-thread.js';
+import { DEFAULT_CHUNK_BYTES, SessionWriter, chunkRoom } from '../session/writer.js';
 import { CaptureStream, type CaptureOptions } from './captures.js';
 
 export interface ImportResult {
@@ -24,10 +25,15 @@ export function importFiles(files: string[], output: string, options: ImportOpti
   try {
     // Written under a temporary name and renamed into place whole: a failed import leaves no session.
     const events = writeThrough(output, { inputs: files, force: options.force ?? false }, 'file', (temporary) => {
-      const writer = new SessionWriter(new FileSink(temporary, output), captures.header);
-      const written = captures.forEach((event) => writer.append(event));
-      writer.close();
-      return written;
+      const writer = new SessionWriter(new FrameThread(new FileSink(temporary, output), chunkRoom(DEFAULT_CHUNK_BYTES)), captures.header);
+      try {
+        const written = captures.forEach((event) => writer.append(event));
+        writer.close();
+        return written;
+      } catch (err) {
+        writer.abandon();
+        throw err;
+      }
     });
     return {
       output,

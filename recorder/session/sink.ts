@@ -18,12 +18,12 @@ export interface ByteSink {
  * outputs: waiting for the disk cost an import of 300 MB 0.2 s here, more on slower disks.
  */
 export class FileSink implements ByteSink {
-  protected readonly fd: number;
+  readonly fd: number;
 
   constructor(
     readonly path: string,
     /** The name to give in messages (the output's own, when `path` is its temporary name). */
-    private readonly name = path,
+    readonly name = path,
     /** Remove the file at `path` first (what --force allowed, already checked to be no link and no input). */
     replace = false,
   ) {

@@ -1,15 +1,17 @@
 /**
- * SessionWriter: events in, framed chunks out. It knows nothing of where bytes go (a ByteSink)
- * nor of where events come from (a sensor, an importer, a replay).
+ * SessionWriter: events in, framed chunks out. It knows nothing of where bytes go (a ByteSink,
+ * or a FrameSink that frames them elsewhere) nor of where events come from (a sensor, an
+ * importer, a replay).
  *
  * Memory is bounded by one chunk: events are encoded as they arrive into a chunk buffer, which is
- * framed and handed to the sink when it reaches `chunkBytes` or when it has waited `flushMs`. A
- * recorder killed at any moment therefore loses at most the chunk being filled.
+ * framed and handed on when it reaches `chunkBytes` or when it has waited `flushMs`. A recorder
+ * killed at any moment therefore loses at most the chunk being filled.
  */
 import { checkEvent, toWire } from './codec.js';
 import { packr } from './msgpack.js';
 import type { KindName, SessionEvent, SessionHeader } from './events.js';
-import { FILE_SIGNATURE, FrameType, encodeFrameHeader } from './frame.js';
+import { FrameType, type FrameTypeCode } from './frame.js';
+import { InlineFrames, type FrameSink } from './frame-sink.js';
 import { encodeHeader, encodeTrailer } from './header.js';
 import { PACKET_WIRE_OVERHEAD, writePacketWire } from './packet-wire.js';
 import type { ByteSink } from './sink.js';
@@ -21,8 +23,15 @@ export interface WriterOptions {
   flushMs?: number;
 }
 
+export const DEFAULT_CHUNK_BYTES = 1 << 20;
+/** Room past `chunkBytes` in a chunk buffer: the event that crosses the limit still fits, mostly. */
+const CHUNK_SLACK = 64 * 1024;
+/** The buffer a chunk of `chunkBytes` is built in. */
+export const chunkRoom = (chunkBytes: number): number => chunkBytes + CHUNK_SLACK;
+
 export class SessionWriter {
   private readonly chunkBytes: number;
+  private readonly frames: FrameSink;
   private chunk: Buffer;
   private used = 0;
   private eventsInChunk = 0;
@@ -34,14 +43,14 @@ export class SessionWriter {
   private closed = false;
 
   constructor(
-    private readonly sink: ByteSink,
+    output: ByteSink | FrameSink,
     readonly header: SessionHeader,
     options: WriterOptions = {},
   ) {
-    this.chunkBytes = options.chunkBytes ?? 1 << 20;
-    this.chunk = Buffer.allocUnsafe(this.chunkBytes + 64 * 1024);
-    sink.write(FILE_SIGNATURE);
-    this.writeFrame(FrameType.header, 0, encodeHeader(header));
+    this.chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    this.frames = 'buffer' in output ? output : new InlineFrames(output);
+    this.chunk = this.frames.buffer(chunkRoom(this.chunkBytes));
+    this.writeAlone(FrameType.header, encodeHeader(header));
     if (options.flushMs) {
       this.timer = setInterval(() => this.flush(), options.flushMs);
       this.timer.unref();
@@ -54,7 +63,8 @@ export class SessionWriter {
     checkEvent(event);
     // A packet is written in place when it fits whatever its numbers: then msgpackr's bytes
     // would have fitted too, and the chunks come out the same.
-    const inPlace = event.kind === 'packet' && this.used + PACKET_WIRE_OVERHEAD + event.data.length <= this.chunk.length ? writePacketWire(event, this.chunk, this.used) : -1;
+    const inPlace =
+      event.kind === 'packet' && this.used + PACKET_WIRE_OVERHEAD + event.data.length <= chunkRoom(this.chunkBytes) ? writePacketWire(event, this.chunk, this.used) : -1;
     if (inPlace >= 0) this.used = inPlace;
     else this.appendBytes(packr.pack(toWire(event)));
     this.eventsInChunk++;
@@ -64,36 +74,50 @@ export class SessionWriter {
     if (this.used >= this.chunkBytes) this.flush();
   }
 
-  private appendBytes(bytes: Buffer): void {
-    if (this.used + bytes.length > this.chunk.length) {
-      this.flush();
-      if (bytes.length > this.chunk.length) this.chunk = Buffer.allocUnsafe(bytes.length);
-    }
-    bytes.copy(this.chunk, this.used);
-    this.used += bytes.length;
-  }
-
-  /** Frames and writes the chunk being filled, if any. */
+  /** Frames and hands on the chunk being filled, if any. */
   flush(): void {
     if (this.eventsInChunk === 0) return;
-    this.writeFrame(FrameType.events, this.eventsInChunk, this.chunk.subarray(0, this.used));
-    this.used = 0;
-    this.eventsInChunk = 0;
+    this.handOn(FrameType.events, this.eventsInChunk);
   }
 
-  /** Flushes, writes the trailer and closes the sink. */
+  /** Flushes, writes the trailer and closes the output. */
   close(): void {
     if (this.closed) return;
     if (this.timer) clearInterval(this.timer);
     this.flush();
     const trailer = { endT: this.endT, counts: this.counts, losses: this.losses, chunks: this.sequence - 1 };
-    this.writeFrame(FrameType.trailer, 0, encodeTrailer(trailer));
+    this.writeAlone(FrameType.trailer, encodeTrailer(trailer));
     this.closed = true;
-    this.sink.close();
+    this.frames.close();
   }
 
-  private writeFrame(type: (typeof FrameType)[keyof typeof FrameType], eventCount: number, payload: Uint8Array): void {
-    this.sink.write(encodeFrameHeader(type, this.sequence++, eventCount, payload));
-    this.sink.write(payload);
+  /** Stops without a trailer, for an output being thrown away: what is not written yet is dropped. */
+  abandon(): void {
+    if (this.closed) return;
+    if (this.timer) clearInterval(this.timer);
+    this.closed = true;
+    this.frames.abandon();
+  }
+
+  private appendBytes(bytes: Buffer): void {
+    if (this.used + bytes.length > chunkRoom(this.chunkBytes)) {
+      this.flush();
+      if (bytes.length > this.chunk.length) this.chunk = this.frames.buffer(bytes.length);
+    }
+    bytes.copy(this.chunk, this.used);
+    this.used += bytes.length;
+  }
+
+  /** The header and the trailer: each a frame of its own. */
+  private writeAlone(type: FrameTypeCode, payload: Buffer): void {
+    this.appendBytes(payload);
+    this.handOn(type, 0);
+  }
+
+  private handOn(type: FrameTypeCode, eventCount: number): void {
+    this.frames.write(type, this.sequence++, eventCount, this.used);
+    this.used = 0;
+    this.eventsInChunk = 0;
+    if (type !== FrameType.trailer) this.chunk = this.frames.buffer(chunkRoom(this.chunkBytes));
   }
 }

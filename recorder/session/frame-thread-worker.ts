@@ -1,0 +1,45 @@
+/**
+ * The thread behind FrameThread (frame-thread.ts, which says how the two meet): frames each
+ * payload it is handed and writes it to the session file, in order, hands the payload back,
+ * and counts it written, until told to stop.
+ */
+import { writeSync } from 'node:fs';
+import { workerData } from 'node:worker_threads';
+import { encodeFrameHeader } from './frame.js';
+import { FAILED, STOPPED, WRITTEN, type FrameMessage, type FrameThreadData, type Returned } from './frame-thread.js';
+
+const { fd, control: shared, port } = workerData as FrameThreadData;
+const control = new Int32Array(shared);
+let written = 0;
+let failed = false;
+
+function writeAll(bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+}
+
+function count(value: number): void {
+  Atomics.store(control, WRITTEN, value);
+  Atomics.notify(control, WRITTEN);
+}
+
+port.on('message', (message: FrameMessage | 'stop') => {
+  if (message === 'stop') {
+    port.close();
+    count(STOPPED);
+    return;
+  }
+  if (failed) return;
+  const { payload, type, sequence, eventCount, length } = message;
+  try {
+    const bytes = Buffer.from(payload, 0, length);
+    writeAll(encodeFrameHeader(type, sequence, eventCount, bytes));
+    writeAll(bytes);
+  } catch (err) {
+    failed = true;
+    port.postMessage({ error: (err as NodeJS.ErrnoException).code ?? String(err) } satisfies Returned);
+    count(FAILED);
+    return;
+  }
+  port.postMessage({ payload } satisfies Returned, [payload]);
+  count(++written);
+});
