@@ -75,7 +75,12 @@ async function openSource(input: LoadInput, salvage: boolean): Promise<EventSour
       return captures.warnings;
     },
     scan(visitor) {
-      captures.scan(visitor, (e) => writer.append(e));
+      try {
+        captures.scan(visitor, (e) => writer.append(e));
+      } catch (err) {
+        writer.abandon();
+        throw err;
+      }
       writer.close();
     },
     close: () => captures.close(),

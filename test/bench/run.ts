@@ -13,7 +13,7 @@
  *                               file read and written to a new one, as import reads and writes
  * Then one 50,000,000-packet `analyze --db`, and the start-up on an empty capture.
  *
- *   npm run bench [-- --sizes 400000,2000000,20000000] [--big 50000000] [--runs 3]
+ *   npm run bench [-- --sizes 400000,2000000,20000000] [--big 50000000, 0 for none] [--runs 3]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -83,7 +83,7 @@ function addRow(packets: number, bytes: number, step: string, t: Timing & { all?
 }
 
 try {
-  for (const packets of [...sizes, bigPackets]) {
+  for (const packets of bigPackets > 0 ? [...sizes, bigPackets] : sizes) {
     const big = packets === bigPackets;
     const pcap = join(dir, `mixed-${packets}.pcap`);
     const traffic = writeTrafficPcap(pcap, { packets, concurrentFlows: 4000 });
