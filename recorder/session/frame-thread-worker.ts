@@ -6,12 +6,13 @@
 import { writeSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
 import { encodeFrameHeader } from './frame.js';
-import { FAILED, STOPPED, WRITTEN, type FrameMessage, type FrameThreadData, type Returned } from './frame-thread.js';
+import { FAILED, STARTED, STOPPED, WRITTEN, type FrameMessage, type FrameThreadData, type Returned } from './frame-thread.js';
 
 const { fd, control: shared, port } = workerData as FrameThreadData;
 const control = new Int32Array(shared);
 let written = 0;
 let failed = false;
+Atomics.store(control, STARTED, 1);
 
 function writeAll(bytes: Uint8Array): void {
   for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);

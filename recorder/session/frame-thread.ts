@@ -21,6 +21,8 @@ import type { FrameSink } from './frame-sink.js';
 import type { FileSink } from './sink.js';
 
 export const WRITTEN = 0;
+/** Set by the thread as its code starts. */
+export const STARTED = 1;
 export const FAILED = -1;
 export const STOPPED = -2;
 
@@ -43,6 +45,7 @@ export interface FrameMessage {
 export type Returned = { payload: ArrayBuffer } | { error: string };
 
 const BUFFERS = 4;
+const THREAD_START_MS = 20_000;
 
 export class FrameThread implements FrameSink {
   private readonly control: Int32Array;
@@ -53,6 +56,7 @@ export class FrameThread implements FrameSink {
   private lent: Buffer | null = null;
   private lentPayload: ArrayBuffer | null = null;
   private open = true;
+  private readonly thread: Worker;
 
   /**
    * `payloadBytes`: a SessionWriter's chunk and its slack (writer.ts chunkRoom); a bigger payload is
@@ -62,14 +66,19 @@ export class FrameThread implements FrameSink {
     private readonly file: FileSink,
     private readonly payloadBytes: number,
   ) {
-    const control = new SharedArrayBuffer(4);
+    const control = new SharedArrayBuffer(8);
     this.control = new Int32Array(control);
     this.free = Array.from({ length: BUFFERS }, () => new ArrayBuffer(payloadBytes));
     file.write(FILE_SIGNATURE);
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     const data: FrameThreadData = { fd: file.fd, control, port: port2 };
-    new Worker(projectFile('dist/recorder/session/frame-thread-worker.js'), { workerData: data, transferList: [port2] }).unref();
+    // No execArgv: the command's own (`--input-type=module -e ...`, as the tests run netprov)
+    // can be refused by a thread, which then never starts.
+    this.thread = new Worker(projectFile('dist/recorder/session/frame-thread-worker.js'), { workerData: data, transferList: [port2], execArgv: [] });
+    this.thread.unref();
+    // Its failure to start is reported by the wait that notices it (waitUntil), not a second time.
+    this.thread.on('error', () => {});
     port1.unref();
   }
 
@@ -115,6 +124,12 @@ export class FrameThread implements FrameSink {
     if (!this.open) return;
     this.open = false;
     this.port.postMessage('stop');
+    if (!Atomics.load(this.control, STARTED)) {
+      // Never started (a failure already thrown): the descriptor is left open rather than closed
+      // under a thread that might yet start and write to whatever file takes its number.
+      void this.thread.terminate();
+      return;
+    }
     for (let written; (written = Atomics.load(this.control, WRITTEN)) !== STOPPED; ) Atomics.wait(this.control, WRITTEN, written);
     this.port.close();
     this.file.close();
@@ -144,6 +159,12 @@ export class FrameThread implements FrameSink {
 
   /** Waits on the very count `done` refused: a frame written between the two would be a wake-up lost. */
   private waitUntil(done: (written: number) => boolean): void {
-    for (let written = this.written(); !done(written); written = this.written()) Atomics.wait(this.control, WRITTEN, written);
+    for (let written = this.written(); !done(written); written = this.written()) {
+      // A thread that failed to start would leave this wait forever: its failure is not seen here.
+      if (Atomics.wait(this.control, WRITTEN, written, THREAD_START_MS) === 'timed-out' && !Atomics.load(this.control, STARTED)) {
+        this.abandon();
+        throw new Error(`the thread writing ${this.file.name} did not start within ${THREAD_START_MS / 1000} s`);
+      }
+    }
   }
 }
