@@ -3,7 +3,8 @@
  * once; `connector --fork HOST PORT` forks, and the child connects; `connector --udp HOST PORT`
  * sends one datagram with sendto() from an unbound socket, `connector --sendmmsg HOST PORT` two
  * with one sendmmsg() (as resolvers send A and AAAA queries). Each prints the pid that made the
- * flow, so the test knows which process opened which.
+ * flow, so the test knows which process opened which; the UDP senders also print their source
+ * port on stderr: two unbound senders may draw the same one, and their datagrams are then one flow.
  */
 #define _GNU_SOURCE /* sendmmsg */
 #include <arpa/inet.h>
@@ -26,11 +27,18 @@ static int connect_once(const char *host, int port) {
     return ok ? 0 : 1;
 }
 
+static void print_source_port(int fd) {
+    struct sockaddr_in local;
+    socklen_t length = sizeof local;
+    if (getsockname(fd, (struct sockaddr *)&local, &length) == 0) fprintf(stderr, "source port %d\n", ntohs(local.sin_port));
+}
+
 static int send_once(const char *host, int port) {
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
     inet_pton(AF_INET, host, &addr.sin_addr);
     int ok = sendto(fd, "ping", 4, 0, (struct sockaddr *)&addr, sizeof addr) == 4;
+    print_source_port(fd);
     printf("%d\n", getpid());
     fflush(stdout);
     close(fd);
@@ -51,6 +59,7 @@ static int send_batch(const char *host, int port) {
         messages[i].msg_hdr.msg_iovlen = 1;
     }
     int ok = sendmmsg(fd, messages, 2, 0) == 2;
+    print_source_port(fd);
     printf("%d\n", getpid());
     fflush(stdout);
     close(fd);
