@@ -16,8 +16,8 @@
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { InputError } from '../errors.js';
 import { projectFile } from '../project.js';
-import { FILE_SIGNATURE, encodeFrameHeader, type FrameTypeCode } from './frame.js';
-import type { FrameSink } from './frame-sink.js';
+import type { FrameTypeCode } from './frame.js';
+import { InlineFrames, type FrameSink } from './frame-sink.js';
 import type { FileSink } from './sink.js';
 
 export const WRITTEN = 0;
@@ -52,9 +52,10 @@ export class FrameThread implements FrameSink {
   private readonly port: MessagePort;
   private readonly free: ArrayBuffer[];
   private submitted = 0;
-  /** The buffer lent last, and its ArrayBuffer when it goes to the thread (one too big for the ring is framed here). */
-  private lent: Buffer | null = null;
+  /** The ring's buffer lent last, until it goes to the thread; null when the one lent is too big for the ring. */
   private lentPayload: ArrayBuffer | null = null;
+  /** Writes the signature, and frames on this thread what is too big for the ring (it is rare). */
+  private readonly inline: InlineFrames;
   private open = true;
   private readonly thread: Worker;
 
@@ -69,7 +70,7 @@ export class FrameThread implements FrameSink {
     const control = new SharedArrayBuffer(8);
     this.control = new Int32Array(control);
     this.free = Array.from({ length: BUFFERS }, () => new ArrayBuffer(payloadBytes));
-    file.write(FILE_SIGNATURE);
+    this.inline = new InlineFrames(file);
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     const data: FrameThreadData = { fd: file.fd, control, port: port2 };
@@ -88,22 +89,18 @@ export class FrameThread implements FrameSink {
     this.lentPayload = null;
     if (bytes > this.payloadBytes) {
       this.waitUntil((written) => written === this.submitted);
-      this.lent = Buffer.allocUnsafe(bytes);
-    } else {
-      // A buffer is back on the port before the count says its frame is written.
-      this.waitUntil((written) => this.submitted - written < BUFFERS);
-      this.takeReturned();
-      this.lentPayload = this.free.pop()!;
-      this.lent = Buffer.from(this.lentPayload);
+      return this.inline.buffer(bytes);
     }
-    return this.lent;
+    // A buffer is back on the port before the count says its frame is written.
+    this.waitUntil((written) => this.submitted - written < BUFFERS);
+    this.takeReturned();
+    this.lentPayload = this.free.pop()!;
+    return Buffer.from(this.lentPayload);
   }
 
   write(type: FrameTypeCode, sequence: number, eventCount: number, length: number): void {
     if (!this.lentPayload) {
-      const payload = this.lent!.subarray(0, length);
-      this.file.write(encodeFrameHeader(type, sequence, eventCount, payload));
-      this.file.write(payload);
+      this.inline.write(type, sequence, eventCount, length);
       return;
     }
     const frame: FrameMessage = { payload: this.lentPayload, type, sequence, eventCount, length };
@@ -135,22 +132,22 @@ export class FrameThread implements FrameSink {
     this.file.close();
   }
 
-  private takeReturned(): void {
+  /** Takes what the thread sent back: payloads to fill again, and the error code of a failed write. */
+  private takeReturned(): string | null {
+    let error: string | null = null;
     for (let back; (back = receiveMessageOnPort(this.port)); ) {
       const returned = back.message as Returned;
       if ('payload' in returned) this.free.push(returned.payload);
+      else error = returned.error;
     }
+    return error;
   }
 
   /** Frames the thread has written; throws the file's write error once it has failed. */
   private written(): number {
     const written = Atomics.load(this.control, WRITTEN);
     if (written === FAILED) {
-      let code = 'unknown error';
-      for (let back; (back = receiveMessageOnPort(this.port)); ) {
-        const returned = back.message as Returned;
-        if ('error' in returned) code = returned.error;
-      }
+      const code = this.takeReturned() ?? 'unknown error';
       this.abandon();
       throw new InputError(`${this.file.name}: cannot write session file (${code})`);
     }

@@ -31,6 +31,8 @@ export const chunkRoom = (chunkBytes: number): number => chunkBytes + CHUNK_SLAC
 
 export class SessionWriter {
   private readonly chunkBytes: number;
+  /** What a chunk buffer holds (chunkRoom): an event that would take it past this goes in the next chunk. */
+  private readonly room: number;
   private readonly frames: FrameSink;
   private chunk: Buffer;
   private used = 0;
@@ -48,8 +50,9 @@ export class SessionWriter {
     options: WriterOptions = {},
   ) {
     this.chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    this.room = chunkRoom(this.chunkBytes);
     this.frames = 'buffer' in output ? output : new InlineFrames(output);
-    this.chunk = this.frames.buffer(chunkRoom(this.chunkBytes));
+    this.chunk = this.frames.buffer(this.room);
     this.writeAlone(FrameType.header, encodeHeader(header));
     if (options.flushMs) {
       this.timer = setInterval(() => this.flush(), options.flushMs);
@@ -63,8 +66,7 @@ export class SessionWriter {
     checkEvent(event);
     // A packet is written in place when it fits whatever its numbers: then msgpackr's bytes
     // would have fitted too, and the chunks come out the same.
-    const inPlace =
-      event.kind === 'packet' && this.used + PACKET_WIRE_OVERHEAD + event.data.length <= chunkRoom(this.chunkBytes) ? writePacketWire(event, this.chunk, this.used) : -1;
+    const inPlace = event.kind === 'packet' && this.used + PACKET_WIRE_OVERHEAD + event.data.length <= this.room ? writePacketWire(event, this.chunk, this.used) : -1;
     if (inPlace >= 0) this.used = inPlace;
     else this.appendBytes(packr.pack(toWire(event)));
     this.eventsInChunk++;
@@ -100,7 +102,7 @@ export class SessionWriter {
   }
 
   private appendBytes(bytes: Buffer): void {
-    if (this.used + bytes.length > chunkRoom(this.chunkBytes)) {
+    if (this.used + bytes.length > this.room) {
       this.flush();
       if (bytes.length > this.chunk.length) this.chunk = this.frames.buffer(bytes.length);
     }
@@ -118,6 +120,6 @@ export class SessionWriter {
     this.frames.write(type, this.sequence++, eventCount, this.used);
     this.used = 0;
     this.eventsInChunk = 0;
-    if (type !== FrameType.trailer) this.chunk = this.frames.buffer(chunkRoom(this.chunkBytes));
+    if (type !== FrameType.trailer) this.chunk = this.frames.buffer(this.room);
   }
 }
