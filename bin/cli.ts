@@ -13,6 +13,7 @@ export async function main(args: string[]): Promise<number> {
   // Before yargs and the commands load (~0.2 s): the load the command line asks for, or at least
   // its decoding thread, starts meanwhile on the other core (early-load.ts).
   await beginLoadEarly(args);
+  if (args[0] === 'import') (await import('../recorder/session/frame-thread.js')).startFrameThreadEarly();
   const [{ default: yargs }, { analyzerCommands }, { queryCommands }, { exportCommands }, { recorderCommands }] = await Promise.all([
     import('yargs'),
     import('../analyzer/cli/commands.js'),

@@ -1,14 +1,22 @@
 /** The analyzer's commands: analyze and flows. */
 import type { Argv } from 'yargs';
-import { analysisJson, analyze } from '../analyze.js';
-import { checkDatabaseOutput, openDatabase, type Database } from '../db/database.js';
+import type { Database } from '../db/database.js';
 import { once } from 'node:events';
-import { flowRecordChunks, flowRecords, jsonLines, zeekConnLogParts, type FlowRecord } from '../output/conn-log.js';
+import type { FlowRecord } from '../output/conn-log.js';
 import { table } from '../../recorder/cli/output.js';
 import type { CommandContext } from '../../recorder/cli/commands.js';
 import { InputError } from '../../recorder/errors.js';
 import { writeOutputFile, writeThrough } from '../../recorder/output-file.js';
-import { progressBar } from './progress.js';
+
+/**
+ * What the commands run, loaded when one of them runs: every command registers here, and the
+ * others (`import`, `inspect`, ...) would load the analyzer and DuckDB for nothing (~30 ms of
+ * their start-up, measured).
+ */
+const implementation = async () => {
+  const [analysis, database, connLog, progress] = await Promise.all([import('../analyze.js'), import('../db/database.js'), import('../output/conn-log.js'), import('./progress.js')]);
+  return { ...analysis, ...database, ...connLog, ...progress };
+};
 
 export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
   return cli
@@ -34,6 +42,7 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
           .example('$0 analyze capture.pcap.gz eslogger.json --save case.npsession', 'straight from captures, keeping their session')
           .example('$0 analyze s1.npsession s2.npsession --db case.duckdb', 'keep the analysis for `netprov flows --db` and SQL'),
       async (argv) => {
+        const { analysisJson, analyze, checkDatabaseOutput, flowRecords, progressBar } = await implementation();
         const sessions = argv.inputs as string[];
         const force = argv.force as boolean;
         // The JSON must not land on an input, the database or the saved session either.
@@ -116,6 +125,7 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
       async (argv) => {
         const inputs = argv.inputs as string[];
         if ((inputs.length === 0) === !argv.db) throw new InputError('flows: give session files or captures, or --db FILE (one of them)');
+        const { analyze, flowRecordChunks, flowRecords, jsonLines, openDatabase, zeekConnLogParts } = await implementation();
         let db: Database;
         if (argv.db) db = await openDatabase(argv.db, 'read-only');
         else db = (await analyze(inputs, { db: null, salvage: argv.salvage as boolean })).db;

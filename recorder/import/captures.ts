@@ -24,7 +24,7 @@ import { UndissectedLinkTypes } from './linktype.js';
 import { mergeEvents, peekAll, startNsOf, type MergeHead } from './merge.js';
 import { openPcap } from './pcap.js';
 import { openPcapng } from './pcapng.js';
-import { importLoss, InterfaceNumbers, type ImportSource, type Timed } from './source.js';
+import { importLoss, InterfaceNumbers, type ImportSource, type PcapRecordsReader, type Timed } from './source.js';
 
 export interface CaptureOptions {
   host?: string;
@@ -182,8 +182,21 @@ export class CaptureStream {
   /**
    * Hands every event, in merged order, to `deliver` (as a SessionWriter would store it: an event
    * the format cannot hold becomes a loss and a warning). Returns the number of events.
+   * `pcapRecords`, for a lone pcap input, takes the packets it can straight from the file's bytes
+   * instead: those skip `deliver` (they are counted).
    */
-  forEach(deliver: (event: SessionEvent) => void): number {
+  forEach(deliver: (event: SessionEvent) => void, pcapRecords?: PcapRecordsReader): number {
+    const [only, ...others] = this.opened;
+    if (pcapRecords && others.length === 0) {
+      only.source.offerRecords?.((records) => {
+        const taken = pcapRecords(records);
+        if (taken) {
+          this.packetsTaken += taken.packets;
+          this.report.bytesRead = only.source.bytesRead?.() ?? 0;
+        }
+        return taken;
+      }, this.start);
+    }
     let events = 0;
     const progress = () => (this.report.bytesRead = this.opened.reduce((sum, o) => sum + (o.source.bytesRead?.() ?? 0), 0));
     mergeEvents(this.heads, this.start, (event, source, sec) => {
@@ -215,24 +228,12 @@ export class CaptureStream {
    * `tap` sees every event first (`analyze --save` writes the session with it).
    */
   scan(visitor: EventVisitor, tap?: (event: SessionEvent) => void): void {
-    const { pcapRecords } = visitor;
-    const [only, ...others] = this.opened;
-    // Packets taken from the bytes skip the merge and the tap: only for a lone input, without --save.
-    if (pcapRecords && !tap && others.length === 0) {
-      only.source.offerRecords?.((records) => {
-        const taken = pcapRecords(records);
-        if (taken) {
-          this.packetsTaken += taken.packets;
-          this.report.bytesRead = only.source.bytesRead?.() ?? 0;
-        }
-        return taken;
-      }, this.start);
-    }
+    // Packets taken from the bytes skip the tap: not with --save.
     this.forEach((e) => {
       tap?.(e);
       if (e.kind === 'packet') visitor.packet(e.t, e.interfaceId, e.direction, e.origLen, e.data, 0, e.data.length, e.processKey, e.tExact);
       else visitor.event(e);
-    });
+    }, tap ? undefined : visitor.pcapRecords);
   }
 
   close(): void {

@@ -7,6 +7,7 @@ import { writeThrough } from '../output-file.js';
 import { FrameThread } from '../session/frame-thread.js';
 import { DEFAULT_CHUNK_BYTES, SessionWriter, chunkRoom } from '../session/writer.js';
 import { CaptureStream, type CaptureOptions } from './captures.js';
+import { pcapToSession } from './pcap-to-session.js';
 
 export interface ImportResult {
   output: string;
@@ -27,7 +28,7 @@ export function importFiles(files: string[], output: string, options: ImportOpti
     const events = writeThrough(output, { inputs: files, force: options.force ?? false }, 'file', (temporary) => {
       const writer = new SessionWriter(new FrameThread(new FileSink(temporary, output), chunkRoom(DEFAULT_CHUNK_BYTES)), captures.header);
       try {
-        const written = captures.forEach((event) => writer.append(event));
+        const written = captures.forEach((event) => writer.append(event), pcapToSession(writer));
         writer.close();
         return written;
       } catch (err) {

@@ -25,11 +25,18 @@ const names: Record<number, string> = {
   276: 'Linux SLL2',
 };
 export const linkTypeName = (linkType: number): string => names[linkType] ?? `link type ${linkType}`;
+/** Whether netprov's dissectors read packets of this link type. */
+export const isDissected = (linkType: number): boolean => linkType in names;
 
 /** Linux cooked captures record the packet type: 4 (PACKET_OUTGOING) is ours, the rest came in. */
 export function directionFromLinkHeader(linkType: number, data: Uint8Array): DirectionCode {
-  if (linkType === LinkType.linuxSll && data.length >= 2) return data[1] === 4 && data[0] === 0 ? Direction.out : Direction.in;
-  if (linkType === LinkType.linuxSll2 && data.length >= 11) return data[10] === 4 ? Direction.out : Direction.in;
+  return directionAt(linkType, data, 0, data.length);
+}
+
+/** The same for a packet of `length` bytes at `at` in `bytes`. */
+export function directionAt(linkType: number, bytes: Uint8Array, at: number, length: number): DirectionCode {
+  if (linkType === LinkType.linuxSll && length >= 2) return bytes[at + 1] === 4 && bytes[at] === 0 ? Direction.out : Direction.in;
+  if (linkType === LinkType.linuxSll2 && length >= 11) return bytes[at + 10] === 4 ? Direction.out : Direction.in;
   return Direction.unknown;
 }
 
@@ -46,7 +53,7 @@ export class UndissectedLinkTypes {
     if (event.kind === 'interface') this.linkTypes.set(event.id, event.linkType);
     else if (event.kind === 'packet') {
       const linkType = this.linkTypes.get(event.interfaceId);
-      if (linkType !== undefined && !(linkType in names)) this.packets.set(linkType, (this.packets.get(linkType) ?? 0) + 1);
+      if (linkType !== undefined && !isDissected(linkType)) this.packets.set(linkType, (this.packets.get(linkType) ?? 0) + 1);
     }
   }
 

@@ -11,7 +11,7 @@ import type { PacketEvent } from '../session/events.js';
 import { importLoss, type ImportNotes, type ImportSource, type InterfaceNumbers, type PcapRecords, type PcapRecordsReader, type Timed } from './source.js';
 import { PCAP_MAGIC_NS as MAGIC_NS, PCAP_MAGIC_US as MAGIC_US } from './formats.js';
 /** Larger than any real link MTU with headers; a bigger record length means corruption. */
-const MAX_RECORD = 256 * 1024;
+export const MAX_RECORD = 256 * 1024;
 
 export function openPcap(cursor: Cursor, file: string, interfaces: InterfaceNumbers): ImportSource {
   if (!cursor.ensure(24)) throw new InputError(`${file}: pcap global header is cut short (${cursor.available} bytes)`);

@@ -4,43 +4,45 @@
  * and counts it written, until told to stop.
  */
 import { writeSync } from 'node:fs';
-import { workerData } from 'node:worker_threads';
+import { parentPort, type MessagePort } from 'node:worker_threads';
 import { encodeFrameHeader } from './frame.js';
 import { FAILED, STARTED, STOPPED, WRITTEN, type FrameMessage, type FrameThreadData, type Returned } from './frame-thread.js';
 
-const { fd, control: shared, port } = workerData as FrameThreadData;
-const control = new Int32Array(shared);
-let written = 0;
-let failed = false;
-Atomics.store(control, STARTED, 1);
+// The thread may start before its file exists (startFrameThreadEarly): the file comes in the first message.
+parentPort!.once('message', ({ fd, control, port }: FrameThreadData) => serve(fd, new Int32Array(control), port));
 
-function writeAll(bytes: Uint8Array): void {
-  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+function serve(fd: number, control: Int32Array, port: MessagePort): void {
+  let written = 0;
+  let failed = false;
+  Atomics.store(control, STARTED, 1);
+
+  const writeAll = (bytes: Uint8Array) => {
+    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+  };
+  const count = (value: number) => {
+    Atomics.store(control, WRITTEN, value);
+    Atomics.notify(control, WRITTEN);
+  };
+
+  port.on('message', (message: FrameMessage | 'stop') => {
+    if (message === 'stop') {
+      port.close();
+      count(STOPPED);
+      return;
+    }
+    if (failed) return;
+    const { payload, type, sequence, eventCount, length } = message;
+    try {
+      const bytes = Buffer.from(payload, 0, length);
+      writeAll(encodeFrameHeader(type, sequence, eventCount, bytes));
+      writeAll(bytes);
+    } catch (err) {
+      failed = true;
+      port.postMessage({ error: (err as NodeJS.ErrnoException).code ?? String(err) } satisfies Returned);
+      count(FAILED);
+      return;
+    }
+    port.postMessage({ payload } satisfies Returned, [payload]);
+    count(++written);
+  });
 }
-
-function count(value: number): void {
-  Atomics.store(control, WRITTEN, value);
-  Atomics.notify(control, WRITTEN);
-}
-
-port.on('message', (message: FrameMessage | 'stop') => {
-  if (message === 'stop') {
-    port.close();
-    count(STOPPED);
-    return;
-  }
-  if (failed) return;
-  const { payload, type, sequence, eventCount, length } = message;
-  try {
-    const bytes = Buffer.from(payload, 0, length);
-    writeAll(encodeFrameHeader(type, sequence, eventCount, bytes));
-    writeAll(bytes);
-  } catch (err) {
-    failed = true;
-    port.postMessage({ error: (err as NodeJS.ErrnoException).code ?? String(err) } satisfies Returned);
-    count(FAILED);
-    return;
-  }
-  port.postMessage({ payload } satisfies Returned, [payload]);
-  count(++written);
-});

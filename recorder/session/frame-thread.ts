@@ -26,7 +26,7 @@ export const STARTED = 1;
 export const FAILED = -1;
 export const STOPPED = -2;
 
-/** What the thread is given (workerData). */
+/** What the thread is given, in its first message. */
 export interface FrameThreadData {
   fd: number;
   control: SharedArrayBuffer;
@@ -46,6 +46,22 @@ export type Returned = { payload: ArrayBuffer } | { error: string };
 
 const BUFFERS = 4;
 const THREAD_START_MS = 20_000;
+
+// No execArgv: the command's own (`--input-type=module -e ...`, as the tests run netprov) can be
+// refused by a thread, which then never starts.
+const spawn = () => new Worker(projectFile('dist/recorder/session/frame-thread-worker.js'), { execArgv: [] });
+let early: Worker | null = null;
+
+/**
+ * Starts a thread now, for the session `import` will write once its command line is parsed:
+ * starting one took ~30 ms of a 0.4 s import, measured. A thread nobody takes holds nothing up.
+ */
+export function startFrameThreadEarly(): void {
+  early ??= spawn();
+  early.unref();
+  // A thread that failed to start is found out by the wait of the writer that takes it (waitUntil).
+  early.on('error', () => {});
+}
 
 export class FrameThread implements FrameSink {
   private readonly control: Int32Array;
@@ -74,9 +90,9 @@ export class FrameThread implements FrameSink {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     const data: FrameThreadData = { fd: file.fd, control, port: port2 };
-    // No execArgv: the command's own (`--input-type=module -e ...`, as the tests run netprov)
-    // can be refused by a thread, which then never starts.
-    this.thread = new Worker(projectFile('dist/recorder/session/frame-thread-worker.js'), { workerData: data, transferList: [port2], execArgv: [] });
+    this.thread = early ?? spawn();
+    early = null;
+    this.thread.postMessage(data, [port2]);
     this.thread.unref();
     // Its failure to start is reported by the wait that notices it (waitUntil), not a second time.
     this.thread.on('error', () => {});

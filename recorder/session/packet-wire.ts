@@ -14,13 +14,23 @@ export const PACKET_WIRE_OVERHEAD = 1 + 1 + 4 * 9 + 5;
 export function writePacketWire(packet: PacketEvent & SessionEvent, target: Buffer, at: number): number {
   if (packet.tExact !== undefined || packet.processKey !== null) return -1;
   const { data } = packet;
+  at = writePacketHead(target, at, packet.t, packet.interfaceId, packet.direction, packet.origLen, data.length);
+  target.set(data, at);
+  return at + data.length;
+}
+
+/**
+ * Writes a packet event's wire bytes up to its data, which the caller copies to the position
+ * returned: for a packet whose bytes lie in a capture's window (pcap-to-session.ts). `t` is a
+ * safe integer; the packet names no process.
+ */
+export function writePacketHead(target: Buffer, at: number, t: number, interfaceId: number, direction: number, origLen: number, length: number): number {
   target[at++] = 0x96; // fixarray of six: [kind, t, interfaceId, direction, origLen, data]
   at = writeNumber(Kind.packet, target, at);
-  at = writeNumber(packet.t, target, at);
-  at = writeNumber(packet.interfaceId, target, at);
-  at = writeNumber(packet.direction, target, at);
-  at = writeNumber(packet.origLen, target, at);
-  const length = data.length;
+  at = writeNumber(t, target, at);
+  at = writeNumber(interfaceId, target, at);
+  at = writeNumber(direction, target, at);
+  at = writeNumber(origLen, target, at);
   if (length < 0x100) {
     target[at++] = 0xc4;
     target[at++] = length;
@@ -33,8 +43,7 @@ export function writePacketWire(packet: PacketEvent & SessionEvent, target: Buff
     target.writeUInt32BE(length, at);
     at += 4;
   }
-  target.set(data, at);
-  return at + length;
+  return at;
 }
 
 /** A safe integer as msgpackr writes a number with records off: the shortest int, a double past 32 bits. */

@@ -23,6 +23,19 @@ export interface WriterOptions {
   flushMs?: number;
 }
 
+/**
+ * Writes packet events' wire bytes (packet-wire.ts) into `chunk` from `at`, each one only if it
+ * ends by `limit`, and stops after the one that reaches `full`: a chunk comes out as `append`
+ * would have made it. Returns the end of what it wrote, how many packets, and their latest time.
+ */
+export type PacketFill = (chunk: Buffer, at: number, full: number, limit: number) => PacketsWritten;
+export interface PacketsWritten {
+  end: number;
+  packets: number;
+  /** The greatest `t` among them. */
+  maxT: number;
+}
+
 export const DEFAULT_CHUNK_BYTES = 1 << 20;
 /** Room past `chunkBytes` in a chunk buffer: the event that crosses the limit still fits, mostly. */
 const CHUNK_SLACK = 64 * 1024;
@@ -74,6 +87,26 @@ export class SessionWriter {
     if (event.kind === 'loss') this.losses += event.count;
     if (event.t > this.endT) this.endT = event.t;
     if (this.used >= this.chunkBytes) this.flush();
+  }
+
+  /**
+   * Lets `fill` write packets straight into the chunk, chunk after chunk, until it writes none or
+   * stops short of a full chunk (at what it leaves to `append`). Returns how many it wrote.
+   */
+  appendPackets(fill: PacketFill): number {
+    if (this.closed) throw new Error('SessionWriter: append after close');
+    let total = 0;
+    for (;;) {
+      const { end, packets, maxT } = fill(this.chunk, this.used, this.chunkBytes, this.room);
+      if (packets === 0) return total;
+      total += packets;
+      this.used = end;
+      this.eventsInChunk += packets;
+      this.counts.packet = (this.counts.packet ?? 0) + packets;
+      if (maxT > this.endT) this.endT = maxT;
+      if (this.used < this.chunkBytes) return total;
+      this.flush();
+    }
   }
 
   /** Frames and hands on the chunk being filled, if any. */

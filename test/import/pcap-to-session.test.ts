@@ -1,0 +1,107 @@
+/**
+ * A lone pcap's records copied into the session (pcap-to-session.ts) make the very bytes the
+ * event-by-event path makes, and the copy hands back to that path everything it does not take:
+ * chunk and window boundaries, packets too big for the chunk's room, impossible records, a file
+ * cut short, damaged fractions, time running backwards or past 2^53 ns, link types it leaves alone.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CaptureStream } from '../../recorder/import/captures.js';
+import { LinkType } from '../../recorder/import/linktype.js';
+import { pcapToSession } from '../../recorder/import/pcap-to-session.js';
+import type { PcapRecordsReader } from '../../recorder/import/source.js';
+import { MemorySink } from '../../recorder/session/sink.js';
+import { SessionWriter } from '../../recorder/session/writer.js';
+import { pcapFile, type CapturePacket } from '../helpers/capture-writer.js';
+import { scratch } from '../helpers/paths.js';
+
+const START = 1_732_621_987_123_456_789n;
+const CHUNK = 16 * 1024;
+const folder = scratch();
+
+function packets(count: number, size: (i: number) => number): CapturePacket[] {
+  return Array.from({ length: count }, (_, i) => ({ ns: START + BigInt(i) * 1_000_003n, data: Buffer.alloc(size(i), i % 251) }));
+}
+
+/** The session of `file` written both ways, and how many packets the copy took. */
+function bothWays(file: string) {
+  const write = (copy: boolean) => {
+    const captures = new CaptureStream([file], { host: 'test', version: '0' });
+    const sink = new MemorySink();
+    const writer = new SessionWriter(sink, captures.header, { chunkBytes: CHUNK });
+    let taken = 0;
+    const reader = pcapToSession(writer);
+    const counting: PcapRecordsReader = (records) => {
+      const result = reader(records);
+      taken += result?.packets ?? 0;
+      return result;
+    };
+    const events = captures.forEach((event) => writer.append(event), copy ? counting : undefined);
+    writer.close();
+    captures.close();
+    return { bytes: sink.bytes(), events, warnings: captures.warnings, taken };
+  };
+  const copied = write(true);
+  const oneByOne = write(false);
+  expect(copied.events).toBe(oneByOne.events);
+  expect(copied.warnings).toEqual(oneByOne.warnings);
+  expect(copied.bytes.equals(oneByOne.bytes)).toBe(true);
+  return copied;
+}
+
+function saved(name: string, bytes: Buffer): string {
+  const file = join(folder, name);
+  writeFileSync(file, bytes);
+  return file;
+}
+
+describe('pcap records copied into a session', () => {
+  for (const littleEndian of [true, false]) {
+    for (const nanos of [true, false]) {
+      it(`makes the same session as the event path (${littleEndian ? 'little' : 'big'}-endian, ${nanos ? 'ns' : 'µs'})`, () => {
+        // ~6 MB: several of the reader's 4 MiB windows and hundreds of chunks; every 997th packet
+        // is too big for a chunk's room past a full one, every 1,499th bigger than any room.
+        const all = packets(8000, (i) => (i % 1499 === 0 ? 100_000 : i % 997 === 0 ? 70_000 : 40 + ((i * 131) % 1475)));
+        const result = bothWays(saved(`mixed-${littleEndian}-${nanos}.pcap`, pcapFile(all, { littleEndian, nanos, linkType: LinkType.ethernet })));
+        expect(result.events).toBe(8001);
+        expect(result.taken).toBeGreaterThan(7000);
+      });
+    }
+  }
+
+  it('leaves time running backwards and past 2^53 ns, a cut record and an impossible one to the event path', () => {
+    const all = packets(3000, (i) => 60 + (i % 900));
+    all[1000].ns = START - 5_000_000_000n; // before the session start: a negative time
+    all[1001].ns = START + 200n * 86_400n * 1_000_000_000n; // 200 days on: past 2^53 ns
+    const bytes = pcapFile(all, { littleEndian: true, nanos: false, linkType: LinkType.ethernet });
+    const cut = bothWays(saved('cut.pcap', bytes.subarray(0, bytes.length - 30)));
+    expect(cut.warnings.join('\n')).toMatch(/file ends inside the packet record/);
+    expect(cut.taken).toBeGreaterThan(2000);
+    // The 2,000th record claims 300,000 captured bytes.
+    const impossible = Buffer.from(bytes);
+    let at = 24;
+    for (let i = 0; i < 2000; i++) at += 16 + impossible.readUInt32LE(at + 8);
+    impossible.writeUInt32LE(300_000, at + 8);
+    expect(bothWays(saved('impossible.pcap', impossible)).warnings.join('\n')).toMatch(/claims 300000 captured bytes/);
+  });
+
+  it('carries a µs fraction past a second into the seconds, as the record reader does', () => {
+    const bytes = pcapFile(packets(500, () => 80), { littleEndian: true, nanos: false, linkType: LinkType.ethernet });
+    for (let i = 1, at = 24 + 96; i < 500; i += 7, at += 7 * 96) bytes.writeUInt32LE(1_000_000 + i * 3000, at + 4);
+    expect(bothWays(saved('fractions.pcap', bytes)).taken).toBeGreaterThan(400);
+  });
+
+  it('reads direction from Linux cooked headers', () => {
+    const sll = (i: number) => Buffer.concat([Buffer.from([0, i % 2 === 0 ? 4 : 0, 0, 1, 0, 6]), Buffer.alloc(10), Buffer.alloc(60, i)]);
+    const all = Array.from({ length: 400 }, (_, i) => ({ ns: START + BigInt(i), data: sll(i) }));
+    expect(bothWays(saved('sll.pcap', pcapFile(all, { littleEndian: true, nanos: true, linkType: LinkType.linuxSll }))).taken).toBeGreaterThan(300);
+  });
+
+  it('takes nothing of a link type it must not: PKTAP names processes, an undissected one is counted', () => {
+    for (const [name, linkType] of [['pktap', LinkType.pktap], ['undissected', 147]] as const) {
+      const result = bothWays(saved(`${name}.pcap`, pcapFile(packets(300, () => 200), { littleEndian: true, nanos: true, linkType })));
+      expect(result.taken).toBe(0);
+    }
+  });
+});
