@@ -32,17 +32,18 @@ function serve(fd: number, control: Int32Array, port: MessagePort): void {
     }
     if (failed) return;
     const { payload, type, sequence, eventCount, length } = message;
+    // Whatever fails here is reported: a thread that died silently would leave the writer waiting.
     try {
       const bytes = Buffer.from(payload, 0, length);
       writeAll(encodeFrameHeader(type, sequence, eventCount, bytes));
       writeAll(bytes);
+      port.postMessage({ payload } satisfies Returned, [payload]);
     } catch (err) {
       failed = true;
       port.postMessage({ error: (err as NodeJS.ErrnoException).code ?? String(err) } satisfies Returned);
       count(FAILED);
       return;
     }
-    port.postMessage({ payload } satisfies Returned, [payload]);
     count(++written);
   });
 }
