@@ -4,6 +4,7 @@
  */
 import { InputError } from '../recorder/errors.js';
 import { openDatabase, query, type Database } from './db/database.js';
+import { removeSessionsBut, sessionsHeld } from './db/undo-load.js';
 import { classifyInputs, inputName } from './load/inputs.js';
 import { startLoad } from './load/load-threads.js';
 import { loadSession, type LoadOptions, type LoadResult } from './load/loader.js';
@@ -35,7 +36,10 @@ export async function analyze(paths: string[], options: AnalyzeOptions): Promise
     throw err;
   }
   const results: LoadResult[] = [];
+  // A file's sessions before this command: a failed load must leave it as it was (undo-load.ts).
+  let before: string[] | null = null;
   try {
+    if (!db.inMemory) before = await sessionsHeld(db);
     for (const input of inputs) {
       const path = inputName(input);
       const result = await loadSession(db, input === inputs[0] ? first : input, options);
@@ -47,6 +51,13 @@ export async function analyze(paths: string[], options: AnalyzeOptions): Promise
       results.push(result);
     }
   } catch (err) {
+    try {
+      if (before) await removeSessionsBut(db, before);
+    } catch (undo) {
+      db.close();
+      const why = `${options.db}: the rows this command had added could not be removed (${(undo as Error).message.split('\n')[0]})`;
+      throw err instanceof InputError ? new InputError(`${err.message}; ${why}`) : err;
+    }
     db.close();
     throw err;
   }

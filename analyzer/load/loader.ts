@@ -172,9 +172,20 @@ class SessionLoad {
     return new SessionLoad(db, header, out, packetRows, await RowAppender.create(c, 'packet_strings'), next as number);
   }
 
-  /** A load that failed: its packet file is left unfinished. */
+  /**
+   * A load that failed: its packet file is left unfinished, and the rows its appenders still hold
+   * go in now rather than whenever an appender is collected — after the command has removed the
+   * failed load's rows (undo-load.ts) they would be half a session again.
+   */
   abandon(): void {
     this.packetRows.abandon();
+    for (const appender of [...Object.values(this.out), this.packetStrings]) {
+      try {
+        appender.close();
+      } catch {
+        // A row it could not take: the load has failed already, and says why.
+      }
+    }
   }
 
   get stageSeconds(): number {

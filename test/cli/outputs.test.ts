@@ -9,7 +9,11 @@ import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, s
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { netprov, type CliRun } from '../helpers/cli.js';
+import { ethernet, pcapFile, udpPacket } from '../helpers/capture-writer.js';
 import { oracleDir, scratch } from '../helpers/paths.js';
+import { newHeader } from '../../recorder/session/new-header.js';
+import { FileSink } from '../../recorder/session/sink.js';
+import { SessionWriter } from '../../recorder/session/writer.js';
 
 const capture = join(oracleDir, 'zeek/http-get.pcap');
 const digest = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -119,6 +123,56 @@ describe('analysis databases', () => {
     refused(netprov(['analyze', session, '--db', db]), /fresh\.duckdb\.wal: a write-ahead log without its database/);
     expect(existsSync(db)).toBe(false);
     expect(readFileSync(`${db}.wal`, 'utf8')).toBe('left by another analysis');
+  });
+
+  it('leaves an existing --db as it was when a load fails part-way, so that a retry is not refused', async () => {
+    const db = join(dir, 'kept.duckdb');
+    expect(netprov(['analyze', session, '--db', db]).status).toBe(0);
+    // A session of three 1 MiB chunks, the first corrupt: the rest loads, then the corruption fails the command.
+    const packets = Array.from({ length: 3000 }, (_, n) => ({ ns: 1_700_000_000_000_000_000n + BigInt(n) * 1000n, data: Buffer.concat([ethernet(udpPacket(n)), Buffer.alloc(1000, n)]) }));
+    const pcap = join(dir, 'udp.pcap');
+    writeFileSync(pcap, pcapFile(packets, { littleEndian: true, nanos: true, linkType: 1 }));
+    const other = join(dir, 'other.npsession');
+    const corrupt = join(dir, 'corrupt.npsession');
+    expect(netprov(['import', join(oracleDir, 'zeek/dhcp.pcap'), '-o', other]).status).toBe(0);
+    expect(netprov(['import', pcap, '-o', corrupt]).status).toBe(0);
+    const bytes = readFileSync(corrupt);
+    bytes[100_000] ^= 0xff;
+    writeFileSync(corrupt, bytes);
+    const rows = async () => {
+      const { DuckDBInstance } = await import('@duckdb/node-api');
+      const instance = await DuckDBInstance.create(db, { access_mode: 'READ_ONLY' });
+      const connection = await instance.connect();
+      const counts: Record<string, unknown> = {};
+      for (const table of ['sessions', 'flows', 'dns', 'attributions', 'interfaces', 'packet_rows']) {
+        counts[table] = (await connection.runAndReadAll(`SELECT count(*)::INTEGER FROM ${table}`)).getRows()[0][0];
+      }
+      connection.closeSync();
+      instance.closeSync();
+      return counts;
+    };
+    const before = await rows();
+    // The whole command fails: the session it loaded whole goes too.
+    refused(netprov(['analyze', other, corrupt, '--db', db]), /corrupt\.npsession: corrupt at offset \d+ \(payload checksum mismatch\); rerun with --salvage/);
+    expect(await rows()).toEqual(before);
+    // A load that fails half-way, before its session's own row: a port no socket has, after 3,000 packets.
+    const halfway = join(dir, 'halfway.npsession');
+    const writer = new SessionWriter(new FileSink(halfway, halfway), newHeader({ startNs: 1_700_000_000_000_000_000n, sensor: { name: 'test', version: '0' } }));
+    writer.append({ kind: 'interface', t: 0, id: 0, name: 'eth0', linkType: 1, snapLen: 65535 });
+    packets.forEach(({ data }, i) => writer.append({ kind: 'packet', t: i * 1000, interfaceId: 0, direction: 0, origLen: data.length, data, processKey: null }));
+    writer.append({ kind: 'flowOpen', t: 3_000_000, flowId: 'x', processKey: null, direction: 2, origin: 1, remoteHost: null, protocol: 6, localAddr: '10.0.0.1', localPort: 2 ** 40, remoteAddr: '10.0.0.2', remotePort: 80 });
+    writer.close();
+    refused(netprov(['analyze', halfway, '--db', db]), /does not fit socket_events\.local_port/);
+    expect(await rows()).toEqual(before);
+    // A new database that fails is not there at all.
+    const fresh = join(dir, 'fresh-failed.duckdb');
+    refused(netprov(['analyze', corrupt, '--db', fresh]), /corrupt at offset/);
+    expect(readdirSync(dir).filter((f) => f.includes('fresh-failed'))).toEqual([]);
+    const salvaged = netprov(['analyze', corrupt, '--db', db, '--salvage']);
+    expect(salvaged.status, salvaged.stderr).toBe(0);
+    const after = await rows();
+    expect(after.sessions).toBe(2);
+    expect(after.packet_rows as number).toBeGreaterThan((before.packet_rows as number) + 1000);
   });
 
   it('opens a --db read-only to read it, and never creates one that is not there', () => {
