@@ -132,7 +132,9 @@ async function loadMessages(
   const finishStart = performance.now();
   await stop();
   await db.connection.run(`SET memory_limit = '${db.memory.query}MiB'`);
-  await staging.done();
+  // The packet rows go in while the last flow and DNS parts do, each on its own connection
+  // (with --db: 400,000 packets' 0.13 s and the parts' 0.05 s overlap).
+  await Promise.all([staging.done(), session.finishRows()]);
   const result = await session.finish(input, end!.report, end!.warnings, end!.flows);
   seconds.finish = (performance.now() - finishStart) / 1000;
   seconds.packetRows = session.stageSeconds;
@@ -251,12 +253,16 @@ class SessionLoad {
     }
   }
 
+  /** Closes the load's appenders and makes its packet rows part of packet_rows. */
+  async finishRows(): Promise<void> {
+    for (const appender of [...Object.values(this.out), this.packetStrings]) appender.close();
+    await this.packetRows.finish(this.db.connection, this.db.inMemory);
+  }
+
   async finish(input: LoadInput, report: ReadReport, warnings: string[], flows: number): Promise<Omit<LoadResult, 'seconds'>> {
     const path = inputName(input);
     const sessionId = this.header.sessionId;
     const c = this.db.connection;
-    for (const appender of [...Object.values(this.out), this.packetStrings]) appender.close();
-    await this.packetRows.finish(c, this.db.inMemory);
     await this.writeProcesses();
 
     const { RowAppender } = await import('../db/appender.js');
