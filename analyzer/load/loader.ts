@@ -134,7 +134,9 @@ async function loadMessages(
   await db.connection.run(`SET memory_limit = '${db.memory.query}MiB'`);
   // The packet rows go in while the last flow and DNS parts do, each on its own connection
   // (with --db: 400,000 packets' 0.13 s and the parts' 0.05 s overlap).
-  await Promise.all([staging.done(), session.finishRows()]);
+  // Both settle before a failure goes on: the undo that follows it must not race the INSERT.
+  const settled = await Promise.allSettled([staging.done(), session.finishRows()]);
+  for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
   const result = await session.finish(input, end!.report, end!.warnings, end!.flows);
   seconds.finish = (performance.now() - finishStart) / 1000;
   seconds.packetRows = session.stageSeconds;
