@@ -183,13 +183,17 @@ class SessionLoad {
    */
   abandon(): void {
     this.packetRows.abandon();
-    for (const appender of [...Object.values(this.out), this.packetStrings]) {
+    for (const appender of this.appenders()) {
       try {
         appender.close();
       } catch {
         // A row it could not take: the load has failed already, and says why.
       }
     }
+  }
+
+  private appenders(): RowAppender[] {
+    return [...Object.values(this.out), this.packetStrings];
   }
 
   get stageSeconds(): number {
@@ -257,7 +261,7 @@ class SessionLoad {
 
   /** Closes the load's appenders and makes its packet rows part of packet_rows. */
   async finishRows(): Promise<void> {
-    for (const appender of [...Object.values(this.out), this.packetStrings]) appender.close();
+    for (const appender of this.appenders()) appender.close();
     await this.packetRows.finish(this.db.connection, this.db.inMemory);
   }
 

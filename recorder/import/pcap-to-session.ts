@@ -13,15 +13,12 @@
  * left in the chunk.
  */
 import { directionAt, isDissected, LinkType } from './linktype.js';
-import { MAX_RECORD } from './pcap.js';
+import { MAX_RECORD, u32Reader } from './pcap.js';
 import type { PcapRecords, PcapRecordsReader, PcapRecordsTaken } from './source.js';
 import { PACKET_WIRE_OVERHEAD, writePacketHead } from '../session/packet-wire.js';
 import type { PacketsWritten, SessionWriter } from '../session/writer.js';
 
 const takesLinkType = (linkType: number): boolean => isDissected(linkType) && linkType !== LinkType.pktap && linkType !== LinkType.pktapApple;
-
-const u32le = (b: Buffer, at: number) => (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
-const u32be = (b: Buffer, at: number) => ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
 
 /** A reader for `offerRecords` that writes the records it takes through `writer`. */
 export function pcapToSession(writer: SessionWriter): PcapRecordsReader {
@@ -32,7 +29,7 @@ export function pcapToSession(writer: SessionWriter): PcapRecordsReader {
   /** Copies records from `taken.pos` into `chunk`: see PacketFill. */
   function fill(chunk: Buffer, at: number, full: number, limit: number): PacketsWritten {
     const { buf, end, linkType, interfaceId, startSec, startNsec } = records;
-    const u32 = records.littleEndian ? u32le : u32be;
+    const u32 = u32Reader(records.littleEndian);
     const fractionToNs = records.nanos ? 1 : 1000;
     let pos = taken.pos;
     let packets = 0;

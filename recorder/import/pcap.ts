@@ -13,14 +13,17 @@ import { PCAP_MAGIC_NS as MAGIC_NS, PCAP_MAGIC_US as MAGIC_US } from './formats.
 /** Larger than any real link MTU with headers; a bigger record length means corruption. */
 export const MAX_RECORD = 256 * 1024;
 
+// Byte arithmetic rather than Buffer.readUInt32*: their bounds checks were ~10% of reading a pcap.
+const u32le = (b: Buffer, at: number) => (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
+const u32be = (b: Buffer, at: number) => ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+/** Reads a pcap's 32-bit fields in its byte order. */
+export const u32Reader = (littleEndian: boolean) => (littleEndian ? u32le : u32be);
+
 export function openPcap(cursor: Cursor, file: string, interfaces: InterfaceNumbers): ImportSource {
   if (!cursor.ensure(24)) throw new InputError(`${file}: pcap global header is cut short (${cursor.available} bytes)`);
   const head = cursor.buf.subarray(cursor.pos, cursor.pos + 24);
   const littleEndian = [MAGIC_US, MAGIC_NS].includes(head.readUInt32LE(0));
-  // Byte arithmetic rather than Buffer.readUInt32*: their bounds checks were ~10% of reading a pcap.
-  const u32 = littleEndian
-    ? (b: Buffer, at: number) => (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0
-    : (b: Buffer, at: number) => ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+  const u32 = u32Reader(littleEndian);
   const nanos = u32(head, 0) === MAGIC_NS;
   const snapLen = u32(head, 16);
   const linkType = u32(head, 20) & 0xffff; // the upper bits carry FCS length

@@ -47,9 +47,15 @@ export type Returned = { payload: ArrayBuffer } | { error: string };
 const BUFFERS = 4;
 const THREAD_START_MS = 20_000;
 
-// No execArgv: the command's own (`--input-type=module -e ...`, as the tests run netprov) can be
-// refused by a thread, which then never starts.
-const spawn = () => new Worker(projectFile('dist/recorder/session/frame-thread-worker.js'), { execArgv: [] });
+function spawn(): Worker {
+  // No execArgv: the command's own (`--input-type=module -e ...`, as the tests run netprov) can be
+  // refused by a thread, which then never starts.
+  const thread = new Worker(projectFile('dist/recorder/session/frame-thread-worker.js'), { execArgv: [] });
+  thread.unref();
+  // A failure to start is reported by the wait that notices it (waitUntil), not a second time.
+  thread.on('error', () => {});
+  return thread;
+}
 let early: Worker | null = null;
 
 /**
@@ -58,9 +64,6 @@ let early: Worker | null = null;
  */
 export function startFrameThreadEarly(): void {
   early ??= spawn();
-  early.unref();
-  // A thread that failed to start is found out by the wait of the writer that takes it (waitUntil).
-  early.on('error', () => {});
 }
 
 export class FrameThread implements FrameSink {
@@ -93,9 +96,6 @@ export class FrameThread implements FrameSink {
     this.thread = early ?? spawn();
     early = null;
     this.thread.postMessage(data, [port2]);
-    this.thread.unref();
-    // Its failure to start is reported by the wait that notices it (waitUntil), not a second time.
-    this.thread.on('error', () => {});
     port1.unref();
   }
 
