@@ -170,8 +170,14 @@ function decodeFrom(
 
   // The native decoder fills the columns of the plain packets of a pcap; what their payloads say
   // is read here after each run, while the window still holds them.
-  /** Made at the first offer; null when the capture's link type is not the native decoder's. */
-  let pcapDecoder: PcapDecoder | null | undefined;
+  /** Made at the first offer. */
+  let pcapDecoder: PcapDecoder | undefined;
+  const linkTypesRead = new Map<number, boolean>();
+  const readsLinkType = (linkType: number) => {
+    let reads = linkTypesRead.get(linkType);
+    if (reads === undefined) linkTypesRead.set(linkType, (reads = addon!.readsLinkType(linkType)));
+    return reads;
+  };
   let nativeBound = false;
   const nativeOut = new Float64Array(3);
   const payloadAt = new Int32Array(BATCH_SIZE);
@@ -185,12 +191,14 @@ function decodeFrom(
   let refusals = 0;
   let unasked = 0;
   const pcapRecords = (records: PcapRecords): PcapRecordsTaken | null => {
-    if (pcapDecoder === undefined) pcapDecoder = addon!.readsLinkType(records.linkType) ? new addon!.PcapDecoder(records, nativeOut) : null;
-    if (pcapDecoder === null) return null;
     if (unasked > 0) {
       unasked--;
       return null;
     }
+    // A pcapng's interfaces can each have their own link type: the offer names its own.
+    if (!readsLinkType(records.linkType)) return null;
+    pcapDecoder ??= new addon!.PcapDecoder(nativeOut);
+    pcapDecoder.format(records);
     taken.pos = records.pos;
     taken.packets = 0;
     for (;;) {

@@ -1,21 +1,15 @@
 /**
- * The native decoder of plain pcap packets (src/np_pcap_decode.h), when `npm install` could build
+ * The native decoder of plain pcap and pcapng packets (src/np_pcap_decode.h), when `npm install` could build
  * it (analyzer/native/build.js); without it every packet is decoded in TypeScript, as every packet
  * the native decoder passes over is. Its columns are packet-batch.ts's, bound once per batch.
  */
+import type { PcapRecords } from '../../recorder/import/source.js';
 import { nativeAddon } from './addon.js';
 import type { RowColumns, TrackColumns } from '../load/packet-batch.js';
 
-export interface PcapFormat {
-  littleEndian: boolean;
-  nanos: boolean;
-  linkType: number;
-  startSec: number;
-  startNsec: number;
-  interfaceId: number;
-}
-
 export interface PcapDecoder {
+  /** The layout of the records the next decode() calls read: the offered records' own (source.ts PcapRecords). */
+  format(records: PcapRecords): void;
   /** The batch to fill next: `columnsInOrder`'s arrays. */
   columns(arrays: ArrayBufferView[]): void;
   /**
@@ -27,7 +21,7 @@ export interface PcapDecoder {
 }
 
 interface Addon {
-  PcapDecoder: new (format: PcapFormat, out: Float64Array) => PcapDecoder;
+  PcapDecoder: new (out: Float64Array) => PcapDecoder;
   /** Whether the decoder takes packets of a link type at all. */
   readsLinkType(linkType: number): boolean;
 }

@@ -10,7 +10,7 @@ import { Direction, type DirectionCode } from '../session/events.js';
 import { Cursor } from './cursor.js';
 import { directionFromLinkHeader, linkTypeName } from './linktype.js';
 import { PcapngProcesses, type CaptureProcess, type PcapngOption } from './pcapng-processes.js';
-import { importLoss, withinSessionClock, type ImportNotes, type ImportSource, type InterfaceNumbers, type Timed } from './source.js';
+import { importLoss, withinSessionClock, type ImportNotes, type ImportSource, type InterfaceNumbers, type PcapRecords, type PcapRecordsReader, type Timed } from './source.js';
 import { PCAPNG_SECTION } from './formats.js';
 
 const Block = {
@@ -38,7 +38,8 @@ const WIRESHARK_PEN = 32622;
 const WIRESHARK_PROCESS_ENTRY = 3;
 const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 /** No capture block is this large; a larger length means corruption. */
-const MAX_BLOCK = 16 << 20;
+export const MAX_BLOCK = 16 << 20;
+export const ENHANCED_PACKET = Block.enhancedPacket;
 
 interface Iface {
   id: number;
@@ -243,6 +244,9 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
 
   function* blocks(): Generator<Timed> {
     while (cursor.ensure(12)) {
+      // Every event yielded so far has been handled: packets taken here come after them.
+      if (bulk) offer(bulk);
+      if (!cursor.ensure(12)) break;
       const at = cursor.offset;
       const type = cursor.buf.readUInt32LE(cursor.pos);
       if (type === Block.section) {
@@ -310,8 +314,44 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
     }
   }
 
+  let bulk: { reader: PcapRecordsReader; records: PcapRecords } | null = null;
+
+  /**
+   * Lets the bulk reader take enhanced packet blocks from the window, when the next block is one
+   * whose interface has been announced and whose times need no more than µs or ns units (no
+   * if_tsoffset); the block it stops at is blocks()'s.
+   */
+  function offer({ reader, records }: { reader: PcapRecordsReader; records: PcapRecords }): void {
+    const b = cursor.buf;
+    const p = cursor.pos;
+    if (cursor.available < 32 || u32(b, p) !== Block.enhancedPacket) return;
+    const number = u32(b, p + 8);
+    const iface = interfaces[number];
+    if (!iface?.announced || iface.offsetSeconds !== 0 || (iface.unitsPerSecond !== 1_000_000n && iface.unitsPerSecond !== 1_000_000_000n)) return;
+    records.buf = b;
+    records.pos = p;
+    records.end = p + cursor.available;
+    records.blockInterface = number;
+    records.littleEndian = littleEndian;
+    records.nanos = iface.unitsPerSecond === 1_000_000_000n;
+    records.linkType = iface.linkType;
+    records.interfaceId = iface.id;
+    const taken = reader(records);
+    if (!taken) return;
+    cursor.skip(taken.pos - p);
+    lastSec = taken.lastSec;
+    lastNsec = taken.lastNsec;
+    iface.last = [lastSec, lastNsec];
+  }
+
+  const offerRecords = (reader: PcapRecordsReader, [startSec, startNsec]: [number, number]) => {
+    const records: PcapRecords = { buf: cursor.buf, pos: 0, end: 0, layout: 'pcapng', blockInterface: 0, littleEndian, nanos: false, linkType: 0, interfaceId: 0, startSec, startNsec };
+    bulk = { reader, records };
+  };
+
   return {
     file,
+    offerRecords,
     get description() {
       return `pcapng, ${[...linkTypes].join(' + ') || 'no interfaces yet'}`;
     },

@@ -27,16 +27,24 @@ export interface ImportNotes {
 }
 
 /**
- * A classic pcap file's records as they lie in its reader's window, offered to a consumer that
- * reads packets straight from the bytes (the analyzer's native decoder) instead of taking an
- * event per packet. The object is reused from one offer to the next.
+ * Packet records as they lie in a reader's window, offered to a consumer that reads packets
+ * straight from the bytes (the analyzer's native decoder, `import`'s copy into the session)
+ * instead of taking an event per packet. The object is reused from one offer to the next.
  */
 export interface PcapRecords {
   /** The records from `pos` to `end` of `buf`; the last may be cut off by the window's end. */
   buf: Buffer;
   pos: number;
   end: number;
+  /**
+   * 'pcap': a classic pcap's records. 'pcapng': enhanced packet blocks of the one interface the
+   * section numbers `blockInterface`, taken only without options (they can say a direction or a
+   * process) and with a time a session's clock holds; any other block ends what a consumer takes.
+   */
+  layout: 'pcap' | 'pcapng';
+  blockInterface: number;
   littleEndian: boolean;
+  /** Times in ns (pcapng: if_tsresol 9), else µs. */
   nanos: boolean;
   linkType: number;
   interfaceId: number;

@@ -1,8 +1,8 @@
 /**
  * The native decoder (analyzer/native) against the TypeScript decoder it speeds up: every message
  * the decoding thread would send — each batch's columns, content sightings, DNS rows, tunnels,
- * events, the read report — must be the same with it and without it, on every trace of the
- * oracle and on damaged copies of them.
+ * events, the read report — must be the same with it and without it, on every pcap and pcapng
+ * trace of the oracle and on damaged copies of them.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeSession, type DecodeMessage } from '../../analyzer/load/decode.js';
 import { nativeDecoder } from '../../analyzer/native/pcap-decoder.js';
 import { writeTrafficPcap } from '../bench/traffic.js';
-import { pcapFile } from '../helpers/capture-writer.js';
+import { pcapFile, pcapngFile, type CapturePacket } from '../helpers/capture-writer.js';
 import { tcpFrame, udpFrame } from '../helpers/frames.js';
 import { corpusTraces, oraclePcaps, repoRoot, scratch } from '../helpers/paths.js';
 
@@ -70,7 +70,15 @@ describe.runIf(nativeDecoder)('the native pcap decoder', () => {
     expect(taken.get(traffic)).toBe(0);
   });
 
-  it.each([...oraclePcaps(), ...corpusTraces()].filter((f) => /\.pcap(\.gz)?$/.test(f)).map((f) => [f.split('/').at(-1)!, f]))(
+  it('decodes the benchmark workload as a pcapng as the TypeScript decoder does, all of it natively but the blocks across windows', async () => {
+    const file = join(scratch(), 'traffic.pcapng');
+    writeFileSync(file, asPcapng(readFileSync(traffic), { littleEndian: true }));
+    const natively = await decode(file, true);
+    expect(taken.get(file)).toBeGreaterThan(40_000 - 10);
+    expect(natively).toEqual(await decode(file, false));
+  });
+
+  it.each([...oraclePcaps(), ...corpusTraces()].filter((f) => /\.pcap(ng)?(\.gz)?$/.test(f)).map((f) => [f.split('/').at(-1)!, f]))(
     'decodes %s as the TypeScript decoder does',
     async (_name, file) => {
       expect(await decode(file, true)).toEqual(await decode(file, false));
@@ -95,6 +103,44 @@ describe.runIf(nativeDecoder)('the native pcap decoder', () => {
     }
   });
 
+  it.each(Object.keys(LINKS))('decodes every kind of %s frame in a pcapng as the TypeScript decoder does, whatever its interface and options', async (link) => {
+    const { linkType, frame } = LINKS[link];
+    const frames = edgeFrames().map((ethernet, i) => frame(ethernet, i));
+    const dir = scratch();
+    for (const littleEndian of [true, false]) {
+      // µs and ns units are read natively; ms units, and an interface with if_tsoffset, are not.
+      for (const tsresol of [6, 9, 3]) {
+        const interfaces = [{ linkType, name: 'a', tsresol }, { linkType: 1, name: 'b', tsresol: 9 }, { linkType, name: 'c', tsoffset: 5n }];
+        const at = (i: number) => 1_700_000_000_123_456_000n + BigInt(i) * 1_000_001_000n;
+        // Each frame twice after a plain one; every third on another interface (another link type
+        // and units, or an offset); every fourth with options (a direction, a comment).
+        const packets = frames.flatMap((data, i) => [
+          { ns: at(4 * i), data: frame(plain(i), 1) },
+          { ns: at(4 * i + 1), data, origLen: data.length + 100, ...(i % 4 === 1 ? { direction: 2 as const } : {}) },
+          { ns: at(4 * i + 2), data, interface: i % 3, ...(i % 4 === 3 ? { comments: ['seen'] } : {}) },
+          { ns: at(4 * i + 3), data: plain(i), interface: 1 },
+        ]);
+        for (const bareBlocks of [true, false]) {
+          const file = join(dir, `edges-${linkType}-${littleEndian}-${tsresol}-${bareBlocks}.pcapng`);
+          writeFileSync(file, pcapngFile(interfaces, packets, { littleEndian, bareBlocks }));
+          const natively = await decode(file, true);
+          expect(taken.get(file)).toBeGreaterThan(tsresol === 3 ? frames.length / 2 : frames.length);
+          expect(natively, file).toEqual(await decode(file, false));
+        }
+      }
+    }
+  });
+
+  it('leaves a pcapng time past the end of the session clock (2554) to the TypeScript decoder', async () => {
+    const end = 18_446_744_073n * 1_000_000_000n;
+    const packets = Array.from({ length: 300 }, (_, i) => ({ ns: end - 5n * 86_400_000_000_000n + BigInt(i) * 4_000_000_000_000n, data: plain(i) }));
+    const file = join(scratch(), 'clock-end.pcapng');
+    writeFileSync(file, pcapngFile([{ linkType: 1, name: 'a' }], packets, { littleEndian: true, bareBlocks: true }));
+    const natively = await decode(file, true);
+    expect(taken.get(file)).toBeGreaterThan(100);
+    expect(natively).toEqual(await decode(file, false));
+  });
+
   it('normalises microseconds past a million into the next seconds, as the TypeScript decoder does', async () => {
     const frames = edgeFrames();
     const file = join(scratch(), 'edges-overflowing-usec.pcap');
@@ -104,21 +150,37 @@ describe.runIf(nativeDecoder)('the native pcap decoder', () => {
     expect(await decode(file, true)).toEqual(await decode(file, false));
   });
 
-  it('decodes damaged captures as the TypeScript decoder does: cut short, and with bytes changed', async () => {
-    const whole = readFileSync(traffic).subarray(0, 400_000);
+  it.each(['pcap', 'pcapng'])('decodes damaged captures as the TypeScript decoder does: a %s cut short, and with bytes changed', async (kind) => {
+    const pcap = readFileSync(traffic).subarray(0, 400_000);
+    const whole = kind === 'pcap' ? pcap : asPcapng(pcap, { littleEndian: false });
+    // Past the file header: a pcap's 24 bytes, a pcapng's section and interface blocks.
+    const head = kind === 'pcap' ? 24 : whole.readUInt32BE(4) + whole.readUInt32BE(whole.readUInt32BE(4) + 4);
     const dir = scratch();
     let seed = 20261128;
     const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
     for (let n = 0; n < 60; n++) {
-      const bytes = Buffer.from(whole.subarray(0, 24 + Math.floor(random() * (whole.length - 24))));
+      const bytes = Buffer.from(whole.subarray(0, head + Math.floor(random() * (whole.length - head))));
       // Changed bytes anywhere past the file header: record lengths, link, IP and transport headers.
-      for (let k = Math.floor(random() * 40); k > 0; k--) bytes[24 + Math.floor(random() * (bytes.length - 24))] = Math.floor(random() * 256);
-      const file = join(dir, `damaged-${n}.pcap`);
+      for (let k = Math.floor(random() * 40); k > 0; k--) bytes[head + Math.floor(random() * (bytes.length - head))] = Math.floor(random() * 256);
+      const file = join(dir, `damaged-${n}.${kind}`);
       writeFileSync(file, bytes);
       expect(await decode(file, true), file).toEqual(await decode(file, false));
     }
   });
 });
+
+/** A little-endian classic pcap (pcapFile's, µs) rewritten as a pcapng of one interface, each packet an enhanced packet block without options. */
+function asPcapng(pcap: Buffer, { littleEndian }: { littleEndian: boolean }): Buffer {
+  const packets: CapturePacket[] = [];
+  for (let at = 24; at + 16 <= pcap.length; ) {
+    const capLen = pcap.readUInt32LE(at + 8);
+    if (at + 16 + capLen > pcap.length) break;
+    const ns = BigInt(pcap.readUInt32LE(at)) * 1_000_000_000n + BigInt(pcap.readUInt32LE(at + 4)) * 1000n;
+    packets.push({ ns, data: pcap.subarray(at + 16, at + 16 + capLen), origLen: pcap.readUInt32LE(at + 12) });
+    at += 16 + capLen;
+  }
+  return pcapngFile([{ linkType: pcap.readUInt32LE(20), name: 'eth0' }], packets, { littleEndian, bareBlocks: true });
+}
 
 /** Each link type the native decoder reads, and an Ethernet frame as that link carries it (the bytes after the Ethernet header, whatever they are). */
 const LINKS: Record<string, { linkType: number; frame: (ethernet: Buffer, i: number) => Buffer }> = {

@@ -74,6 +74,8 @@ export function pcapngFile(
     littleEndian: boolean;
     processes?: PcapngProcess[];
     drops?: { interface: number; count: bigint; timeZero?: boolean };
+    /** Enhanced packet blocks without options end at their data, as dumpcap and editcap write them (else with an end-of-options). */
+    bareBlocks?: boolean;
     /** Wireshark custom blocks (PEN 32622, entry 3) describing processes, matched to packets by pidTid. */
     wiresharkProcesses?: { pid: number; name?: string; path?: string; cmdline?: string[]; ppid?: number; startNs?: bigint }[];
   },
@@ -121,7 +123,8 @@ export function pcapngFile(
     if (p.processIndex !== undefined) option(b, 0x8001, new Bytes(le).u32(p.processIndex).bytes());
     for (const comment of p.comments ?? []) option(b, 1, Buffer.from(comment));
     if (p.pidTid) option(b, 8, new Bytes(le).u32(p.pidTid[0]).u32(p.pidTid[1]).bytes());
-    b.u32(0);
+    const bare = opts.bareBlocks && !p.direction && p.processIndex === undefined && !p.comments?.length && !p.pidTid;
+    if (!bare) b.u32(0);
     out.push(block(le, 6, b));
   }
   if (opts.drops) {

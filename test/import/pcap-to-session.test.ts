@@ -1,6 +1,6 @@
 /**
- * A lone pcap's records copied into the session (pcap-to-session.ts) make the very bytes the
- * event-by-event path makes, and the copy hands back to that path everything it does not take:
+ * A lone pcap's records, or a pcapng's enhanced packet blocks, copied into the session
+ * (pcap-to-session.ts) make the very bytes the event-by-event path makes, and the copy hands back to that path everything it does not take:
  * chunk and window boundaries, packets too big for the chunk's room, impossible records, a file
  * cut short, damaged fractions, time running backwards or past 2^53 ns, link types it leaves alone.
  */
@@ -13,7 +13,7 @@ import { pcapToSession } from '../../recorder/import/pcap-to-session.js';
 import type { PcapRecordsReader } from '../../recorder/import/source.js';
 import { MemorySink } from '../../recorder/session/sink.js';
 import { SessionWriter } from '../../recorder/session/writer.js';
-import { pcapFile, type CapturePacket } from '../helpers/capture-writer.js';
+import { pcapFile, pcapngFile, type CapturePacket } from '../helpers/capture-writer.js';
 import { scratch } from '../helpers/paths.js';
 
 const START = 1_732_621_987_123_456_789n;
@@ -96,6 +96,61 @@ describe('pcap records copied into a session', () => {
     const sll = (i: number) => Buffer.concat([Buffer.from([0, i % 2 === 0 ? 4 : 0, 0, 1, 0, 6]), Buffer.alloc(10), Buffer.alloc(60, i)]);
     const all = Array.from({ length: 400 }, (_, i) => ({ ns: START + BigInt(i), data: sll(i) }));
     expect(bothWays(saved('sll.pcap', pcapFile(all, { littleEndian: true, nanos: true, linkType: LinkType.linuxSll }))).taken).toBeGreaterThan(300);
+  });
+
+  for (const littleEndian of [true, false]) {
+    for (const tsresol of [6, 9]) {
+      it(`makes the same session from a pcapng as the event path (${littleEndian ? 'little' : 'big'}-endian, ${tsresol === 9 ? 'ns' : 'µs'})`, () => {
+        const all: CapturePacket[] = packets(8000, (i) => (i % 1499 === 0 ? 100_000 : i % 997 === 0 ? 70_000 : 40 + ((i * 131) % 1475)));
+        // Some on a second interface, some with an interface that has if_tsoffset or ms units,
+        // some with options (a direction, a comment), left to the event path.
+        all.forEach((p, i) => {
+          if (i % 211 === 0) p.interface = 1;
+          if (i % 307 === 0) p.interface = 2;
+          if (i % 401 === 0) p.interface = 3;
+          if (i % 103 === 0) p.direction = 2;
+          if (i % 509 === 0) p.comments = ['PID: 4'];
+        });
+        const interfaces = [
+          { linkType: LinkType.ethernet, name: 'a', tsresol },
+          { linkType: LinkType.linuxSll, name: 'b', tsresol: 15 - tsresol },
+          { linkType: LinkType.ethernet, name: 'c', tsoffset: 3n },
+          { linkType: LinkType.ethernet, name: 'd', tsresol: 3 },
+        ];
+        const bytes = pcapngFile(interfaces, all, { littleEndian, bareBlocks: tsresol === 6 });
+        const result = bothWays(saved(`mixed-${littleEndian}-${tsresol}.pcapng`, bytes));
+        expect(result.taken).toBeGreaterThan(7000);
+      });
+    }
+  }
+
+  it('leaves a pcapng time the session clock cannot hold, a cut block and an impossible one to the event path', () => {
+    const all: CapturePacket[] = packets(3000, (i) => 60 + (i % 900));
+    all[1000].ns = START - 5_000_000_000n; // before the session start: a negative time
+    all[1001].ns = START + 200n * 86_400n * 1_000_000_000n; // 200 days on: past 2^53 ns
+    const bytes = pcapngFile([{ linkType: LinkType.ethernet, name: 'a' }], all, { littleEndian: true, bareBlocks: true });
+    // Packet 1,500 at year 4000: µs units hold it, a session's clock does not.
+    let at = bytes.readUInt32LE(4) + bytes.readUInt32LE(bytes.readUInt32LE(4) + 4);
+    for (let i = 0; i < 1500; i++) at += bytes.readUInt32LE(at + 4);
+    const units = 64_060_588_800n * 1_000_000n;
+    bytes.writeUInt32LE(Number(units >> 32n), at + 12);
+    bytes.writeUInt32LE(Number(units & 0xffffffffn), at + 16);
+    const far = bothWays(saved('far.pcapng', bytes));
+    expect(far.warnings.join('\n')).toMatch(/beyond any capture clock/);
+    expect(far.taken).toBeGreaterThan(2900);
+    const cut = bothWays(saved('cut.pcapng', bytes.subarray(0, bytes.length - 30)));
+    expect(cut.warnings.join('\n')).toMatch(/file ends inside the block/);
+    const impossible = Buffer.from(bytes);
+    impossible.writeUInt32LE(0x7fff_fff0, at + 4);
+    expect(bothWays(saved('impossible.pcapng', impossible)).warnings.join('\n')).toMatch(/impossible length/);
+  });
+
+  it('leaves a pcapng time past the end of the session clock (2554) to the event path, however close to the start', () => {
+    const end = 18_446_744_073n * 1_000_000_000n;
+    const all: CapturePacket[] = packets(600, () => 80).map((p, i) => ({ ...p, ns: end - 5n * 86_400_000_000_000n + BigInt(i) * 1_000_000_000_000n }));
+    const result = bothWays(saved('clock-end.pcapng', pcapngFile([{ linkType: LinkType.ethernet, name: 'a' }], all, { littleEndian: true, bareBlocks: true })));
+    expect(result.warnings.join('\n')).toMatch(/beyond any capture clock/);
+    expect(result.taken).toBeGreaterThan(400);
   });
 
   it('takes nothing of a link type it must not: PKTAP names processes, an undissected one is counted', () => {

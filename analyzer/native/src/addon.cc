@@ -1,7 +1,9 @@
 // The analyzer's native decoder (np_pcap_decode.h) for JavaScript:
 //
 //   readsLinkType(linkType) -> whether the decoder takes packets of that link type at all
-//   const decoder = new PcapDecoder({ littleEndian, nanos, linkType, startSec, startNsec, interfaceId }, out)
+//   const decoder = new PcapDecoder(out)
+//   decoder.format({ layout, littleEndian, nanos, linkType, startSec, startNsec, interfaceId, blockInterface })
+//                                          the records' layout, until the next call (pcap-decoder.ts)
 //   decoder.columns([packet_no, t, ...])   the batch to fill, in columnsInOrder's order (pcap-decoder.ts)
 //   decoder.decode(window, pos, end, row, room, packetNo) -> packets written
 //     out[0] = the offset after the last one, out[1] / out[2] = its own time (s, ns)
@@ -28,27 +30,35 @@ namespace {
 class PcapDecoder : public Napi::ObjectWrap<PcapDecoder> {
  public:
   static Napi::Function define(Napi::Env env) {
-    return DefineClass(env, "PcapDecoder", {InstanceMethod("columns", &PcapDecoder::columns), InstanceMethod("decode", &PcapDecoder::decode)});
+    return DefineClass(env, "PcapDecoder",
+                       {InstanceMethod("format", &PcapDecoder::format), InstanceMethod("columns", &PcapDecoder::columns), InstanceMethod("decode", &PcapDecoder::decode)});
   }
 
   explicit PcapDecoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PcapDecoder>(info) {
     Napi::Env env = info.Env();
-    if (!info[0].IsObject() || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
-        info[1].As<Napi::TypedArray>().ElementLength() < 3) {
-      Napi::TypeError::New(env, "PcapDecoder(format, out: Float64Array(3))").ThrowAsJavaScriptException();
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array || info[0].As<Napi::TypedArray>().ElementLength() < 3) {
+      Napi::TypeError::New(env, "PcapDecoder(out: Float64Array(3))").ThrowAsJavaScriptException();
       return;
     }
+    out_ = Napi::Persistent(info[0].As<Napi::Float64Array>());
+  }
+
+ private:
+  Napi::Value format(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsObject()) throw Napi::TypeError::New(env, "format(records)");
     Napi::Object format = info[0].As<Napi::Object>();
+    format_.pcapng = format.Get("layout").ToString().Utf8Value() == "pcapng";
     format_.little_endian = format.Get("littleEndian").ToBoolean();
     format_.nanos = format.Get("nanos").ToBoolean();
     format_.link_type = format.Get("linkType").ToNumber().Int32Value();
     format_.start_sec = format.Get("startSec").ToNumber().Int64Value();
     format_.start_nsec = format.Get("startNsec").ToNumber().Int64Value();
     format_.interface_id = format.Get("interfaceId").ToNumber().Int32Value();
-    out_ = Napi::Persistent(info[1].As<Napi::Float64Array>());
+    format_.block_interface = format.Get("blockInterface").ToNumber().Uint32Value();
+    return env.Undefined();
   }
 
- private:
   // Binds each column pointer of np_columns, in the order of pcap-decoder.ts's columnsInOrder.
   Napi::Value columns(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();

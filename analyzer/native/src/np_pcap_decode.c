@@ -5,8 +5,14 @@
 
 /* pcap.ts: a record longer than this is corruption. */
 #define MAX_RECORD (256 * 1024)
+/* pcapng.ts: a block longer than this is corruption. */
+#define MAX_BLOCK (16 * 1024 * 1024)
 /* Past this many ns from the session start the TypeScript path keeps an exact BIGINT time. */
 #define MAX_PLAIN_T (INT64_C(1) << 52)
+/* Seconds just past MAX_PLAIN_T, checked first so that the ns never overflow. */
+#define MAX_PLAIN_SEC (INT64_C(4503600))
+/* source.ts withinSessionClock(): the first second past what a session's clock holds (2554). */
+#define MAX_CLOCK_SEC UINT64_C(18446744073)
 
 static inline uint32_t be16(const uint8_t *b) { return ((uint32_t)b[0] << 8) | b[1]; }
 static inline uint32_t be32(const uint8_t *b) { return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3]; }
@@ -233,37 +239,85 @@ int np_pcap_reads_link_type(int link_type) {
   }
 }
 
+/* One record's packet bytes [data, data + cap_len), where the next record starts, and its own time. */
+struct record {
+  size_t data, next;
+  uint32_t cap_len, orig_len;
+  int64_t sec, nsec;
+};
+
+static inline uint32_t u32(const struct np_pcap_format *f, const uint8_t *b) { return f->little_endian ? le32(b) : be32(b); }
+
+/* pcap.ts readRecord(): the record at pos, whole in the window. */
+static bool pcap_record(const struct np_pcap_format *f, const uint8_t *b, size_t pos, size_t end, struct record *r) {
+  if (end - pos < 16) return false;
+  const uint8_t *h = b + pos;
+  uint32_t cap_len = u32(f, h + 8);
+  if (cap_len > MAX_RECORD || end - pos - 16 < cap_len) return false;
+  uint64_t ns_raw = f->nanos ? u32(f, h + 4) : (uint64_t)u32(f, h + 4) * 1000;
+  r->sec = (int64_t)u32(f, h) + (int64_t)(ns_raw / 1000000000);
+  r->nsec = (int64_t)(ns_raw % 1000000000);
+  r->data = pos + 16;
+  r->cap_len = cap_len;
+  r->orig_len = u32(f, h + 12);
+  r->next = r->data + cap_len;
+  return true;
+}
+
+/*
+ * pcapng.ts blocks() and enhancedPacket(): an enhanced packet block of the offered interface at
+ * pos, whole in the window, with no options (they can say a direction or a process), whose time
+ * a session's clock holds (source.ts withinSessionClock).
+ */
+static bool pcapng_record(const struct np_pcap_format *f, const uint8_t *b, size_t pos, size_t end, struct record *r) {
+  if (end - pos < 32) return false;
+  const uint8_t *h = b + pos;
+  uint32_t length = u32(f, h + 4);
+  if (u32(f, h) != NP_PCAPNG_ENHANCED_PACKET || length < 32 || length % 4 != 0 || length > MAX_BLOCK || end - pos < length) return false;
+  if (u32(f, h + 8) != f->block_interface) return false;
+  uint32_t body = length - 12;
+  uint32_t cap_len = u32(f, h + 20);
+  if (cap_len > body - 20) return false;
+  uint32_t options = 20 + ((cap_len + 3) & ~UINT32_C(3));
+  /* options() stops at option code 0 (opt_endofopt) and reads none from fewer than 4 bytes. */
+  if (body - options >= 4 && (h[8 + options] | h[9 + options]) != 0) return false;
+  uint64_t units = ((uint64_t)u32(f, h + 12) << 32) | u32(f, h + 16);
+  uint64_t per_second = f->nanos ? 1000000000 : 1000000;
+  if (units / per_second >= MAX_CLOCK_SEC) return false;
+  r->sec = (int64_t)(units / per_second);
+  r->nsec = (int64_t)((units % per_second) * (1000000000 / per_second));
+  r->data = pos + 28;
+  r->cap_len = cap_len;
+  r->orig_len = u32(f, h + 24);
+  r->next = pos + length;
+  return true;
+}
+
 void np_pcap_decode(const struct np_pcap_format *f, const struct np_columns *c, struct np_pcap_run *run) {
   const uint8_t *b = run->window;
   size_t pos = run->pos;
   uint32_t n = 0;
   uint32_t room = run->row >= c->capacity ? 0 : c->capacity - run->row;
   if (run->room < room) room = run->room;
-  while (n < room && run->end - pos >= 16) {
-    const uint8_t *h = b + pos;
-    uint32_t sec = f->little_endian ? le32(h) : be32(h);
-    uint32_t frac = f->little_endian ? le32(h + 4) : be32(h + 4);
-    uint32_t cap_len = f->little_endian ? le32(h + 8) : be32(h + 8);
-    uint32_t orig_len = f->little_endian ? le32(h + 12) : be32(h + 12);
-    if (cap_len > MAX_RECORD || run->end - pos - 16 < cap_len) break;
-    uint64_t ns_raw = f->nanos ? frac : (uint64_t)frac * 1000;
-    int64_t own_sec = (int64_t)sec + (int64_t)(ns_raw / 1000000000);
-    int64_t own_nsec = (int64_t)(ns_raw % 1000000000);
-    int64_t t = (own_sec - f->start_sec) * 1000000000 + (own_nsec - f->start_nsec);
+  struct record r;
+  while (n < room && (f->pcapng ? pcapng_record(f, b, pos, run->end, &r) : pcap_record(f, b, pos, run->end, &r))) {
+    int64_t seconds = r.sec - f->start_sec;
+    if (seconds > MAX_PLAIN_SEC || seconds < -MAX_PLAIN_SEC) break;
+    int64_t t = seconds * 1000000000 + (r.nsec - f->start_nsec);
     if (t >= MAX_PLAIN_T || t <= -MAX_PLAIN_T) break;
     struct plain p = {.mac_at = -1, .icmp_type = -1, .icmp_code = -1};
-    size_t start = pos + 16, end = start + cap_len;
-    if (!link_layer(f->link_type, b, start, end, &p)) break;
+    size_t end = r.data + r.cap_len;
+    if (!link_layer(f->link_type, b, r.data, end, &p)) break;
     uint32_t i = run->row + n;
     c->packet_no[i] = run->packet_no + (int32_t)n;
     c->t[i] = t;
     c->tf[i] = (double)t;
     c->interface_id[i] = f->interface_id;
-    c->orig_len[i] = orig_len;
-    write_row(c, i, b, start, end, &p);
-    run->last_sec = own_sec;
-    run->last_nsec = own_nsec;
-    pos = end;
+    c->orig_len[i] = r.orig_len;
+    write_row(c, i, b, r.data, end, &p);
+    run->last_sec = r.sec;
+    run->last_nsec = r.nsec;
+    pos = r.next;
     n++;
   }
   run->packets = n;

@@ -1,6 +1,7 @@
 /*
- * The analyzer's fast path through a classic pcap file: reads the records at the start of a
- * window of the file and, for every packet that is plain — Ethernet (at most two VLAN tags),
+ * The analyzer's fast path through a classic pcap file, or a pcapng file's enhanced packet blocks
+ * without options: reads the records at the start of a window of the file and, for every packet
+ * that is plain — Ethernet (at most two VLAN tags),
  * Linux cooked (SLL, SLL2), raw IP or BSD loopback; IPv4 or IPv6 without extension headers or fragmentation, TCP, UDP or ICMP, no tunnel —
  * writes the columns analyzer/load/decode.ts writes for it, and where its TCP or UDP payload lies
  * (which decode.ts reads for DNS messages and what the content says). It stops at the first record
@@ -61,13 +62,23 @@ enum {
   NP_LINK_LINUX_SLL2 = 276,
 };
 
-/* A pcap file's record layout and link type, and the session start its times are counted from. */
+/* pcapng's block type of an enhanced packet. */
+enum { NP_PCAPNG_ENHANCED_PACKET = 6 };
+
+/*
+ * The records' layout and link type, and the session start their times are counted from. A
+ * pcap's records; or, `pcapng`, the enhanced packet blocks of one interface (`block_interface`,
+ * its number in the section) without options, their times in µs or (`nanos`) ns: any other block
+ * ends the run.
+ */
 struct np_pcap_format {
+  int pcapng;
   int little_endian;
   int nanos;
   int link_type;
   int64_t start_sec, start_nsec;
   int32_t interface_id;
+  uint32_t block_interface;
 };
 
 struct np_pcap_run {

@@ -1,6 +1,6 @@
 /*
  * np_pcap_decode under AddressSanitizer and UBSan (test/analyzer/native-decoder.test.ts builds
- * and runs it): windows of pcap records — plain frames, frames with every header length and
+ * and runs it): windows of pcap records or pcapng enhanced packet blocks — plain frames, frames with every header length and
  * field changed at random, cut short anywhere — each in a heap block of exactly its size, so a
  * read one byte outside the window stops the run. Checks too that what the decoder reports stays
  * inside what it was given. Exits 0 after `rounds` windows; prints the first broken rule.
@@ -77,13 +77,30 @@ int main(int argc, char **argv) {
     size_t length = 0;
     // Few records: only the window's last packet ends where the heap block does.
     int records = 1 + next_random() % 3;
+    // Odd rounds: pcapng enhanced packet blocks, some with options, some of another interface.
+    int pcapng = round % 2;
     for (int r = 0; r < records; r++) {
       uint8_t *h = staged + length;
-      size_t frame = plain_frame(h + 16);
+      size_t header = pcapng ? 28 : 16;
+      size_t frame = plain_frame(h + header);
       // Often cut short, as a snap length does: the packet ends inside any of its headers.
       size_t captured = next_random() % 2 ? frame : next_random() % (frame + 1);
-      put32le(h, 1700000000 + (uint32_t)r), put32le(h + 4, next_random() % 1000000), put32le(h + 8, (uint32_t)captured), put32le(h + 12, (uint32_t)frame);
-      length += 16 + captured;
+      if (!pcapng) {
+        put32le(h, 1700000000 + (uint32_t)r), put32le(h + 4, next_random() % 1000000), put32le(h + 8, (uint32_t)captured), put32le(h + 12, (uint32_t)frame);
+        length += 16 + captured;
+        continue;
+      }
+      size_t padded = (captured + 3) & ~(size_t)3;
+      memset(h + 28 + captured, 0, padded - captured + 12);
+      // No options, an end-of-options, or a flags option (which the decoder leaves alone).
+      size_t options = (size_t[]){0, 4, 12}[next_random() % 3];
+      if (options == 12) h[28 + padded] = 2, h[30 + padded] = 4;
+      uint32_t total = (uint32_t)(32 + padded + options);
+      uint64_t units = (uint64_t)(1700000000 + r) * 1000000 + next_random() % 1000000;
+      put32le(h, NP_PCAPNG_ENHANCED_PACKET), put32le(h + 4, total), put32le(h + 8, next_random() % 8 == 0);
+      put32le(h + 12, (uint32_t)(units >> 32)), put32le(h + 16, (uint32_t)units), put32le(h + 20, (uint32_t)captured), put32le(h + 24, (uint32_t)frame);
+      put32le(h + total - 4, total);
+      length += total;
     }
     for (int k = next_random() % 8; k > 0; k--) staged[next_random() % length] = (uint8_t)next_random();
     if (next_random() % 4 == 0) length = next_random() % (length + 1);
@@ -91,7 +108,7 @@ int main(int argc, char **argv) {
     memcpy(window, staged, length);
     // The frames are Ethernet; read as another link type they are other bytes to survive.
     static const int link_types[] = {NP_LINK_ETHERNET, NP_LINK_ETHERNET, NP_LINK_ETHERNET, NP_LINK_NULL, NP_LINK_RAW, NP_LINK_LOOP, NP_LINK_LINUX_SLL, NP_LINK_IPV4, NP_LINK_IPV6, NP_LINK_LINUX_SLL2};
-    struct np_pcap_format format = {.little_endian = 1, .nanos = round % 3 == 0, .link_type = link_types[next_random() % 10], .start_sec = 1700000000};
+    struct np_pcap_format format = {.pcapng = pcapng, .little_endian = 1, .nanos = round % 3 == 0, .link_type = link_types[next_random() % 10], .start_sec = 1700000000};
     struct np_pcap_run run = {.window = window, .pos = 0, .end = length, .row = next_random() % (ROWS + 8), .room = next_random() % (ROWS + 8)};
     uint32_t row = run.row;
     np_pcap_decode(&format, &c, &run);
