@@ -8,6 +8,7 @@
  *   import                      pcap -> session file
  *   analyze pcap (in memory)    straight from the capture, the default
  *   analyze pcap --db FILE      straight from the capture to a finished database
+ *   import / analyze pcapng     the same packets as a pcapng (editcap's), below 10M packets
  *   tshark -q -z conv,tcp       the field's tool on the same pcap
  *   limit: read, dissect, copy  a plain read of the file; a minimal C dissect-and-hash loop; the
  *                               file read and written to a new one, as import reads and writes
@@ -40,6 +41,7 @@ interface Timing {
 }
 
 const hasTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
+const hasEditcap = spawnSync('editcap', ['--version'], { stdio: 'ignore' }).status === 0;
 if (spawnSync('/usr/bin/time', ['-f', '%e', 'true'], { stdio: 'ignore' }).status !== 0) {
   throw new Error('npm run bench needs GNU time (/usr/bin/time; Debian package "time")');
 }
@@ -106,7 +108,18 @@ try {
         ['analyze pcap --db FILE', [process.execPath, cli, 'analyze', pcap, '--db', db], quiet(removeDb)],
       ];
       const once = packets >= 10_000_000; // the big sizes once: minutes each
+      // The same packets as a pcapng (Wireshark's format; editcap writes enhanced packet blocks
+      // without options, as dumpcap does): the smaller sizes only, beside the pcap's rows.
+      const pcapng = join(dir, `mixed-${packets}.pcapng`);
+      if (!once && hasEditcap) {
+        execFileSync('editcap', ['-F', 'pcapng', pcap, pcapng]);
+        steps.push(
+          ['import (pcapng -> session)', [process.execPath, cli, 'import', pcapng, '-o', session, '--force'], quiet(() => rmSync(session, { force: true }))],
+          ['analyze pcapng (in memory)', [process.execPath, cli, 'analyze', pcapng], quiet(() => {})],
+        );
+      }
       for (const [step, command, cleanup] of steps) addRow(packets, bytes, step, once ? timed(command, cleanup) : median(command, cleanup), tshark);
+      rmSync(pcapng, { force: true });
       if (tshark !== null) addRow(packets, bytes, 'tshark -q -z conv,tcp', { seconds: tshark, peakMiB: 0 }, null);
       addRow(packets, bytes, 'limit: read(2) the file', { seconds: limit('read', pcap), peakMiB: 0 }, tshark);
       addRow(packets, bytes, 'limit: C dissect + flow hash', { seconds: limit('dissect', pcap), peakMiB: 0 }, tshark);
