@@ -182,23 +182,26 @@ export class CaptureStream {
   /**
    * Hands every event, in merged order, to `deliver` (as a SessionWriter would store it: an event
    * the format cannot hold becomes a loss and a warning). Returns the number of events.
-   * `pcapRecords`, for a lone pcap input, takes the packets it can straight from the file's bytes
-   * instead: those skip `deliver` (they are counted).
+   * `pcapRecords` takes the packets it can straight from a pcap's or pcapng's bytes instead, as
+   * long as they come before the other inputs' next events: those skip `deliver` (they are
+   * counted). Rotated captures (`tcpdump -C`, `-G`) are each taken whole that way.
    */
   forEach(deliver: (event: SessionEvent) => void, pcapRecords?: PcapRecordsReader): number {
-    const [only, ...others] = this.opened;
-    if (pcapRecords && others.length === 0) {
-      only.source.offerRecords?.((records) => {
-        const taken = pcapRecords(records);
-        if (taken) {
-          this.packetsTaken += taken.packets;
-          this.report.bytesRead = only.source.bytesRead?.() ?? 0;
-        }
-        return taken;
-      }, this.start);
-    }
     let events = 0;
     const progress = () => (this.report.bytesRead = this.opened.reduce((sum, o) => sum + (o.source.bytesRead?.() ?? 0), 0));
+    if (pcapRecords) {
+      this.opened.forEach(({ source }, index) =>
+        source.offerRecords?.((records) => {
+          records.untilT = this.untilFor(index);
+          const taken = pcapRecords(records);
+          if (taken) {
+            this.packetsTaken += taken.packets;
+            progress();
+          }
+          return taken;
+        }, this.start),
+      );
+    }
     mergeEvents(this.heads, this.start, (event, source, sec) => {
       this.undissected.observe(event);
       let stored: SessionEvent | undefined;
@@ -221,6 +224,22 @@ export class CaptureStream {
     this.report.events = events;
     this.report.bytesRead = this.report.bytes;
     return events;
+  }
+
+  /**
+   * The session time (ns) before which the input at `index` may hand records over past the merge
+   * (mergeEvents): the other inputs' next events' earliest, which an input named earlier goes
+   * before on a tie.
+   */
+  private untilFor(index: number): number {
+    const [startSec, startNsec] = this.start;
+    let until = Infinity;
+    this.heads.forEach(({ next }, other) => {
+      if (other === index || !next) return;
+      const t = (next.sec - startSec) * 1e9 + (next.nsec - startNsec) + (other > index ? 1 : 0);
+      if (t < until) until = t;
+    });
+    return until;
   }
 
   /**

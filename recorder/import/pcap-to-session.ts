@@ -1,5 +1,5 @@
 /**
- * `import` of a lone classic pcap or pcapng: its records copied from the reader's window straight
+ * `import` of classic pcaps and pcapngs: their records copied from the reader's window straight
  * into the session writer's chunk as packet events, with no event object, merge step or check per packet.
  * The bytes are the ones `SessionWriter.append` writes for the same packets
  * (test/import/pcap-to-session.test.ts holds the two paths to the same file). Measured at
@@ -10,8 +10,8 @@
  * one record at a time as before: a record cut off by the window or the file, an impossible
  * length, another pcapng block than an enhanced packet of the offered interface without options, a
  * PKTAP packet (it names a process), a link type netprov does not dissect (counted by the
- * import's warning), a time past 2^53 ns from the session start, a packet too big for the room
- * left in the chunk.
+ * import's warning), a time past 2^53 ns from the session start or not before another input's next
+ * event, a packet too big for the room left in the chunk.
  */
 import { directionAt, isDissected, LinkType } from './linktype.js';
 import { MAX_RECORD, u32Reader } from './pcap.js';
@@ -84,7 +84,7 @@ export function pcapToSession(writer: SessionWriter): PcapRecordsReader {
 
   /** Copies records from `taken.pos` into `chunk`: see PacketFill. */
   function fill(chunk: Buffer, at: number, full: number, limit: number): PacketsWritten {
-    const { buf, end, linkType, interfaceId, startSec, startNsec } = records;
+    const { buf, end, linkType, interfaceId, startSec, startNsec, untilT } = records;
     const recordAt = records.layout === 'pcapng' ? pcapngRecord : pcapRecord;
     let pos = taken.pos;
     let packets = 0;
@@ -93,7 +93,7 @@ export function pcapToSession(writer: SessionWriter): PcapRecordsReader {
       const { data, capLen } = record;
       if (at + PACKET_WIRE_OVERHEAD + capLen > limit) break;
       const t = (record.sec - startSec) * 1e9 + (record.nsec - startNsec);
-      if (!Number.isSafeInteger(t)) break;
+      if (!Number.isSafeInteger(t) || t >= untilT) break;
       at = writePacketHead(chunk, at, t, interfaceId, directionAt(linkType, buf, data, capLen), record.origLen, capLen);
       buf.copy(chunk, at, data, data + capLen);
       at += capLen;

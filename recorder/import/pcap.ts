@@ -132,7 +132,7 @@ export function openPcap(cursor: Cursor, file: string, interfaces: InterfaceNumb
   };
 
   const offerRecords = (reader: PcapRecordsReader, [startSec, startNsec]: [number, number]) => {
-    bulk = { reader, records: { buf: cursor.buf, pos: 0, end: 0, layout: 'pcap', blockInterface: 0, littleEndian, nanos, linkType, interfaceId, startSec, startNsec } };
+    bulk = { reader, records: { buf: cursor.buf, pos: 0, end: 0, layout: 'pcap', blockInterface: 0, littleEndian, nanos, linkType, interfaceId, startSec, startNsec, untilT: Infinity } };
   };
   return { file, description, events, notes, offerRecords, close: () => cursor.close() };
 }

@@ -345,7 +345,7 @@ export function openPcapng(cursor: Cursor, file: string, interfaceNumbers: Inter
   }
 
   const offerRecords = (reader: PcapRecordsReader, [startSec, startNsec]: [number, number]) => {
-    const records: PcapRecords = { buf: cursor.buf, pos: 0, end: 0, layout: 'pcapng', blockInterface: 0, littleEndian, nanos: false, linkType: 0, interfaceId: 0, startSec, startNsec };
+    const records: PcapRecords = { buf: cursor.buf, pos: 0, end: 0, layout: 'pcapng', blockInterface: 0, littleEndian, nanos: false, linkType: 0, interfaceId: 0, startSec, startNsec, untilT: Infinity };
     bulk = { reader, records };
   };
 

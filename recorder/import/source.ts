@@ -51,6 +51,11 @@ export interface PcapRecords {
   /** The session start the packets' times count from: seconds and nanoseconds since 1970. */
   startSec: number;
   startNsec: number;
+  /**
+   * The session time (ns from its start) the records taken must come before: where the merge
+   * would take another input's next event first (Infinity for a lone input).
+   */
+  untilT: number;
 }
 
 /** The records a consumer took, up to `pos`, and the own time of the last one. */
@@ -73,8 +78,8 @@ export interface ImportSource {
   /** Bytes of the file read so far (compressed bytes, for gzip): for progress bars. */
   bytesRead?(): number;
   /**
-   * A pcap reader offers its records to `reader` before reading each one itself. Only for an input
-   * that is the whole session: the packets taken skip the merge with other inputs.
+   * A pcap or pcapng reader offers its records to `reader` before reading each one itself: the
+   * packets taken skip the merge with other inputs (each offer says until when they may).
    */
   offerRecords?(reader: PcapRecordsReader, start: [number, number]): void;
   close(): void;

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeSession, type DecodeMessage } from '../../analyzer/load/decode.js';
 import { nativeDecoder } from '../../analyzer/native/pcap-decoder.js';
 import { writeTrafficPcap } from '../bench/traffic.js';
-import { pcapFile, pcapngFile, type CapturePacket } from '../helpers/capture-writer.js';
+import { pcapFile, pcapngFile, pcapPackets } from '../helpers/capture-writer.js';
 import { tcpFrame, udpFrame } from '../helpers/frames.js';
 import { corpusTraces, oraclePcaps, repoRoot, scratch } from '../helpers/paths.js';
 
@@ -19,9 +19,11 @@ import { corpusTraces, oraclePcaps, repoRoot, scratch } from '../helpers/paths.j
  * Every message of a decode, with what only progress bars read (times, bytes read so far) left
  * out, and the count of packets the native decoder took set aside.
  */
-async function decode(file: string, native: boolean): Promise<unknown[]> {
+async function decode(input: string | string[], native: boolean): Promise<unknown[]> {
+  const files = typeof input === 'string' ? [input] : input;
+  const file = files.join(' + ');
   const messages: unknown[] = [];
-  await decodeSession({ kind: 'captures', files: [file] }, { salvage: false, verifyChecksums: false, native }, () => undefined, (m: DecodeMessage) => {
+  await decodeSession({ kind: 'captures', files }, { salvage: false, verifyChecksums: false, native }, () => undefined, (m: DecodeMessage) => {
     if (m.type === 'header') messages.push({ type: m.type, header: m.header });
     else if (m.type === 'batch') {
       const { count, rows, track, bytesRead: _read, bytesTotal: _total, ...rest } = m.batch;
@@ -76,6 +78,31 @@ describe.runIf(nativeDecoder)('the native pcap decoder', () => {
     const natively = await decode(file, true);
     expect(taken.get(file)).toBeGreaterThan(40_000 - 10);
     expect(natively).toEqual(await decode(file, false));
+  });
+
+  it('decodes several captures merged in time as the TypeScript decoder does: rotated files natively, whole; interleaved ones up to each other', async () => {
+    const { linkType, packets } = pcapPackets(readFileSync(traffic));
+    const dir = scratch();
+    const write = (name: string, part: typeof packets, pcapng = false) => {
+      const file = join(dir, name);
+      writeFileSync(file, pcapng ? pcapngFile([{ linkType, name }], part, { littleEndian: true, bareBlocks: true }) : pcapFile(part, { littleEndian: true, nanos: false, linkType }));
+      return file;
+    };
+    // As tcpdump -C rotates: one after another in time (a pcapng among them).
+    const third = Math.floor(packets.length / 3);
+    const rotated = [write('r0.pcap', packets.slice(0, third)), write('r1.pcapng', packets.slice(third, 2 * third), true), write('r2.pcap', packets.slice(2 * third))];
+    const natively = await decode(rotated, true);
+    expect(taken.get(rotated.join(' + '))).toBeGreaterThan(packets.length - 10);
+    expect(natively).toEqual(await decode(rotated, false));
+    // Two sensors at once: every packet in one or the other, times interleaved, some equal
+    // across the files (the one named first goes first), runs of a few packets in each.
+    const runs = packets.map((p, i) => ({ ...p, ns: p.ns - (p.ns % 50_000n) })).map((p, i) => ({ p, side: Math.floor(i / 7) % 2 }));
+    const interleaved = [write('a.pcap', runs.filter((r) => r.side === 0).map((r) => r.p)), write('b.pcapng', runs.filter((r) => r.side === 1).map((r) => r.p), true)];
+    for (const files of [interleaved, [...interleaved].reverse()]) {
+      const merged = await decode(files, true);
+      expect(taken.get(files.join(' + '))).toBeGreaterThan(packets.length / 4);
+      expect(merged).toEqual(await decode(files, false));
+    }
   });
 
   it.each([...oraclePcaps(), ...corpusTraces()].filter((f) => /\.pcap(ng)?(\.gz)?$/.test(f)).map((f) => [f.split('/').at(-1)!, f]))(
@@ -169,17 +196,10 @@ describe.runIf(nativeDecoder)('the native pcap decoder', () => {
   });
 });
 
-/** A little-endian classic pcap (pcapFile's, µs) rewritten as a pcapng of one interface, each packet an enhanced packet block without options. */
+/** A little-endian µs pcap rewritten as a pcapng of one interface, each packet an enhanced packet block without options. */
 function asPcapng(pcap: Buffer, { littleEndian }: { littleEndian: boolean }): Buffer {
-  const packets: CapturePacket[] = [];
-  for (let at = 24; at + 16 <= pcap.length; ) {
-    const capLen = pcap.readUInt32LE(at + 8);
-    if (at + 16 + capLen > pcap.length) break;
-    const ns = BigInt(pcap.readUInt32LE(at)) * 1_000_000_000n + BigInt(pcap.readUInt32LE(at + 4)) * 1000n;
-    packets.push({ ns, data: pcap.subarray(at + 16, at + 16 + capLen), origLen: pcap.readUInt32LE(at + 12) });
-    at += 16 + capLen;
-  }
-  return pcapngFile([{ linkType: pcap.readUInt32LE(20), name: 'eth0' }], packets, { littleEndian, bareBlocks: true });
+  const { linkType, packets } = pcapPackets(pcap);
+  return pcapngFile([{ linkType, name: 'eth0' }], packets, { littleEndian, bareBlocks: true });
 }
 
 /** Each link type the native decoder reads, and an Ethernet frame as that link carries it (the bytes after the Ethernet header, whatever they are). */

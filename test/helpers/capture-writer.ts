@@ -34,6 +34,19 @@ class Bytes {
   bytes() { return Buffer.concat(this.parts); }
 }
 
+/** The whole records of a little-endian µs pcap (as pcapFile and the benchmark's traffic.ts write them), and its link type. */
+export function pcapPackets(pcap: Buffer): { linkType: number; packets: CapturePacket[] } {
+  const packets: CapturePacket[] = [];
+  for (let at = 24; at + 16 <= pcap.length; ) {
+    const capLen = pcap.readUInt32LE(at + 8);
+    if (at + 16 + capLen > pcap.length) break;
+    const ns = BigInt(pcap.readUInt32LE(at)) * 1_000_000_000n + BigInt(pcap.readUInt32LE(at + 4)) * 1000n;
+    packets.push({ ns, data: pcap.subarray(at + 16, at + 16 + capLen), origLen: pcap.readUInt32LE(at + 12) });
+    at += 16 + capLen;
+  }
+  return { linkType: pcap.readUInt32LE(20), packets };
+}
+
 export function pcapFile(packets: CapturePacket[], opts: { littleEndian: boolean; nanos: boolean; linkType: number }): Buffer {
   const w = new Bytes(opts.littleEndian);
   w.u32(opts.nanos ? 0xa1b23c4d : 0xa1b2c3d4).u16(2).u16(4).u32(0).u32(0).u32(65535).u32(opts.linkType);

@@ -25,9 +25,10 @@ function packets(count: number, size: (i: number) => number): CapturePacket[] {
 }
 
 /** The session of `file` written both ways, and how many packets the copy took. */
-function bothWays(file: string) {
+function bothWays(input: string | string[]) {
+  const files = typeof input === 'string' ? [input] : input;
   const write = (copy: boolean) => {
-    const captures = new CaptureStream([file], { host: 'test', version: '0' });
+    const captures = new CaptureStream(files, { host: 'test', version: '0' });
     const sink = new MemorySink();
     const writer = new SessionWriter(sink, captures.header, { chunkBytes: CHUNK });
     let taken = 0;
@@ -151,6 +152,20 @@ describe('pcap records copied into a session', () => {
     const result = bothWays(saved('clock-end.pcapng', pcapngFile([{ linkType: LinkType.ethernet, name: 'a' }], all, { littleEndian: true, bareBlocks: true })));
     expect(result.warnings.join('\n')).toMatch(/beyond any capture clock/);
     expect(result.taken).toBeGreaterThan(400);
+  });
+
+  it('makes the same session from several captures merged in time: rotated, interleaved, with equal times across them', () => {
+    const all = packets(6000, (i) => 60 + ((i * 37) % 1400));
+    const pcap = (part: CapturePacket[]) => pcapFile(part, { littleEndian: true, nanos: true, linkType: LinkType.ethernet });
+    const pcapng = (part: CapturePacket[]) => pcapngFile([{ linkType: LinkType.ethernet, name: 'a', tsresol: 9 }], part, { littleEndian: false, bareBlocks: true });
+    const rotated = bothWays([saved('r0.pcap', pcap(all.slice(0, 2000))), saved('r1.pcapng', pcapng(all.slice(2000, 4000))), saved('r2.pcap', pcap(all.slice(4000)))]);
+    expect(rotated.taken).toBeGreaterThan(5900);
+    // Runs of five in each file, every time rounded to 4 µs: equal times within and across files.
+    const rounded = all.map((p) => ({ ...p, ns: p.ns - (p.ns % 4000n) }));
+    const a = saved('a.pcapng', pcapng(rounded.filter((_, i) => Math.floor(i / 5) % 2 === 0)));
+    const b = saved('b.pcap', pcap(rounded.filter((_, i) => Math.floor(i / 5) % 2 === 1)));
+    expect(bothWays([a, b]).taken).toBeGreaterThan(1000);
+    expect(bothWays([b, a]).taken).toBeGreaterThan(1000);
   });
 
   it('takes nothing of a link type it must not: PKTAP names processes, an undissected one is counted', () => {

@@ -2,7 +2,7 @@
 //
 //   readsLinkType(linkType) -> whether the decoder takes packets of that link type at all
 //   const decoder = new PcapDecoder(out)
-//   decoder.format({ layout, littleEndian, nanos, linkType, startSec, startNsec, interfaceId, blockInterface })
+//   decoder.format({ layout, littleEndian, nanos, linkType, startSec, startNsec, interfaceId, blockInterface, untilT })
 //                                          the records' layout, until the next call (pcap-decoder.ts)
 //   decoder.columns([packet_no, t, ...])   the batch to fill, in columnsInOrder's order (pcap-decoder.ts)
 //   decoder.decode(window, pos, end, row, room, packetNo) -> packets written
@@ -13,6 +13,7 @@
 // full; decode() refuses to write into a batch whose buffers have gone.
 #include <napi.h>
 
+#include <cstdint>
 #include <cstring>
 
 #include "column_arrays.h"
@@ -56,6 +57,9 @@ class PcapDecoder : public Napi::ObjectWrap<PcapDecoder> {
     format_.start_nsec = format.Get("startNsec").ToNumber().Int64Value();
     format_.interface_id = format.Get("interfaceId").ToNumber().Int32Value();
     format_.block_interface = format.Get("blockInterface").ToNumber().Uint32Value();
+    // Infinity for a lone input: N-API makes a non-finite number 0 as an integer.
+    double until = format.Get("untilT").ToNumber().DoubleValue();
+    format_.until_t = until >= 9.2e18 ? INT64_MAX : until <= -9.2e18 ? INT64_MIN : static_cast<int64_t>(until);
     return env.Undefined();
   }
 

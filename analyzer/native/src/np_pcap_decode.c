@@ -304,7 +304,7 @@ void np_pcap_decode(const struct np_pcap_format *f, const struct np_columns *c, 
     int64_t seconds = r.sec - f->start_sec;
     if (seconds > MAX_PLAIN_SEC || seconds < -MAX_PLAIN_SEC) break;
     int64_t t = seconds * 1000000000 + (r.nsec - f->start_nsec);
-    if (t >= MAX_PLAIN_T || t <= -MAX_PLAIN_T) break;
+    if (t >= MAX_PLAIN_T || t <= -MAX_PLAIN_T || t >= f->until_t) break;
     struct plain p = {.mac_at = -1, .icmp_type = -1, .icmp_code = -1};
     size_t end = r.data + r.cap_len;
     if (!link_layer(f->link_type, b, r.data, end, &p)) break;

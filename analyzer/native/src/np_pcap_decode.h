@@ -6,7 +6,7 @@
  * writes the columns analyzer/load/decode.ts writes for it, and where its TCP or UDP payload lies
  * (which decode.ts reads for DNS messages and what the content says). It stops at the first record
  * that is not plain, not whole in the window, or whose time is past 2^52 ns from the session
- * start: that record is the TypeScript decoder's, as is everything this file does not know.
+ * start or not before `until_t`: that record is the TypeScript decoder's, as is everything this file does not know.
  *
  * Written because the TypeScript path measured ~1.5 µs of a core per packet (reading the record,
  * a packet event, dissecting, filling the columns): the decoding thread took ~3 s of CPU for the
@@ -79,6 +79,8 @@ struct np_pcap_format {
   int64_t start_sec, start_nsec;
   int32_t interface_id;
   uint32_t block_interface;
+  /* The session time the packets taken come before (another input's next event, in a merge). */
+  int64_t until_t;
 };
 
 struct np_pcap_run {

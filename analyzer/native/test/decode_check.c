@@ -5,6 +5,7 @@
  * read one byte outside the window stops the run. Checks too that what the decoder reports stays
  * inside what it was given. Exits 0 after `rounds` windows; prints the first broken rule.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,7 +109,9 @@ int main(int argc, char **argv) {
     memcpy(window, staged, length);
     // The frames are Ethernet; read as another link type they are other bytes to survive.
     static const int link_types[] = {NP_LINK_ETHERNET, NP_LINK_ETHERNET, NP_LINK_ETHERNET, NP_LINK_NULL, NP_LINK_RAW, NP_LINK_LOOP, NP_LINK_LINUX_SLL, NP_LINK_IPV4, NP_LINK_IPV6, NP_LINK_LINUX_SLL2};
-    struct np_pcap_format format = {.pcapng = pcapng, .little_endian = 1, .nanos = round % 3 == 0, .link_type = link_types[next_random() % 10], .start_sec = 1700000000};
+    // Mostly a lone input's (no bound); else another input's next event a few seconds in.
+    int64_t until_t = next_random() % 4 ? INT64_MAX : (int64_t)(next_random() % 4) * 1000000000;
+    struct np_pcap_format format = {.pcapng = pcapng, .little_endian = 1, .nanos = round % 3 == 0, .until_t = until_t, .link_type = link_types[next_random() % 10], .start_sec = 1700000000};
     struct np_pcap_run run = {.window = window, .pos = 0, .end = length, .row = next_random() % (ROWS + 8), .room = next_random() % (ROWS + 8)};
     uint32_t row = run.row;
     np_pcap_decode(&format, &c, &run);
