@@ -76,7 +76,7 @@ async function openSource(input: LoadInput, salvage: boolean): Promise<EventSour
     },
     scan(visitor) {
       try {
-        captures.scan(visitor, (e) => writer.append(e));
+        captures.scan(visitor, writer);
       } catch (err) {
         writer.abandon();
         throw err;

@@ -15,6 +15,7 @@ import { checkEvent, EventShapeError, fromWire, toWire } from '../session/codec.
 import type { SessionEvent, SessionHeader } from '../session/events.js';
 import type { ReadReport } from '../session/reader.js';
 import type { EventVisitor } from '../session/scan.js';
+import type { SessionWriter } from '../session/writer.js';
 import { newHeader } from '../session/new-header.js';
 import { projectVersion } from '../project.js';
 import { Cursor } from './cursor.js';
@@ -24,6 +25,7 @@ import { UndissectedLinkTypes } from './linktype.js';
 import { mergeEvents, peekAll, startNsOf, type MergeHead } from './merge.js';
 import { openPcap } from './pcap.js';
 import { openPcapng } from './pcapng.js';
+import { savedAndVisited } from './pcap-to-session.js';
 import { importLoss, InterfaceNumbers, type ImportSource, type PcapRecordsReader, type Timed } from './source.js';
 
 export interface CaptureOptions {
@@ -244,15 +246,14 @@ export class CaptureStream {
 
   /**
    * The analyzer's view: packets through `visitor.packet`, the rest through `visitor.event`;
-   * `tap` sees every event first (`analyze --save` writes the session with it).
+   * `save` writes every event first (`analyze --save`), the very session `import` writes.
    */
-  scan(visitor: EventVisitor, tap?: (event: SessionEvent) => void): void {
-    // Packets taken from the bytes skip the tap: not with --save.
+  scan(visitor: EventVisitor, save?: SessionWriter): void {
     this.forEach((e) => {
-      tap?.(e);
+      save?.append(e);
       if (e.kind === 'packet') visitor.packet(e.t, e.interfaceId, e.direction, e.origLen, e.data, 0, e.data.length, e.processKey, e.tExact);
       else visitor.event(e);
-    }, tap ? undefined : visitor.pcapRecords);
+    }, save ? savedAndVisited(save, visitor) : visitor.pcapRecords);
   }
 
   close(): void {

@@ -14,10 +14,10 @@
  * event, a packet too big for the room left in the chunk.
  */
 import { directionAt, isDissected, LinkType } from './linktype.js';
-import { MAX_RECORD, u32Reader } from './pcap.js';
-import { ENHANCED_PACKET, MAX_BLOCK } from './pcapng.js';
-import { withinSessionClock, type PcapRecords, type PcapRecordsReader, type PcapRecordsTaken } from './source.js';
+import { PlainRecords } from './plain-records.js';
+import type { PcapRecords, PcapRecordsReader, PcapRecordsTaken } from './source.js';
 import { PACKET_WIRE_OVERHEAD, writePacketHead } from '../session/packet-wire.js';
+import type { EventVisitor } from '../session/scan.js';
 import type { PacketsWritten, SessionWriter } from '../session/writer.js';
 
 const takesLinkType = (linkType: number): boolean => isDissected(linkType) && linkType !== LinkType.pktap && linkType !== LinkType.pktapApple;
@@ -26,73 +26,20 @@ const takesLinkType = (linkType: number): boolean => isDissected(linkType) && li
 export function pcapToSession(writer: SessionWriter): PcapRecordsReader {
   const taken: PcapRecordsTaken = { pos: 0, packets: 0, lastSec: 0, lastNsec: 0 };
   const written: PacketsWritten = { end: 0, packets: 0, maxT: 0 };
+  const plain = new PlainRecords();
+  const { record } = plain;
   let records: PcapRecords;
-  let u32 = u32Reader(true);
-  /** The record `pcapRecord` or `pcapngRecord` read last: its packet bytes, where the next starts, its own time. */
-  const record = { data: 0, capLen: 0, origLen: 0, next: 0, sec: 0, nsec: 0 };
-
-  /** As pcap.ts reads a record: false where it would not read one whole from the window. */
-  function pcapRecord(buf: Buffer, pos: number, end: number): boolean {
-    if (pos + 16 > end) return false;
-    const capLen = u32(buf, pos + 8);
-    if (capLen > MAX_RECORD || pos + 16 + capLen > end) return false;
-    // A fraction past a second (a damaged µs field) carries into sec.
-    const nsecRaw = u32(buf, pos + 4) * (records.nanos ? 1 : 1000);
-    record.sec = u32(buf, pos) + Math.floor(nsecRaw / 1e9);
-    record.nsec = nsecRaw % 1e9;
-    record.data = pos + 16;
-    record.capLen = capLen;
-    record.origLen = u32(buf, pos + 12);
-    record.next = pos + 16 + capLen;
-    return true;
-  }
-
-  /** The seconds and remainder of a pcapng time's high word (`high` × 2^32 units), exact, for the last high word seen. */
-  const highWord = { high: -1, perSecond: 0, sec: 0, rest: 0 };
-
-  /**
-   * As pcapng.ts reads an enhanced packet block of the offered interface without options (see
-   * PcapRecords), with a time a session's clock holds: false for anything else.
-   */
-  function pcapngRecord(buf: Buffer, pos: number, end: number): boolean {
-    if (pos + 32 > end) return false;
-    const length = u32(buf, pos + 4);
-    if (u32(buf, pos) !== ENHANCED_PACKET || length < 32 || length % 4 !== 0 || length > MAX_BLOCK || pos + length > end) return false;
-    if (u32(buf, pos + 8) !== records.blockInterface) return false;
-    const body = length - 12;
-    const capLen = u32(buf, pos + 20);
-    if (capLen > body - 20) return false;
-    const options = 20 + ((capLen + 3) & ~3);
-    if (body - options >= 4 && (buf[pos + 8 + options] | buf[pos + 9 + options]) !== 0) return false;
-    const perSecond = records.nanos ? 1e9 : 1e6;
-    const high = u32(buf, pos + 12);
-    if (high !== highWord.high || perSecond !== highWord.perSecond) {
-      const units = BigInt(high) << 32n;
-      Object.assign(highWord, { high, perSecond, sec: Number(units / BigInt(perSecond)), rest: Number(units % BigInt(perSecond)) });
-    }
-    const rest = highWord.rest + u32(buf, pos + 16);
-    const sec = highWord.sec + Math.floor(rest / perSecond);
-    if (!withinSessionClock(sec)) return false;
-    record.sec = sec;
-    record.nsec = (rest % perSecond) * (1e9 / perSecond);
-    record.data = pos + 28;
-    record.capLen = capLen;
-    record.origLen = u32(buf, pos + 24);
-    record.next = pos + length;
-    return true;
-  }
 
   /** Copies records from `taken.pos` into `chunk`: see PacketFill. */
   function fill(chunk: Buffer, at: number, full: number, limit: number): PacketsWritten {
-    const { buf, end, linkType, interfaceId, startSec, startNsec, untilT } = records;
-    const recordAt = records.layout === 'pcapng' ? pcapngRecord : pcapRecord;
+    const { buf, linkType, interfaceId, untilT } = records;
     let pos = taken.pos;
     let packets = 0;
     let maxT = -Infinity;
-    while (at < full && recordAt(buf, pos, end)) {
+    while (at < full && plain.at(pos)) {
       const { data, capLen } = record;
       if (at + PACKET_WIRE_OVERHEAD + capLen > limit) break;
-      const t = (record.sec - startSec) * 1e9 + (record.nsec - startNsec);
+      const t = plain.sessionTime();
       if (!Number.isSafeInteger(t) || t >= untilT) break;
       at = writePacketHead(chunk, at, t, interfaceId, directionAt(linkType, buf, data, capLen), record.origLen, capLen);
       buf.copy(chunk, at, data, data + capLen);
@@ -114,10 +61,47 @@ export function pcapToSession(writer: SessionWriter): PcapRecordsReader {
   return (offered) => {
     if (!takesLinkType(offered.linkType)) return null;
     records = offered;
-    u32 = u32Reader(offered.littleEndian);
+    plain.offer(offered);
     taken.pos = offered.pos;
     taken.packets = 0;
     writer.appendPackets(fill);
     return taken.packets > 0 ? taken : null;
+  };
+}
+
+/**
+ * `analyze --save`: the records copied into the session as `pcapToSession` copies them, and the
+ * same records handed to the analyzer — as many at a time as its own reader takes (the native
+ * decoder), each other one as a packet, as the merge would have handed it.
+ */
+export function savedAndVisited(writer: SessionWriter, visitor: EventVisitor): PcapRecordsReader {
+  const toSession = pcapToSession(writer);
+  const plain = new PlainRecords();
+  const { record } = plain;
+  const taken: PcapRecordsTaken = { pos: 0, packets: 0, lastSec: 0, lastNsec: 0 };
+  return (records) => {
+    const saved = toSession(records);
+    if (!saved) return null;
+    Object.assign(taken, saved);
+    const { pos: from, end } = records;
+    records.end = taken.pos;
+    plain.offer(records);
+    try {
+      for (let pos = from; pos < taken.pos; ) {
+        records.pos = pos;
+        const decoded = visitor.pcapRecords?.(records);
+        if (decoded) {
+          pos = decoded.pos;
+          continue;
+        }
+        if (!plain.at(pos)) throw new Error(`savedAndVisited: no record at ${pos} of those the session took`);
+        visitor.packet(plain.sessionTime(), records.interfaceId, directionAt(records.linkType, records.buf, record.data, record.capLen), record.origLen, records.buf, record.data, record.data + record.capLen, null);
+        pos = record.next;
+      }
+    } finally {
+      records.pos = from;
+      records.end = end;
+    }
+    return taken;
   };
 }

@@ -5,11 +5,14 @@
  * trace of the oracle and on damaged copies of them.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeSession, type DecodeMessage } from '../../analyzer/load/decode.js';
 import { nativeDecoder } from '../../analyzer/native/pcap-decoder.js';
+import { CaptureStream } from '../../recorder/import/captures.js';
+import { MemorySink } from '../../recorder/session/sink.js';
+import { SessionWriter } from '../../recorder/session/writer.js';
 import { writeTrafficPcap } from '../bench/traffic.js';
 import { pcapFile, pcapngFile, pcapPackets } from '../helpers/capture-writer.js';
 import { tcpFrame, udpFrame } from '../helpers/frames.js';
@@ -19,11 +22,11 @@ import { corpusTraces, oraclePcaps, repoRoot, scratch } from '../helpers/paths.j
  * Every message of a decode, with what only progress bars read (times, bytes read so far) left
  * out, and the count of packets the native decoder took set aside.
  */
-async function decode(input: string | string[], native: boolean): Promise<unknown[]> {
+async function decode(input: string | string[], native: boolean, save?: string): Promise<unknown[]> {
   const files = typeof input === 'string' ? [input] : input;
   const file = files.join(' + ');
   const messages: unknown[] = [];
-  await decodeSession({ kind: 'captures', files }, { salvage: false, verifyChecksums: false, native }, () => undefined, (m: DecodeMessage) => {
+  await decodeSession({ kind: 'captures', files, ...(save ? { save: { temporary: save, name: save } } : {}) }, { salvage: false, verifyChecksums: false, native }, () => undefined, (m: DecodeMessage) => {
     if (m.type === 'header') messages.push({ type: m.type, header: m.header });
     else if (m.type === 'batch') {
       const { count, rows, track, bytesRead: _read, bytesTotal: _total, ...rest } = m.batch;
@@ -41,6 +44,17 @@ async function decode(input: string | string[], native: boolean): Promise<unknow
 }
 /** Packets the native decoder took in the last decode of each file. */
 const taken = new Map<string, number>();
+
+/** The session the event path writes for `files` (pcap-to-session.test.ts holds import's copy to the same bytes). */
+function sessionOf(files: string[]): Buffer {
+  const captures = new CaptureStream(files);
+  const sink = new MemorySink();
+  const writer = new SessionWriter(sink, captures.header);
+  captures.forEach((event) => writer.append(event));
+  writer.close();
+  captures.close();
+  return sink.bytes();
+}
 
 describe('the native pcap decoder, in C', () => {
   it('reads nothing outside its window and writes nothing past its columns (AddressSanitizer, UBSan)', () => {
@@ -102,6 +116,29 @@ describe.runIf(nativeDecoder)('the native pcap decoder', () => {
       const merged = await decode(files, true);
       expect(taken.get(files.join(' + '))).toBeGreaterThan(packets.length / 4);
       expect(merged).toEqual(await decode(files, false));
+    }
+  });
+
+  it('decodes as the TypeScript decoder does while it saves the session (--save), the bytes import writes', async () => {
+    const { linkType, packets } = pcapPackets(readFileSync(traffic));
+    const dir = scratch();
+    const half = join(dir, 'half.pcapng');
+    writeFileSync(half, pcapngFile([{ linkType, name: 'eth0', tsresol: 9 }], packets.slice(20_000), { littleEndian: false, bareBlocks: true }));
+    const first = join(dir, 'first.pcap');
+    writeFileSync(first, pcapFile(packets.slice(0, 20_000), { littleEndian: true, nanos: false, linkType }));
+    // Records the native decoder leaves (tunnels, fragments, edge frames) among those it takes.
+    const edges = join(dir, 'edges.pcap');
+    writeFileSync(edges, pcapFile(edgeFrames().flatMap((data, i) => [plain(i), data, data]).map((data, i) => ({ ns: 1_700_000_000_000_000_000n + BigInt(i) * 1000n, data })), { littleEndian: true, nanos: true, linkType: 1 }));
+    for (const files of [[traffic], [first, half], [edges]]) {
+      const saved = join(dir, 'saved.npsession');
+      rmSync(saved, { force: true });
+      const natively = await decode(files, true, saved);
+      if (files[0] !== edges) expect(taken.get(files.join(' + '))).toBeGreaterThan(packets.length - 10);
+      expect(natively).toEqual(await decode(files, false));
+      expect(readFileSync(saved).equals(sessionOf(files)), files.join(' + ')).toBe(true);
+      rmSync(saved);
+      await decode(files, false, saved);
+      expect(readFileSync(saved).equals(sessionOf(files))).toBe(true);
     }
   });
 

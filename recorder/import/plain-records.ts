@@ -1,0 +1,88 @@
+/**
+ * The records of an offer (source.ts PcapRecords) that a consumer may take straight from the
+ * bytes, read one at a time as pcap.ts and pcapng.ts would read them: a classic pcap's record
+ * whole in the window; a pcapng's enhanced packet block of the offered interface, whole, without
+ * options, with a time a session's clock holds. Anything else is the reader's, one event at a time.
+ */
+import { MAX_RECORD, u32Reader } from './pcap.js';
+import { ENHANCED_PACKET, MAX_BLOCK } from './pcapng.js';
+import { withinSessionClock, type PcapRecords } from './source.js';
+
+export class PlainRecords {
+  /** The record `at` read last: its packet bytes [data, data + capLen), where the next one starts, its own time. */
+  readonly record = { data: 0, capLen: 0, origLen: 0, next: 0, sec: 0, nsec: 0 };
+  private records!: PcapRecords;
+  private u32 = u32Reader(true);
+  /** The seconds and remainder of a pcapng time's high word (`high` × 2^32 units), exact, for the last high word seen. */
+  private readonly highWord = { high: -1, perSecond: 0, sec: 0, rest: 0 };
+
+  /** Reads the records of this offer from now on. */
+  offer(records: PcapRecords): void {
+    this.records = records;
+    this.u32 = u32Reader(records.littleEndian);
+  }
+
+  /** Whether a plain record starts at `pos` (then `record` holds it). */
+  at(pos: number): boolean {
+    return this.records.layout === 'pcapng' ? this.pcapngRecord(pos) : this.pcapRecord(pos);
+  }
+
+  /** Its time from the session start, in ns (a double: exact within 2^53). */
+  sessionTime(): number {
+    return (this.record.sec - this.records.startSec) * 1e9 + (this.record.nsec - this.records.startNsec);
+  }
+
+  private pcapRecord(pos: number): boolean {
+    const { buf, end, nanos } = this.records;
+    const u32 = this.u32;
+    if (pos + 16 > end) return false;
+    const capLen = u32(buf, pos + 8);
+    if (capLen > MAX_RECORD || pos + 16 + capLen > end) return false;
+    // A fraction past a second (a damaged µs field) carries into sec.
+    const nsecRaw = u32(buf, pos + 4) * (nanos ? 1 : 1000);
+    const r = this.record;
+    r.sec = u32(buf, pos) + Math.floor(nsecRaw / 1e9);
+    r.nsec = nsecRaw % 1e9;
+    r.data = pos + 16;
+    r.capLen = capLen;
+    r.origLen = u32(buf, pos + 12);
+    r.next = pos + 16 + capLen;
+    return true;
+  }
+
+  private pcapngRecord(pos: number): boolean {
+    const { buf, end, nanos, blockInterface } = this.records;
+    const u32 = this.u32;
+    if (pos + 32 > end) return false;
+    const length = u32(buf, pos + 4);
+    if (u32(buf, pos) !== ENHANCED_PACKET || length < 32 || length % 4 !== 0 || length > MAX_BLOCK || pos + length > end) return false;
+    if (u32(buf, pos + 8) !== blockInterface) return false;
+    const body = length - 12;
+    const capLen = u32(buf, pos + 20);
+    if (capLen > body - 20) return false;
+    // pcapng.ts stops reading options at code 0 (the end of options), and reads none from fewer than 4 bytes.
+    const options = 20 + ((capLen + 3) & ~3);
+    if (body - options >= 4 && (buf[pos + 8 + options] | buf[pos + 9 + options]) !== 0) return false;
+    const perSecond = nanos ? 1e9 : 1e6;
+    const high = u32(buf, pos + 12);
+    const word = this.highWord;
+    if (high !== word.high || perSecond !== word.perSecond) {
+      const units = BigInt(high) << 32n;
+      word.high = high;
+      word.perSecond = perSecond;
+      word.sec = Number(units / BigInt(perSecond));
+      word.rest = Number(units % BigInt(perSecond));
+    }
+    const rest = word.rest + u32(buf, pos + 16);
+    const sec = word.sec + Math.floor(rest / perSecond);
+    if (!withinSessionClock(sec)) return false;
+    const r = this.record;
+    r.sec = sec;
+    r.nsec = (rest % perSecond) * (1e9 / perSecond);
+    r.data = pos + 28;
+    r.capLen = capLen;
+    r.origLen = u32(buf, pos + 24);
+    r.next = pos + length;
+    return true;
+  }
+}
