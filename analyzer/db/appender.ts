@@ -4,10 +4,13 @@
  * (1M rows × 5 columns: 0.63 s against 0.89 s), see README "Speed".
  */
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
+import { InputError } from '../../recorder/errors.js';
 import { duckdb } from './duckdb.js';
 
 const { LIST, VARCHAR, INTEGER, listValue } = duckdb;
-import { InputError } from '../../recorder/errors.js';
+
+/** A value of the input that its column cannot hold: the input's fault, named by the load with its file. */
+export class UnfitValue extends InputError {}
 
 type Append = (appender: DuckDBAppender, value: any) => void;
 
@@ -70,7 +73,7 @@ export class RowAppender {
         try {
           this.appends[i](a, v);
         } catch (err) {
-          throw new InputError(`a session value does not fit ${this.table}.${this.columns[i] ?? i} (${String(v).slice(0, 60)}: ${(err as Error).message})`);
+          throw new UnfitValue(`a session value does not fit ${this.table}.${this.columns[i] ?? i} (${String(v).slice(0, 60)}: ${(err as Error).message})`);
         }
       }
     }

@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { InputError } from '../../recorder/errors.js';
 import { FlowOrigin, type SessionEvent, type SessionHeader } from '../../recorder/session/events.js';
 import type { ReadReport } from '../../recorder/session/reader.js';
-import type { RowAppender } from '../db/appender.js';
+import { UnfitValue, type RowAppender } from '../db/appender.js';
 import { PacketRowsWriter } from '../db/packet-store.js';
 import { StagedParts } from '../db/staged-parts.js';
 import { query, type Database } from '../db/database.js';
@@ -99,7 +99,7 @@ async function finishLoad(db: Database, { input, messages, stop, started }: Star
     return await loadMessages(db, session, staging, { messages, stop, started, input }, readingSince, options);
   } catch (err) {
     session.abandon();
-    throw err;
+    throw err instanceof UnfitValue ? new InputError(`${path}: ${err.message}`) : err;
   } finally {
     // Never close a connection while a part is still loading on it.
     await staging.close();

@@ -162,7 +162,7 @@ describe('analysis databases', () => {
     packets.forEach(({ data }, i) => writer.append({ kind: 'packet', t: i * 1000, interfaceId: 0, direction: 0, origLen: data.length, data, processKey: null }));
     writer.append({ kind: 'flowOpen', t: 3_000_000, flowId: 'x', processKey: null, direction: 2, origin: 1, remoteHost: null, protocol: 6, localAddr: '10.0.0.1', localPort: 2 ** 40, remoteAddr: '10.0.0.2', remotePort: 80 });
     writer.close();
-    refused(netprov(['analyze', halfway, '--db', db]), /does not fit socket_events\.local_port/);
+    refused(netprov(['analyze', halfway, '--db', db]), /halfway\.npsession: a session value does not fit socket_events\.local_port/);
     expect(await rows()).toEqual(before);
     // A new database that fails is not there at all.
     const fresh = join(dir, 'fresh-failed.duckdb');
