@@ -8,7 +8,8 @@
  *
  * It takes only the plain case and stops at anything else, which pcap.ts or pcapng.ts then reads
  * one record at a time as before: a record cut off by the window or the file, an impossible
- * length, another pcapng block than an enhanced packet of the offered interface without options, a
+ * length, another pcapng block than an enhanced packet of the offered interface with no option
+ * but epb_flags, a
  * PKTAP packet (it names a process), a link type netprov does not dissect (counted by the
  * import's warning), a time past 2^53 ns from the session start or not before another input's next
  * event, a packet too big for the room left in the chunk.
@@ -41,7 +42,7 @@ export function pcapToSession(writer: SessionWriter): PcapRecordsReader {
       if (at + PACKET_WIRE_OVERHEAD + capLen > limit) break;
       const t = plain.sessionTime();
       if (!Number.isSafeInteger(t) || t >= untilT) break;
-      at = writePacketHead(chunk, at, t, interfaceId, directionAt(linkType, buf, data, capLen), record.origLen, capLen);
+      at = writePacketHead(chunk, at, t, interfaceId, record.direction || directionAt(linkType, buf, data, capLen), record.origLen, capLen);
       buf.copy(chunk, at, data, data + capLen);
       at += capLen;
       pos = record.next;
@@ -95,7 +96,8 @@ export function savedAndVisited(writer: SessionWriter, visitor: EventVisitor): P
           continue;
         }
         if (!plain.at(pos)) throw new Error(`savedAndVisited: no record at ${pos} of those the session took`);
-        visitor.packet(plain.sessionTime(), records.interfaceId, directionAt(records.linkType, records.buf, record.data, record.capLen), record.origLen, records.buf, record.data, record.data + record.capLen, null);
+        const direction = record.direction || directionAt(records.linkType, records.buf, record.data, record.capLen);
+        visitor.packet(plain.sessionTime(), records.interfaceId, direction, record.origLen, records.buf, record.data, record.data + record.capLen, null);
         pos = record.next;
       }
     } finally {

@@ -1,18 +1,26 @@
 /**
  * The records of an offer (source.ts PcapRecords) that a consumer may take straight from the
  * bytes, read one at a time as pcap.ts and pcapng.ts would read them: a classic pcap's record
- * whole in the window; a pcapng's enhanced packet block of the offered interface, whole, without
- * options, with a time a session's clock holds. Anything else is the reader's, one event at a time.
+ * whole in the window; a pcapng's enhanced packet block of the offered interface, whole, with no
+ * option but epb_flags, with a time a session's clock holds. Anything else is the reader's, one event at a time.
  */
 import { MAX_RECORD, u32Reader } from './pcap.js';
 import { ENHANCED_PACKET, MAX_BLOCK } from './pcapng.js';
 import { withinSessionClock, type PcapRecords } from './source.js';
 
+const u16le = (b: Buffer, at: number) => b[at] | (b[at + 1] << 8);
+const u16be = (b: Buffer, at: number) => (b[at] << 8) | b[at + 1];
+
 export class PlainRecords {
-  /** The record `at` read last: its packet bytes [data, data + capLen), where the next one starts, its own time. */
-  readonly record = { data: 0, capLen: 0, origLen: 0, next: 0, sec: 0, nsec: 0 };
+  /**
+   * The record `at` read last: its packet bytes [data, data + capLen), where the next one starts,
+   * its own time, the direction its epb_flags say (Direction.in or out; 0: none, the link
+   * header's then).
+   */
+  readonly record = { data: 0, capLen: 0, origLen: 0, next: 0, sec: 0, nsec: 0, direction: 0 };
   private records!: PcapRecords;
   private u32 = u32Reader(true);
+  private u16 = u16le;
   /** The seconds and remainder of a pcapng time's high word (`high` × 2^32 units), exact, for the last high word seen. */
   private readonly highWord = { high: -1, perSecond: 0, sec: 0, rest: 0 };
 
@@ -20,6 +28,7 @@ export class PlainRecords {
   offer(records: PcapRecords): void {
     this.records = records;
     this.u32 = u32Reader(records.littleEndian);
+    this.u16 = records.littleEndian ? u16le : u16be;
   }
 
   /** Whether a plain record starts at `pos` (then `record` holds it). */
@@ -47,6 +56,7 @@ export class PlainRecords {
     r.capLen = capLen;
     r.origLen = u32(buf, pos + 12);
     r.next = pos + 16 + capLen;
+    r.direction = 0;
     return true;
   }
 
@@ -60,9 +70,21 @@ export class PlainRecords {
     const body = length - 12;
     const capLen = u32(buf, pos + 20);
     if (capLen > body - 20) return false;
-    // pcapng.ts stops reading options at code 0 (the end of options), and reads none from fewer than 4 bytes.
-    const options = 20 + ((capLen + 3) & ~3);
-    if (body - options >= 4 && (buf[pos + 8 + options] | buf[pos + 9 + options]) !== 0) return false;
+    // As pcapng.ts options(): up to code 0 (the end of options) or an option that overruns the
+    // block; the last epb_flags (2) says the direction; any other option can name a process.
+    const u16 = this.u16;
+    let direction = 0;
+    for (let at = 20 + ((capLen + 3) & ~3); body - at >= 4; ) {
+      const code = u16(buf, pos + 8 + at);
+      const length = u16(buf, pos + 10 + at);
+      if (code === 0 || length > body - at - 4) break;
+      if (code !== 2) return false;
+      if (length >= 4) {
+        const bits = u32(buf, pos + 12 + at) & 3;
+        direction = bits === 1 || bits === 2 ? bits : 0;
+      }
+      at += 4 + ((length + 3) & ~3);
+    }
     const perSecond = nanos ? 1e9 : 1e6;
     const high = u32(buf, pos + 12);
     const word = this.highWord;
@@ -83,6 +105,7 @@ export class PlainRecords {
     r.capLen = capLen;
     r.origLen = u32(buf, pos + 24);
     r.next = pos + length;
+    r.direction = direction;
     return true;
   }
 }

@@ -38,8 +38,9 @@ export interface PcapRecords {
   end: number;
   /**
    * 'pcap': a classic pcap's records. 'pcapng': enhanced packet blocks of the one interface the
-   * section numbers `blockInterface`, taken only without options (they can say a direction or a
-   * process) and with a time a session's clock holds; any other block ends what a consumer takes.
+   * section numbers `blockInterface`, taken only with no option but epb_flags (a direction; others
+   * can name a process) and with a time a session's clock holds; any other block ends what a
+   * consumer takes (plain-records.ts).
    */
   layout: 'pcap' | 'pcapng';
   blockInterface: number;

@@ -177,10 +177,12 @@ describe.runIf(nativeDecoder)('the native pcap decoder', () => {
         const interfaces = [{ linkType, name: 'a', tsresol }, { linkType: 1, name: 'b', tsresol: 9 }, { linkType, name: 'c', tsoffset: 5n }];
         const at = (i: number) => 1_700_000_000_123_456_000n + BigInt(i) * 1_000_001_000n;
         // Each frame twice after a plain one; every third on another interface (another link type
-        // and units, or an offset); every fourth with options (a direction, a comment).
+        // and units, or an offset); some with options: a direction, epb_flags that say none (bits
+        // 3), are too short, or say another direction after it, a comment.
+        const flags = [undefined, undefined, Buffer.from([3, 0, 0, 0]), Buffer.from([1, 0]), Buffer.from([2, 0, 0, 0])];
         const packets = frames.flatMap((data, i) => [
           { ns: at(4 * i), data: frame(plain(i), 1) },
-          { ns: at(4 * i + 1), data, origLen: data.length + 100, ...(i % 4 === 1 ? { direction: 2 as const } : {}) },
+          { ns: at(4 * i + 1), data, origLen: data.length + 100, ...(i % 4 === 1 ? { direction: 2 as const } : {}), ...(i % 3 === 0 ? { direction: 1 as const } : {}), flags: flags[i % 5] },
           { ns: at(4 * i + 2), data, interface: i % 3, ...(i % 4 === 3 ? { comments: ['seen'] } : {}) },
           { ns: at(4 * i + 3), data: plain(i), interface: 1 },
         ]);

@@ -11,6 +11,8 @@ export interface CapturePacket {
   interface?: number;
   /** EPB flags direction: 1 in, 2 out. */
   direction?: 1 | 2;
+  /** An epb_flags option of these bytes (any value, any length), after `direction`'s. */
+  flags?: Buffer;
   /** Apple EPB option 0x8001: index of a process block. */
   processIndex?: number;
   /** pcapng: write a Simple Packet Block (interface 0, no timestamp) instead of an EPB. */
@@ -133,10 +135,11 @@ export function pcapngFile(
     const b = new Bytes(le).u32(p.interface ?? 0).u32(Number(units >> 32n)).u32(Number(units & 0xffffffffn));
     b.u32(p.data.length).u32(p.origLen ?? p.data.length).raw(p.data).pad();
     if (p.direction) option(b, 2, new Bytes(le).u32(p.direction).bytes());
+    if (p.flags !== undefined) option(b, 2, p.flags);
     if (p.processIndex !== undefined) option(b, 0x8001, new Bytes(le).u32(p.processIndex).bytes());
     for (const comment of p.comments ?? []) option(b, 1, Buffer.from(comment));
     if (p.pidTid) option(b, 8, new Bytes(le).u32(p.pidTid[0]).u32(p.pidTid[1]).bytes());
-    const bare = opts.bareBlocks && !p.direction && p.processIndex === undefined && !p.comments?.length && !p.pidTid;
+    const bare = opts.bareBlocks && !p.direction && p.flags === undefined && p.processIndex === undefined && !p.comments?.length && !p.pidTid;
     if (!bare) b.u32(0);
     out.push(block(le, 6, b));
   }

@@ -104,12 +104,14 @@ describe('pcap records copied into a session', () => {
       it(`makes the same session from a pcapng as the event path (${littleEndian ? 'little' : 'big'}-endian, ${tsresol === 9 ? 'ns' : 'µs'})`, () => {
         const all: CapturePacket[] = packets(8000, (i) => (i % 1499 === 0 ? 100_000 : i % 997 === 0 ? 70_000 : 40 + ((i * 131) % 1475)));
         // Some on a second interface, some with an interface that has if_tsoffset or ms units,
-        // some with options (a direction, a comment), left to the event path.
+        // some with a direction in epb_flags (taken), some with a comment (left to the event path).
         all.forEach((p, i) => {
           if (i % 211 === 0) p.interface = 1;
           if (i % 307 === 0) p.interface = 2;
           if (i % 401 === 0) p.interface = 3;
           if (i % 103 === 0) p.direction = 2;
+          if (i % 7 === 0) p.direction = 1;
+          if (i % 11 === 0) p.flags = Buffer.from([[2, 0, 0, 0], [3, 0, 0, 0], [0, 0]][i % 3]);
           if (i % 509 === 0) p.comments = ['PID: 4'];
         });
         const interfaces = [

@@ -239,14 +239,16 @@ int np_pcap_reads_link_type(int link_type) {
   }
 }
 
-/* One record's packet bytes [data, data + cap_len), where the next record starts, and its own time. */
+/* One record's packet bytes [data, data + cap_len), where the next record starts, its own time, and the direction it says (0: none). */
 struct record {
   size_t data, next;
   uint32_t cap_len, orig_len;
   int64_t sec, nsec;
+  int direction;
 };
 
 static inline uint32_t u32(const struct np_pcap_format *f, const uint8_t *b) { return f->little_endian ? le32(b) : be32(b); }
+static inline uint32_t u16(const struct np_pcap_format *f, const uint8_t *b) { return f->little_endian ? (uint32_t)(b[0] | (b[1] << 8)) : be16(b); }
 
 /* pcap.ts readRecord(): the record at pos, whole in the window. */
 static bool pcap_record(const struct np_pcap_format *f, const uint8_t *b, size_t pos, size_t end, struct record *r) {
@@ -261,12 +263,13 @@ static bool pcap_record(const struct np_pcap_format *f, const uint8_t *b, size_t
   r->cap_len = cap_len;
   r->orig_len = u32(f, h + 12);
   r->next = r->data + cap_len;
+  r->direction = 0;
   return true;
 }
 
 /*
  * pcapng.ts blocks() and enhancedPacket(): an enhanced packet block of the offered interface at
- * pos, whole in the window, with no options (they can say a direction or a process), whose time
+ * pos, whole in the window, with no option but epb_flags (others can name a process), whose time
  * a session's clock holds (source.ts withinSessionClock).
  */
 static bool pcapng_record(const struct np_pcap_format *f, const uint8_t *b, size_t pos, size_t end, struct record *r) {
@@ -278,9 +281,18 @@ static bool pcapng_record(const struct np_pcap_format *f, const uint8_t *b, size
   uint32_t body = length - 12;
   uint32_t cap_len = u32(f, h + 20);
   if (cap_len > body - 20) return false;
-  uint32_t options = 20 + ((cap_len + 3) & ~UINT32_C(3));
-  /* options() stops at option code 0 (opt_endofopt) and reads none from fewer than 4 bytes. */
-  if (body - options >= 4 && (h[8 + options] | h[9 + options]) != 0) return false;
+  /* options(): up to code 0 (opt_endofopt) or an option that overruns the block; the last epb_flags says the direction. */
+  r->direction = 0;
+  for (uint32_t at = 20 + ((cap_len + 3) & ~UINT32_C(3)); body - at >= 4;) {
+    uint32_t code = u16(f, h + 8 + at), length = u16(f, h + 10 + at);
+    if (code == 0 || length > body - at - 4) break;
+    if (code != 2) return false;
+    if (length >= 4) {
+      uint32_t bits = u32(f, h + 12 + at) & 3;
+      r->direction = bits == 1 || bits == 2 ? (int)bits : 0;
+    }
+    at += 4 + ((length + 3) & ~UINT32_C(3));
+  }
   uint64_t units = ((uint64_t)u32(f, h + 12) << 32) | u32(f, h + 16);
   uint64_t per_second = f->nanos ? 1000000000 : 1000000;
   if (units / per_second >= MAX_CLOCK_SEC) return false;
@@ -308,6 +320,7 @@ void np_pcap_decode(const struct np_pcap_format *f, const struct np_columns *c, 
     struct plain p = {.mac_at = -1, .icmp_type = -1, .icmp_code = -1};
     size_t end = r.data + r.cap_len;
     if (!link_layer(f->link_type, b, r.data, end, &p)) break;
+    if (r.direction) p.direction = r.direction;
     uint32_t i = run->row + n;
     c->packet_no[i] = run->packet_no + (int32_t)n;
     c->t[i] = t;

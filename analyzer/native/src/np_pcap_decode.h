@@ -1,7 +1,7 @@
 /*
  * The analyzer's fast path through a classic pcap file, or a pcapng file's enhanced packet blocks
- * without options: reads the records at the start of a window of the file and, for every packet
- * that is plain — Ethernet (at most two VLAN tags),
+ * with no option but epb_flags: reads the records at the start of a window of the file and, for
+ * every packet that is plain — Ethernet (at most two VLAN tags),
  * Linux cooked (SLL, SLL2), raw IP or BSD loopback; IPv4 or IPv6 without extension headers or fragmentation, TCP, UDP or ICMP, no tunnel —
  * writes the columns analyzer/load/decode.ts writes for it, and where its TCP or UDP payload lies
  * (which decode.ts reads for DNS messages and what the content says). It stops at the first record
@@ -68,8 +68,8 @@ enum { NP_PCAPNG_ENHANCED_PACKET = 6 };
 /*
  * The records' layout and link type, and the session start their times are counted from. A
  * pcap's records; or, `pcapng`, the enhanced packet blocks of one interface (`block_interface`,
- * its number in the section) without options, their times in µs or (`nanos`) ns: any other block
- * ends the run.
+ * its number in the section) with no option but epb_flags, their times in µs or (`nanos`) ns:
+ * any other block ends the run.
  */
 struct np_pcap_format {
   int pcapng;
