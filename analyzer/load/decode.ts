@@ -197,7 +197,7 @@ function decodeFrom(
     }
     // A pcapng's interfaces can each have their own link type: the offer names its own.
     if (!readsLinkType(records.linkType)) return null;
-    pcapDecoder ??= new addon!.PcapDecoder(nativeOut);
+    pcapDecoder ??= new addon!.PcapDecoder(nativeOut, verifyChecksums);
     pcapDecoder.format(records);
     taken.pos = records.pos;
     taken.packets = 0;
@@ -273,7 +273,7 @@ function decodeFrom(
   };
   try {
     reader.scan({
-      pcapRecords: native && addon && !verifyChecksums ? pcapRecords : undefined,
+      pcapRecords: native && addon ? pcapRecords : undefined,
       event(e) {
         checkTime(e.t);
         if (e.kind === 'interface') linkTypes.set(e.id, e.linkType);

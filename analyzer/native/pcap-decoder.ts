@@ -21,7 +21,8 @@ export interface PcapDecoder {
 }
 
 interface Addon {
-  PcapDecoder: new (out: Float64Array) => PcapDecoder;
+  /** `verifyChecksums`: as --verify-checksums, a packet with a bad IPv4 header checksum is left to the TypeScript decoder (which drops it), a bad transport checksum marked. */
+  PcapDecoder: new (out: Float64Array, verifyChecksums: boolean) => PcapDecoder;
   /** Whether the decoder takes packets of a link type at all. */
   readsLinkType(linkType: number): boolean;
 }

@@ -22,11 +22,11 @@ import { corpusTraces, oraclePcaps, repoRoot, scratch } from '../helpers/paths.j
  * Every message of a decode, with what only progress bars read (times, bytes read so far) left
  * out, and the count of packets the native decoder took set aside.
  */
-async function decode(input: string | string[], native: boolean, save?: string): Promise<unknown[]> {
+async function decode(input: string | string[], native: boolean, { save, verifyChecksums = false }: { save?: string; verifyChecksums?: boolean } = {}): Promise<unknown[]> {
   const files = typeof input === 'string' ? [input] : input;
   const file = files.join(' + ');
   const messages: unknown[] = [];
-  await decodeSession({ kind: 'captures', files, ...(save ? { save: { temporary: save, name: save } } : {}) }, { salvage: false, verifyChecksums: false, native }, () => undefined, (m: DecodeMessage) => {
+  await decodeSession({ kind: 'captures', files, ...(save ? { save: { temporary: save, name: save } } : {}) }, { salvage: false, verifyChecksums, native }, () => undefined, (m: DecodeMessage) => {
     if (m.type === 'header') messages.push({ type: m.type, header: m.header });
     else if (m.type === 'batch') {
       const { count, rows, track, bytesRead: _read, bytesTotal: _total, ...rest } = m.batch;
@@ -132,22 +132,44 @@ describe.runIf(nativeDecoder)('the native pcap decoder', () => {
     for (const files of [[traffic], [first, half], [edges]]) {
       const saved = join(dir, 'saved.npsession');
       rmSync(saved, { force: true });
-      const natively = await decode(files, true, saved);
+      const natively = await decode(files, true, { save: saved });
       if (files[0] !== edges) expect(taken.get(files.join(' + '))).toBeGreaterThan(packets.length - 10);
       expect(natively).toEqual(await decode(files, false));
       expect(readFileSync(saved).equals(sessionOf(files)), files.join(' + ')).toBe(true);
       rmSync(saved);
-      await decode(files, false, saved);
+      await decode(files, false, { save: saved });
       expect(readFileSync(saved).equals(sessionOf(files))).toBe(true);
     }
   });
 
   it.each([...oraclePcaps(), ...corpusTraces()].filter((f) => /\.pcap(ng)?(\.gz)?$/.test(f)).map((f) => [f.split('/').at(-1)!, f]))(
-    'decodes %s as the TypeScript decoder does',
+    'decodes %s as the TypeScript decoder does, with --verify-checksums too',
     async (_name, file) => {
       expect(await decode(file, true)).toEqual(await decode(file, false));
+      expect(await decode(file, true, { verifyChecksums: true })).toEqual(await decode(file, false, { verifyChecksums: true }));
     },
   );
+
+  it('verifies checksums as the TypeScript decoder does (--verify-checksums): right, wrong, none, not captured whole', async () => {
+    // Each edge frame with its transport checksum right, as written (0: wrong for TCP, none for
+    // UDP over IPv4), off by one, and with the IPv4 header's wrong; then the same with the IPv4
+    // header's made right after the edge frames' edits (a total length of 0, options, ...).
+    const frames = edgeFrames().flatMap((frame) =>
+      [frame, withHeaderChecksum(frame)].flatMap((f) => [withTransportChecksum(f), f, withTransportChecksum(f, 1), edit(f, (b) => (b[24] ^= 0x10))]),
+    );
+    const file = join(scratch(), 'checksums.pcap');
+    writeFileSync(file, pcapFile(frames.flatMap((data, i) => [plain(i), data]).map((data, i) => ({ ns: 1_700_000_000_000_000_000n + BigInt(i) * 1000n, data })), { littleEndian: true, nanos: true, linkType: 1 }));
+    const natively = await decode(file, true, { verifyChecksums: true });
+    expect(taken.get(file)).toBeGreaterThan(frames.length / 2);
+    const typescript = await decode(file, false, { verifyChecksums: true });
+    expect(natively).toEqual(typescript);
+    const marked = typescript.flatMap((m) => ((m as { track?: { badChecksum: number[] } }).track?.badChecksum ?? []));
+    expect(marked.filter((bad) => bad === 1).length).toBeGreaterThan(50);
+    expect(marked.filter((bad) => bad === 0).length).toBeGreaterThan(50);
+    const workload = await decode(traffic, true, { verifyChecksums: true });
+    expect(taken.get(traffic)).toBeGreaterThan(40_000 - 10);
+    expect(workload).toEqual(await decode(traffic, false, { verifyChecksums: true }));
+  });
 
   it.each(Object.keys(LINKS))('decodes every kind of %s frame it takes or leaves as the TypeScript decoder does', async (link) => {
     const { linkType, frame } = LINKS[link];
@@ -235,6 +257,47 @@ describe.runIf(nativeDecoder)('the native pcap decoder', () => {
   });
 });
 
+const edit = (frame: Buffer, change: (b: Buffer) => void) => {
+  const copy = Buffer.from(frame);
+  change(copy);
+  return copy;
+};
+
+/** An Ethernet frame with its IPv4 header checksum set right; any other frame as it is. */
+function withHeaderChecksum(frame: Buffer): Buffer {
+  if (frame.length < 34 || frame.readUInt16BE(12) !== 0x0800 || frame[14] >> 4 !== 4) return frame;
+  const end = 14 + Math.max(20, (frame[14] & 0x0f) * 4);
+  if (end > frame.length) return frame;
+  const copy = edit(frame, (b) => b.writeUInt16BE(0, 24));
+  let sum = 0;
+  for (let i = 14; i < end; i += 2) sum += (copy[i] << 8) | copy[i + 1];
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  copy.writeUInt16BE(~sum & 0xffff, 24);
+  return copy;
+}
+
+/** An Ethernet frame with its IPv4 TCP or UDP checksum set right (plus `off`), as far as it was captured; any other frame as it is. */
+function withTransportChecksum(frame: Buffer, off = 0): Buffer {
+  if (frame.length < 34 || frame.readUInt16BE(12) !== 0x0800 || frame[14] >> 4 !== 4) return frame;
+  const ihl = (frame[14] & 0x0f) * 4;
+  const protocol = frame[23];
+  const at = 14 + ihl;
+  const length = frame.readUInt16BE(16) - ihl;
+  const field = protocol === 6 ? at + 16 : protocol === 17 ? at + 6 : -1;
+  if (field < 0 || length < 0 || at + length > frame.length || field + 2 > at + length) return frame;
+  const copy = Buffer.from(frame);
+  copy.writeUInt16BE(0, field);
+  let sum = protocol + length;
+  const add = (from: number, to: number) => {
+    for (let i = from; i < to; i += 2) sum += (copy[i] << 8) | (i + 1 < to ? copy[i + 1] : 0);
+  };
+  add(26, 34);
+  add(at, at + length);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  copy.writeUInt16BE(((~sum & 0xffff) + off) & 0xffff || (protocol === 17 ? 0xffff : 0), field);
+  return copy;
+}
+
 /** A little-endian µs pcap rewritten as a pcapng of one interface, each packet an enhanced packet block without options. */
 function asPcapng(pcap: Buffer, { littleEndian }: { littleEndian: boolean }): Buffer {
   const { linkType, packets } = pcapPackets(pcap);
@@ -270,11 +333,6 @@ const plain = (i: number) => tcpFrame({ src: '10.0.0.1', dst: '10.0.0.2', sport:
 function edgeFrames(): Buffer[] {
   const tcp = (payload: number | Buffer = 0, dport = 80, flags = 0x18) => tcpFrame({ src: '192.168.1.10', dst: '93.184.216.34', sport: 51000, dport, seq: 1000, ack: 2000, flags, payload });
   const udp = (dport: number, payload: Buffer, sport = 40001) => udpFrame('192.168.1.10', '192.168.1.20', sport, dport, payload);
-  const edit = (frame: Buffer, change: (b: Buffer) => void) => {
-    const copy = Buffer.from(frame);
-    change(copy);
-    return copy;
-  };
   const vlan = (frame: Buffer, tags: number[]) =>
     Buffer.concat([frame.subarray(0, 12), ...tags.map((type, n) => Buffer.from([type >> 8, type & 0xff, 0, 10 + n])), frame.subarray(12)]);
   const ipv6 = (next: number, l4: Buffer, src = '20010db8000000000000000000000001') => {

@@ -1,7 +1,7 @@
 // The analyzer's native decoder (np_pcap_decode.h) for JavaScript:
 //
 //   readsLinkType(linkType) -> whether the decoder takes packets of that link type at all
-//   const decoder = new PcapDecoder(out)
+//   const decoder = new PcapDecoder(out, verifyChecksums)
 //   decoder.format({ layout, littleEndian, nanos, linkType, startSec, startNsec, interfaceId, blockInterface, untilT })
 //                                          the records' layout, until the next call (pcap-decoder.ts)
 //   decoder.columns([packet_no, t, ...])   the batch to fill, in columnsInOrder's order (pcap-decoder.ts)
@@ -38,10 +38,11 @@ class PcapDecoder : public Napi::ObjectWrap<PcapDecoder> {
   explicit PcapDecoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PcapDecoder>(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array || info[0].As<Napi::TypedArray>().ElementLength() < 3) {
-      Napi::TypeError::New(env, "PcapDecoder(out: Float64Array(3))").ThrowAsJavaScriptException();
+      Napi::TypeError::New(env, "PcapDecoder(out: Float64Array(3), verifyChecksums)").ThrowAsJavaScriptException();
       return;
     }
     out_ = Napi::Persistent(info[0].As<Napi::Float64Array>());
+    format_.verify_checksums = info[1].ToBoolean();
   }
 
  private:

@@ -21,6 +21,8 @@ static inline double mac48(const uint8_t *b) { return (double)be16(b) * 42949672
 
 /* A plain packet's fields (dissect/packet.ts's Dissected, the part decode.ts writes). */
 struct plain {
+  /* In: --verify-checksums. Out: its transport checksum, captured whole, is wrong. */
+  bool verify, bad_checksum;
   /* Where the Ethernet header starts (its MACs), or -1; Direction.unknown/in/out as the link header says. */
   int64_t mac_at;
   int direction;
@@ -33,6 +35,33 @@ struct plain {
   int32_t payload_len;
 };
 
+
+/* checksum.ts sum(): RFC 1071's sum of the 16-bit words of b[at, end), an odd last byte as a word's high half. */
+static uint64_t sum16(const uint8_t *b, size_t at, size_t end, uint64_t acc) {
+  size_t i = at;
+  for (; i + 1 < end; i += 2) acc += be16(b + i);
+  if (i < end) acc += (uint32_t)b[i] << 8;
+  return acc;
+}
+
+static uint64_t fold(uint64_t acc) {
+  while (acc > 0xffff) acc = (acc & 0xffff) + (acc >> 16);
+  return acc;
+}
+
+/* checksum.ts verifyTransport(): false only for a checksum captured whole and wrong (UDP's 0 over IPv4: none). */
+static bool transport_checksum_ok(const uint8_t *b, size_t at, size_t end, const struct plain *p) {
+  if (p->l4_len < 0 || at + (size_t)p->l4_len > end) return true;
+  if (p->protocol == 17 && p->ip_version == 4 && p->l4_len >= 8 && be16(b + at + 6) == 0) return true;
+  uint64_t acc = sum16(b, at, at + (size_t)p->l4_len, 0);
+  if (p->protocol != 1) {
+    size_t address_len = p->ip_version == 4 ? 4 : 16;
+    acc = sum16(b, p->src_at, p->src_at + address_len, acc);
+    acc = sum16(b, p->dst_at, p->dst_at + address_len, acc);
+    acc += (uint64_t)p->protocol + (uint64_t)p->l4_len;
+  }
+  return fold(acc) == 0xffff;
+}
 
 /* tunnels.ts teredo(): true where the TypeScript path would open a Teredo tunnel. */
 static bool looks_like_teredo(const uint8_t *b, size_t at, size_t end, bool on_port) {
@@ -69,6 +98,7 @@ static bool transport(const uint8_t *b, size_t at, size_t end, struct plain *p) 
       p->window = (int32_t)be16(b + at + 14);
       p->payload_at = at + (size_t)header_len;
       p->payload_len = p->l4_len > header_len ? p->l4_len - header_len : 0;
+      p->bad_checksum = p->verify && !transport_checksum_ok(b, at, end, p);
       return true;
     }
     case 17:
@@ -78,7 +108,9 @@ static bool transport(const uint8_t *b, size_t at, size_t end, struct plain *p) 
       p->udp_length = (int32_t)be16(b + at + 4);
       p->payload_at = at + 8;
       p->payload_len = p->l4_len > 8 ? p->l4_len - 8 : 0;
-      return !may_carry_tunnel(b, end, p);
+      /* A datagram whose checksum is wrong is not looked into for a tunnel. */
+      p->bad_checksum = p->verify && !transport_checksum_ok(b, at, end, p);
+      return p->bad_checksum || !may_carry_tunnel(b, end, p);
     case 1:
     case 58:
       if (end < at + 2) return false;
@@ -86,6 +118,7 @@ static bool transport(const uint8_t *b, size_t at, size_t end, struct plain *p) 
       p->icmp_code = b[at + 1];
       p->payload_at = at + 8;
       p->payload_len = p->l4_len > 8 ? p->l4_len - 8 : 0;
+      p->bad_checksum = p->verify && !transport_checksum_ok(b, at, end, p);
       return true;
     default:
       return false;
@@ -97,9 +130,10 @@ static bool ipv4(const uint8_t *b, size_t at, size_t end, struct plain *p) {
   if (end < at + 20) return false;
   int32_t ihl = (b[at] & 0x0f) * 4;
   if (b[at] >> 4 != 4 || ihl < 20 || end < at + (size_t)ihl) return false;
+  if (p->verify && fold(sum16(b, at, at + (size_t)ihl, 0)) != 0xffff) return false; /* dropped, with its reason */
   int32_t total = (int32_t)be16(b + at + 2);
-  // TCP segmentation offload leaves 0 here: the captured length, as packet.ts takes it.
-  if (total == 0) total = (int32_t)(end - at);
+  // TCP segmentation offload leaves 0 here: the captured length, as packet.ts takes it (not when checksums are verified).
+  if (total == 0 && !p->verify) total = (int32_t)(end - at);
   if (be16(b + at + 6) & 0x3fff) return false; /* a fragment: reassembled by fragments.ts */
   if (total < ihl) return false;
   p->ip_version = 4;
@@ -205,7 +239,7 @@ static void write_row(const struct np_columns *c, uint32_t i, const uint8_t *b, 
   }
   c->frag_offset[i] = 0;
   c->broken[i] = 0;
-  c->bad_checksum[i] = 0;
+  c->bad_checksum[i] = p->bad_checksum;
   c->mac_src[i] = p->mac_at < 0 ? -1 : mac48(b + p->mac_at + 6);
   c->mac_dst[i] = p->mac_at < 0 ? -1 : mac48(b + p->mac_at);
   c->icmp_type[i] = (int16_t)p->icmp_type;
@@ -317,7 +351,7 @@ void np_pcap_decode(const struct np_pcap_format *f, const struct np_columns *c, 
     if (seconds > MAX_PLAIN_SEC || seconds < -MAX_PLAIN_SEC) break;
     int64_t t = seconds * 1000000000 + (r.nsec - f->start_nsec);
     if (t >= MAX_PLAIN_T || t <= -MAX_PLAIN_T || t >= f->until_t) break;
-    struct plain p = {.mac_at = -1, .icmp_type = -1, .icmp_code = -1};
+    struct plain p = {.verify = f->verify_checksums, .mac_at = -1, .icmp_type = -1, .icmp_code = -1};
     size_t end = r.data + r.cap_len;
     if (!link_layer(f->link_type, b, r.data, end, &p)) break;
     if (r.direction) p.direction = r.direction;

@@ -81,6 +81,8 @@ struct np_pcap_format {
   uint32_t block_interface;
   /* The session time the packets taken come before (another input's next event, in a merge). */
   int64_t until_t;
+  /* --verify-checksums: a bad IPv4 header checksum ends the run; a bad transport checksum is marked. */
+  int verify_checksums;
 };
 
 struct np_pcap_run {
