@@ -6,3 +6,9 @@
 export class InputError extends Error {
   override name = 'InputError';
 }
+
+/**
+ * A value of the input its destination cannot hold (a database column: a port of 2^40): the
+ * message names the column, and whoever knows the input's file prefixes it (the analyzer's loader).
+ */
+export class UnfitValue extends InputError {}

@@ -4,13 +4,10 @@
  * (1M rows × 5 columns: 0.63 s against 0.89 s), see README "Speed".
  */
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
-import { InputError } from '../../recorder/errors.js';
+import { UnfitValue } from '../../recorder/errors.js';
 import { duckdb } from './duckdb.js';
 
 const { LIST, VARCHAR, INTEGER, listValue } = duckdb;
-
-/** A value of the input that its column cannot hold: the input's fault, named by the load with its file. */
-export class UnfitValue extends InputError {}
 
 type Append = (appender: DuckDBAppender, value: any) => void;
 

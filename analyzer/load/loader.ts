@@ -9,10 +9,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { InputError } from '../../recorder/errors.js';
+import { InputError, UnfitValue } from '../../recorder/errors.js';
 import { FlowOrigin, type SessionEvent, type SessionHeader } from '../../recorder/session/events.js';
 import type { ReadReport } from '../../recorder/session/reader.js';
-import { UnfitValue, type RowAppender } from '../db/appender.js';
+import type { RowAppender } from '../db/appender.js';
 import { PacketRowsWriter } from '../db/packet-store.js';
 import { StagedParts } from '../db/staged-parts.js';
 import { query, type Database } from '../db/database.js';
