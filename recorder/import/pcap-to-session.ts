@@ -1,18 +1,19 @@
 /**
  * `import` of classic pcaps and pcapngs: their records copied from the reader's window straight
- * into the session writer's chunk as packet events, with no event object, merge step or check per packet.
+ * into the session writer's chunk as packet events, with no event object, merge step or check per
+ * packet.
  * The bytes are the ones `SessionWriter.append` writes for the same packets
  * (test/import/pcap-to-session.test.ts holds the two paths to the same file). Measured at
  * 2,000,000 packets: the reader's and the writer's JavaScript per packet was ~1.0 s of the main
  * thread's 2.2 s.
  *
- * It takes only the plain case and stops at anything else, which pcap.ts or pcapng.ts then reads
- * one record at a time as before: a record cut off by the window or the file, an impossible
- * length, another pcapng block than an enhanced packet of the offered interface with no option
- * but epb_flags, a
- * PKTAP packet (it names a process), a link type netprov does not dissect (counted by the
- * import's warning), a time past 2^53 ns from the session start or not before another input's next
- * event, a packet too big for the room left in the chunk.
+ * It takes only the plain case (plain-records.ts) and stops at anything else, which pcap.ts or
+ * pcapng.ts then reads one record at a time as before: a record cut off by the window or the
+ * file, an impossible length, another pcapng block than an enhanced packet of the offered
+ * interface with no option but epb_flags, a PKTAP packet (it names a process), a link type
+ * netprov does not dissect (counted by the import's warning), a time past 2^53 ns from the
+ * session start or not before another input's next event, a packet too big for the room left in
+ * the chunk.
  */
 import { directionAt, isDissected, LinkType } from './linktype.js';
 import { PlainRecords } from './plain-records.js';

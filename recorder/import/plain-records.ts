@@ -2,7 +2,8 @@
  * The records of an offer (source.ts PcapRecords) that a consumer may take straight from the
  * bytes, read one at a time as pcap.ts and pcapng.ts would read them: a classic pcap's record
  * whole in the window; a pcapng's enhanced packet block of the offered interface, whole, with no
- * option but epb_flags, with a time a session's clock holds. Anything else is the reader's, one event at a time.
+ * option but epb_flags, with a time a session's clock holds. Anything else is the reader's, one
+ * event at a time. analyzer/native/src/np_pcap_decode.c holds the same rules in C.
  */
 import { MAX_RECORD, u32Reader } from './pcap.js';
 import { ENHANCED_PACKET, MAX_BLOCK } from './pcapng.js';
