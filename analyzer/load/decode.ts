@@ -87,7 +87,7 @@ async function openSource(input: LoadInput, salvage: boolean): Promise<EventSour
   };
 }
 
-/** `native`: let the native decoder take the plain packets of a pcap, where it was built (default). */
+/** `native`: let the native decoder take the plain packets of pcaps and pcapngs, where it was built (default). */
 export interface DecodeOptions {
   salvage: boolean;
   verifyChecksums: boolean;
@@ -168,8 +168,8 @@ function decodeFrom(
     nativeBound = false;
   };
 
-  // The native decoder fills the columns of the plain packets of a pcap; what their payloads say
-  // is read here after each run, while the window still holds them.
+  // The native decoder fills the columns of the plain packets of pcaps and pcapngs; what their
+  // payloads say is read here after each run, while the window still holds them.
   /** Made at the first offer. */
   let pcapDecoder: PcapDecoder | undefined;
   const linkTypesRead = new Map<number, boolean>();

@@ -1,7 +1,8 @@
 /**
- * The native decoder of plain pcap and pcapng packets (src/np_pcap_decode.h), when `npm install` could build
- * it (analyzer/native/build.js); without it every packet is decoded in TypeScript, as every packet
- * the native decoder passes over is. Its columns are packet-batch.ts's, bound once per batch.
+ * The native decoder of plain pcap and pcapng packets (src/np_pcap_decode.h), when `npm install`
+ * could build it (analyzer/native/build.js); without it every packet is decoded in TypeScript, as
+ * every packet the native decoder passes over is. Its columns are packet-batch.ts's, bound once
+ * per batch.
  */
 import type { PcapRecords } from '../../recorder/import/source.js';
 import { nativeAddon } from './addon.js';

@@ -22,7 +22,7 @@ import { Cursor } from './cursor.js';
 import { openEslogger } from './eslogger.js';
 import { isEslogger, isGzip, isPcap, isPcapng } from './formats.js';
 import { UndissectedLinkTypes } from './linktype.js';
-import { mergeEvents, peekAll, startNsOf, type MergeHead } from './merge.js';
+import { mergeEvents, peekAll, sessionNs, startNsOf, type MergeHead } from './merge.js';
 import { openPcap } from './pcap.js';
 import { openPcapng } from './pcapng.js';
 import { savedAndVisited } from './pcap-to-session.js';
@@ -238,7 +238,7 @@ export class CaptureStream {
     let until = Infinity;
     this.heads.forEach(({ next }, other) => {
       if (other === index || !next) return;
-      const t = (next.sec - startSec) * 1e9 + (next.nsec - startNsec) + (other > index ? 1 : 0);
+      const t = sessionNs(next.sec, next.nsec, startSec, startNsec) + (other > index ? 1 : 0);
       if (t < until) until = t;
     });
     return until;

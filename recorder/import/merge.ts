@@ -24,6 +24,9 @@ export function peekAll(sources: ImportSource[]): { heads: MergeHead[]; start: [
 
 export const startNsOf = ([sec, nsec]: [number, number]): bigint => BigInt(sec) * 1_000_000_000n + BigInt(nsec);
 
+/** A time's session time: ns from the session start, as a double (exact within 2^53 ns). */
+export const sessionNs = (sec: number, nsec: number, startSec: number, startNsec: number): number => (sec - startSec) * 1e9 + (nsec - startNsec);
+
 /**
  * Hands every event of every head to `deliver` in merged order, its `t` (and past 2^53 ns its
  * `tExact`) set to session time; `sec` is its own time, for messages.
@@ -38,7 +41,7 @@ export function mergeEvents(heads: MergeHead[], [startSec, startNsec]: [number, 
     if (!best) return;
     const { sec, nsec, event } = best.next!;
     // Exact whatever the span: past 2^53 ns (104 days) the offset is written as a 64-bit integer.
-    event.t = (sec - startSec) * 1e9 + (nsec - startNsec);
+    event.t = sessionNs(sec, nsec, startSec, startNsec);
     if (!Number.isSafeInteger(event.t)) {
       event.tExact = BigInt(sec - startSec) * 1_000_000_000n + BigInt(nsec - startNsec);
       if (event.tExact >= 2n ** 64n || event.tExact < -(2n ** 63n)) {

@@ -5,6 +5,7 @@
  * option but epb_flags, with a time a session's clock holds. Anything else is the reader's, one
  * event at a time. analyzer/native/src/np_pcap_decode.c holds the same rules in C.
  */
+import { sessionNs } from './merge.js';
 import { MAX_RECORD, u32Reader } from './pcap.js';
 import { ENHANCED_PACKET, MAX_BLOCK } from './pcapng.js';
 import { withinSessionClock, type PcapRecords } from './source.js';
@@ -39,7 +40,7 @@ export class PlainRecords {
 
   /** Its time from the session start, in ns (a double: exact within 2^53). */
   sessionTime(): number {
-    return (this.record.sec - this.records.startSec) * 1e9 + (this.record.nsec - this.records.startNsec);
+    return sessionNs(this.record.sec, this.record.nsec, this.records.startSec, this.records.startNsec);
   }
 
   private pcapRecord(pos: number): boolean {

@@ -1,8 +1,9 @@
 /**
  * The fuzzer's child process: takes one input file at a time from its parent, runs it through
  * what a user would (a capture analysed straight, imported, inspected, analysed in memory; a
- * session straight into inspect and analyze), and answers how it went. An InputError is the right answer to a broken input; any
- * other error is a crash (exit 2 for a user). The parent watches time and memory.
+ * session straight into inspect and analyze), and answers how it went. An InputError is the
+ * right answer to a broken input; any other error is a crash (exit 2 for a user). The parent
+ * watches time and memory.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
