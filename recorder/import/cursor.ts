@@ -8,27 +8,16 @@
  * asking for the next. Measured: a fresh 4 MiB buffer per refill made the kernel fault in every
  * page of it, reading a page-cached pcap at 1.0 GB/s against 11.8 GB/s into reused buffers.
  * Memory is two windows whatever the input's size: a gzip
- * input is inflated as it is read (pako: Node's zlib has no synchronous streaming inflate), so
- * neither a 10 GB capture nor a zero bomb is ever held whole.
+ * input is inflated as it is read (gzip.ts), so neither a 10 GB capture nor a zero bomb is ever
+ * held whole.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type * as Pako from 'pako';
-
-/**
- * pako, loaded by the first gzip input rather than by every reader of captures: its one 200 KB
- * module was ~10 ms of the decoding thread's start-up. (Its CommonJS build: the same code, and
- * loadable without waiting.)
- */
-const pako = (() => {
-  let loaded: typeof Pako | null = null;
-  return () => (loaded ??= createRequire(import.meta.url)('pako') as typeof Pako);
-})();
+import { gzipStream } from './gzip.js';
 
 const WINDOW = 4 << 20;
 
 /** Where a cursor's bytes come from, in order. */
-interface ByteStream {
+export interface ByteStream {
   /** Fills `into` from `at` with up to `want` bytes; 0 only at the end. */
   read(into: Buffer, at: number, want: number): number;
   /** Why the stream ended before its data did (a corrupt or cut gzip stream), once it has ended. */
@@ -50,72 +39,6 @@ class FileStream implements ByteStream {
     this.position += got;
     return got;
   }
-  close(): void {
-    closeSync(this.fd);
-  }
-}
-
-/**
- * Compressed bytes per inflate step. Deflate expands at most ~1,032:1, so one step never makes
- * more than ~17 MB however compressible the input (a zero bomb included).
- */
-const COMPRESSED_PIECE = 16 * 1024;
-
-/** gzip, one member or several (as `cat a.gz b.gz` makes), inflated piece by piece. */
-class GzipStream implements ByteStream {
-  damage: string | null = null;
-  private readonly inflate = new (pako().Inflate)({ chunkSize: WINDOW });
-  private readonly inflated: Uint8Array[] = [];
-  private head = 0;
-  private compressedAt = 0;
-  private ended = false;
-  private readonly piece = Buffer.allocUnsafe(COMPRESSED_PIECE);
-
-  get fileBytesRead(): number {
-    return this.compressedAt;
-  }
-
-  constructor(private readonly fd: number) {
-    this.inflate.onData = (chunk: Uint8Array) => this.inflated.push(chunk);
-  }
-
-  read(into: Buffer, at: number, want: number): number {
-    while (this.inflated.length === 0 && !this.ended) this.inflateMore();
-    let got = 0;
-    while (got < want && this.inflated.length > 0) {
-      const chunk = this.inflated[0];
-      const n = Math.min(want - got, chunk.length - this.head);
-      into.set(chunk.subarray(this.head, this.head + n), at + got);
-      got += n;
-      this.head += n;
-      if (this.head === chunk.length) {
-        this.inflated.shift();
-        this.head = 0;
-      }
-    }
-    return got;
-  }
-
-  private inflateMore(): void {
-    const n = readSync(this.fd, this.piece, 0, COMPRESSED_PIECE, this.compressedAt);
-    if (n === 0) {
-      this.ended = true;
-      if (!(this.inflate as unknown as { ended: boolean }).ended) this.damage = `gzip stream ends early (compressed offset ${this.compressedAt})`;
-      return;
-    }
-    // A sync flush hands out everything inflated so far: damage later loses nothing before it.
-    const ok = this.inflate.push(this.piece.subarray(0, n), pako().constants.Z_SYNC_FLUSH);
-    if (!ok || this.inflate.err) {
-      this.ended = true;
-      // pako drops the output of the step that failed: keep what was inflated before the damage.
-      const strm = (this.inflate as unknown as { strm: { output: Uint8Array | null; next_out: number } }).strm;
-      if (strm.output && strm.next_out > 0) this.inflated.push(strm.output.slice(0, strm.next_out));
-      this.damage = `gzip stream is corrupt in compressed bytes ${this.compressedAt}..${this.compressedAt + n} (${this.inflate.msg || `zlib error ${this.inflate.err}`})`;
-      return;
-    }
-    this.compressedAt += n;
-  }
-
   close(): void {
     closeSync(this.fd);
   }
@@ -147,7 +70,7 @@ export class Cursor {
 
   /** A gzip file, read as what it decompresses to. */
   static ofGzipFile(path: string): Cursor {
-    return new Cursor(new GzipStream(openSync(path, 'r')), null);
+    return new Cursor(gzipStream(openSync(path, 'r')), null);
   }
 
   static ofBytes(bytes: Buffer): Cursor {

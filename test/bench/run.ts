@@ -9,6 +9,8 @@
  *   analyze pcap (in memory)    straight from the capture, the default
  *   analyze pcap --db FILE      straight from the capture to a finished database
  *   import / analyze pcapng     the same packets as a pcapng (editcap's), below 10M packets
+ *   analyze pcap.gz             the pcap gzipped (gzip -6), below 10M packets; beside it the
+ *                               limit of inflating it (gzip -dc)
  *   tshark -q -z conv,tcp       the field's tool on the same pcap
  *   limit: read, dissect, copy  a plain read of the file; a minimal C dissect-and-hash loop; the
  *                               file read and written to a new one, as import reads and writes
@@ -118,8 +120,16 @@ try {
           ['analyze pcapng (in memory)', [process.execPath, cli, 'analyze', pcapng], quiet(() => {})],
         );
       }
+      // The pcap as gzip hands it over (rates below are of the inflated capture).
+      const gz = `${pcap}.gz`;
+      if (!once) {
+        execFileSync('sh', ['-c', `gzip -6 -c '${pcap}' > '${gz}'`]);
+        steps.push(['analyze pcap.gz (in memory)', [process.execPath, cli, 'analyze', gz], quiet(() => {})]);
+      }
       for (const [step, command, cleanup] of steps) addRow(packets, bytes, step, once ? timed(command, cleanup) : median(command, cleanup), tshark);
       rmSync(pcapng, { force: true });
+      if (!once) addRow(packets, bytes, 'limit: gzip -dc (inflate)', median(['sh', '-c', `gzip -dc '${gz}' > /dev/null`]), tshark);
+      rmSync(gz, { force: true });
       if (tshark !== null) addRow(packets, bytes, 'tshark -q -z conv,tcp', { seconds: tshark, peakMiB: 0 }, null);
       addRow(packets, bytes, 'limit: read(2) the file', { seconds: limit('read', pcap), peakMiB: 0 }, tshark);
       addRow(packets, bytes, 'limit: C dissect + flow hash', { seconds: limit('dissect', pcap), peakMiB: 0 }, tshark);
