@@ -10,6 +10,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import type { Job, Outcome } from './target.js';
 
 const root = resolve(import.meta.dirname, '../../..');
@@ -43,6 +44,8 @@ function seeds(): Seed[] {
   const corpus = join(root, 'test/oracle/zeek-corpus');
   for (const name of ['core.tunnels.gre.pcap', 'core.tunnels.teredo.pcap', 'core.radiotap.pcap', 'scripts.base.protocols.irc.basic.pcapng', 'core.cisco-fabric-path.pcap']) add(join(corpus, name));
   add(join(root, 'test/data/eslogger-sample.jsonl'));
+  // A gzip input: its mutants break the inflater's paths (corrupt, cut, trailing bytes).
+  out.push({ name: 'test/oracle/zeek/ftp-ipv4.pcap (gzip)', bytes: gzipSync(readFileSync(join(root, 'test/oracle/zeek/ftp-ipv4.pcap'))), session: false });
   for (const name of ['macos-curl.npsession', 'linux-curl.npsession', 'http-get.npsession']) add(join(root, 'fixtures', name), true);
   return out;
 }
