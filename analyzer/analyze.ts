@@ -4,7 +4,7 @@
  */
 import { InputError } from '../recorder/errors.js';
 import { openDatabase, query, type Database } from './db/database.js';
-import { removeSessionsBut, sessionsHeld } from './db/undo-load.js';
+import { removeSessionsBut, removeUnfinishedLoads, sessionsHeld } from './db/undo-load.js';
 import { classifyInputs, inputName } from './load/inputs.js';
 import { startLoad } from './load/load-threads.js';
 import { loadSession, type LoadOptions, type LoadResult } from './load/loader.js';
@@ -18,9 +18,10 @@ export interface AnalyzeOptions extends LoadOptions {
 
 /**
  * Loads session files and captures (all captures together make one session) into a database.
- * Returns one result per session, in command-line order.
+ * Returns one result per session, in command-line order, and what the database file itself
+ * needed mending.
  */
-export async function analyze(paths: string[], options: AnalyzeOptions): Promise<{ db: Database; results: LoadResult[] }> {
+export async function analyze(paths: string[], options: AnalyzeOptions): Promise<{ db: Database; results: LoadResult[]; warnings: string[] }> {
   const inputs = classifyInputs(paths);
   if (inputs.length === 0) throw new InputError('no sessions or captures to analyse');
   if (options.save && !inputs.some((i) => i.kind === 'captures')) throw new InputError('--save keeps the session made from captures; no capture was given');
@@ -36,10 +37,15 @@ export async function analyze(paths: string[], options: AnalyzeOptions): Promise
     throw err;
   }
   const results: LoadResult[] = [];
+  const warnings: string[] = [];
   // A file's sessions before this command: a failed load must leave it as it was (undo-load.ts).
   let before: string[] | null = null;
   try {
-    if (!db.inMemory) before = await sessionsHeld(db);
+    if (!db.inMemory) {
+      before = await sessionsHeld(db);
+      const unfinished = await removeUnfinishedLoads(db, before);
+      if (unfinished > 0) warnings.push(`${options.db}: removed ${unfinished} rows an interrupted load had left (of sessions it never finished)`);
+    }
     for (const input of inputs) {
       const path = inputName(input);
       const result = await loadSession(db, input === inputs[0] ? first : input, options);
@@ -61,7 +67,7 @@ export async function analyze(paths: string[], options: AnalyzeOptions): Promise
     db.close();
     throw err;
   }
-  return { db, results };
+  return { db, results, warnings };
 }
 
 /**

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, constants, lstatSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from './errors.js';
+import { removedAtExit } from './leftovers.js';
 
 /** What an output is checked against. */
 export interface OutputPolicy {
@@ -65,38 +66,6 @@ function temporaryName(path: string): string {
 }
 
 /**
- * Temporary files and folders not yet committed, removed if the process exits or is interrupted
- * first. The signal handlers exist only while something is pending, so that they never take
- * SIGINT from a command that handles it itself (record stops cleanly on it).
- */
-const pending = {
-  paths: new Set<string>(),
-  add(path: string): void {
-    if (this.paths.size === 0) {
-      process.on('exit', removePending);
-      process.on('SIGINT', interrupted);
-      process.on('SIGTERM', interrupted);
-    }
-    this.paths.add(path);
-  },
-  delete(path: string): void {
-    if (!this.paths.delete(path) || this.paths.size > 0) return;
-    process.off('exit', removePending);
-    process.off('SIGINT', interrupted);
-    process.off('SIGTERM', interrupted);
-  },
-};
-
-function removePending(): void {
-  for (const path of pending.paths) rmSync(path, { recursive: true, force: true });
-}
-
-function interrupted(signal: NodeJS.Signals): void {
-  removePending();
-  process.exit(signal === 'SIGINT' ? 130 : 143);
-}
-
-/**
  * Runs `write` on a fresh temporary path beside `path` (which it creates: a file, or for a
  * folder the empty folder made here), then renames the result over `path` — replacing what
  * --force allowed, never following a link. If `write` fails, or the process is interrupted, the
@@ -112,15 +81,20 @@ export function writeThrough<T>(path: string, policy: OutputPolicy, kind: 'file'
       throw new InputError(`${path}: cannot create the output folder (${reason(err)} in ${dirname(temporary)})`);
     }
   }
-  pending.add(temporary);
+  // With the write-ahead log DuckDB leaves beside a database it could not finish.
+  const leftover = removedAtExit(temporary, `${temporary}.wal`);
   const finish = (result: T): T => {
-    commit(path, temporary, kind);
+    try {
+      commit(path, temporary, kind);
+    } finally {
+      leftover.release();
+    }
     return result;
   };
   const fail = (err: unknown): never => {
     rmSync(temporary, { recursive: true, force: true });
-    rmSync(`${temporary}.wal`, { force: true }); // what DuckDB leaves beside a database it could not finish
-    pending.delete(temporary);
+    rmSync(`${temporary}.wal`, { force: true });
+    leftover.release();
     throw err;
   };
   let result: T;
@@ -147,8 +121,6 @@ function commit(path: string, temporary: string, kind: 'file' | 'folder'): void 
   } catch (err) {
     rmSync(temporary, { recursive: true, force: true });
     throw new InputError(`${path}: cannot write the output (${reason(err)})`);
-  } finally {
-    pending.delete(temporary);
   }
 }
 

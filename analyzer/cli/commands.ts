@@ -49,9 +49,10 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
         const jsonPolicy = { inputs: [...sessions, ...(argv.db ? [argv.db] : []), ...(argv.save ? [argv.save] : [])], force };
         const analyseInto = async (dbPath: string | null, save?: { temporary: string; name: string }) => {
           const bar = progressBar('loading');
-          const { db, results } = await analyze(sessions, { db: dbPath, save, salvage: argv.salvage as boolean, verifyChecksums: argv.verifyChecksums, onProgress: bar.update });
+          const { db, results, warnings } = await analyze(sessions, { db: dbPath, save, salvage: argv.salvage as boolean, verifyChecksums: argv.verifyChecksums, onProgress: bar.update });
           bar.stop();
           try {
+            for (const warning of warnings) context.warn(warning);
             for (const r of results) {
               for (const p of r.problems) context.warn(p);
               for (const { reason, packets } of r.undissected) context.warn(`${r.file}: ${packets.toLocaleString('en-US')} packets not dissected: ${reason}`);

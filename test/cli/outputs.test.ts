@@ -4,13 +4,15 @@
  * one line; outputs appear whole or not at all, 0600; and SQL a user writes stays confined to
  * the analysis.
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { netprov, type CliRun } from '../helpers/cli.js';
 import { ethernet, pcapFile, udpPacket } from '../helpers/capture-writer.js';
-import { oracleDir, scratch } from '../helpers/paths.js';
+import { oracleDir, repoRoot, scratch } from '../helpers/paths.js';
 import { newHeader } from '../../recorder/session/new-header.js';
 import { FileSink } from '../../recorder/session/sink.js';
 import { SessionWriter } from '../../recorder/session/writer.js';
@@ -175,11 +177,83 @@ describe('analysis databases', () => {
     expect(after.packet_rows as number).toBeGreaterThan((before.packet_rows as number) + 1000);
   });
 
+  it('removes, with a warning, the rows a killed load left in a --db before adding to it', async () => {
+    const db = join(dir, 'killed.duckdb');
+    expect(netprov(['analyze', session, '--db', db]).status).toBe(0);
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const sql = async (text: string, access: 'READ_ONLY' | 'READ_WRITE' = 'READ_ONLY') => {
+      const instance = await DuckDBInstance.create(db, { access_mode: access });
+      const connection = await instance.connect();
+      const rows = (await connection.runAndReadAll(text)).getRows();
+      connection.closeSync();
+      instance.closeSync();
+      return rows;
+    };
+    const count = async () => (await sql('SELECT (SELECT count(*) FROM flows)::INTEGER, (SELECT count(*) FROM packet_rows)::INTEGER, (SELECT count(*) FROM sessions)::INTEGER'))[0];
+    const before = await count();
+    // What a load killed after its rows' INSERTs and before its session's own row leaves: rows of
+    // a session the file does not hold (the sessions row is written last).
+    await sql(`BEGIN;
+      INSERT INTO flows (session_id, uid, flow_no, start_t) SELECT 'killed', 'C' || i, i, i FROM range(7) t(i);
+      INSERT INTO packet_rows (session_no, packet_no, t) SELECT 99, i, i FROM range(5) t(i);
+      COMMIT`, 'READ_WRITE');
+    const run = netprov(['analyze', join(oracleDir, 'zeek/dhcp.pcap'), '--db', db]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/killed\.duckdb: removed 12 rows an interrupted load had left/);
+    const after = await count();
+    expect(after[2]).toBe((before[2] as number) + 1);
+    expect(await sql("SELECT count(*)::INTEGER FROM flows WHERE session_id = 'killed'")).toEqual([[0]]);
+    expect(await sql('SELECT count(*)::INTEGER FROM packet_rows WHERE session_no = 99')).toEqual([[0]]);
+    // Nothing left to remove: no warning.
+    expect(netprov(['analyze', join(oracleDir, 'zeek/ftp-ipv4.pcap'), '--db', db]).stderr).not.toMatch(/interrupted load/);
+  });
+
   it('opens a --db read-only to read it, and never creates one that is not there', () => {
     const missing = join(dir, 'missing.duckdb');
     refused(netprov(['flows', '--db', missing]), /missing\.duckdb: not a DuckDB database/);
     expect(existsSync(missing)).toBe(false);
   });
+});
+
+describe('an interrupted command', () => {
+  /** A capture that takes seconds to analyse: 700,000 packets of 1,514 bytes, from a 1 MB gzip. */
+  let slow: string;
+  beforeAll(() => {
+    const frame = Buffer.alloc(1514);
+    frame.write('ffffffffffff020000000001', 0, 'hex');
+    const pcap = pcapFile([{ ns: 1_700_000_000_000_000_000n, data: frame }], { littleEndian: true, nanos: false, linkType: 1 });
+    const block = Buffer.concat(Array.from({ length: 1000 }, () => pcap.subarray(24)));
+    slow = join(dir, 'slow.pcap.gz');
+    writeFileSync(slow, gzipSync(Buffer.concat([pcap.subarray(0, 24), ...Array.from({ length: 700 }, () => block)]), { level: 1 }));
+  });
+
+  /** Starts `args`, interrupts it with `signal` once its loading has made a folder in `tmp`; resolves with its exit. */
+  function interrupt(args: string[], tmp: string, signal: NodeJS.Signals): Promise<{ code: number | null; stderr: string }> {
+    const child = spawn(process.execPath, [join(repoRoot, 'bin/netprov.js'), ...args], { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const poll = setInterval(() => {
+      if (readdirSync(tmp).some((f) => f.startsWith('netprov-'))) {
+        clearInterval(poll);
+        setTimeout(() => child.kill(signal), 300);
+      }
+    }, 20);
+    return new Promise((resolve) => child.on('exit', (code) => (clearInterval(poll), resolve({ code, stderr }))));
+  }
+
+  it.each([
+    ['SIGINT', 130, 'in memory', false],
+    ['SIGTERM', 143, 'into a new --db', true],
+  ] as const)('on %s exits %i and leaves nothing behind (%s): no spill or packet files, no temporary database or its log', async (signal, code, _how, withDb) => {
+    const tmp = join(dir, `tmp-${signal}`);
+    const out = join(dir, `out-${signal}`);
+    mkdirSync(tmp);
+    mkdirSync(out);
+    const run = await interrupt(['analyze', slow, ...(withDb ? ['--db', join(out, 'new.duckdb')] : [])], tmp, signal);
+    expect(run.code, run.stderr).toBe(code);
+    expect(readdirSync(tmp)).toEqual([]);
+    expect(readdirSync(out)).toEqual([]);
+  }, 60_000);
 });
 
 describe('netprov sql is confined to the analysis', () => {
