@@ -4,7 +4,7 @@
  */
 import { InputError } from '../recorder/errors.js';
 import { openDatabase, query, type Database } from './db/database.js';
-import { removeSessionsBut, removeUnfinishedLoads, sessionsHeld } from './db/undo-load.js';
+import { removeSessionsBut, sessionsHeld } from './db/undo-load.js';
 import { classifyInputs, inputName } from './load/inputs.js';
 import { startLoad } from './load/load-threads.js';
 import { loadSession, type LoadOptions, type LoadResult } from './load/loader.js';
@@ -41,9 +41,9 @@ export async function analyze(paths: string[], options: AnalyzeOptions): Promise
   // A file's sessions before this command: a failed load must leave it as it was (undo-load.ts).
   let before: string[] | null = null;
   try {
-    if (!db.inMemory) {
+    if (db.inPlace) {
       before = await sessionsHeld(db);
-      const unfinished = await removeUnfinishedLoads(db, before);
+      const unfinished = await removeSessionsBut(db, before);
       if (unfinished > 0) warnings.push(`${options.db}: removed ${unfinished} rows an interrupted load had left (of sessions it never finished)`);
     }
     for (const input of inputs) {

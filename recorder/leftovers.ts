@@ -6,14 +6,16 @@
  * analysis left its packet files in the temp dir (194 MB after a second of 2,000,000 packets).
  *
  * The signal handlers exist only while something is registered, so that they never take SIGINT
- * from a command that handles it itself (record stops cleanly on it). SIGKILL leaves what it
- * leaves: the temporary names are hidden and name the process (output-file.ts).
+ * from a command that handles it itself (record stops cleanly on it). A file another thread
+ * creates after the removal has nowhere to go: everything registered is a folder (output-file.ts
+ * writes its temporary files inside one). SIGKILL leaves what it leaves: those folders are hidden
+ * and name their process.
  */
 import { rmSync } from 'node:fs';
 
 const registered = new Set<string>();
 
-/** Until `release()`: `paths` (files or folders) are removed if the process exits or is interrupted. */
+/** Until `release()`: `paths` (folders, with all they hold) are removed if the process exits or is interrupted. */
 export function removedAtExit(...paths: string[]): { release(): void } {
   if (registered.size === 0) {
     process.on('exit', removeAll);

@@ -2,9 +2,9 @@
  * Every file or folder netprov writes goes through here, because a forensic tool must never
  * destroy evidence: an output is refused if it is one of the inputs (same device and inode, also
  * through a link), if its path is a symbolic link (never followed), or if something already
- * exists there and `--force` was not given. A file is written under a temporary name in the same
- * folder and renamed into place only when complete, so a failed or killed command leaves either
- * nothing or the previous file. Everything is created 0600 (folders 0700): outputs hold what
+ * exists there and `--force` was not given. A file is written in a hidden folder beside it and
+ * renamed into place only when complete, so a failed or interrupted command leaves either
+ * nothing or the previous file (SIGKILL leaves the hidden folder, named for its process). Everything is created 0600 (folders 0700): outputs hold what
  * sessions hold — payloads, command lines, paths.
  *
  * `netprov record` alone writes in place (its partial file is its purpose, marked incomplete
@@ -66,34 +66,36 @@ function temporaryName(path: string): string {
 }
 
 /**
- * Runs `write` on a fresh temporary path beside `path` (which it creates: a file, or for a
- * folder the empty folder made here), then renames the result over `path` — replacing what
+ * Runs `write` on a fresh temporary path (a file it creates, in a hidden 0700 folder beside
+ * `path`; for a folder, that empty folder), then renames the result over `path` — replacing what
  * --force allowed, never following a link. If `write` fails, or the process is interrupted, the
- * temporary path is removed and `path` keeps what it had.
+ * temporary folder is removed with all it holds and `path` keeps what it had.
  */
 export function writeThrough<T>(path: string, policy: OutputPolicy, kind: 'file' | 'folder', write: (temporaryPath: string) => T): T {
   checkOutput(path, policy, kind);
-  const temporary = temporaryName(path);
-  if (kind === 'folder') {
-    try {
-      mkdirSync(temporary, { mode: 0o700 });
-    } catch (err) {
-      throw new InputError(`${path}: cannot create the output folder (${reason(err)} in ${dirname(temporary)})`);
-    }
+  // Everything is made inside one hidden folder beside the output (for a folder, the output
+  // itself), so that removing that folder takes all a writer made: the write-ahead log DuckDB
+  // keeps beside a database, and a file another thread (DuckDB's, the session writer's) creates
+  // after an interruption has removed everything — none can be created in a folder that is gone.
+  const scratch = temporaryName(path);
+  try {
+    mkdirSync(scratch, { mode: 0o700 });
+  } catch (err) {
+    throw new InputError(`${path}: cannot create the output (${reason(err)} in ${dirname(scratch)})`);
   }
-  // With the write-ahead log DuckDB leaves beside a database it could not finish.
-  const leftover = removedAtExit(temporary, `${temporary}.wal`);
+  const temporary = kind === 'folder' ? scratch : join(scratch, basename(path));
+  const leftover = removedAtExit(scratch);
   const finish = (result: T): T => {
     try {
       commit(path, temporary, kind);
     } finally {
+      rmSync(scratch, { recursive: true, force: true });
       leftover.release();
     }
     return result;
   };
   const fail = (err: unknown): never => {
-    rmSync(temporary, { recursive: true, force: true });
-    rmSync(`${temporary}.wal`, { force: true });
+    rmSync(scratch, { recursive: true, force: true });
     leftover.release();
     throw err;
   };

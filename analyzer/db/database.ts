@@ -14,6 +14,11 @@ export interface Database {
   connection: DuckDBConnection;
   /** Held in memory, not in a file: packet_rows, flows and dns are then views over Parquet files in `tempFolder` (packet-store.ts, staged-parts.ts). */
   inMemory: boolean;
+  /**
+   * A file that was there before this open, changed in place: a load that fails must remove its
+   * rows again (undo-load.ts). A new file is written through a temporary name that goes instead.
+   */
+  inPlace: boolean;
   /** The private 0700 folder of DuckDB's spill files and an in-memory analysis's packet files, removed on close. */
   tempFolder: string;
   /**
@@ -35,6 +40,7 @@ export interface Database {
 export async function openDatabase(path: string | null, access: 'read-write' | 'read-only' = 'read-write'): Promise<Database> {
   if (path !== null && access === 'read-only' && !isDuckDbFile(path)) throw new InputError(`${path}: not a DuckDB database (netprov analyze --db FILE writes one)`);
   const memory = memoryLimitsMiB(path === null);
+  const inPlace = path !== null && lstatOrNull(path) !== null;
   // Loaded here, not imported at the top: ~0.2 s that the loading workers, started first, overlap.
   const { DuckDBInstance } = (await import('./duckdb.js')).duckdb;
   let instance: DuckDBInstance;
@@ -73,6 +79,7 @@ export async function openDatabase(path: string | null, access: 'read-write' | '
   return {
     connection,
     inMemory: path === null,
+    inPlace,
     tempFolder: spill.path,
     memory,
     connect: () => instance.connect(),

@@ -5,7 +5,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { InputError } from '../../recorder/errors.js';
-import { looksLikeCapture } from '../../recorder/import/formats.js';
+import { compressionNotRead, looksLikeCapture } from '../../recorder/import/formats.js';
 import { FILE_SIGNATURE } from '../../recorder/session/frame.js';
 
 export type LoadInput =
@@ -44,7 +44,9 @@ export function classifyInputs(paths: string[]): LoadInput[] {
     else if (looksLikeCapture(bytes)) {
       if (!captures) inputs.push((captures = { kind: 'captures', files: [] }));
       captures.files.push(path);
-    } else throw new InputError(`${path}: neither a netprov session nor a pcap, pcapng, eslogger JSON or gzip capture (detected from content)`);
+    } else {
+      throw new InputError(`${path}: ${compressionNotRead(bytes) ?? 'neither a netprov session nor a pcap, pcapng, eslogger JSON or gzip capture (detected from content)'}`);
+    }
   }
   return inputs;
 }

@@ -23,5 +23,26 @@ export function isPcap(head: Buffer): boolean {
 
 export const isPcapng = (head: Buffer): boolean => head.length >= 4 && head.readUInt32LE(0) === PCAPNG_SECTION;
 
+/** Compressions netprov does not inflate (gzip it does), by magic number, with the command that does. */
+const NOT_INFLATED: { name: string; magic: number[]; command: string }[] = [
+  { name: 'zstd', magic: [0x28, 0xb5, 0x2f, 0xfd], command: 'zstd -d' },
+  { name: 'xz', magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], command: 'xz -d' },
+  { name: 'bzip2', magic: [0x42, 0x5a, 0x68], command: 'bunzip2' },
+  { name: 'lz4', magic: [0x04, 0x22, 0x4d, 0x18], command: 'lz4 -d' },
+  { name: 'zip', magic: [0x50, 0x4b, 0x03, 0x04], command: 'unzip' },
+  { name: '7-Zip', magic: [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c], command: '7z x' },
+];
+
+/**
+ * What to tell the user of a file compressed in a way netprov does not read (a .pcap.zst, a
+ * .pcapng.xz): which compression, and how to undo it; null for anything else.
+ */
+export function compressionNotRead(head: Uint8Array): string | null {
+  const found = NOT_INFLATED.find(({ magic }) => head.length >= magic.length && magic.every((b, i) => head[i] === b));
+  // bzip2's "BZh" is followed by its block size, '1' to '9': three letters alone could be text.
+  if (!found || (found.name === 'bzip2' && !(head[3] >= 0x31 && head[3] <= 0x39))) return null;
+  return `${found.name}-compressed, and netprov inflates gzip only: decompress it first (${found.command})`;
+}
+
 /** A capture netprov reads (a gzip file is taken to hold one). */
 export const looksLikeCapture = (head: Buffer): boolean => isGzip(head) || isPcap(head) || isPcapng(head) || isEslogger(head);

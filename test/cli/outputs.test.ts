@@ -252,7 +252,7 @@ describe('an interrupted command', () => {
     const run = await interrupt(['analyze', slow, ...(withDb ? ['--db', join(out, 'new.duckdb')] : [])], tmp, signal);
     expect(run.code, run.stderr).toBe(code);
     expect(readdirSync(tmp)).toEqual([]);
-    expect(readdirSync(out)).toEqual([]);
+    expect(readdirSync(out), run.stderr).toEqual([]);
   }, 60_000);
 });
 

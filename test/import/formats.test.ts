@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../recorder/errors.js';
-import { looksLikeCapture } from '../../recorder/import/formats.js';
+import { compressionNotRead, looksLikeCapture } from '../../recorder/import/formats.js';
 import { importFiles } from '../../recorder/import/index.js';
 import { ethernet, pcapFile, pcapngFile, udpPacket, type CapturePacket } from '../helpers/capture-writer.js';
+import { netprov } from '../helpers/cli.js';
 import { repoRoot, scratch } from '../helpers/paths.js';
 import { epochOf, packetsOf, readSession } from '../helpers/session.js';
 import { tsharkFields, tsharkFrames } from '../helpers/tshark.js';
@@ -146,6 +147,27 @@ describe('telling a capture from its first bytes (formats.ts)', () => {
     for (const littleEndian of [true, false]) expect(looksLikeCapture(pcapngFile([{ linkType: 101, name: 'eth0' }], [], { littleEndian }))).toBe(true);
     expect(looksLikeCapture(gzipSync(Buffer.from('anything')))).toBe(true);
     expect(looksLikeCapture(eslogger)).toBe(true);
+  });
+  it('names a compression it does not read, and the command that undoes it', () => {
+    const heads: [string, number[]][] = [
+      ['zstd', [0x28, 0xb5, 0x2f, 0xfd, 0x24]],
+      ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0x00]],
+      ['bzip2', [0x42, 0x5a, 0x68, 0x39, 0x31]],
+      ['lz4', [0x04, 0x22, 0x4d, 0x18]],
+      ['zip', [0x50, 0x4b, 0x03, 0x04, 0x14]],
+      ['7-Zip', [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c, 0x00]],
+    ];
+    for (const [name, head] of heads) expect(compressionNotRead(Buffer.from(head))).toMatch(new RegExp(`^${name}-compressed, and netprov inflates gzip only: decompress it first \\(`));
+    expect(compressionNotRead(Buffer.from('BZh is how this note starts'))).toBeNull();
+    expect(compressionNotRead(gzipSync(Buffer.from('x')))).toBeNull();
+    expect(compressionNotRead(Buffer.alloc(0))).toBeNull();
+    const dir = scratch();
+    const zst = join(dir, 'capture.pcap.zst');
+    writeFileSync(zst, Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x24, 0x00, 0x01]));
+    expect(() => importFiles([zst], join(dir, 'x'))).toThrow(new InputError(`${zst}: zstd-compressed, and netprov inflates gzip only: decompress it first (zstd -d)`));
+    const run = netprov(['analyze', zst]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(`netprov: ${zst}: zstd-compressed, and netprov inflates gzip only: decompress it first (zstd -d)\n`);
   });
   it('takes no session file, text or empty file for one', () => {
     expect(looksLikeCapture(readFileSync(join(repoRoot, 'fixtures/http-get.npsession')))).toBe(false);
