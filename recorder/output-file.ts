@@ -4,8 +4,9 @@
  * through a link), if its path is a symbolic link (never followed), or if something already
  * exists there and `--force` was not given. A file is written in a hidden folder beside it and
  * renamed into place only when complete, so a failed or interrupted command leaves either
- * nothing or the previous file (SIGKILL leaves the hidden folder, named for its process). Everything is created 0600 (folders 0700): outputs hold what
- * sessions hold — payloads, command lines, paths.
+ * nothing or the previous file (SIGKILL leaves the hidden folder, named for its process).
+ * Everything is created 0600 (folders 0700): outputs hold what sessions hold — payloads, command
+ * lines, paths.
  *
  * `netprov record` alone writes in place (its partial file is its purpose, marked incomplete
  * until its trailer is written); it takes the same checks (prepareInPlace).
