@@ -8,7 +8,6 @@
  *   limit copy FILE OUT  the same reads, each piece written to a new file OUT: what reading a
  *                        capture and writing as many bytes costs, as `import` does (into the page
  *                        cache; where the machine throttles writes, no floor)
- *   limit inflate FILE   zlib inflating a gzip file, its output dropped: the floor of a .pcap.gz
  *
  * Prints: packets flows seconds
  */
@@ -19,7 +18,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define PIECE (4u << 20)
 #define SLOTS (1u << 22)
@@ -83,38 +81,11 @@ static void count(const uint8_t *p, uint32_t caplen, uint32_t wirelen)
 	}
 }
 
-static double since(const struct timespec *t0)
-{
-	struct timespec t1;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-static int inflate_only(const char *path)
-{
-	uint8_t *buf = malloc(PIECE);
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	gzFile in = gzopen(path, "rb");
-	if (!in) {
-		perror(path);
-		return 1;
-	}
-	gzbuffer(in, 256 * 1024);
-	while (gzread(in, buf, PIECE) > 0)
-		;
-	gzclose(in);
-	printf("0 0 %.3f\n", since(&t0));
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
-	if (argc == 3 && strcmp(argv[1], "inflate") == 0)
-		return inflate_only(argv[2]);
 	int copy = argc == 4 && strcmp(argv[1], "copy") == 0;
 	if (argc != 3 && !copy) {
-		fprintf(stderr, "usage: limit read|dissect|inflate FILE, or limit copy FILE OUT\n");
+		fprintf(stderr, "usage: limit read|dissect FILE, or limit copy FILE OUT\n");
 		return 2;
 	}
 	int dissect = strcmp(argv[1], "dissect") == 0;
@@ -130,7 +101,7 @@ int main(int argc, char **argv)
 	}
 	table = calloc(SLOTS, sizeof *table);
 	uint8_t *buf = malloc(2 * PIECE);
-	struct timespec t0;
+	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	size_t have = 0, at = 24; /* past the pcap global header */
 	uint64_t packets = 0;
@@ -163,6 +134,8 @@ int main(int argc, char **argv)
 	}
 	if (copy)
 		close(out);
-	printf("%llu %llu %.3f\n", (unsigned long long)packets, (unsigned long long)flows, since(&t0));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("%llu %llu %.3f\n", (unsigned long long)packets, (unsigned long long)flows,
+	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	return 0;
 }
