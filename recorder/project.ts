@@ -3,6 +3,7 @@
  * package root, built or not — the nearest folder above this file whose package.json is netprov's.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,6 +27,18 @@ export function projectRoot(): string {
 }
 
 export const projectFile = (relative: string): string => join(projectRoot(), relative);
+
+/**
+ * A native addon npm install builds where a compiler exists (analyzer/native,
+ * recorder/import/native), or null where it could not: its caller then does the same in JavaScript.
+ */
+export function optionalAddon<T>(relative: string): T | null {
+  try {
+    return createRequire(import.meta.url)(projectFile(relative)) as T;
+  } catch {
+    return null;
+  }
+}
 
 /** netprov's own version, as package.json gives it. */
 export const projectVersion = (): string => (JSON.parse(readFileSync(projectFile('package.json'), 'utf8')) as { version: string }).version;

@@ -3,17 +3,6 @@
  * or null where `npm install` could not build it (analyzer/native/build.js): the analyzer then
  * does everything in TypeScript, with the same results, more slowly.
  */
-import { createRequire } from 'node:module';
-import { projectFile } from '../../recorder/project.js';
+import { optionalAddon } from '../../recorder/project.js';
 
-const ADDON = 'analyzer/native/build/Release/netprov_decoder.node';
-
-function load(): Record<string, unknown> | null {
-  try {
-    return createRequire(import.meta.url)(projectFile(ADDON)) as Record<string, unknown>;
-  } catch {
-    return null;
-  }
-}
-
-export const nativeAddon = load();
+export const nativeAddon = optionalAddon<Record<string, unknown>>('analyzer/native/build/Release/netprov_decoder.node');

@@ -12,7 +12,7 @@
 import { closeSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as Pako from 'pako';
-import { projectFile } from '../project.js';
+import { optionalAddon } from '../project.js';
 import type { ByteStream } from './cursor.js';
 
 interface NativeGunzip {
@@ -22,18 +22,10 @@ interface NativeGunzip {
   close(): void;
 }
 
+/** Loaded by the first gzip input rather than by every reader of captures. */
 const nativeGunzip = (() => {
   let loaded: { Gunzip: new (fd: number) => NativeGunzip } | null | undefined;
-  return () => {
-    if (loaded === undefined) {
-      try {
-        loaded = createRequire(import.meta.url)(projectFile('recorder/import/native/build/Release/netprov_gunzip.node'));
-      } catch {
-        loaded = null;
-      }
-    }
-    return loaded;
-  };
+  return () => (loaded === undefined ? (loaded = optionalAddon('recorder/import/native/build/Release/netprov_gunzip.node')) : loaded);
 })();
 
 /** The gzip data of `fd`, which the stream then owns: inflated in C when the addon was built. */

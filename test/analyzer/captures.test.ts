@@ -10,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { pcapFile } from '../helpers/capture-writer.js';
+import { largeGzipCapture } from '../helpers/capture-writer.js';
 import { netprov } from '../helpers/cli.js';
 import { oracleDir, scratch } from '../helpers/paths.js';
 
@@ -112,15 +112,8 @@ describe('analyze straight from captures', () => {
 
 describe('gzip, streamed', () => {
   it('imports a 1 GB capture from a 1 MB gzip in bounded memory', () => {
-    // A pcap of 700,000 identical 1,514-byte records: what a zero bomb would be if it were a capture.
-    const frame = Buffer.alloc(1514);
-    frame.write('ffffffffffff020000000001', 0, 'hex');
-    const pcap = pcapFile([{ ns: 1_700_000_000_000_000_000n, data: frame }], { littleEndian: true, nanos: false, linkType: 1 });
-    const header = pcap.subarray(0, 24);
-    const record = pcap.subarray(24);
-    const block = Buffer.concat(Array.from({ length: 1000 }, () => record));
     const gz = join(dir, 'large.pcap.gz');
-    const member = gzipSync(Buffer.concat([header, ...Array.from({ length: 700 }, () => block)]), { level: 1 });
+    const member = largeGzipCapture();
     writeFileSync(gz, member);
     expect(member.length).toBeLessThan(8 << 20);
     const session = join(dir, 'large.npsession');

@@ -8,10 +8,9 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { netprov, type CliRun } from '../helpers/cli.js';
-import { ethernet, pcapFile, udpPacket } from '../helpers/capture-writer.js';
+import { ethernet, largeGzipCapture, pcapFile, udpPacket } from '../helpers/capture-writer.js';
 import { oracleDir, repoRoot, scratch } from '../helpers/paths.js';
 import { newHeader } from '../../recorder/session/new-header.js';
 import { FileSink } from '../../recorder/session/sink.js';
@@ -216,15 +215,11 @@ describe('analysis databases', () => {
 });
 
 describe('an interrupted command', () => {
-  /** A capture that takes seconds to analyse: 700,000 packets of 1,514 bytes, from a 1 MB gzip. */
+  /** A capture that takes seconds to analyse. */
   let slow: string;
   beforeAll(() => {
-    const frame = Buffer.alloc(1514);
-    frame.write('ffffffffffff020000000001', 0, 'hex');
-    const pcap = pcapFile([{ ns: 1_700_000_000_000_000_000n, data: frame }], { littleEndian: true, nanos: false, linkType: 1 });
-    const block = Buffer.concat(Array.from({ length: 1000 }, () => pcap.subarray(24)));
     slow = join(dir, 'slow.pcap.gz');
-    writeFileSync(slow, gzipSync(Buffer.concat([pcap.subarray(0, 24), ...Array.from({ length: 700 }, () => block)]), { level: 1 }));
+    writeFileSync(slow, largeGzipCapture());
   });
 
   /** Starts `args`, interrupts it with `signal` once its loading has made a folder in `tmp`; resolves with its exit. */

@@ -3,6 +3,8 @@
  * the importer must honour. tshark then reads each file independently, so a test never trusts
  * this writer and the importer to agree by accident.
  */
+import { gzipSync } from 'node:zlib';
+
 export interface CapturePacket {
   /** Absolute time in ns since the epoch. */
   ns: bigint;
@@ -180,3 +182,15 @@ export function udpPacket(n: number): Buffer {
 
 export const ethernet = (payload: Buffer): Buffer =>
   Buffer.concat([Buffer.from('0200000000020200000000010800', 'hex'), payload]);
+
+/**
+ * A gzip of a pcap of 700,000 identical 1,514-byte records (~1 GB inflated, under 8 MB
+ * compressed): what a zero bomb would be if it were a capture, and an input that takes seconds.
+ */
+export function largeGzipCapture(): Buffer {
+  const frame = Buffer.alloc(1514);
+  frame.write('ffffffffffff020000000001', 0, 'hex');
+  const pcap = pcapFile([{ ns: 1_700_000_000_000_000_000n, data: frame }], { littleEndian: true, nanos: false, linkType: 1 });
+  const block = Buffer.concat(Array.from({ length: 1000 }, () => pcap.subarray(24)));
+  return gzipSync(Buffer.concat([pcap.subarray(0, 24), ...Array.from({ length: 700 }, () => block)]), { level: 1 });
+}
