@@ -53,8 +53,13 @@ export async function reportData(db: Database): Promise<ReportData> {
   };
 }
 
-/** JSON that is safe inside <script>: no "</script>" or "<!--" can close or confuse the element. */
-const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+/**
+ * JSON that is safe inside <script>: no "</script>" or "<!--" can close or confuse the element.
+ * Session times past 2^53 ns (104 days from the start) come from DuckDB as bigints: the page
+ * draws them, so a double's nanoseconds (spacing of 2 ns at 200 days) are exact enough.
+ */
+const scriptJson = (value: unknown) =>
+  JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? Number(v) : v)).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 
 export function reportHtml(data: ReportData): string {
   const css = readFileSync(projectFile('analyzer/report/page.css'), 'utf8');

@@ -13,5 +13,6 @@ export function table(rows: (string | number | null)[][], header?: string[]): st
 }
 
 /** JSON with bigints as decimal strings: a session's start time does not fit a double. */
-export const toJson = (value: unknown): string =>
-  JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? v.toString() : v), 2);
+export const toJson = (value: unknown, indent = 2): string => JSON.stringify(value, bigintAsText, indent);
+
+const bigintAsText = (_key: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);

@@ -2,6 +2,7 @@
  * `netprov replay`: a session's events, in replay order, at the recorded pace (or faster), as
  * session frames (what a live sensor hands the recorder) or as JSON lines.
  */
+import { toJson } from '../cli/output.js';
 import type { KindName, SessionEvent } from '../session/events.js';
 import { SessionReader } from '../session/reader.js';
 import type { ByteSink } from '../session/sink.js';
@@ -34,7 +35,7 @@ export async function replay(path: string, sink: ReplaySink, options: ReplayOpti
   // One chunk per instant: everything due now is flushed before the replay sleeps, so the
   // receiver sees each event when the recording did.
   const writer = options.format === 'msgpack' ? new SessionWriter(sink, header, { chunkBytes: 256 * 1024 }) : null;
-  if (!writer) sink.write(Buffer.from(`${JSON.stringify({ header: { ...header, startNs: header.startNs.toString() } })}\n`));
+  if (!writer) sink.write(Buffer.from(`${toJson({ header }, 0)}\n`));
   let events = 0;
   let firstT: number | null = null;
   let wallStart = 0;
@@ -63,7 +64,10 @@ export async function replay(path: string, sink: ReplaySink, options: ReplayOpti
   return { events, counts };
 }
 
-/** One event as JSON: packet bytes in base64. */
+/**
+ * One event as JSON: packet bytes in base64; times past 2^53 ns from the start (tExact) and clock
+ * readings past it as decimal strings, exact.
+ */
 export function eventJson(event: SessionEvent): string {
-  return JSON.stringify(event.kind === 'packet' ? { ...event, data: Buffer.from(event.data).toString('base64') } : event);
+  return toJson(event.kind === 'packet' ? { ...event, data: Buffer.from(event.data).toString('base64') } : event, 0);
 }

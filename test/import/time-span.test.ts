@@ -34,6 +34,31 @@ describe('time span', () => {
     expect(rows.map((r) => [r.ts, r['id.orig_p']])).toEqual([['1000.000123', '1000'], ['1688348003.123456', '1001'], ['4294967295.999999', '1002']]);
   });
 
+  it('gives every output of a session spanning 1970 to 2106 (times past 2^53 ns are bigints) without a crash', () => {
+    const dir = scratch();
+    const capture = join(dir, 'span.pcap');
+    writeFileSync(capture, pcapFile([packet(1_000_000_123_000n, 1000), packet(1_688_348_003_123_456_789n, 1001), packet(4_294_967_295_999_999_999n, 1002)], { littleEndian: true, nanos: true, linkType: 1 }));
+    const session = join(dir, 'span.npsession');
+    importFiles([capture], session);
+    const db = join(dir, 'span.duckdb');
+    expect(netprov(['analyze', session, '--db', db]).status).toBe(0);
+    const outputs = [
+      ['flows', '--format', 'json'], ['flows', '--format', 'zeek'], ['sql', 'SELECT * FROM packets', '--format', 'json'], ['query', 'rare-destinations', '--format', 'json'],
+      ['report', '-o', join(dir, 'report.html')], ['export', '--zeek', join(dir, 'zeek')], ['export', '--ocsf', join(dir, 'ocsf.jsonl')], ['export', '--parquet', join(dir, 'parquet')],
+    ];
+    for (const args of outputs) {
+      const run = netprov([...args, '--db', db]);
+      expect(run.status, `${args.join(' ')}: ${run.stderr}`).toBe(0);
+    }
+    // The page draws times as numbers; the last flow's start is 136 years after the first's.
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toMatch(/"start_t":4294966295999877000[,}]/);
+    // Replayed as JSON lines, exact: a time past 2^53 ns as tExact's decimal string.
+    const replayed = netprov(['replay', session, '--speed', 'max', '--format', 'ndjson']);
+    expect(replayed.status, replayed.stderr).toBe(0);
+    const packets = replayed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind?: string; tExact?: string }).filter((e) => e.kind === 'packet');
+    expect(packets.map((e) => e.tExact ?? null)).toEqual([null, '1688347003123333789', '4294966295999876999']);
+  });
+
   it('imports a pcapng from the year 2540 (past 2^63 ns since 1970) and analyses it', async () => {
     const dir = scratch();
     const capture = join(dir, 'far.pcapng');
