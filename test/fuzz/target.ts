@@ -1,14 +1,24 @@
 /**
  * The fuzzer's child process: takes one input file at a time from its parent, runs it through
  * what a user would (a capture analysed straight, imported, inspected, analysed in memory; a
- * session straight into inspect and analyze), and answers how it went. An InputError is the
+ * session straight into inspect and analyze; then every output of that analysis, and the
+ * session replayed as JSON lines), and answers how it went. An InputError is the
  * right answer to a broken input; any other error is a crash (exit 2 for a user). The parent
  * watches time and memory.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { analyze } from '../../analyzer/analyze.js';
+import { analysisJson, analyze } from '../../analyzer/analyze.js';
+import { query, type Database } from '../../analyzer/db/database.js';
+import { exportOcsf } from '../../analyzer/export/ocsf.js';
+import { exportZeek } from '../../analyzer/export/zeek-logs.js';
+import { flowRecords, jsonLines } from '../../analyzer/output/conn-log.js';
+import { namedStatement, queryLibrary, run as runQuery } from '../../analyzer/query/library.js';
+import { formatResult } from '../../analyzer/query/result.js';
+import { reportData, reportHtml } from '../../analyzer/report/report.js';
 import { InputError } from '../../recorder/errors.js';
+import { eventJson } from '../../recorder/replay/replay.js';
+import { orderedEvents } from '../../recorder/replay/order.js';
 import { importFiles } from '../../recorder/import/index.js';
 import { inspect } from '../../recorder/inspect.js';
 
@@ -54,7 +64,34 @@ async function run(job: Job): Promise<void> {
   }
   inspect(session, true);
   const { db } = await analyze([session], { db: null, salvage: true });
-  db.close();
+  try {
+    await outputs(db, job.scratch);
+  } finally {
+    db.close();
+  }
+  for (const event of orderedEvents(session)) eventJson(event);
+}
+
+/**
+ * What the commands print and write from an analysis: values no test foresaw (a time past 2^53
+ * ns, a name of control bytes) must reach each format without a crash.
+ */
+async function outputs(db: Database, scratch: string): Promise<void> {
+  await analysisJson(db);
+  jsonLines(await flowRecords(db));
+  reportHtml(await reportData(db));
+  // The required parameters, from the analysis's own first flow.
+  const [first] = await query(db, `SELECT uid, process_key, resp_h, strftime(ts, '%Y-%m-%d %H:%M:%S') AS at FROM flow_details ORDER BY start_t, uid LIMIT 1`);
+  const given = { uid: String(first?.uid ?? 'none'), process_key: String(first?.process_key ?? 'none'), target: String(first?.resp_h ?? 'example.com'), from: String(first?.at ?? '2024-05-01 10:00:00'), until: '2554-01-01 00:00:00' };
+  for (const named of queryLibrary()) {
+    const wanted = Object.fromEntries(named.params.filter((p) => p.default === undefined).map((p) => [p.name, given[p.name as keyof typeof given]]));
+    const result = await runQuery(db, namedStatement(named.name, wanted));
+    for (const format of ['table', 'csv', 'json'] as const) formatResult(result, format, 100);
+  }
+  for (const [name, write] of [['fuzz-zeek', exportZeek], ['fuzz-ocsf', exportOcsf]] as const) {
+    rmSync(join(scratch, name), { recursive: true, force: true });
+    await write(db, join(scratch, name));
+  }
 }
 
 process.on('message', async (job: Job) => {
