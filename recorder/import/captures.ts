@@ -20,7 +20,7 @@ import { newHeader } from '../session/new-header.js';
 import { projectVersion } from '../project.js';
 import { Cursor } from './cursor.js';
 import { openEslogger } from './eslogger.js';
-import { compressionNotRead, isEslogger, isGzip, isPcap, isPcapng } from './formats.js';
+import { isEslogger, isGzip, isPcap, isPcapng, notACapture } from './formats.js';
 import { UndissectedLinkTypes } from './linktype.js';
 import { mergeEvents, peekAll, sessionNs, startNsOf, type MergeHead } from './merge.js';
 import { openPcap } from './pcap.js';
@@ -71,7 +71,7 @@ function openInput(file: string, interfaces: InterfaceNumbers): ImportSource {
     const damage = cursor.damage;
     cursor.close();
     if (damage) throw new InputError(`${file}: ${damage}, before any capture could be read`);
-    throw new InputError(`${file}: ${compressionNotRead(head) ?? 'not a pcap, pcapng, eslogger JSON or gzip of one (input kinds are detected from content)'}`);
+    throw new InputError(`${file}: ${notACapture(head, cursor.gzipped) ?? 'not a pcap, pcapng, eslogger JSON or gzip of one (input kinds are detected from content)'}`);
   }
   return withDamageReported(source, cursor);
 }

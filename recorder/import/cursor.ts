@@ -58,6 +58,8 @@ export class Cursor {
   private constructor(
     private readonly stream: ByteStream | null,
     bytes: Buffer | null,
+    /** The file is gzip, and the window holds what it inflates to. */
+    readonly gzipped = false,
   ) {
     this.buf = bytes ?? Buffer.alloc(0);
     this.end = this.buf.length;
@@ -70,7 +72,7 @@ export class Cursor {
 
   /** A gzip file, read as what it decompresses to. */
   static ofGzipFile(path: string): Cursor {
-    return new Cursor(gzipStream(openSync(path, 'r')), null);
+    return new Cursor(gzipStream(openSync(path, 'r')), null, true);
   }
 
   static ofBytes(bytes: Buffer): Cursor {

@@ -3,6 +3,7 @@
  * that sorting a command's inputs loads no reader (nor msgpackr): ~40 ms of every command's
  * start-up, measured.
  */
+import { FILE_SIGNATURE } from '../session/frame.js';
 import { isEslogger } from './eslogger.js';
 
 export { isEslogger };
@@ -23,8 +24,9 @@ export function isPcap(head: Buffer): boolean {
 
 export const isPcapng = (head: Buffer): boolean => head.length >= 4 && head.readUInt32LE(0) === PCAPNG_SECTION;
 
-/** Compressions netprov does not inflate (gzip it does), by magic number, with the command that does. */
-const NOT_INFLATED: { name: string; magic: number[]; command: string }[] = [
+/** Compressions by magic number, with the command that undoes each. netprov inflates gzip captures. */
+const COMPRESSIONS: { name: string; magic: number[]; command: string }[] = [
+  { name: 'gzip', magic: [0x1f, 0x8b], command: 'gunzip' },
   { name: 'zstd', magic: [0x28, 0xb5, 0x2f, 0xfd], command: 'zstd -d' },
   { name: 'xz', magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], command: 'xz -d' },
   { name: 'bzip2', magic: [0x42, 0x5a, 0x68], command: 'bunzip2' },
@@ -33,15 +35,37 @@ const NOT_INFLATED: { name: string; magic: number[]; command: string }[] = [
   { name: '7-Zip', magic: [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c], command: '7z x' },
 ];
 
+/** The compression a file's first bytes announce, or null. */
+export function compressionOf(head: Uint8Array): { name: string; command: string } | null {
+  const found = COMPRESSIONS.find(({ magic }) => head.length >= magic.length && magic.every((b, i) => head[i] === b));
+  // bzip2's "BZh" is followed by its block size, '1' to '9': three letters alone could be text.
+  if (!found || (found.name === 'bzip2' && !(head[3] >= 0x31 && head[3] <= 0x39))) return null;
+  return found;
+}
+
 /**
- * What to tell the user of a file compressed in a way netprov does not read (a .pcap.zst, a
+ * What to tell the user of a capture compressed in a way netprov does not read (a .pcap.zst, a
  * .pcapng.xz): which compression, and how to undo it; null for anything else.
  */
 export function compressionNotRead(head: Uint8Array): string | null {
-  const found = NOT_INFLATED.find(({ magic }) => head.length >= magic.length && magic.every((b, i) => head[i] === b));
-  // bzip2's "BZh" is followed by its block size, '1' to '9': three letters alone could be text.
-  if (!found || (found.name === 'bzip2' && !(head[3] >= 0x31 && head[3] <= 0x39))) return null;
+  const found = compressionOf(head);
+  if (!found || found.name === 'gzip') return null;
   return `${found.name}-compressed, and netprov inflates gzip only: decompress it first (${found.command})`;
+}
+
+/**
+ * Why a file netprov cannot take as a capture is not one, where its content tells more than "not
+ * a capture": a compression netprov does not inflate, or a netprov session — given to `import`,
+ * or gzipped (sessions are read as they are: export --pcap and replay seek in them). Null for
+ * anything else.
+ */
+export function notACapture(head: Uint8Array, gzipped: boolean): string | null {
+  if (head.length >= FILE_SIGNATURE.length && FILE_SIGNATURE.every((b, i) => head[i] === b)) {
+    return gzipped
+      ? 'a gzip-compressed netprov session, and netprov reads sessions uncompressed: gunzip it first'
+      : 'a netprov session, not a capture: analyze, flows, inspect and replay take it as it is';
+  }
+  return compressionNotRead(head);
 }
 
 /** A capture netprov reads (a gzip file is taken to hold one). */

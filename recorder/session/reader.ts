@@ -9,6 +9,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { InputError } from '../errors.js';
+import { compressionOf, looksLikeCapture } from '../import/formats.js';
 import { EventShapeError, fromWire } from './codec.js';
 import { unpackr } from './msgpack.js';
 import type { SessionEvent, SessionHeader, SessionTrailer } from './events.js';
@@ -97,6 +98,14 @@ class BufferSource implements ByteSource {
 
 const SCAN_WINDOW = 1 << 20;
 
+/** What a file that is no session is instead, where its first bytes say: a hint after the refusal. */
+function notASession(head: Buffer): string {
+  const compression = compressionOf(head);
+  if (compression) return `; it is ${compression.name}-compressed, and netprov reads sessions uncompressed: decompress it first (${compression.command})`;
+  if (looksLikeCapture(head)) return '; it is a capture: netprov import makes a session of it, and analyze takes it as it is';
+  return '';
+}
+
 export class SessionReader {
   readonly header: SessionHeader;
   readonly report: ReadReport;
@@ -137,7 +146,7 @@ export class SessionReader {
     };
     try {
       const signature = source.read(0, FILE_SIGNATURE.length);
-      if (!signature.equals(FILE_SIGNATURE)) throw new InputError(`${file}: not a netprov session (no session signature at offset 0)`);
+      if (!signature.equals(FILE_SIGNATURE)) throw new InputError(`${file}: not a netprov session (no session signature at offset 0${notASession(source.read(0, 4096))})`);
       const at = FILE_SIGNATURE.length;
       const frame = this.readFrame(at);
       if (typeof frame === 'string' || frame.header.type !== FrameType.header) {

@@ -36,7 +36,7 @@ describe('netprov import and inspect', () => {
   it('exits 1 with one line naming the file for a file that is not a session', () => {
     const run = netprov(['inspect', httpGet]);
     expect(run.status).toBe(1);
-    expect(run.stderr).toBe(`netprov: ${httpGet}: not a netprov session (no session signature at offset 0)\n`);
+    expect(run.stderr).toBe(`netprov: ${httpGet}: not a netprov session (no session signature at offset 0; it is a capture: netprov import makes a session of it, and analyze takes it as it is)\n`);
   });
 
   it('exits 1 with one line for a missing file and for a bad argument', () => {

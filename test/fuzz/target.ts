@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { analysisJson, analyze } from '../../analyzer/analyze.js';
 import { query, type Database } from '../../analyzer/db/database.js';
 import { exportOcsf } from '../../analyzer/export/ocsf.js';
+import { exportPcapng } from '../../analyzer/export/pcapng.js';
 import { exportZeek } from '../../analyzer/export/zeek-logs.js';
 import { flowRecords, jsonLines } from '../../analyzer/output/conn-log.js';
 import { namedStatement, queryLibrary, run as runQuery } from '../../analyzer/query/library.js';
@@ -37,39 +38,46 @@ export interface Outcome {
 /** Captures analysed straight, so far: every other one is merged with itself (equal times across inputs). */
 let straight = 0;
 
-/**
- * A capture analysed straight, as `analyze CAPTURE --save S --verify-checksums` does: the native
- * decoder, the copy into the saved session and the checksums, on bytes nobody meant. An
- * InputError is a right answer here too; the steps after it still run.
- */
-async function analyzeStraight(job: Job): Promise<void> {
-  const saved = join(job.scratch, 'fuzz-saved.npsession');
-  rmSync(saved, { force: true });
-  const inputs = straight++ % 2 === 0 ? [job.input] : [job.input, job.input];
+/** A step whose InputError is a right answer to a broken input: the steps after it still run. */
+async function answered(step: () => unknown): Promise<void> {
   try {
-    const { db } = await analyze(inputs, { db: null, salvage: true, verifyChecksums: true, save: { temporary: saved, name: saved } });
-    db.close();
+    await step();
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
   }
 }
 
+/**
+ * A capture analysed straight, as `analyze CAPTURE --save S --verify-checksums` does: the native
+ * decoder, the copy into the saved session and the checksums, on bytes nobody meant.
+ */
+async function analyzeStraight(job: Job): Promise<void> {
+  const saved = join(job.scratch, 'fuzz-saved.npsession');
+  rmSync(saved, { force: true });
+  const inputs = straight++ % 2 === 0 ? [job.input] : [job.input, job.input];
+  const { db } = await analyze(inputs, { db: null, salvage: true, verifyChecksums: true, save: { temporary: saved, name: saved } });
+  db.close();
+}
+
 async function run(job: Job): Promise<void> {
   let session = job.input;
   if (!job.session) {
-    await analyzeStraight(job);
+    await answered(() => analyzeStraight(job));
     session = join(job.scratch, 'fuzz.npsession');
     rmSync(session, { force: true });
     importFiles([job.input], session, { force: true });
   }
   inspect(session, true);
+  // Replay reads without salvage: a corrupt session stops it, with an InputError.
+  await answered(() => {
+    for (const event of orderedEvents(session)) eventJson(event);
+  });
   const { db } = await analyze([session], { db: null, salvage: true });
   try {
     await outputs(db, job.scratch);
   } finally {
     db.close();
   }
-  for (const event of orderedEvents(session)) eventJson(event);
 }
 
 /**
@@ -91,6 +99,12 @@ async function outputs(db: Database, scratch: string): Promise<void> {
   for (const [name, write] of [['fuzz-zeek', exportZeek], ['fuzz-ocsf', exportOcsf]] as const) {
     rmSync(join(scratch, name), { recursive: true, force: true });
     await write(db, join(scratch, name));
+  }
+  // The first flow's packets and its process's, read back from the session file at their offsets.
+  for (const selection of [{ flow: given.uid }, { process: given.process_key }]) {
+    const pcap = join(scratch, 'fuzz.pcapng');
+    rmSync(pcap, { force: true });
+    await answered(() => exportPcapng(db, pcap, selection)); // a flow without packets is an InputError
   }
 }
 

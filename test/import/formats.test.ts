@@ -169,6 +169,29 @@ describe('telling a capture from its first bytes (formats.ts)', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toBe(`netprov: ${zst}: zstd-compressed, and netprov inflates gzip only: decompress it first (zstd -d)\n`);
   });
+  it('says so when a session is given where a capture goes, a gzipped session, or a capture where a session goes', () => {
+    const dir = scratch();
+    const session = join(repoRoot, 'fixtures/http-get.npsession');
+    const gzipped = join(dir, 'http-get.npsession.gz');
+    writeFileSync(gzipped, gzipSync(readFileSync(session)));
+    const capture = join(dir, 'one.pcap');
+    writeFileSync(capture, pcapFile([{ ns: 1_700_000_000_000_000_000n, data: ethernet(udpPacket(1)) }], { littleEndian: true, nanos: false, linkType: 1 }));
+    const zst = join(dir, 'http-get.npsession.zst');
+    writeFileSync(zst, Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x24, 0x00, 0x01]));
+    const cases: [string[], string][] = [
+      [['import', session, '-o', join(dir, 'a')], `${session}: a netprov session, not a capture: analyze, flows, inspect and replay take it as it is`],
+      [['analyze', gzipped], `${gzipped}: a gzip-compressed netprov session, and netprov reads sessions uncompressed: gunzip it first`],
+      [['import', gzipped, '-o', join(dir, 'b')], `${gzipped}: a gzip-compressed netprov session, and netprov reads sessions uncompressed: gunzip it first`],
+      [['inspect', gzipped], `${gzipped}: not a netprov session (no session signature at offset 0; it is gzip-compressed, and netprov reads sessions uncompressed: decompress it first (gunzip))`],
+      [['replay', zst], `${zst}: not a netprov session (no session signature at offset 0; it is zstd-compressed, and netprov reads sessions uncompressed: decompress it first (zstd -d))`],
+      [['inspect', capture], `${capture}: not a netprov session (no session signature at offset 0; it is a capture: netprov import makes a session of it, and analyze takes it as it is)`],
+    ];
+    for (const [args, message] of cases) {
+      const run = netprov(args);
+      expect(run.status, args.join(' ')).toBe(1);
+      expect(run.stderr).toBe(`netprov: ${message}\n`);
+    }
+  });
   it('takes no session file, text or empty file for one', () => {
     expect(looksLikeCapture(readFileSync(join(repoRoot, 'fixtures/http-get.npsession')))).toBe(false);
     expect(looksLikeCapture(Buffer.from('{"not": "an ES message"}\n'))).toBe(false);
