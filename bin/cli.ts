@@ -6,8 +6,9 @@ import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { beginLoadEarly } from '../analyzer/load/early-load.js';
 import { InputError } from '../recorder/errors.js';
+import { projectFile } from '../recorder/project.js';
 
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const { version } = JSON.parse(readFileSync(projectFile('package.json'), 'utf8')) as { version: string };
 
 export async function main(args: string[]): Promise<number> {
   // Before yargs and the commands load (~0.2 s): the load the command line asks for, or at least

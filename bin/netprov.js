@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The compiled CLI lives in dist/ (built by `npm install` through the prepare script).
+// The compiled CLI, bundled, lives in dist/bundle/ (built by `npm install` through the prepare
+// script: tsc, then bin/build-bundle.js).
 import { existsSync } from 'node:fs';
 
-const compiled = new URL('../dist/bin/cli.js', import.meta.url);
+const compiled = new URL('../dist/bundle/bin/cli.js', import.meta.url);
 if (!existsSync(compiled)) {
   process.stderr.write('netprov: not built yet; run `npm install` (or `npm run build`) in the netprov folder\n');
   process.exit(2);

@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 let root: string | null = null;
@@ -27,6 +27,15 @@ export function projectRoot(): string {
 }
 
 export const projectFile = (relative: string): string => join(projectRoot(), relative);
+
+/**
+ * The compiled module for `relative` (a path below dist/, such as a worker thread's file): the
+ * bundle's when this code runs from the bundle (bin/build-bundle.js), tsc's otherwise.
+ */
+export function compiledFile(relative: string): string {
+  const bundled = fileURLToPath(import.meta.url).startsWith(projectFile(join('dist', 'bundle')) + sep);
+  return projectFile(join(bundled ? 'dist/bundle' : 'dist', relative));
+}
 
 /**
  * A native addon npm install builds where a compiler exists (analyzer/native,

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 export default function setup(): () => void {
   const root = resolve(import.meta.dirname, '..');
   execFileSync(process.execPath, [resolve(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [resolve(root, 'bin/build-bundle.js')], { cwd: root, stdio: 'inherit' });
   const run = mkdtempSync(join(tmpdir(), 'netprov-tests-'));
   // Passable (not listable) by others: a test that runs netprov as nobody opens its own folder to it.
   chmodSync(run, 0o711);

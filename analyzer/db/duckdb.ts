@@ -1,10 +1,9 @@
 /**
- * @duckdb/node-api, required rather than imported. It is CommonJS: an ESM `import` of it makes
- * Node parse every file it re-exports to find their names (cjs-module-lexer), 110 ms of each
- * command's start-up on this machine's kind (a CPU profile of `analyze` on an empty capture);
- * `require` reads the exports as they are. Imported only where DuckDB is needed, and late: see
- * database.ts.
+ * @duckdb/node-api, imported only where DuckDB is needed, and late: see database.ts. It is
+ * CommonJS of ~60 files: the bundle netprov runs from (bin/build-bundle.js) holds it as one
+ * module. (tsc's unbundled modules, which the tests and the fuzzer load, pay Node's parse of
+ * every file it re-exports for their names: ~0.1 s, once per process.)
  */
-import { createRequire } from 'node:module';
+import * as duckdbApi from '@duckdb/node-api';
 
-export const duckdb = createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api');
+export const duckdb = duckdbApi;

@@ -5,12 +5,12 @@
  * An early thread waits unreferenced — the process may end without using it — until a load takes it.
  */
 import { Worker } from 'node:worker_threads';
-import { projectFile } from '../../recorder/project.js';
+import { compiledFile } from '../../recorder/project.js';
 
 let early: { worker: Worker; gone: boolean } | null = null;
 
 // A small old generation keeps the collector close behind (loader.ts says why).
-const spawn = () => new Worker(projectFile('dist/analyzer/load/decode-worker.js'), { resourceLimits: { maxOldGenerationSizeMb: 128 } });
+const spawn = () => new Worker(compiledFile('analyzer/load/decode-worker.js'), { resourceLimits: { maxOldGenerationSizeMb: 128 } });
 
 /** Starts the decoding thread now, for a load that may come. */
 export function startDecoderEarly(): void {

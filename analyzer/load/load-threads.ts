@@ -6,7 +6,7 @@
  */
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { InputError } from '../../recorder/errors.js';
-import { projectFile } from '../../recorder/project.js';
+import { compiledFile } from '../../recorder/project.js';
 import { privateFolder } from '../db/private-folder.js';
 import { decoderThread } from './decode-thread.js';
 import type { DecodeStart } from './decode-worker.js';
@@ -107,7 +107,7 @@ function decodeInWorkers(
     // fit the tracker's limit). The tracker's young generation is larger than V8 would make it for
     // that heap: most of a connection's short-lived objects then die before a scavenge would copy
     // them (its collection time at 2M packets: 0.87 s with the default, 0.75 s with 64 MB).
-    tracker = new Worker(projectFile('dist/analyzer/load/track-worker.js'), {
+    tracker = new Worker(compiledFile('analyzer/load/track-worker.js'), {
       workerData: { decoded: pipe.port2, stagingDir },
       transferList: [pipe.port2],
       resourceLimits: { maxOldGenerationSizeMb: 384, maxYoungGenerationSizeMb: 64 },

@@ -15,7 +15,7 @@
  */
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { InputError } from '../errors.js';
-import { projectFile } from '../project.js';
+import { compiledFile } from '../project.js';
 import type { FrameTypeCode } from './frame.js';
 import { InlineFrames, type FrameSink } from './frame-sink.js';
 import type { FileSink } from './sink.js';
@@ -50,7 +50,7 @@ const THREAD_START_MS = 20_000;
 function spawn(): Worker {
   // No execArgv: the command's own (`--input-type=module -e ...`, as the tests run netprov) can be
   // refused by a thread, which then never starts.
-  const thread = new Worker(projectFile('dist/recorder/session/frame-thread-worker.js'), { execArgv: [] });
+  const thread = new Worker(compiledFile('recorder/session/frame-thread-worker.js'), { execArgv: [] });
   thread.unref();
   // A failure to start is reported by the wait that notices it (waitUntil), not a second time.
   thread.on('error', () => {});

@@ -17,7 +17,7 @@ import { oracleDir, scratch } from '../helpers/paths.js';
 const capture = join(oracleDir, 'zeek/http-get.pcap');
 const eslogger = resolve(import.meta.dirname, '../data/eslogger-sample.jsonl');
 const digest = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
-const cliEntry = resolve(import.meta.dirname, '../../dist/bin/cli.js');
+const cliEntry = resolve(import.meta.dirname, '../../dist/bundle/bin/cli.js');
 
 /** The analysis JSON without what only a session file has (its chunk count). */
 function analysisOf(json: string): unknown {

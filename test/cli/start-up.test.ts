@@ -4,8 +4,8 @@
  * loads then (database.ts: ~60 ms of a command's start). A value import from a module that imports
  * DuckDB made `netprov import` 15% slower once (session 16); this catches the next one.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/paths.js';
 
@@ -35,5 +35,16 @@ describe('start-up', () => {
     expect(loaded.length).toBeGreaterThan(50);
     expect(loaded.filter((m) => m.endsWith('analyzer/load/loader.js'))).toHaveLength(1);
     expect(loaded.filter((m) => m.includes('@duckdb') || m.endsWith('analyzer/db/duckdb.js'))).toEqual([]);
+  });
+
+  it('nor does the bundle netprov runs (bin/build-bundle.js): DuckDB is in a chunk only a command that opens a database imports', () => {
+    const bundle = resolve(repoRoot, 'dist/bundle');
+    const loaded = [...staticImports([resolve(bundle, 'bin/cli.js')])];
+    expect(loaded.length).toBeGreaterThan(3);
+    expect(loaded.filter((m) => !m.startsWith(bundle) && !m.startsWith('node:'))).toEqual([]);
+    // The bundled DuckDB API is the code that requires its native bindings.
+    const withDuckDb = readdirSync(bundle).filter((f) => f.endsWith('.js') && readFileSync(resolve(bundle, f), 'utf8').includes('@duckdb/node-bindings'));
+    expect(withDuckDb).toHaveLength(1);
+    expect(loaded.map((m) => basename(m))).not.toContain(withDuckDb[0]);
   });
 });

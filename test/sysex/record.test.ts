@@ -175,9 +175,10 @@ describe('netprov record (Linux sensor)', () => {
     const install = scratch();
     cpSync(join(repoRoot, 'dist'), join(install, 'dist'), { recursive: true });
     cpSync(join(repoRoot, 'package.json'), join(install, 'package.json'));
+    cpSync(join(repoRoot, 'bin/netprov.js'), join(install, 'bin/netprov.js'));
     cpSync(join(repoRoot, 'recorder/native/build-steps.json'), join(install, 'recorder/native/build-steps.json'));
     symlinkSync(join(repoRoot, 'node_modules'), join(install, 'node_modules'));
-    const run = spawnSync(process.execPath, [join(install, 'dist/bin/cli.js'), 'record', '-o', join(install, 'x.npsession')], { encoding: 'utf8' });
+    const run = spawnSync(process.execPath, [join(install, 'bin/netprov.js'), 'record', '-o', join(install, 'x.npsession')], { encoding: 'utf8' });
     expect(run.status).toBe(1);
     expect(run.stderr).toBe(
       `netprov: record: the sensor is not built (${join(install, 'recorder/native/build/Release/netprov_sensor.node')}): apt-get install clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev, then npm run build:sensor\n`,
