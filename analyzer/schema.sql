@@ -18,7 +18,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     chunks_bad     INTEGER,              -- corrupt chunks (skipped with --salvage)
     complete       BOOLEAN,              -- the trailer was present (the recorder closed the session); captures: read to their end
     truncated_at   BIGINT,               -- byte offset where the file ends inside a frame, or NULL
-    problems       VARCHAR[],            -- "offset: message" for every problem the reader reported
+    problems       VARCHAR[],            -- "offset: message" for every problem the reader reported; "tracking: message"
+                                         -- when connections were retired early to bound memory (flows/tracker.ts)
     malformed_packets BIGINT             -- packets whose headers could not be fully read (kept, see packets.problem)
 );
 

@@ -52,6 +52,8 @@ export class Conn extends FlowContent implements TcpHost {
   dnsFirstMessage = true;
   /** Packets of this connection, for the packets table's flow column. */
   packets = 0;
+  /** Had a packet since the tracker's clock hand last passed it (tracker.ts makeRoom). */
+  touched = false;
   /** MACs of the originator and responder from the connection's first packet (48-bit numbers), or -1. */
   origL2 = -1;
   respL2 = -1;

@@ -28,6 +28,15 @@ export const Timeouts = {
 
 const DNS_PORTS = new Set([53, 137, 5353, 5355]);
 
+/**
+ * Connections open at once, at most: past it, one is retired early (makeRoom), so that memory
+ * is bounded whatever the capture — a fast scan opens a connection a packet, all alive for Zeek's
+ * 5 s attempt timer. ~700 bytes each in C (the native tracker), ~180 MiB at the cap, which keeps
+ * `analyze --db` of a 2,000,000-packet scan under its 1 GiB; the benchmark's busiest moment holds
+ * ~100,000.
+ */
+export const MAX_OPEN_CONNECTIONS = 262_144;
+
 /** The fields of a dissected IP packet that connection tracking reads (see Dissected for each). */
 export type TrackedPacket = Pick<
   Dissected,
@@ -134,10 +143,16 @@ export class ConnTracker {
   private readonly result: PacketInFlow = { conn: null as unknown as Conn, isOrig: false, fromFirstSender: false, src: '', dst: '' };
   private created = 0;
   private nextSweep = 0;
+  /** The open connections in creation order, and makeRoom's clock hand over them (a live iterator). */
+  private readonly clock = new Set<Conn>();
+  private hand: Iterator<Conn> | null = null;
+  /** Connections retired early to stay within maxOpen, before Zeek's timers would have retired them. */
+  evicted = 0;
 
   constructor(
     private readonly uids: FlowUids,
     private readonly onFinished: (conn: Conn) => void,
+    private readonly maxOpen = MAX_OPEN_CONNECTIONS,
   ) {}
 
   get open(): number {
@@ -168,13 +183,16 @@ export class ConnTracker {
       conn = undefined;
     }
     if (!conn) {
+      if (this.conns.size >= this.maxOpen) this.makeRoom(t);
       conn = this.create(hash, d, t, srcId, dstId, srcPort, dstPort);
       if (!Number.isSafeInteger(t)) conn.startExact = conn.lastExact = d.exactT();
       this.conns.add(conn);
+      this.clock.add(conn);
     }
     const isOrig = conn.isOrigSender(srcId, srcPort);
     const { origAddr, respAddr } = conn.ends;
     conn.packets++;
+    conn.touched = true;
     if (tunnel !== null) conn.addTunnelParent(tunnel);
     const exact = Number.isSafeInteger(t) ? null : d.exactT();
     // Zeek's TCP and UDP analyzers stop at a bad checksum: the connection only notes it.
@@ -194,6 +212,36 @@ export class ConnTracker {
   finishAll(): void {
     for (const conn of this.conns.values()) this.onFinished(conn);
     this.conns.clear();
+    this.clock.clear();
+  }
+
+  /**
+   * With maxOpen connections open, one goes before another is made, as under the memory cap of
+   * Suricata's flow engine: the first the clock hand finds that Zeek's timers have already
+   * expired, else the first without a packet since the hand last passed it (one that had packets
+   * gets another lap). Twin: np_track.c make_room.
+   */
+  private makeRoom(t: number): void {
+    for (;;) {
+      let next = this.hand?.next();
+      if (!next || next.done) {
+        this.hand = this.clock.values();
+        next = this.hand.next();
+        if (next.done) return;
+      }
+      const conn = next.value;
+      if (this.expired(conn, t)) {
+        this.finish(conn);
+        return;
+      }
+      if (conn.touched) {
+        conn.touched = false;
+        continue;
+      }
+      this.evicted++;
+      this.finish(conn);
+      return;
+    }
   }
 
   private create(hash: number, d: TrackedPacket, t: number, srcId: AddressId, dstId: AddressId, srcPort: number, dstPort: number): Conn {
@@ -295,6 +343,7 @@ export class ConnTracker {
 
   private finish(conn: Conn): void {
     this.conns.delete(conn);
+    this.clock.delete(conn);
     this.onFinished(conn);
   }
 

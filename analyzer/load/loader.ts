@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InputError, UnfitValue } from '../../recorder/errors.js';
 import { FlowOrigin, type SessionEvent, type SessionHeader } from '../../recorder/session/events.js';
+import { MAX_OPEN_CONNECTIONS } from '../flows/tracker.js';
 import type { ReadReport } from '../../recorder/session/reader.js';
 import type { RowAppender } from '../db/appender.js';
 import { PacketRowsWriter } from '../db/packet-store.js';
@@ -137,7 +138,7 @@ async function loadMessages(
   // Both settle before a failure goes on: the undo that follows it must not race the INSERT.
   const settled = await Promise.allSettled([staging.done(), session.finishRows()]);
   for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
-  const result = await session.finish(input, end!.report, end!.warnings, end!.flows);
+  const result = await session.finish(input, end!.report, end!.warnings, end!.flows, end!.evicted);
   seconds.finish = (performance.now() - finishStart) / 1000;
   seconds.packetRows = session.stageSeconds;
   seconds.decodeWorker = (finishStart - started) / 1000;
@@ -265,8 +266,12 @@ class SessionLoad {
     await this.packetRows.finish(this.db.connection, this.db.inMemory);
   }
 
-  async finish(input: LoadInput, report: ReadReport, warnings: string[], flows: number): Promise<Omit<LoadResult, 'seconds'>> {
+  async finish(input: LoadInput, report: ReadReport, warnings: string[], flows: number, evicted: number): Promise<Omit<LoadResult, 'seconds'>> {
     const path = inputName(input);
+    // Not a problem of the input: every packet was read. The database keeps it beside the reader's problems.
+    const tracking = evicted === 0 ? [] : [
+      `tracking: ${evicted} connections were retired before Zeek's timers would have retired them, to keep at most ${MAX_OPEN_CONNECTIONS.toLocaleString('en-US')} open at once (netprov's memory bound); a later packet of any of them starts a new flow`,
+    ];
     const sessionId = this.header.sessionId;
     const c = this.db.connection;
     await this.writeProcesses();
@@ -280,14 +285,15 @@ class SessionLoad {
     const captures = input.kind === 'captures' && !input.save ? input.files.map((f) => resolve(f)) : null;
     sessionRow.row([
       sessionId, this.sessionNo, file, captures, h.host, `${h.sensor.name} ${h.sensor.version}`.trim(), h.startNs, h.clockNotes, report.bytes, report.events,
-      report.chunksGood, report.chunksBad, report.trailer !== null || (input.kind === 'captures' && warnings.length === 0), report.truncatedAt, report.problems.map((p) => `${p.offset}: ${p.message}`),
+      report.chunksGood, report.chunksBad, report.trailer !== null || (input.kind === 'captures' && warnings.length === 0), report.truncatedAt,
+      [...report.problems.map((p) => `${p.offset}: ${p.message}`), ...tracking],
       this.malformed,
     ]);
     sessionRow.close();
     await this.attribute();
     return {
       sessionId, file: path, events: this.events, packets: this.packets, flows,
-      problems: [...report.problems.map((p) => `${path}: offset ${p.offset}: ${p.message}`), ...warnings],
+      problems: [...report.problems.map((p) => `${path}: offset ${p.offset}: ${p.message}`), ...warnings, ...tracking.map((t) => `${path}: ${t}`)],
       undissected: [...this.problemCounts.values()].sort((a, b) => b.packets - a.packets || (a.reason < b.reason ? -1 : 1)),
       truncatedAt: report.truncatedAt, stoppedAt: report.stoppedAt,
       corruption: report.chunksBad > 0 || report.badEvents > 0 ? (report.problems[0] ?? { offset: 0, message: 'corrupt' }) : null,

@@ -8,6 +8,7 @@
 import type { TunnelLayer } from '../dissect/tunnels.js';
 import { ExpectedConnections } from '../flows/expected-connections.js';
 import { FlowContent } from '../flows/flow-content.js';
+import { MAX_OPEN_CONNECTIONS } from '../flows/tracker.js';
 import { FlowUids } from '../flows/uids.js';
 import { nullColumn, ParquetParts, repeatedText } from '../db/parquet-rows.js';
 import { tableColumns } from '../db/table-columns.js';
@@ -49,10 +50,11 @@ export class NativePacketTracker implements BatchTracker {
     private readonly sessionId: string,
     stagingDir: string,
     onPart: (table: string, path: string) => void,
+    maxOpen = MAX_OPEN_CONNECTIONS,
   ) {
     if (!nativeTracker) throw new Error('the native connection tracker was not built');
     this.uids = new FlowUids(sessionId);
-    this.native = new nativeTracker.ConnTracker(this.hit, this.uids.seed);
+    this.native = new nativeTracker.ConnTracker(this.hit, this.uids.seed, maxOpen);
     this.native.columns(SCRATCH, trackColumnsInOrder(this.scratch.rows, this.scratch.track, this.scratch.roles));
     this.flows = new ParquetParts(stagingDir, 'flows', tableColumns('flows'), onPart);
     this.dns = new ParquetParts(stagingDir, 'dns', tableColumns('dns'), onPart);
@@ -122,9 +124,14 @@ export class NativePacketTracker implements BatchTracker {
     }
   }
 
+  get evicted(): number {
+    return this.native.evicted();
+  }
+
   finish(): number {
-    this.native.finishAll();
-    this.writeFinished(true);
+    // A group at a time: the retired records of every connection still open (2,000,000 in a fast
+    // scan) never sit in C's memory at once.
+    while (this.native.finishOldest(FLOW_GROUP_ROWS) > 0) this.writeFinished(true);
     this.flows.close();
     this.dns.close();
     return this.flows.rows;

@@ -16,7 +16,7 @@ export type LoadMessage =
   | Exclude<DecodeMessage, { type: 'end' }>
   /** A Parquet part of rows for `table` is complete (parquet-rows.ts). */
   | { type: 'staged'; table: string; path: string }
-  | (Extract<DecodeMessage, { type: 'end' }> & { flows: number; trackSeconds: number });
+  | (Extract<DecodeMessage, { type: 'end' }> & { flows: number; evicted: number; trackSeconds: number });
 
 const { decoded, stagingDir } = workerData as { decoded: MessagePort; stagingDir: string };
 let tracker: BatchTracker | null = null;
@@ -38,7 +38,7 @@ decoded.on('message', (message: DecodeMessage) => {
       Object.assign(message.batch, { dns: newDnsInBatch(), content: [], datagrams: [], tunnels: [] });
     }
     if (message.type === 'end') {
-      post({ ...message, flows: tracker?.finish() ?? 0, trackSeconds: seconds });
+      post({ ...message, flows: tracker?.finish() ?? 0, evicted: tracker?.evicted ?? 0, trackSeconds: seconds });
       decoded.close();
       return;
     }

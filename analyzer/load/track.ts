@@ -8,7 +8,7 @@
  */
 import type { AddressId, Conn } from '../flows/conn.js';
 import { ExpectedConnections } from '../flows/expected-connections.js';
-import { ConnTracker, type TrackedPacket } from '../flows/tracker.js';
+import { ConnTracker, MAX_OPEN_CONNECTIONS, type TrackedPacket } from '../flows/tracker.js';
 import { FlowUids } from '../flows/uids.js';
 import type { OuterDatagram, TunnelLayer } from '../dissect/tunnels.js';
 import { ParquetParts } from '../db/parquet-rows.js';
@@ -23,6 +23,8 @@ export interface BatchTracker {
   batch(batch: PacketBatch): void;
   /** Retires the flows still open and closes the parts; returns how many flows there were. */
   finish(): number;
+  /** Connections retired early to keep at most MAX_OPEN_CONNECTIONS open (tracker.ts). */
+  readonly evicted: number;
 }
 
 export class PacketTracker implements BatchTracker {
@@ -38,11 +40,12 @@ export class PacketTracker implements BatchTracker {
     private readonly sessionId: string,
     stagingDir: string,
     onPart: (table: string, path: string) => void,
+    maxOpen = MAX_OPEN_CONNECTIONS,
   ) {
     this.flows = new ParquetParts(stagingDir, 'flows', tableColumns('flows'), onPart);
     this.dns = new ParquetParts(stagingDir, 'dns', tableColumns('dns'), onPart);
     this.uids = new FlowUids(sessionId);
-    this.tracker = new ConnTracker(this.uids, (conn) => this.flows.row(flowRow(sessionId, trackedFlow(conn), conn)));
+    this.tracker = new ConnTracker(this.uids, (conn) => this.flows.row(flowRow(sessionId, trackedFlow(conn), conn)), maxOpen);
   }
 
   batch(batch: PacketBatch): void {
@@ -100,6 +103,10 @@ export class PacketTracker implements BatchTracker {
       } else parent = this.uids.tunnelUid(layer.type, layer.src, layer.dst);
     }
     return parent;
+  }
+
+  get evicted(): number {
+    return this.tracker.evicted;
   }
 
   finish(): number {

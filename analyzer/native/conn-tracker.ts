@@ -25,14 +25,17 @@ export interface NativeConnTracker {
   columns(slot: number, arrays: ArrayBufferView[]): void;
   /** Tracks rows [from, to) of `slot`; returns the row it stopped at: `to`, or a fragment that completes a datagram (the caller's to track). */
   track(slot: number, from: number, to: number): number;
-  finishAll(): void;
+  /** Retires up to `max` open connections, oldest first, as the session's end does; returns how many. */
+  finishOldest(max: number): number;
+  /** Connections retired early to keep at most the constructor's `maxOpen` open (tracker.ts makeRoom). */
+  evicted(): number;
   /** The first `max` flows retired (all, without it); Hit.finished counts those left. */
   drain(max?: number): DrainedFlows;
 }
 
 interface Addon {
-  /** `uidSeed`: the session's (FlowUids), for the uids of the flows it retires. */
-  ConnTracker: new (hit: Int32Array, uidSeed: number) => NativeConnTracker;
+  /** `uidSeed`: the session's (FlowUids), for the uids of the flows it retires; `maxOpen`: MAX_OPEN_CONNECTIONS. */
+  ConnTracker: new (hit: Int32Array, uidSeed: number, maxOpen: number) => NativeConnTracker;
 }
 
 /** The addon's tracker, or null where it was not built. */

@@ -10,14 +10,15 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { largeGzipCapture } from '../helpers/capture-writer.js';
+import { largeGzipCapture, pcapFile } from '../helpers/capture-writer.js';
+import { TCP, tcpFrame } from '../helpers/frames.js';
 import { netprov } from '../helpers/cli.js';
 import { oracleDir, scratch } from '../helpers/paths.js';
 
 const capture = join(oracleDir, 'zeek/http-get.pcap');
 const eslogger = resolve(import.meta.dirname, '../data/eslogger-sample.jsonl');
 const digest = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
-const cliEntry = resolve(import.meta.dirname, '../../dist/bundle/bin/cli.js');
+const cli = resolve(import.meta.dirname, '../../bin/netprov.js');
 
 /** The analysis JSON without what only a session file has (its chunk count). */
 function analysisOf(json: string): unknown {
@@ -27,12 +28,18 @@ function analysisOf(json: string): unknown {
 }
 
 /**
- * Runs the CLI in a child process and returns its exit status, stderr and peak RSS in MiB
- * (VmHWM: getrusage's maxrss would carry the forking test process's own peak across exec).
+ * Runs the CLI in a child process and returns its exit status, stderr and peak RSS in MiB: the
+ * main thread's VmHWM at exit, through a module preloaded with --import (worker threads load it
+ * too, and print nothing). getrusage's maxrss would carry the forking test process's own peak
+ * across exec.
  */
+const peakAtExit = `data:text/javascript,${encodeURIComponent(
+  "import { isMainThread } from 'node:worker_threads'; import { readFileSync } from 'node:fs';" +
+    " if (isMainThread) process.on('exit', () => process.stderr.write('peak-rss ' + /VmHWM:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1] + '\\n'));",
+)}`;
+
 function withPeakRss(args: string[]): { status: number | null; stderr: string; peakMiB: number } {
-  const script = `import(${JSON.stringify(cliEntry)}).then(async (m) => { const code = await m.main(${JSON.stringify(args)}); const fs = await import('node:fs'); const hwm = /VmHWM:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]; process.stderr.write('peak-rss ' + hwm + '\\n'); process.exit(code); })`;
-  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  const run = spawnSync(process.execPath, ['--import', peakAtExit, cli, ...args], { encoding: 'utf8' });
   const kib = Number(/peak-rss (\d+)/.exec(run.stderr)?.[1] ?? NaN);
   return { status: run.status, stderr: run.stderr, peakMiB: kib / 1024 };
 }
@@ -160,5 +167,25 @@ describe('memory', () => {
     expect(row.m).toMatch(/MiB|GiB|MB|GB/);
     expect(row.m).not.toMatch(/^1[0-9]\.\d+ GiB/); // not DuckDB's 80% of 24 GiB
     expect(row.d).toMatch(/netprov-spill-/);
+  });
+
+  it('holds at most 262,144 connections open: a scan of 300,000 SYNs in 0.6 s still gives each its S0 flow, and says so', () => {
+    // Every SYN opens a connection that Zeek's attempt timer (5 s) keeps: the oldest idle go early.
+    const syns = Array.from({ length: 300_000 }, (_, i) => ({
+      ns: 1_700_000_000_000_000_000n + BigInt(i) * 2_000n,
+      data: tcpFrame({ src: 0x0a010000 + (i >>> 16), dst: 0xac100000 + (i & 0xffff), sport: 40_000 + (i % 20_000), dport: 1 + (i % 65_000), seq: i, ack: 0, flags: TCP.SYN }),
+    }));
+    const scan = join(dir, 'scan.pcap');
+    writeFileSync(scan, pcapFile(syns, { littleEndian: true, nanos: false, linkType: 1 }));
+    const db = join(dir, 'scan.duckdb');
+    const run = withPeakRss(['analyze', scan, '--db', db]);
+    expect(run.status, run.stderr).toBe(0);
+    const message = "tracking: 37856 connections were retired before Zeek's timers would have retired them, to keep at most 262,144 open at once";
+    expect(run.stderr).toContain(`${scan}: ${message}`);
+    const counted = netprov(['sql', "SELECT count(*) AS flows, count(*) FILTER (conn_state = 'S0' AND history = 'S') AS attempts, (SELECT problems FROM sessions) AS problems FROM flows", '--db', db, '--format', 'ndjson']);
+    const [row] = counted.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect([row.flows, row.attempts]).toEqual([300_000, 300_000]);
+    expect(row.problems.some((p: string) => p.startsWith(message))).toBe(true);
+    expect(run.peakMiB).toBeLessThan(1024);
   });
 });

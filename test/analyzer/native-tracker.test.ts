@@ -18,10 +18,10 @@ import { nativeTracker } from '../../analyzer/native/conn-tracker.js';
 import { writeTrafficPcap } from '../bench/traffic.js';
 import { corpusTraces, oraclePcaps, repoRoot, scratch } from '../helpers/paths.js';
 
-type Tracker = new (sessionId: string, stagingDir: string, onPart: (table: string, path: string) => void) => BatchTracker;
+type Tracker = new (sessionId: string, stagingDir: string, onPart: (table: string, path: string) => void, maxOpen?: number) => BatchTracker;
 
 /** Every row each tracker gives its Parquet parts, by table, and the columns it fills in each batch. */
-async function track(file: string, Tracker: Tracker, verifyChecksums = false): Promise<{ rows: Record<string, unknown[][]>; columns: number[][] }> {
+async function track(file: string, Tracker: Tracker, verifyChecksums = false, maxOpen?: number): Promise<{ rows: Record<string, unknown[][]>; columns: number[][]; evicted: number }> {
   const messages: DecodeMessage[] = [];
   await decodeSession({ kind: 'captures', files: [file] }, { salvage: true, verifyChecksums }, () => undefined, (m) => messages.push(m));
   const header = messages.find((m) => m.type === 'header');
@@ -45,7 +45,7 @@ async function track(file: string, Tracker: Tracker, verifyChecksums = false): P
     writePlain.call(this, columns, count);
   };
   try {
-    const tracker = new Tracker(header.header.sessionId, scratch(), () => undefined);
+    const tracker = new Tracker(header.header.sessionId, scratch(), () => undefined, maxOpen);
     const columns: number[][] = [];
     for (const message of messages) {
       if (message.type !== 'batch') continue;
@@ -54,7 +54,7 @@ async function track(file: string, Tracker: Tracker, verifyChecksums = false): P
       columns.push(Array.from(batch.rows.flow_no.subarray(0, batch.count)), Array.from(batch.rows.from_first_sender.subarray(0, batch.count)));
     }
     tracker.finish();
-    return { rows, columns };
+    return { rows, columns, evicted: tracker.evicted };
   } finally {
     Object.assign(ParquetParts.prototype, { row: write, rowsFromColumns: writeColumns, plainRows: writePlain });
   }
@@ -114,6 +114,17 @@ describe.runIf(nativeTracker)('the native connection tracker', () => {
     expect(natively.rows.flows.length).toBeGreaterThan(1_000);
     expect(natively.rows.dns.length).toBeGreaterThan(1_000);
     expect(natively).toEqual(await track(traffic, PacketTracker));
+  });
+
+  it('retires connections early at its cap of open ones, choosing as the TypeScript tracker does', async () => {
+    // 2,000 flows open at once against a cap of 500: the clock hand retires expired ones, passes
+    // over those with packets since its last lap, and evicts the rest.
+    const natively = await track(traffic, NativePacketTracker, false, 500);
+    expect(natively.evicted).toBeGreaterThan(1_000);
+    const uncapped = await track(traffic, NativePacketTracker);
+    expect(uncapped.evicted).toBe(0);
+    expect(natively.rows.flows.length).toBeGreaterThan(uncapped.rows.flows.length);
+    expect(natively).toEqual(await track(traffic, PacketTracker, false, 500));
   });
 
   it.each([...oraclePcaps(), ...corpusTraces()].map((f) => [f.split('/').at(-1)!, f]))('tracks %s as the TypeScript tracker does', async (_name, file) => {

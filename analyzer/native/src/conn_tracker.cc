@@ -1,11 +1,12 @@
 // Connection tracking in C (np_track.h) for JavaScript:
 //
-//   const tracker = new ConnTracker(hit: Int32Array(10), uidSeed)
+//   const tracker = new ConnTracker(hit: Int32Array(10), uidSeed, maxOpen)
 //   tracker.columns(slot, [tf, t, ip_version, ...])  the rows to track, in trackColumnsInOrder's
 //                                                     order (conn-tracker.ts); slot 0 or 1
 //   tracker.track(slot, from, to) -> the row it stopped at (see np_track_rows)
 //     hit = [flow_no, is_orig, is_new, ip_version, resp_addr x4, resp_port, flows finished]
-//   tracker.finishAll()
+//   tracker.finishOldest(max) -> how many open connections it retired, oldest first (at most max)
+//   tracker.evicted() -> connections retired early to keep at most maxOpen open (np_track_evicted)
 //   tracker.drain(max?) -> { count, flowNo, columns } of the first flows finished, at most max:
 //     their numbers, and their columns of the flows table in Parquet's PLAIN layout (PlainColumn)
 //
@@ -116,18 +117,20 @@ class ConnTracker : public Napi::ObjectWrap<ConnTracker> {
  public:
   static Napi::Function define(Napi::Env env) {
     return DefineClass(env, "ConnTracker", {InstanceMethod("columns", &ConnTracker::columns), InstanceMethod("track", &ConnTracker::track),
-                                            InstanceMethod("finishAll", &ConnTracker::finishAll), InstanceMethod("drain", &ConnTracker::drain)});
+                                            InstanceMethod("finishOldest", &ConnTracker::finishOldest), InstanceMethod("drain", &ConnTracker::drain),
+                                            InstanceMethod("evicted", &ConnTracker::evicted)});
   }
 
   explicit ConnTracker(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ConnTracker>(info) {
     Napi::Env env = info.Env();
-    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array || info[0].As<Napi::TypedArray>().ElementLength() < 10) {
-      Napi::TypeError::New(env, "ConnTracker(hit: Int32Array(10), uidSeed)").ThrowAsJavaScriptException();
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array || info[0].As<Napi::TypedArray>().ElementLength() < 10 ||
+        !info[2].IsNumber()) {
+      Napi::TypeError::New(env, "ConnTracker(hit: Int32Array(10), uidSeed, maxOpen)").ThrowAsJavaScriptException();
       return;
     }
     uid_seed_ = info[1].ToNumber().Int32Value();
     hit_ = Napi::Persistent(info[0].As<Napi::Int32Array>());
-    tracker_ = np_track_new();
+    tracker_ = np_track_new(info[2].As<Napi::Number>().Uint32Value());
     if (!tracker_) Napi::Error::New(env, "out of memory for the connection table").ThrowAsJavaScriptException();
   }
 
@@ -203,11 +206,13 @@ class ConnTracker : public Napi::ObjectWrap<ConnTracker> {
     return Napi::Number::New(env, stopped);
   }
 
-  Napi::Value finishAll(const Napi::CallbackInfo& info) {
-    np_track_finish_all(tracker_);
+  Napi::Value finishOldest(const Napi::CallbackInfo& info) {
+    size_t retired = np_track_finish_oldest(tracker_, static_cast<size_t>(info[0].As<Napi::Number>().Int64Value()));
     hit_.Value()[9] = static_cast<int32_t>(finishedCount());
-    return info.Env().Undefined();
+    return Napi::Number::New(info.Env(), static_cast<double>(retired));
   }
+
+  Napi::Value evicted(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(np_track_evicted(tracker_))); }
 
   // The first `max` flows finished (or all), as the flows table's columns (PlainColumns).
   Napi::Value drain(const Napi::CallbackInfo& info) {

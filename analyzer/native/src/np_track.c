@@ -75,6 +75,7 @@ struct conn {
   bool dns_first_message;
   int64_t packets;
   double orig_l2, resp_l2;
+  bool touched; /* had a packet since the clock hand last passed it (make_room) */
 };
 
 struct np_tracker {
@@ -82,10 +83,15 @@ struct np_tracker {
   uint32_t bucket_mask;
   uint32_t open;
   struct conn *oldest, *newest;
+  /* Over max_open, make_room retires one: `hand` is the last connection it looked at (NULL: none, or the oldest's place). */
+  uint32_t max_open;
+  struct conn *hand;
+  int64_t evicted;
   int32_t created;
   double next_sweep;
+  /* Retired connections not yet cleared: [finished_head, finished_len) of `finished`, a queue. */
   struct np_flow_record *finished;
-  size_t finished_len, finished_cap;
+  size_t finished_head, finished_len, finished_cap;
   int failed;
 };
 
@@ -647,6 +653,7 @@ static void table_remove(struct np_tracker *tracker, struct conn *c) {
       break;
     }
   }
+  if (tracker->hand == c) tracker->hand = c->older;
   if (c->older) c->older->newer = c->newer;
   else tracker->oldest = c->newer;
   if (c->newer) c->newer->older = c->older;
@@ -661,9 +668,17 @@ static void free_conn(struct conn *c, bool with_history) {
   free(c);
 }
 
+/* Moves the finished queue to the start of its array. */
+static void compact_finished(struct np_tracker *tracker) {
+  tracker->finished_len -= tracker->finished_head;
+  memmove(tracker->finished, tracker->finished + tracker->finished_head, tracker->finished_len * sizeof *tracker->finished);
+  tracker->finished_head = 0;
+}
+
 /* Retires `c`: its record joins the finished list (with its history), and the connection is freed. */
 static void finish(struct np_tracker *tracker, struct conn *c) {
   table_remove(tracker, c);
+  if (tracker->finished_len == tracker->finished_cap && tracker->finished_head > 0) compact_finished(tracker);
   if (tracker->finished_len == tracker->finished_cap) {
     size_t cap = tracker->finished_cap ? tracker->finished_cap * 2 : 256;
     struct np_flow_record *grown = realloc(tracker->finished, cap * sizeof *grown);
@@ -766,6 +781,33 @@ static void sweep(struct np_tracker *tracker, double t) {
   for (struct conn *c = tracker->oldest, *newer; c; c = newer) {
     newer = c->newer;
     if (expired(c, t)) finish(tracker, c);
+  }
+}
+
+/*
+ * With max_open connections open, one goes before another is made, as under the memory cap of
+ * Suricata's flow engine: the first the clock hand finds that Zeek's timers have already
+ * expired, else the first without a packet since the hand last passed it (one that had packets
+ * gets another lap). Creation order is kept: the hand moves, the connections do not. Twin:
+ * tracker.ts makeRoom.
+ */
+static void make_room(struct np_tracker *tracker, double t) {
+  for (;;) {
+    struct conn *c = tracker->hand ? tracker->hand->newer : tracker->oldest;
+    if (!c) c = tracker->oldest;
+    if (!c) return;
+    tracker->hand = c;
+    if (expired(c, t)) {
+      finish(tracker, c);
+      return;
+    }
+    if (c->touched) {
+      c->touched = false;
+      continue;
+    }
+    tracker->evicted++;
+    finish(tracker, c);
+    return;
   }
 }
 
@@ -930,12 +972,14 @@ static struct conn *track_packet(struct np_tracker *tracker, const struct np_tra
     c = NULL;
   }
   if (!c) {
+    if (tracker->open >= tracker->max_open) make_room(tracker, p.t);
     c = create(tracker, hash, &p, src_port, dst_port, p.src_port, p.dst_port);
     if (!c) return NULL;
     table_add(tracker, c);
   }
   bool is_orig = is_orig_sender(c, p.src, src_port);
   c->packets++;
+  c->touched = true;
   if (p.bad_checksum && (p.protocol == 6 || p.protocol == 17)) check_history(tracker, c, H_BAD_CHECKSUM, 'C', is_orig);
   else deliver(tracker, c, &p, is_orig);
   hit->flow_no = c->no;
@@ -969,9 +1013,10 @@ uint32_t np_track_rows(struct np_tracker *tracker, const struct np_track_columns
   return to;
 }
 
-struct np_tracker *np_track_new(void) {
+struct np_tracker *np_track_new(uint32_t max_open) {
   struct np_tracker *tracker = calloc(1, sizeof *tracker);
   if (!tracker) return NULL;
+  tracker->max_open = max_open ? max_open : 1;
   tracker->bucket_mask = 1023;
   tracker->buckets = calloc(tracker->bucket_mask + 1, sizeof *tracker->buckets);
   if (!tracker->buckets) {
@@ -981,23 +1026,33 @@ struct np_tracker *np_track_new(void) {
   return tracker;
 }
 
-void np_track_finish_all(struct np_tracker *tracker) {
-  while (tracker->oldest) finish(tracker, tracker->oldest);
+size_t np_track_finish_oldest(struct np_tracker *tracker, size_t max) {
+  size_t retired = 0;
+  for (; retired < max && tracker->oldest; retired++) finish(tracker, tracker->oldest);
+  return retired;
 }
 
 const struct np_flow_record *np_track_finished(const struct np_tracker *tracker, size_t *count) {
-  *count = tracker->finished_len;
-  return tracker->finished;
+  *count = tracker->finished_len - tracker->finished_head;
+  return tracker->finished + tracker->finished_head;
 }
 
+/*
+ * The queue's head moves on; the array is compacted only when the next retirement needs its room,
+ * so clearing costs nothing per flow left (a memmove of the rest each time made draining 2,000,000
+ * flows at the end quadratic: seconds).
+ */
 void np_track_clear_finished(struct np_tracker *tracker, size_t count) {
-  if (count > tracker->finished_len) count = tracker->finished_len;
-  for (size_t i = 0; i < count; i++) free(tracker->finished[i].history);
-  tracker->finished_len -= count;
-  memmove(tracker->finished, tracker->finished + count, tracker->finished_len * sizeof *tracker->finished);
+  size_t left = tracker->finished_len - tracker->finished_head;
+  if (count > left) count = left;
+  for (size_t i = 0; i < count; i++) free(tracker->finished[tracker->finished_head + i].history);
+  tracker->finished_head += count;
+  if (tracker->finished_head == tracker->finished_len) tracker->finished_head = tracker->finished_len = 0;
 }
 
 int np_track_failed(const struct np_tracker *tracker) { return tracker->failed; }
+
+int64_t np_track_evicted(const struct np_tracker *tracker) { return tracker->evicted; }
 
 void np_track_free(struct np_tracker *tracker) {
   if (!tracker) return;
@@ -1006,7 +1061,7 @@ void np_track_free(struct np_tracker *tracker) {
     table_remove(tracker, c);
     free_conn(c, true);
   }
-  np_track_clear_finished(tracker, tracker->finished_len);
+  np_track_clear_finished(tracker, SIZE_MAX);
   free(tracker->finished);
   free(tracker->buckets);
   free(tracker);

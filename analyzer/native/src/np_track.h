@@ -69,7 +69,12 @@ struct np_flow_record {
 
 struct np_tracker;
 
-struct np_tracker *np_track_new(void);
+/*
+ * A tracker holding at most `max_open` connections open at once: beyond, the oldest idle one is
+ * retired early (np_track_evicted counts those Zeek's timers had not yet retired), so that memory
+ * is bounded whatever the capture (a scan opens a connection a packet).
+ */
+struct np_tracker *np_track_new(uint32_t max_open);
 void np_track_free(struct np_tracker *tracker);
 
 /*
@@ -79,13 +84,20 @@ void np_track_free(struct np_tracker *tracker);
  */
 uint32_t np_track_rows(struct np_tracker *tracker, const struct np_track_columns *columns, uint32_t from, uint32_t to, struct np_track_hit *hit);
 
-/* Retires every open connection (the session's end). */
-void np_track_finish_all(struct np_tracker *tracker);
+/*
+ * Retires up to `max` open connections, oldest first, as the session's end does to all; returns
+ * how many. At the end a caller retires them a group at a time, draining each group, so that
+ * the finished records never hold every connection at once.
+ */
+size_t np_track_finish_oldest(struct np_tracker *tracker, size_t max);
 
 /* Connections retired and not yet cleared, in the order they were retired; NULL on allocation failure. */
 const struct np_flow_record *np_track_finished(const struct np_tracker *tracker, size_t *count);
 /* Clears the first `count` of them (at most all): the rest stay, first now. */
 void np_track_clear_finished(struct np_tracker *tracker, size_t count);
+
+/* Connections retired to stay within max_open before Zeek's timers would have retired them. */
+int64_t np_track_evicted(const struct np_tracker *tracker);
 
 /* 0, or -1 once an allocation failed (the tracker then drops what it could not hold). */
 int np_track_failed(const struct np_tracker *tracker);
