@@ -14,16 +14,17 @@
  *   tshark -q -z conv,tcp       the field's tool on the same pcap
  *   limit: read, dissect, copy  a plain read of the file; a minimal C dissect-and-hash loop; the
  *                               file read and written to a new one, as import reads and writes
- * Then one 50,000,000-packet `analyze --db`, and the start-up on an empty capture.
+ * Then one 50,000,000-packet `analyze --db`; a 2,000,000-SYN scan (a flow a packet: writeScanPcap)
+ * analysed in memory and with --db, beside tshark; and the start-up on an empty capture.
  *
- *   npm run bench [-- --sizes 400000,2000000,20000000] [--big 50000000, 0 for none] [--runs 3]
+ *   npm run bench [-- --sizes 400000,2000000,20000000] [--big 50000000, 0 for none] [--scan 2000000, 0 for none] [--runs 3]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pcapFile } from '../helpers/capture-writer.js';
-import { writeTrafficPcap } from './traffic.js';
+import { writeScanPcap, writeTrafficPcap } from './traffic.js';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 const cli = join(repoRoot, 'bin/netprov.js');
@@ -33,6 +34,7 @@ const arg = (name: string, fallback: string) => {
 };
 const sizes = arg('sizes', '400000,2000000,20000000').split(',').map(Number);
 const bigPackets = Number(arg('big', '50000000'));
+const scanPackets = Number(arg('scan', '2000000'));
 const runs = Number(arg('runs', '3'));
 const dir = mkdtempSync(join(tmpdir(), 'netprov-bench-'));
 const MB = 1e6;
@@ -146,6 +148,22 @@ try {
     }
     rmSync(pcap);
     removeDb();
+  }
+
+  // A fast scan: a connection a packet, bounded by the tracker's cap on open connections.
+  if (scanPackets > 0) {
+    const scan = join(dir, `scan-${scanPackets}.pcap`);
+    const { bytes } = writeScanPcap(scan, scanPackets);
+    console.error(`${fmt(scanPackets)} packets: ${(bytes / MB).toFixed(0)} MB pcap, a SYN scan (a flow a packet)`);
+    execFileSync('sync');
+    const db = join(dir, 'scan.duckdb');
+    const tshark = hasTshark ? timed(['sh', '-c', `tshark -r ${scan} -q -z conv,tcp > /dev/null`]) : null;
+    const quiet = () => (rmSync(db, { force: true }), execFileSync('sync'));
+    addRow(scanPackets, bytes, 'scan: analyze (in memory)', timed([process.execPath, cli, 'analyze', scan], quiet), tshark?.seconds ?? null);
+    addRow(scanPackets, bytes, 'scan: analyze --db FILE', timed([process.execPath, cli, 'analyze', scan, '--db', db], quiet), tshark?.seconds ?? null);
+    if (tshark) addRow(scanPackets, bytes, 'scan: tshark -q -z conv,tcp', tshark, null);
+    rmSync(scan);
+    rmSync(db, { force: true });
   }
 
   // Start-up: everything before the first packet, on a capture that has none.

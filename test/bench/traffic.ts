@@ -179,3 +179,47 @@ export function writeTrafficPcap(path: string, options: TrafficOptions): Traffic
   closeSync(fd);
   return { packets: options.packets, flows, bytes, udpPackets };
 }
+
+/**
+ * A fast SYN scan, written as the mixed workload is: `packets` SYNs 2 µs apart (500,000 a second,
+ * masscan's pace), each to a new address and port, none answered. Every one opens a connection
+ * that Zeek's 5 s attempt timer keeps open: the tracker's bound on open connections, not the
+ * timers, is what holds memory (flows/tracker.ts MAX_OPEN_CONNECTIONS).
+ */
+export function writeScanPcap(path: string, packets: number): TrafficSummary {
+  const fd = openSync(path, 'w', 0o600);
+  const FRAME = 54;
+  const out = Buffer.alloc(24 + packets * (16 + FRAME));
+  out.writeUInt32LE(0xa1b2c3d4, 0);
+  out.writeUInt16LE(2, 4);
+  out.writeUInt16LE(4, 6);
+  out.writeUInt32LE(65535, 16);
+  out.writeUInt32LE(1, 20);
+  let at = 24;
+  for (let i = 0; i < packets; i++) {
+    const us = i * 2;
+    out.writeUInt32LE(1_700_000_000 + Math.floor(us / 1e6), at);
+    out.writeUInt32LE(us % 1e6, at + 4);
+    out.writeUInt32LE(FRAME, at + 8);
+    out.writeUInt32LE(FRAME, at + 12);
+    const f = at + 16;
+    out.write('020000000002020000000001', f, 'hex');
+    out.writeUInt16BE(0x0800, f + 12);
+    out[f + 14] = 0x45;
+    out.writeUInt16BE(40, f + 16);
+    out[f + 22] = 64;
+    out[f + 23] = 6;
+    out.writeUInt32BE((0x0a010000 + (i >>> 16)) >>> 0, f + 26);
+    out.writeUInt32BE((0xac100000 + (i & 0xffff)) >>> 0, f + 30);
+    out.writeUInt16BE(40_000 + (i % 20_000), f + 34);
+    out.writeUInt16BE(1 + (i % 65_000), f + 36);
+    out.writeUInt32BE(i >>> 0, f + 38);
+    out[f + 46] = 5 << 4;
+    out[f + 47] = 0x02; // SYN
+    out.writeUInt16BE(65535, f + 48);
+    at += 16 + FRAME;
+  }
+  writeSync(fd, out, 0, at);
+  closeSync(fd);
+  return { packets, flows: packets, bytes: at, udpPackets: 0 };
+}
