@@ -5,8 +5,9 @@
 WITH window_ns AS (
     SELECT
         session_id, start_ns,
-        epoch_ns($from::TIMESTAMP) - start_ns AS from_t,
-        epoch_ns($until::TIMESTAMP) - start_ns AS until_t
+        -- in µs then ns as HUGEINT, as start_ns is: epoch_ns ends in 2262, a session's clock in 2554
+        epoch_us($from::TIMESTAMP)::HUGEINT * 1000 - start_ns AS from_t,
+        epoch_us($until::TIMESTAMP)::HUGEINT * 1000 - start_ns AS until_t
     FROM sessions
 ),
 events AS (

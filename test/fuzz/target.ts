@@ -90,10 +90,13 @@ async function outputs(db: Database, scratch: string): Promise<void> {
   reportHtml(await reportData(db));
   // The required parameters, from the analysis's own first flow.
   const [first] = await query(db, `SELECT uid, process_key, resp_h, strftime(ts, '%Y-%m-%d %H:%M:%S') AS at FROM flow_details ORDER BY start_t, uid LIMIT 1`);
-  const given = { uid: String(first?.uid ?? 'none'), process_key: String(first?.process_key ?? 'none'), target: String(first?.resp_h ?? 'example.com'), from: String(first?.at ?? '2024-05-01 10:00:00'), until: '2554-01-01 00:00:00' };
+  const given = { uid: String(first?.uid ?? 'none'), process_key: String(first?.process_key ?? 'none'), target: String(first?.resp_h ?? 'example.com'), from: String(first?.at ?? '2024-05-01 10:00:00'), until: '2554-01-01 00:00:00' }; // until past 2262, where DuckDB's ns timestamps end
   for (const named of queryLibrary()) {
     const wanted = Object.fromEntries(named.params.filter((p) => p.default === undefined).map((p) => [p.name, given[p.name as keyof typeof given]]));
-    const result = await runQuery(db, namedStatement(named.name, wanted));
+    // runQuery reports a failure as the user's (an InputError, right for SQL they wrote): a named query is netprov's own.
+    const result = await runQuery(db, namedStatement(named.name, wanted)).catch((err: Error) => {
+      throw new Error(`named query ${named.name} failed: ${err.message}`);
+    });
     for (const format of ['table', 'csv', 'json'] as const) formatResult(result, format, 100);
   }
   for (const [name, write] of [['fuzz-zeek', exportZeek], ['fuzz-ocsf', exportOcsf]] as const) {
