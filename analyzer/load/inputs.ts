@@ -5,8 +5,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { InputError } from '../../recorder/errors.js';
-import { compressionNotRead, looksLikeCapture } from '../../recorder/import/formats.js';
-import { FILE_SIGNATURE } from '../../recorder/session/frame.js';
+import { compressionNotRead, isSession, looksLikeCapture } from '../../recorder/import/formats.js';
 
 export type LoadInput =
   | { kind: 'session'; path: string }
@@ -40,7 +39,7 @@ export function classifyInputs(paths: string[]): LoadInput[] {
   let captures: Extract<LoadInput, { kind: 'captures' }> | null = null;
   for (const path of paths) {
     const bytes = head(path);
-    if (bytes.subarray(0, FILE_SIGNATURE.length).equals(FILE_SIGNATURE)) inputs.push({ kind: 'session', path });
+    if (isSession(bytes)) inputs.push({ kind: 'session', path });
     else if (looksLikeCapture(bytes)) {
       if (!captures) inputs.push((captures = { kind: 'captures', files: [] }));
       captures.files.push(path);

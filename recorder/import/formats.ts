@@ -24,6 +24,9 @@ export function isPcap(head: Buffer): boolean {
 
 export const isPcapng = (head: Buffer): boolean => head.length >= 4 && head.readUInt32LE(0) === PCAPNG_SECTION;
 
+/** A netprov session file (its signature; recorder/session/SPEC.md). */
+export const isSession = (head: Uint8Array): boolean => head.length >= FILE_SIGNATURE.length && FILE_SIGNATURE.every((b, i) => head[i] === b);
+
 /** Compressions by magic number, with the command that undoes each. netprov inflates gzip captures. */
 const COMPRESSIONS: { name: string; magic: number[]; command: string }[] = [
   { name: 'gzip', magic: [0x1f, 0x8b], command: 'gunzip' },
@@ -60,7 +63,7 @@ export function compressionNotRead(head: Uint8Array): string | null {
  * anything else.
  */
 export function notACapture(head: Uint8Array, gzipped: boolean): string | null {
-  if (head.length >= FILE_SIGNATURE.length && FILE_SIGNATURE.every((b, i) => head[i] === b)) {
+  if (isSession(head)) {
     return gzipped
       ? 'a gzip-compressed netprov session, and netprov reads sessions uncompressed: gunzip it first'
       : 'a netprov session, not a capture: analyze, flows, inspect and replay take it as it is';

@@ -10,8 +10,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { largeGzipCapture, pcapFile } from '../helpers/capture-writer.js';
-import { TCP, tcpFrame } from '../helpers/frames.js';
+import { writeScanPcap } from '../bench/traffic.js';
+import { largeGzipCapture } from '../helpers/capture-writer.js';
 import { netprov } from '../helpers/cli.js';
 import { oracleDir, scratch } from '../helpers/paths.js';
 
@@ -171,12 +171,8 @@ describe('memory', () => {
 
   it('holds at most 262,144 connections open: a scan of 300,000 SYNs in 0.6 s still gives each its S0 flow, and says so', () => {
     // Every SYN opens a connection that Zeek's attempt timer (5 s) keeps: the oldest idle go early.
-    const syns = Array.from({ length: 300_000 }, (_, i) => ({
-      ns: 1_700_000_000_000_000_000n + BigInt(i) * 2_000n,
-      data: tcpFrame({ src: 0x0a010000 + (i >>> 16), dst: 0xac100000 + (i & 0xffff), sport: 40_000 + (i % 20_000), dport: 1 + (i % 65_000), seq: i, ack: 0, flags: TCP.SYN }),
-    }));
     const scan = join(dir, 'scan.pcap');
-    writeFileSync(scan, pcapFile(syns, { littleEndian: true, nanos: false, linkType: 1 }));
+    writeScanPcap(scan, 300_000);
     const db = join(dir, 'scan.duckdb');
     const run = withPeakRss(['analyze', scan, '--db', db]);
     expect(run.status, run.stderr).toBe(0);
