@@ -30,7 +30,8 @@ using Deliver = std::function<bool(std::vector<uint8_t>&& piece)>;
 class Backend {
  public:
   virtual ~Backend() = default;
-  // Opens the sensor (privileges, programs, rings; or the XPC connection). "" or a one-line reason.
+  // Opens the sensor (privileges, programs, rings; or the XPC connection), on the thread that then
+  // runs it. "" or a one-line reason.
   virtual std::string open(const SensorOptions& options) = 0;
   // The stream, from the calling thread, until *stop is set, the duration passes or the source
   // ends; the trailer last. "" or a one-line reason.

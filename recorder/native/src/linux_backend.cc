@@ -17,6 +17,8 @@ class LinuxBackend final : public Backend {
   ~LinuxBackend() override { np_sensor_close(sensor_); }
 
   std::string open(const SensorOptions& options) override {
+    // Named here, before the thread reports ready, so the name is there once `recording` is printed.
+    pthread_setname_np(pthread_self(), "netprov-sensor");  // what ps -L and top -H show
     std::vector<const char*> names;
     for (const auto& name : options.interfaces) names.push_back(name.c_str());
     struct np_sensor_options raw{names.data(), static_cast<int>(names.size()), options.snaplen, options.durationSeconds};
@@ -28,7 +30,6 @@ class LinuxBackend final : public Backend {
   }
 
   std::string run(const Deliver& deliver, const volatile int* stop) override {
-    pthread_setname_np(pthread_self(), "netprov-sensor");  // what ps -L and top -H show
     int failed = np_sensor_run(sensor_, &LinuxBackend::piece, const_cast<Deliver*>(&deliver), stop);
     return failed ? "the recorder stopped reading the sensor's stream" : "";
   }
