@@ -1,0 +1,96 @@
+/**
+ * What a user relies on when `analyze --db` adds to a database file: any path names the file, a
+ * load killed outright or stopped by a full disk leaves the sessions the file held whole, and
+ * the next analyze adds to it.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeTrafficPcap } from '../bench/traffic.js';
+import { netprov } from '../helpers/cli.js';
+import { repoRoot, scratch } from '../helpers/paths.js';
+
+const burst = join(repoRoot, 'fixtures/linux-burst.npsession');
+const httpGet = join(repoRoot, 'fixtures/http-get.npsession');
+
+/** The database's sessions (their file, or first capture) and its rows that belong to none, read as any DuckDB user would. */
+async function contents(db: string): Promise<{ sessions: string[]; orphanPackets: number; orphanFlows: number }> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const instance = await DuckDBInstance.create(db, { access_mode: 'READ_ONLY' });
+  const connection = await instance.connect();
+  const one = async (sql: string) => (await connection.runAndReadAll(sql)).getRows()[0][0];
+  const sessions = (await connection.runAndReadAll('SELECT coalesce(file, captures[1]) FROM sessions ORDER BY session_no')).getRows().map((r) => String(r[0]));
+  const orphanPackets = Number(await one('SELECT count(*) FROM packet_rows WHERE session_no NOT IN (SELECT session_no FROM sessions)'));
+  const orphanFlows = Number(await one('SELECT count(*) FROM flows WHERE session_id NOT IN (SELECT session_id FROM sessions)'));
+  connection.closeSync();
+  instance.closeSync();
+  return { sessions, orphanPackets, orphanFlows };
+}
+
+describe('a --db file', () => {
+  it('is the file its path names, whatever the characters: new, then added to', async () => {
+    const dir = join(scratch(), `it's a "case"; DROP TABLE flows; --`);
+    mkdirSync(dir);
+    const db = join(dir, `o'brien's.duckdb`);
+    for (const session of [burst, httpGet]) {
+      const run = netprov(['analyze', session, '--db', db]);
+      expect(run.status, run.stderr).toBe(0);
+    }
+    expect(readdirSync(dir)).toEqual([`o'brien's.duckdb`]);
+    expect(await contents(db)).toEqual({ sessions: [burst, httpGet], orphanPackets: 0, orphanFlows: 0 });
+  });
+
+  it('killed outright while a load is added to it, keeps its sessions whole: the next analyze removes what the load left, and adds', async () => {
+    const dir = scratch();
+    const db = join(dir, 'case.duckdb');
+    expect(netprov(['analyze', burst, '--db', db]).status).toBe(0);
+    const capture = join(dir, 'traffic.pcap');
+    writeTrafficPcap(capture, { packets: 200_000, concurrentFlows: 4000 });
+    const child = spawn(process.execPath, [join(repoRoot, 'bin/netprov.js'), 'analyze', capture, '--db', db], { stdio: 'ignore' });
+    const exited = new Promise<string | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    // Killed once the load's first rows are committed — DuckDB's log beside the file holds a MB,
+    // and 20 ms more let the commit that was writing it end — and long before its session's own
+    // row, which is written last (~0.3 s on).
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    while (!(existsSync(`${db}.wal`) && statSync(`${db}.wal`).size > 1_000_000) && child.exitCode === null) await pause(2);
+    await pause(20);
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    expect((await contents(db)).sessions).toEqual([burst]);
+    const run = netprov(['analyze', httpGet, '--db', db]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/case\.duckdb: removed \d+ rows an interrupted load had left/);
+    expect(await contents(db)).toEqual({ sessions: [burst, httpGet], orphanPackets: 0, orphanFlows: 0 });
+  }, 30_000);
+});
+
+const root = process.getuid?.() === 0;
+
+describe.skipIf(!root)('a --db on a disk that fills while a session is added', () => {
+  let disk: string;
+  beforeAll(() => {
+    disk = scratch();
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', disk]);
+  });
+  afterAll(() => execFileSync('umount', [disk]));
+
+  it('is exit 1 and one line, the file as it was; with room again the same command adds the session', async () => {
+    const db = join(disk, 'case.duckdb');
+    expect(netprov(['analyze', burst, '--db', db]).status).toBe(0);
+    // 100,000 packets of the benchmark's traffic take ~19 MB of database: more than the disk has left.
+    const capture = join(scratch(), 'traffic.pcap');
+    writeTrafficPcap(capture, { packets: 100_000, concurrentFlows: 4000 });
+    const full = netprov(['analyze', capture, '--db', db]);
+    expect(full.status, full.stderr).toBe(1);
+    expect(full.stderr.trim().split('\n')).toHaveLength(1);
+    expect(full.stderr).toMatch(/case\.duckdb.*No space left on device/);
+    expect((await contents(db)).sessions).toEqual([burst]);
+
+    execFileSync('mount', ['-o', 'remount,size=64m', disk]);
+    const roomy = netprov(['analyze', capture, '--db', db]);
+    expect(roomy.status, roomy.stderr).toBe(0);
+    expect(await contents(db)).toEqual({ sessions: [burst, capture], orphanPackets: 0, orphanFlows: 0 });
+    expect(existsSync(`${db}.wal`)).toBe(false);
+  }, 60_000);
+});
