@@ -18,6 +18,18 @@ const implementation = async () => {
   return { ...analysis, ...database, ...connLog, ...progress };
 };
 
+/**
+ * What keeps an analysis's memory bounded whatever the input's size: database.ts
+ * MEMORY_LIMITS_MIB and tracker.ts MAX_OPEN_CONNECTIONS, stated here without loading either
+ * module at start-up (recorder-cli.test.ts holds the numbers to theirs).
+ */
+const MEMORY_BOUNDS =
+  "Memory stays bounded whatever the input's size. DuckDB's memory limit is 1,408 MiB in memory, 384 MiB with --db, " +
+  "or a sixth of the machine's RAM if less (NETPROV_MEMORY_MIB sets it); past it DuckDB spills to a private " +
+  'folder in the temporary directory, removed at exit. At most 262,144 connections are tracked at once: past that, one ' +
+  "is retired before another opens (one Zeek's timers have expired, else one idle for a while), a warning counts them, " +
+  'and a later packet of one starts a new flow.';
+
 export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
   return cli
     .command(
@@ -38,6 +50,7 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
             describe: 'drop packets with a bad IPv4 header checksum and mark bad TCP/UDP checksums (history C), as Zeek without -C; off because host captures carry checksums the NIC fills in later',
           })
           .option('limit', { type: 'number', default: 50, describe: 'flows to list on the terminal (0 = all)' })
+          .epilogue(MEMORY_BOUNDS)
           .example('$0 analyze fixtures/http-get.npsession', 'the flows of a bundled session and the processes that opened them')
           .example('$0 analyze capture.pcap.gz eslogger.json --save case.npsession', 'straight from captures, keeping their session')
           .example('$0 analyze s1.npsession s2.npsession --db case.duckdb', 'keep the analysis for `netprov flows --db` and SQL'),

@@ -91,6 +91,9 @@ export async function openDatabase(path: string | null, access: 'read-write' | '
   };
 }
 
+/** The limits on a machine with RAM to spare (`analyze --help` states them). */
+export const MEMORY_LIMITS_MIB = { inMemory: { load: 1152, query: 1408 }, db: { load: 224, query: 384 } } as const;
+
 /**
  * DuckDB's memory limits (its default is 80% of RAM: memory would grow with the input). Past
  * them DuckDB spills to a private temporary folder — an in-memory analysis too — so that
@@ -104,7 +107,7 @@ export function memoryLimitsMiB(inMemory: boolean): { load: number; query: numbe
   const override = Number(process.env.NETPROV_MEMORY_MIB);
   if (Number.isFinite(override) && override >= 64) return { load: Math.floor(override), query: Math.floor(override) };
   const machine = totalmem() / 2 ** 20;
-  const [load, query] = inMemory ? [1152, 1408] : [224, 384];
+  const { load, query } = MEMORY_LIMITS_MIB[inMemory ? 'inMemory' : 'db'];
   return { load: Math.floor(Math.min(load, machine / 8)), query: Math.floor(Math.min(query, machine / 6)) };
 }
 

@@ -1,6 +1,8 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { MEMORY_LIMITS_MIB } from '../../analyzer/db/database.js';
+import { MAX_OPEN_CONNECTIONS } from '../../analyzer/flows/tracker.js';
 import { FRAME_HEADER_SIZE, FILE_SIGNATURE } from '../../recorder/session/frame.js';
 import { netprov } from '../helpers/cli.js';
 import { oracleDir, scratch } from '../helpers/paths.js';
@@ -83,5 +85,13 @@ describe('netprov import and inspect', () => {
       expect(run.status).toBe(0);
       expect(run.stdout).toMatch(/Examples:/);
     }
+  });
+
+  it("states analyze's memory bounds in its --help, as the code sets them", () => {
+    const help = netprov(['analyze', '--help']).stdout.replace(/\s+/g, ' ');
+    const mib = (n: number) => `${n.toLocaleString('en-US')} MiB`;
+    expect(help).toContain(`${mib(MEMORY_LIMITS_MIB.inMemory.query)} in memory, ${mib(MEMORY_LIMITS_MIB.db.query)} with --db`);
+    expect(help).toContain(`At most ${MAX_OPEN_CONNECTIONS.toLocaleString('en-US')} connections are tracked at once`);
+    expect(help).toContain('NETPROV_MEMORY_MIB');
   });
 });
