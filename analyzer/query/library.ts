@@ -91,6 +91,8 @@ export function bindParams(query: NamedQuery, given: Record<string, string>): { 
 /** A statement ready to run: SQL text and its bound parameters. */
 export interface Statement {
   label: string;
+  /** Whose SQL it is: a failure of the user's is theirs to fix (exit 1); of a named query, netprov's (see `failure`). */
+  author: 'user' | 'netprov';
   sql: string;
   values: Record<string, unknown>;
   types: Record<string, ParamType>;
@@ -99,17 +101,28 @@ export interface Statement {
 export function namedStatement(name: string, given: Record<string, string>): Statement {
   const query = queryLibrary().find((q) => q.name === name);
   if (!query) throw new InputError(`no query named ${name} (netprov query --list shows them)`);
-  return { label: `query ${name}`, sql: query.sql, ...bindParams(query, given) };
+  return { label: `query ${name}`, author: 'netprov', sql: query.sql, ...bindParams(query, given) };
 }
 
-export const sqlStatement = (sql: string): Statement => ({ label: 'sql', sql, values: {}, types: {} });
+export const sqlStatement = (sql: string): Statement => ({ label: 'sql', author: 'user', sql, values: {}, types: {} });
 
 export async function run(db: Database, statement: Statement): Promise<ResultTable> {
   try {
     return resultRows(await db.connection.runAndReadAll(statement.sql, statement.values as never, await duckDbTypes(statement.types)));
   } catch (err) {
-    throw new InputError(`${statement.label}: ${(err as Error).message.split('\n')[0]}`);
+    throw failure(statement, (err as Error).message);
   }
+}
+
+/**
+ * What a failed statement is. The user's SQL, or a value they gave a named query that DuckDB
+ * cannot convert (`timeline -p from=yesterday`): an InputError, exit 1. Any other failure of a
+ * named query is netprov's own SQL failing: an internal error (exit 2), unless the machine's
+ * (memory, disk: the CLI's environmentError reads the message).
+ */
+function failure(statement: Statement, message: string, output?: string): Error {
+  const line = `${statement.label}: ${output ? `${output}: ` : ''}${message.split('\n')[0]}`;
+  return statement.author === 'user' || /^Conversion Error/.test(message) ? new InputError(line) : new Error(line);
 }
 
 /** Writes the statement's result as Parquet through DuckDB's COPY; the path is bound too. */
@@ -122,6 +135,6 @@ export async function writeParquet(db: Database, statement: Statement, path: str
     }));
     chmodSync(path, 0o600); // DuckDB creates it with the process umask; the CLI's is 077, a library caller's may not be
   } catch (err) {
-    throw new InputError(`${statement.label}: ${path}: ${(err as Error).message.split('\n')[0]}`);
+    throw failure(statement, (err as Error).message, path);
   }
 }

@@ -93,7 +93,7 @@ async function outputs(db: Database, scratch: string): Promise<void> {
   const given = { uid: String(first?.uid ?? 'none'), process_key: String(first?.process_key ?? 'none'), target: String(first?.resp_h ?? 'example.com'), from: String(first?.at ?? '2024-05-01 10:00:00'), until: '2554-01-01 00:00:00' }; // until past 2262, where DuckDB's ns timestamps end
   for (const named of queryLibrary()) {
     const wanted = Object.fromEntries(named.params.filter((p) => p.default === undefined).map((p) => [p.name, given[p.name as keyof typeof given]]));
-    // runQuery reports a failure as the user's (an InputError, right for SQL they wrote): a named query is netprov's own.
+    // Every failure is a crash here, an InputError too: the parameters come from the analysis itself, so DuckDB converts them all.
     const result = await runQuery(db, namedStatement(named.name, wanted)).catch((err: Error) => {
       throw new Error(`named query ${named.name} failed: ${err.message}`);
     });

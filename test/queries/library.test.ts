@@ -9,6 +9,7 @@ import { analyze } from '../../analyzer/analyze.js';
 import { query, type Database } from '../../analyzer/db/database.js';
 import { namedStatement, queryLibrary, run, writeParquet } from '../../analyzer/query/library.js';
 import { formatResult } from '../../analyzer/query/result.js';
+import { InputError } from '../../recorder/errors.js';
 import { FlowOrigin } from '../../recorder/session/events.js';
 import { tcpConversation, udpFrame } from '../helpers/frames.js';
 import { netprov } from '../helpers/cli.js';
@@ -201,6 +202,17 @@ describe('query parameters', () => {
     expect(() => namedStatement('who-talked-to', { target: 'x', host: 'y' })).toThrow('query who-talked-to: no parameter host (it takes: target)');
     expect(() => namedStatement('beaconing', { min_connections: 'many' })).toThrow('query beaconing: parameter min_connections must be an integer, not "many"');
     expect(() => namedStatement('nosuch', {})).toThrow('no query named nosuch');
+  });
+
+  it("that DuckDB cannot convert are the user's (exit 1); any other failure of a named query is netprov's (exit 2)", async () => {
+    await expect(run(db, namedStatement('timeline', { from: 'yesterday', until: '2030-01-01' }))).rejects.toSatisfy(
+      (err: Error) => err instanceof InputError && /^query timeline: Conversion Error: .*"yesterday"/.test(err.message),
+    );
+    const broken = { label: 'query broken', sql: 'SELECT no_such_column FROM flows', values: {}, types: {} };
+    await expect(run(db, { ...broken, author: 'netprov' })).rejects.toSatisfy((err: Error) => !(err instanceof InputError) && /^query broken: Binder Error/.test(err.message));
+    await expect(run(db, { ...broken, author: 'user' })).rejects.toBeInstanceOf(InputError);
+    const cli = netprov(['query', 'timeline', '-p', 'from=yesterday', '-p', 'until=2030-01-01', session]);
+    expect([cli.status, cli.stderr.trim().split('\n').length]).toEqual([1, 1]);
   });
 });
 
