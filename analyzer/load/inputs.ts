@@ -5,6 +5,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { InputError } from '../../recorder/errors.js';
+import { checkInputFile } from '../../recorder/input-file.js';
 import { compressionNotRead, isSession, looksLikeCapture } from '../../recorder/import/formats.js';
 
 export type LoadInput =
@@ -17,6 +18,7 @@ export type LoadInput =
     };
 
 function head(path: string): Buffer {
+  checkInputFile(path);
   let fd: number;
   try {
     fd = openSync(path, 'r');

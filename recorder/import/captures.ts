@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { InputError } from '../errors.js';
+import { checkInputFile } from '../input-file.js';
 import { checkEvent, EventShapeError, fromWire, toWire } from '../session/codec.js';
 import type { SessionEvent, SessionHeader } from '../session/events.js';
 import type { ReadReport } from '../session/reader.js';
@@ -42,6 +43,7 @@ interface OpenedInput {
 }
 
 function openCursor(file: string): Cursor {
+  checkInputFile(file);
   try {
     const fd = openSync(file, 'r');
     const magic = Buffer.alloc(2);

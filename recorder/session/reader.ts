@@ -9,6 +9,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { InputError } from '../errors.js';
+import { checkInputFile } from '../input-file.js';
 import { compressionOf, looksLikeCapture } from '../import/formats.js';
 import { EventShapeError, fromWire } from './codec.js';
 import { unpackr } from './msgpack.js';
@@ -112,6 +113,7 @@ export class SessionReader {
   private readonly firstFrameAt: number;
 
   static open(path: string, options: ReadOptions = {}): SessionReader {
+    checkInputFile(path);
     let fd: number;
     try {
       fd = openSync(path, 'r');

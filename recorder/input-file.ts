@@ -1,0 +1,23 @@
+/**
+ * What netprov reads must be a regular file. Every reader seeks or comes back: analyze reads a
+ * file's head to tell sessions from captures and then reads it again from its loading thread,
+ * a session is read by offset, and `export --pcap` returns to the file long after. A pipe
+ * (`<(zcat x.gz)`, mkfifo) gives its bytes once — the second open then waits for a writer that
+ * never comes — and a folder, socket or device holds no capture. Checked before opening: opening
+ * a FIFO nobody writes to would wait too.
+ */
+import { statSync, type Stats } from 'node:fs';
+import { InputError } from './errors.js';
+
+export function checkInputFile(path: string): void {
+  let found: Stats;
+  try {
+    found = statSync(path);
+  } catch (err) {
+    throw new InputError(`${path}: cannot open (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  if (found.isFile()) return;
+  if (found.isFIFO()) throw new InputError(`${path}: a pipe, not a file: netprov reads its inputs by position and more than once; save the stream to a file first (e.g. … > capture.pcap)`);
+  const what = found.isDirectory() ? 'a folder' : found.isSocket() ? 'a socket' : 'a device';
+  throw new InputError(`${path}: ${what}, not a file of a capture or session`);
+}
