@@ -14,6 +14,23 @@ export function addNetns(ns: string): void {
   execFileSync('ip', inNs(ns, ['ip', 'link', 'set', 'lo', 'up']));
 }
 
+/**
+ * Ends every process still in namespace `ns`, then removes it: a test that failed half-way would
+ * otherwise leave its sensor recording (its programs attached to the cgroup root) after the
+ * namespace had gone.
+ */
+export function removeNetns(ns: string): void {
+  const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  spawnSync('ip', ['netns', 'del', ns]);
+}
+
 /** Settles once `text` has appeared on the child's stdout or stderr; fails after 20 s. */
 export function waitFor(child: ChildProcess, text: string): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../../analyzer/analyze.js';
 import { query, type Database } from '../../analyzer/db/database.js';
 import { SessionReader } from '../../recorder/session/reader.js';
-import { addNetns, inNs as inNsOf, waitFor } from '../helpers/netns.js';
+import { addNetns, inNs as inNsOf, removeNetns, waitFor } from '../helpers/netns.js';
 import { repoRoot, scratch } from '../helpers/paths.js';
 
 const build = join(repoRoot, 'sysex/linux/build');
@@ -105,7 +105,7 @@ afterAll(() => {
   server?.kill();
   early?.kill();
   udpServer?.kill();
-  spawnSync('ip', ['netns', 'del', ns]);
+  removeNetns(ns);
 });
 
 describe('Linux sensor ground truth', () => {

@@ -12,7 +12,7 @@ import { analyze } from '../../analyzer/analyze.js';
 import { query } from '../../analyzer/db/database.js';
 import { SessionReader } from '../../recorder/session/reader.js';
 import { netprov } from '../helpers/cli.js';
-import { addNetns, inNs as inNsOf, waitFor } from '../helpers/netns.js';
+import { addNetns, inNs as inNsOf, removeNetns, waitFor } from '../helpers/netns.js';
 import { repoRoot, scratch } from '../helpers/paths.js';
 
 const ns = `np-rec-${randomBytes(3).toString('hex')}`;
@@ -25,7 +25,7 @@ beforeAll(() => {
 }, 120_000);
 
 afterAll(() => {
-  spawnSync('ip', ['netns', 'del', ns]);
+  removeNetns(ns);
 });
 
 describe('netprov record (Linux sensor)', () => {
