@@ -10,7 +10,25 @@ import { projectFile } from '../recorder/project.js';
 
 const { version } = JSON.parse(readFileSync(projectFile('package.json'), 'utf8')) as { version: string };
 
+/** The options whose value may be a lone `-`: standard output. */
+const STDOUT_OPTIONS = new Set(['--json', '-o', '--output', '--to']);
+
+/**
+ * A lone `-` given as an input: netprov reads its inputs from files (recorder/input-file.ts says
+ * why), and yargs would drop it from a list of inputs without a word (`analyze - x.pcap` analysed
+ * x.pcap alone) or hand it over as an empty name.
+ */
+function standardInputRefused(args: string[]): string | null {
+  const at = args.findIndex((arg, i) => arg === '-' && !STDOUT_OPTIONS.has(args[i - 1]));
+  return at < 0 ? null : '-: standard input, not a file: netprov reads its inputs by position and more than once; save the stream to a file first (e.g. … > capture.pcap)';
+}
+
 export async function main(args: string[]): Promise<number> {
+  const refused = standardInputRefused(args);
+  if (refused) {
+    process.stderr.write(`netprov: ${refused}\n`);
+    return 1;
+  }
   // Before yargs and the commands load (~0.2 s): the load the command line asks for, or at least
   // its decoding thread, starts meanwhile on the other core (early-load.ts).
   await beginLoadEarly(args);

@@ -35,6 +35,16 @@ describe('input from a pipe, a folder or a device', () => {
     }
   });
 
+  it('is refused from standard input, which yargs dropped from a list of inputs without a word', () => {
+    const stdin = 'netprov: -: standard input, not a file: netprov reads its inputs by position and more than once; save the stream to a file first (e.g. … > capture.pcap)\n';
+    for (const args of [['analyze', '-', session], ['inspect', '-'], ['import', '-', '-o', join(scratch(), 'x.npsession')]]) {
+      expect(netprov(args)).toMatchObject({ status: 1, stderr: stdin });
+    }
+    // `-` as the value of an output option is standard output, as before.
+    const json = netprov(['analyze', session, '--json', '-']);
+    expect([json.status, JSON.parse(json.stdout).format]).toEqual([0, 'netprov-analysis']);
+  });
+
   it('is refused in one line naming what it is', () => {
     expect(netprov(['analyze', scratch()]).stderr).toMatch(/: a folder, not a file of a capture or session\n$/);
     expect(netprov(['import', '/dev/null', '-o', join(scratch(), 'x.npsession')]).stderr).toBe('netprov: /dev/null: a device, not a file of a capture or session\n');
