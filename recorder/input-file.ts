@@ -9,15 +9,30 @@
 import { statSync, type Stats } from 'node:fs';
 import { InputError } from './errors.js';
 
-export function checkInputFile(path: string): void {
+export function checkInputFile(path: string): Stats {
   let found: Stats;
   try {
     found = statSync(path);
   } catch (err) {
     throw new InputError(`${path}: cannot open (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
-  if (found.isFile()) return;
+  if (found.isFile()) return found;
   if (found.isFIFO()) throw new InputError(`${path}: a pipe, not a file: netprov reads its inputs by position and more than once; save the stream to a file first (e.g. … > capture.pcap)`);
   const what = found.isDirectory() ? 'a folder' : found.isSocket() ? 'a socket' : 'a device';
   throw new InputError(`${path}: ${what}, not a file of a capture or session`);
+}
+
+/**
+ * Each of a command's inputs checked, and none given twice — by the same name, a link or another
+ * path: merged with itself, a capture's every packet would count twice (a retransmission in each
+ * connection's history).
+ */
+export function checkInputFiles(paths: string[]): void {
+  const seen = new Map<string, string>();
+  for (const path of paths) {
+    const { dev, ino } = checkInputFile(path);
+    const first = seen.get(`${dev}:${ino}`);
+    if (first !== undefined) throw new InputError(`${path}: ${first === path ? 'given twice' : `the same file as ${first}`}; its packets and events would count twice`);
+    seen.set(`${dev}:${ino}`, path);
+  }
 }

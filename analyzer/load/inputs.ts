@@ -5,7 +5,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { InputError } from '../../recorder/errors.js';
-import { checkInputFile } from '../../recorder/input-file.js';
+import { checkInputFiles } from '../../recorder/input-file.js';
 import { compressionNotRead, isSession, looksLikeCapture } from '../../recorder/import/formats.js';
 
 export type LoadInput =
@@ -18,7 +18,6 @@ export type LoadInput =
     };
 
 function head(path: string): Buffer {
-  checkInputFile(path);
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -37,6 +36,7 @@ function head(path: string): Buffer {
 
 /** Sorts paths into sessions and one capture group (placed where its first file was), by content. */
 export function classifyInputs(paths: string[]): LoadInput[] {
+  checkInputFiles(paths);
   const inputs: LoadInput[] = [];
   let captures: Extract<LoadInput, { kind: 'captures' }> | null = null;
   for (const path of paths) {

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { InputError } from '../errors.js';
-import { checkInputFile } from '../input-file.js';
+import { checkInputFiles } from '../input-file.js';
 import { checkEvent, EventShapeError, fromWire, toWire } from '../session/codec.js';
 import type { SessionEvent, SessionHeader } from '../session/events.js';
 import type { ReadReport } from '../session/reader.js';
@@ -43,7 +43,6 @@ interface OpenedInput {
 }
 
 function openCursor(file: string): Cursor {
-  checkInputFile(file);
   try {
     const fd = openSync(file, 'r');
     const magic = Buffer.alloc(2);
@@ -149,6 +148,7 @@ export class CaptureStream {
 
   constructor(files: string[], options: CaptureOptions = {}) {
     if (files.length === 0) throw new InputError('no input files');
+    checkInputFiles(files);
     const interfaces = new InterfaceNumbers();
     this.opened = [];
     try {

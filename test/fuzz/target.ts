@@ -6,7 +6,7 @@
  * right answer to a broken input; any other error is a crash (exit 2 for a user). The parent
  * watches time and memory.
  */
-import { rmSync } from 'node:fs';
+import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { analysisJson, analyze } from '../../analyzer/analyze.js';
 import { query, type Database } from '../../analyzer/db/database.js';
@@ -35,7 +35,7 @@ export interface Outcome {
   rss: number;
 }
 
-/** Captures analysed straight, so far: every other one is merged with itself (equal times across inputs). */
+/** Captures analysed straight, so far: every other one is merged with a copy of itself (equal times across inputs). */
 let straight = 0;
 
 /** A step whose InputError is a right answer to a broken input: the steps after it still run. */
@@ -54,7 +54,9 @@ async function answered(step: () => unknown): Promise<void> {
 async function analyzeStraight(job: Job): Promise<void> {
   const saved = join(job.scratch, 'fuzz-saved.npsession');
   rmSync(saved, { force: true });
-  const inputs = straight++ % 2 === 0 ? [job.input] : [job.input, job.input];
+  const copy = join(job.scratch, 'fuzz-copy');
+  if (straight % 2 === 1) copyFileSync(job.input, copy);
+  const inputs = straight++ % 2 === 0 ? [job.input] : [job.input, copy];
   const { db } = await analyze(inputs, { db: null, salvage: true, verifyChecksums: true, save: { temporary: saved, name: saved } });
   db.close();
 }
