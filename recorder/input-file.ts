@@ -9,6 +9,7 @@
 import { statSync, type Stats } from 'node:fs';
 import { InputError } from './errors.js';
 
+/** The file at `path`, or an InputError saying what is there instead. */
 export function checkInputFile(path: string): Stats {
   let found: Stats;
   try {
@@ -31,8 +32,9 @@ export function checkInputFiles(paths: string[]): void {
   const seen = new Map<string, string>();
   for (const path of paths) {
     const { dev, ino } = checkInputFile(path);
-    const first = seen.get(`${dev}:${ino}`);
+    const file = `${dev}:${ino}`;
+    const first = seen.get(file);
     if (first !== undefined) throw new InputError(`${path}: ${first === path ? 'given twice' : `the same file as ${first}`}; its packets and events would count twice`);
-    seen.set(`${dev}:${ino}`, path);
+    seen.set(file, path);
   }
 }
