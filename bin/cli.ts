@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { beginLoadEarly } from '../analyzer/load/early-load.js';
 import { InputError } from '../recorder/errors.js';
+import { STREAM_ADVICE } from '../recorder/input-file.js';
 import { projectFile } from '../recorder/project.js';
 
 const { version } = JSON.parse(readFileSync(projectFile('package.json'), 'utf8')) as { version: string };
@@ -20,7 +21,7 @@ const STDOUT_OPTIONS = new Set(['--json', '-o', '--output', '--to']);
  */
 function standardInputRefused(args: string[]): string | null {
   const at = args.findIndex((arg, i) => arg === '-' && !STDOUT_OPTIONS.has(args[i - 1]));
-  return at < 0 ? null : '-: standard input, not a file: netprov reads its inputs by position and more than once; save the stream to a file first (e.g. … > capture.pcap)';
+  return at < 0 ? null : `-: standard input, not a file: ${STREAM_ADVICE}`;
 }
 
 export async function main(args: string[]): Promise<number> {

@@ -9,6 +9,9 @@
 import { statSync, type Stats } from 'node:fs';
 import { InputError } from './errors.js';
 
+/** What to do with a stream netprov was given to read (a pipe, standard input). */
+export const STREAM_ADVICE = 'netprov reads its inputs by position and more than once; save the stream to a file first (e.g. … > capture.pcap)';
+
 /** The file at `path`, or an InputError saying what is there instead. */
 export function checkInputFile(path: string): Stats {
   let found: Stats;
@@ -18,7 +21,7 @@ export function checkInputFile(path: string): Stats {
     throw new InputError(`${path}: cannot open (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
   if (found.isFile()) return found;
-  if (found.isFIFO()) throw new InputError(`${path}: a pipe, not a file: netprov reads its inputs by position and more than once; save the stream to a file first (e.g. … > capture.pcap)`);
+  if (found.isFIFO()) throw new InputError(`${path}: a pipe, not a file: ${STREAM_ADVICE}`);
   const what = found.isDirectory() ? 'a folder' : found.isSocket() ? 'a socket' : 'a device';
   throw new InputError(`${path}: ${what}, not a file of a capture or session`);
 }
