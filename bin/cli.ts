@@ -15,6 +15,19 @@ const { version } = JSON.parse(readFileSync(projectFile('package.json'), 'utf8')
 const STDOUT_OPTIONS = new Set(['--json', '-o', '--output', '--to']);
 
 /**
+ * `--to -` as `--to=-`: yargs-parser reads a long option's lone `-` as an empty value followed by
+ * a stray `-` argument (which replay refused as unknown, though `-` is --to's own default).
+ */
+function dashValuesJoined(args: string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i].startsWith('--') && STDOUT_OPTIONS.has(args[i]) && args[i + 1] === '-') joined.push(`${args[i++]}=-`);
+    else joined.push(args[i]);
+  }
+  return joined;
+}
+
+/**
  * A lone `-` given as an input: netprov reads its inputs from files (recorder/input-file.ts says
  * why), and yargs would drop it from a list of inputs without a word (`analyze - x.pcap` analysed
  * x.pcap alone) or hand it over as an empty name.
@@ -24,7 +37,8 @@ function standardInputRefused(args: string[]): string | null {
   return at < 0 ? null : `-: standard input, not a file: ${STREAM_ADVICE}`;
 }
 
-export async function main(args: string[]): Promise<number> {
+export async function main(given: string[]): Promise<number> {
+  const args = dashValuesJoined(given);
   const refused = standardInputRefused(args);
   if (refused) {
     process.stderr.write(`netprov: ${refused}\n`);

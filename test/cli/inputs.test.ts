@@ -33,9 +33,12 @@ describe('an input', () => {
     for (const args of [['analyze', '-', session], ['inspect', '-'], ['import', '-', '-o', join(scratch(), 'x.npsession')]]) {
       expect(netprov(args)).toMatchObject({ status: 1, stderr: stdin });
     }
-    // `-` as the value of an output option is standard output, as before.
+    // `-` as the value of an output option is standard output (replay --to - was refused as an unknown argument).
     const json = netprov(['analyze', session, '--json', '-']);
     expect([json.status, JSON.parse(json.stdout).format]).toEqual([0, 'netprov-analysis']);
+    const replayed = netprov(['replay', session, '--to', '-', '--format', 'ndjson', '--speed', 'max']);
+    expect(replayed.status, replayed.stderr).toBe(0);
+    expect(replayed.stdout.trim().split('\n').length).toBeGreaterThan(10);
   });
 
   it('is refused in one line naming what it is', () => {
