@@ -32,16 +32,12 @@ function dashValuesJoined(args: string[]): string[] {
  * why), and yargs would drop it from a list of inputs without a word (`analyze - x.pcap` analysed
  * x.pcap alone) or hand it over as an empty name.
  */
-function standardInputRefused(args: string[]): string | null {
-  const at = args.findIndex((arg, i) => arg === '-' && !STDOUT_OPTIONS.has(args[i - 1]));
-  return at < 0 ? null : `-: standard input, not a file: ${STREAM_ADVICE}`;
-}
+const readsStandardInput = (args: string[]): boolean => args.some((arg, i) => arg === '-' && !STDOUT_OPTIONS.has(args[i - 1]));
 
 export async function main(given: string[]): Promise<number> {
   const args = dashValuesJoined(given);
-  const refused = standardInputRefused(args);
-  if (refused) {
-    process.stderr.write(`netprov: ${refused}\n`);
+  if (readsStandardInput(args)) {
+    process.stderr.write(`netprov: -: standard input, not a file: ${STREAM_ADVICE}\n`);
     return 1;
   }
   // Before yargs and the commands load (~0.2 s): the load the command line asks for, or at least

@@ -54,9 +54,10 @@ async function answered(step: () => unknown): Promise<void> {
 async function analyzeStraight(job: Job): Promise<void> {
   const saved = join(job.scratch, 'fuzz-saved.npsession');
   rmSync(saved, { force: true });
+  const merged = straight++ % 2 === 1;
   const copy = join(job.scratch, 'fuzz-copy');
-  if (straight % 2 === 1) copyFileSync(job.input, copy);
-  const inputs = straight++ % 2 === 0 ? [job.input] : [job.input, copy];
+  if (merged) copyFileSync(job.input, copy);
+  const inputs = merged ? [job.input, copy] : [job.input];
   const { db } = await analyze(inputs, { db: null, salvage: true, verifyChecksums: true, save: { temporary: saved, name: saved } });
   db.close();
 }

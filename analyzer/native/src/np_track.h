@@ -70,9 +70,10 @@ struct np_flow_record {
 struct np_tracker;
 
 /*
- * A tracker holding at most `max_open` connections open at once: beyond, the oldest idle one is
- * retired early (np_track_evicted counts those Zeek's timers had not yet retired), so that memory
- * is bounded whatever the capture (a scan opens a connection a packet).
+ * A tracker holding at most `max_open` connections open at once: beyond, one is retired before
+ * another is made — one Zeek's timers have expired, else one idle since a clock hand last passed
+ * it (np_track.c make_room; np_track_evicted counts those Zeek's timers had not yet retired), so
+ * that memory is bounded whatever the capture (a scan opens a connection a packet).
  */
 struct np_tracker *np_track_new(uint32_t max_open);
 void np_track_free(struct np_tracker *tracker);
