@@ -12,13 +12,17 @@ import { InputError } from './errors.js';
 /** What to do with a stream netprov was given to read (a pipe, standard input). */
 export const STREAM_ADVICE = 'netprov reads its inputs by position and more than once; save the stream to a file first (e.g. … > capture.pcap)';
 
+/** An input that could not be opened or read, in one line: its path, what failed, and the system's code. */
+export const unreadable = (path: string, what: 'open' | 'read', err: unknown): InputError =>
+  new InputError(`${path}: cannot ${what} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+
 /** The file at `path`, or an InputError saying what is there instead. */
 export function checkInputFile(path: string): Stats {
   let found: Stats;
   try {
     found = statSync(path);
   } catch (err) {
-    throw new InputError(`${path}: cannot open (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw unreadable(path, 'open', err);
   }
   if (found.isFile()) return found;
   if (found.isFIFO()) throw new InputError(`${path}: a pipe, not a file: ${STREAM_ADVICE}`);

@@ -5,7 +5,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { InputError } from '../../recorder/errors.js';
-import { checkInputFiles } from '../../recorder/input-file.js';
+import { checkInputFiles, unreadable } from '../../recorder/input-file.js';
 import { compressionNotRead, isSession, looksLikeCapture } from '../../recorder/import/formats.js';
 
 export type LoadInput =
@@ -22,13 +22,13 @@ function head(path: string): Buffer {
   try {
     fd = openSync(path, 'r');
   } catch (err) {
-    throw new InputError(`${path}: cannot open (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw unreadable(path, 'open', err);
   }
   try {
     const bytes = Buffer.alloc(64 * 1024);
     return bytes.subarray(0, readSync(fd, bytes, 0, bytes.length, 0));
   } catch (err) {
-    throw new InputError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw unreadable(path, 'read', err);
   } finally {
     closeSync(fd);
   }

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { InputError } from '../errors.js';
-import { checkInputFiles } from '../input-file.js';
+import { checkInputFiles, unreadable } from '../input-file.js';
 import { checkEvent, EventShapeError, fromWire, toWire } from '../session/codec.js';
 import type { SessionEvent, SessionHeader } from '../session/events.js';
 import type { ReadReport } from '../session/reader.js';
@@ -50,7 +50,7 @@ function openCursor(file: string): Cursor {
     closeSync(fd);
     return n === 2 && isGzip(magic) ? Cursor.ofGzipFile(file) : Cursor.ofFile(file);
   } catch (err) {
-    throw new InputError(`${file}: cannot open (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw unreadable(file, 'open', err);
   }
 }
 
@@ -61,7 +61,7 @@ function openInput(file: string, interfaces: InterfaceNumbers): ImportSource {
     cursor.ensure(HEAD);
   } catch (err) {
     cursor.close();
-    throw new InputError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw unreadable(file, 'read', err);
   }
   const head = cursor.buf.subarray(cursor.pos, cursor.pos + Math.min(HEAD, cursor.available));
   let source: ImportSource;

@@ -9,7 +9,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { InputError } from '../errors.js';
-import { checkInputFile } from '../input-file.js';
+import { checkInputFile, unreadable } from '../input-file.js';
 import { compressionOf, looksLikeCapture } from '../import/formats.js';
 import { EventShapeError, fromWire } from './codec.js';
 import { unpackr } from './msgpack.js';
@@ -118,7 +118,7 @@ export class SessionReader {
     try {
       fd = openSync(path, 'r');
     } catch (err) {
-      throw new InputError(`${path}: cannot open (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      throw unreadable(path, 'open', err);
     }
     return new SessionReader(new FileSource(fd), path, options);
   }
