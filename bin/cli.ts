@@ -124,4 +124,7 @@ function environmentError(err: unknown): string | null {
 }
 const ENVIRONMENT_CODES = new Set(['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'EIO', 'ENOENT', 'ENOTDIR', 'EISDIR', 'EMFILE', 'ENFILE']);
 
-process.exitCode = await main(process.argv.slice(2));
+// No top-level await: the bundle is CommonJS (bin/build-bundle.js).
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -5,6 +5,7 @@
  */
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { UnfitValue } from '../../recorder/errors.js';
+import { tableColumns } from './table-columns.js';
 import { duckdb } from './duckdb.js';
 
 const { LIST, VARCHAR, INTEGER, listValue } = duckdb;
@@ -50,9 +51,8 @@ export class RowAppender {
 
   static async create(connection: DuckDBConnection, table: string): Promise<RowAppender> {
     const appender = new RowAppender(await connection.createAppender(table), table);
-    // pragma_table_info binds the one table; duckdb_columns() binds every view, the packets view's Parquet files too (20-30 ms a call during a load).
-    const names = await connection.runAndReadAll('SELECT name FROM pragma_table_info($1) ORDER BY cid', [table]);
-    appender.columns.push(...names.getRows().map((r) => String(r[0])));
+    // From schema.sql, which every table opened here matches (openDatabase refuses older files): asking DuckDB cost a query per appender.
+    appender.columns.push(...tableColumns(table).map((c) => c.name));
     return appender;
   }
 

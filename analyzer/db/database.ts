@@ -60,7 +60,7 @@ export async function openDatabase(path: string | null, access: 'read-write' | '
     throw new InputError(`${path}: cannot open as a DuckDB database (${(err as Error).message.split('\n')[0]})`);
   }
   const connection = await instance.connect();
-  const outdated = path === null ? null : await missingColumn(connection);
+  const outdated = inPlace ? await missingColumn(connection) : null;
   if (outdated) {
     connection.closeSync();
     instance.closeSync();

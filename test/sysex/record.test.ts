@@ -175,7 +175,7 @@ describe('netprov record (Linux sensor)', () => {
     const install = scratch();
     cpSync(join(repoRoot, 'dist'), join(install, 'dist'), { recursive: true });
     cpSync(join(repoRoot, 'package.json'), join(install, 'package.json'));
-    cpSync(join(repoRoot, 'bin/netprov.js'), join(install, 'bin/netprov.js'));
+    for (const file of ['bin/netprov.js', 'bin/code-cache.js']) cpSync(join(repoRoot, file), join(install, file));
     cpSync(join(repoRoot, 'recorder/native/build-steps.json'), join(install, 'recorder/native/build-steps.json'));
     symlinkSync(join(repoRoot, 'node_modules'), join(install, 'node_modules'));
     const run = spawnSync(process.execPath, [join(install, 'bin/netprov.js'), 'record', '-o', join(install, 'x.npsession')], { encoding: 'utf8' });
