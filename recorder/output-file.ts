@@ -98,6 +98,8 @@ export function writeThrough<T>(path: string, policy: OutputPolicy, kind: 'file'
   const fail = (err: unknown): never => {
     rmSync(scratch, { recursive: true, force: true });
     leftover.release();
+    // A writer's own message (DuckDB's "Could not write file ...") names the output, not its temporary name.
+    if (err instanceof Error) err.message = err.message.replaceAll(temporary, path);
     throw err;
   };
   let result: T;

@@ -2,6 +2,7 @@
 import type { Argv } from 'yargs';
 import type { Database } from '../db/database.js';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import type { FlowRecord } from '../output/conn-log.js';
 import { table } from '../../recorder/cli/output.js';
 import type { CommandContext } from '../../recorder/cli/commands.js';
@@ -62,7 +63,15 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
         const jsonPolicy = { inputs: [...sessions, ...(argv.db ? [argv.db] : []), ...(argv.save ? [argv.save] : [])], force };
         const analyseInto = async (dbPath: string | null, save?: { temporary: string; name: string }) => {
           const bar = progressBar('loading');
-          const { db, results, warnings } = await analyze(sessions, { db: dbPath, save, salvage: argv.salvage as boolean, verifyChecksums: argv.verifyChecksums, onProgress: bar.update });
+          // yargs hands a lone "-" over as an empty string.
+          const toStdout = argv.json === '-' || argv.json === '';
+          // Every query first, then the outputs: a query that fails (DuckDB out of memory)
+          // leaves no JSON file behind it.
+          const { db, results, warnings, first: shown } = await analyze(
+            sessions,
+            { db: dbPath, save, salvage: argv.salvage as boolean, verifyChecksums: argv.verifyChecksums, onProgress: bar.update },
+            async (analysed) => (toStdout ? [] : await flowRecords(analysed, null, argv.limit > 0 ? argv.limit : null)),
+          );
           bar.stop();
           try {
             for (const warning of warnings) context.warn(warning);
@@ -71,11 +80,6 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
               for (const { reason, packets } of r.undissected) context.warn(`${r.file}: ${packets.toLocaleString('en-US')} packets not dissected: ${reason}`);
               if (r.truncatedAt !== null) context.warn(`${r.file}: ends inside the frame at offset ${r.truncatedAt}; everything before it was loaded`);
             }
-            // yargs hands a lone "-" over as an empty string.
-            const toStdout = argv.json === '-' || argv.json === '';
-            // Every query first, then the outputs: a query that fails (DuckDB out of memory)
-            // leaves no JSON file behind it.
-            const shown = toStdout ? [] : await flowRecords(db, null, argv.limit > 0 ? argv.limit : null);
             if (argv.json !== undefined) {
               const json = await analysisJson(db);
               if (toStdout) process.stdout.write(json);
@@ -90,6 +94,10 @@ export function analyzerCommands(cli: Argv, context: CommandContext): Argv {
             }
           } finally {
             db.close();
+          }
+          // A new file is renamed out of its temporary folder alone: a log left beside it would stay behind, and its rows with it (analyze.ts).
+          if (dbPath !== null && !db.inPlace && existsSync(`${dbPath}.wal`)) {
+            throw new InputError(`${argv.db}: DuckDB could not write the whole analysis into the file (its write-ahead log remained at close); nothing was written`);
           }
         };
         // A new database is built under a temporary name and renamed into place once closed; an
