@@ -47,7 +47,8 @@ describe('a --db file', () => {
     expect(netprov(['analyze', burst, '--db', db]).status).toBe(0);
     const capture = join(dir, 'traffic.pcap');
     writeTrafficPcap(capture, { packets: 200_000, concurrentFlows: 4000 });
-    const child = spawn(process.execPath, [join(repoRoot, 'bin/netprov.js'), 'analyze', capture, '--db', db], { stdio: 'ignore' });
+    // Its temporary folders, which a SIGKILL leaves, in the test's own.
+    const child = spawn(process.execPath, [join(repoRoot, 'bin/netprov.js'), 'analyze', capture, '--db', db], { stdio: 'ignore', env: { ...process.env, TMPDIR: scratch() } });
     const exited = new Promise<string | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
     // Killed once the load's first rows are committed — DuckDB's log beside the file holds a MB,
     // and 20 ms more let the commit that was writing it end — and long before its session's own
