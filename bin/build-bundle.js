@@ -50,9 +50,10 @@ for (const entry of entries) {
 // The caches: what a training run of the main job compiles. `import` first (its file-writing
 // thread), then `analyze` of captures (the command line, the decoding and tracking threads):
 // each run leaves the caches of the files it ran, the last one's standing.
-const scratch = mkdtempSync(join(tmpdir(), 'netprov-build-'));
 const captures = ['http-get', 'ftp-ipv4', 'dhcp'].map((name) => join(root, 'test/oracle/zeek', `${name}.pcap`));
+let scratch = null;
 try {
+  scratch = mkdtempSync(join(tmpdir(), 'netprov-build-'));
   const train = (...args) => execFileSync(process.execPath, [join(root, 'bin/netprov.js'), ...args], {
     cwd: scratch,
     env: { ...process.env, NETPROV_WRITE_CODE_CACHE: '1' },
@@ -65,7 +66,7 @@ try {
   process.stderr.write(`build-bundle: no code cache (the training run failed: ${String(err.stderr ?? err.message).split('\n')[0]})\n`);
   removeCaches();
 } finally {
-  rmSync(scratch, { recursive: true, force: true });
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
   for (const file of walk(out)) if (file.endsWith('.tmp')) rmSync(file);
 }
 
