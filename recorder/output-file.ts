@@ -98,8 +98,12 @@ export function writeThrough<T>(path: string, policy: OutputPolicy, kind: 'file'
   const fail = (err: unknown): never => {
     rmSync(scratch, { recursive: true, force: true });
     leftover.release();
-    // A writer's own message (DuckDB's "Could not write file ...") names the output, not its temporary name.
-    if (err instanceof Error) err.message = err.message.replaceAll(temporary, path);
+    // A writer's own message (DuckDB's "Could not write file ...") and an errno's path name the output, not its temporary name.
+    if (err instanceof Error) {
+      err.message = err.message.replaceAll(temporary, path);
+      const errno = err as NodeJS.ErrnoException;
+      if (typeof errno.path === 'string') errno.path = errno.path.replaceAll(temporary, path);
+    }
     throw err;
   };
   let result: T;

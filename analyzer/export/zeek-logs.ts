@@ -17,7 +17,8 @@ export async function exportZeek(db: Database, dir: string): Promise<{ conn: num
     throw new InputError(`${dir}: cannot create (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
   // conn.log is written as its rows stream out of DuckDB: millions of flows never sit in memory.
-  const conn = openSync(join(dir, 'conn.log'), 'wx', 0o600);
+  const connPath = join(dir, 'conn.log');
+  const conn = openSync(connPath, 'wx', 0o600);
   let flows = 0;
   try {
     writeSync(conn, zeekConnLogParts.header(new Date(0)));
@@ -26,6 +27,8 @@ export async function exportZeek(db: Database, dir: string): Promise<{ conn: num
       flows += records.length;
     }
     writeSync(conn, zeekConnLogParts.footer(new Date(0)));
+  } catch (err) {
+    throw naming(err, connPath);
   } finally {
     closeSync(conn);
   }
@@ -59,6 +62,18 @@ export async function exportZeek(db: Database, dir: string): Promise<{ conn: num
   );
   const header = ['#separator \\x09', '#set_separator\t,', '#empty_field\t(empty)', '#unset_field\t-', '#path\tdns', '#open\t1970-01-01-00-00-00',
     `#fields\t${DNS_FIELDS.join('\t')}`, `#types\t${DNS_TYPES.join('\t')}`];
-  writeFileSync(join(dir, 'dns.log'), `${[...header, ...lines, '#close\t1970-01-01-00-00-00'].join('\n')}\n`, { mode: 0o600, flag: 'wx' });
+  const dnsPath = join(dir, 'dns.log');
+  try {
+    writeFileSync(dnsPath, `${[...header, ...lines, '#close\t1970-01-01-00-00-00'].join('\n')}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    throw naming(err, dnsPath);
+  }
   return { conn: flows, dns: rows.length };
+}
+
+/** A write's error names no file (a full disk said "ENOSPC (write)"): it names the log. */
+function naming(err: unknown, path: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code && !e.path) e.path = path;
+  return err;
 }
