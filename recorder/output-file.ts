@@ -12,7 +12,7 @@
  * until its trailer is written); it takes the same checks (prepareInPlace).
  */
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, lstatSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { accessSync, constants, lstatSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from './errors.js';
 import { removedAtExit } from './leftovers.js';
@@ -98,11 +98,13 @@ export function writeThrough<T>(path: string, policy: OutputPolicy, kind: 'file'
   const fail = (err: unknown): never => {
     rmSync(scratch, { recursive: true, force: true });
     leftover.release();
-    // A writer's own message (DuckDB's "Could not write file ...") and an errno's path name the output, not its temporary name.
+    // The failure names the output, by the name given: a writer's own message (DuckDB's "Could
+    // not write file ...") and an errno's path name its temporary one, and a write's errno none
+    // (a full disk said "ENOSPC (write)").
     if (err instanceof Error) {
       err.message = err.message.replaceAll(temporary, path);
       const errno = err as NodeJS.ErrnoException;
-      if (typeof errno.path === 'string') errno.path = errno.path.replaceAll(temporary, path);
+      if (errno.code) errno.path = typeof errno.path === 'string' ? errno.path.replaceAll(temporary, path) : path;
     }
     throw err;
   };
@@ -131,6 +133,16 @@ function commit(path: string, temporary: string, kind: 'file' | 'folder'): void 
     rmSync(temporary, { recursive: true, force: true });
     throw new InputError(`${path}: cannot write the output (${reason(err)})`);
   }
+}
+
+/**
+ * All of `data` at the file's position. One write(2) may take less than it was given — on a disk
+ * about to fill, the part that fits — and report no error: an export that ignored the count
+ * ended short of its last rows, exit 0 (environment.test.ts).
+ */
+export function writeAll(fd: number, data: string | Uint8Array): void {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
 }
 
 /** A small output, whole, written safely in one call. */

@@ -5,11 +5,12 @@
  * `actor.process` the process that opened it with its chain of parents. What OCSF has no field
  * for (Zeek's conn_state and history, netprov's attribution evidence) goes under `unmapped`.
  */
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { InputError } from '../../recorder/errors.js';
 import { projectVersion } from '../../recorder/project.js';
 import { query, type Database } from '../db/database.js';
+import { writeAll } from '../../recorder/output-file.js';
 
 export const OCSF_VERSION = '1.3.0';
 const TRAFFIC = 6;
@@ -42,7 +43,7 @@ export async function exportOcsf(db: Database, dir: string): Promise<number> {
     // Streamed out of DuckDB a chunk at a time: millions of flows never sit in memory.
     const result = await db.connection.stream(FLOWS_SQL);
     for await (const rows of result.yieldRowObjectJs()) {
-      writeSync(out, rows.map((r) => `${JSON.stringify(networkActivity(r as Row, processes, product))}\n`).join(''));
+      writeAll(out, rows.map((r) => `${JSON.stringify(networkActivity(r as Row, processes, product))}\n`).join(''));
       events += rows.length;
     }
   } finally {

@@ -6,7 +6,7 @@
  * option 8), and a comment. A name-resolution block carries the DNS answers the session saw for
  * the packets' addresses, so Wireshark shows names. netprov's importer reads all of it back.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { basename } from 'node:path';
 import { InputError } from '../../recorder/errors.js';
@@ -14,6 +14,7 @@ import { CaptureStream } from '../../recorder/import/captures.js';
 import { SessionReader } from '../../recorder/session/reader.js';
 import { query, type Database } from '../db/database.js';
 import { addressBytes } from '../flows/community-id.js';
+import { writeAll } from '../../recorder/output-file.js';
 
 export interface PcapSelection {
   flow?: string;
@@ -211,7 +212,7 @@ class PcapngWriter {
     head.writeUInt32LE(total, 4);
     const tail = Buffer.alloc(4);
     tail.writeUInt32LE(total, 0);
-    writeSync(this.fd, Buffer.concat([head, content, tail]));
+    writeAll(this.fd, Buffer.concat([head, content, tail]));
   }
 
   close(): void {

@@ -1,11 +1,12 @@
 /**
  * conn.log and dns.log in Zeek's ASCII format, community_id included, for Zeek-shaped tooling.
  */
-import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../../recorder/errors.js';
 import { query, type Database } from '../db/database.js';
 import { flowRecordChunks, zeekConnLogParts, zeekText } from '../output/conn-log.js';
+import { writeAll } from '../../recorder/output-file.js';
 
 const DNS_FIELDS = ['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'trans_id', 'rtt', 'query', 'qtype_name', 'rcode_name', 'answers', 'TTLs'];
 const DNS_TYPES = ['time', 'string', 'addr', 'port', 'addr', 'port', 'enum', 'count', 'interval', 'string', 'string', 'string', 'vector[string]', 'vector[interval]'];
@@ -17,18 +18,15 @@ export async function exportZeek(db: Database, dir: string): Promise<{ conn: num
     throw new InputError(`${dir}: cannot create (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
   // conn.log is written as its rows stream out of DuckDB: millions of flows never sit in memory.
-  const connPath = join(dir, 'conn.log');
-  const conn = openSync(connPath, 'wx', 0o600);
+  const conn = openSync(join(dir, 'conn.log'), 'wx', 0o600);
   let flows = 0;
   try {
-    writeSync(conn, zeekConnLogParts.header(new Date(0)));
+    writeAll(conn, zeekConnLogParts.header(new Date(0)));
     for await (const records of flowRecordChunks(db)) {
-      writeSync(conn, zeekConnLogParts.rows(records));
+      writeAll(conn, zeekConnLogParts.rows(records));
       flows += records.length;
     }
-    writeSync(conn, zeekConnLogParts.footer(new Date(0)));
-  } catch (err) {
-    throw naming(err, connPath);
+    writeAll(conn, zeekConnLogParts.footer(new Date(0)));
   } finally {
     closeSync(conn);
   }
@@ -62,18 +60,6 @@ export async function exportZeek(db: Database, dir: string): Promise<{ conn: num
   );
   const header = ['#separator \\x09', '#set_separator\t,', '#empty_field\t(empty)', '#unset_field\t-', '#path\tdns', '#open\t1970-01-01-00-00-00',
     `#fields\t${DNS_FIELDS.join('\t')}`, `#types\t${DNS_TYPES.join('\t')}`];
-  const dnsPath = join(dir, 'dns.log');
-  try {
-    writeFileSync(dnsPath, `${[...header, ...lines, '#close\t1970-01-01-00-00-00'].join('\n')}\n`, { mode: 0o600, flag: 'wx' });
-  } catch (err) {
-    throw naming(err, dnsPath);
-  }
+  writeFileSync(join(dir, 'dns.log'), `${[...header, ...lines, '#close\t1970-01-01-00-00-00'].join('\n')}\n`, { mode: 0o600, flag: 'wx' });
   return { conn: flows, dns: rows.length };
-}
-
-/** A write's error names no file (a full disk said "ENOSPC (write)"): it names the log. */
-function naming(err: unknown, path: string): unknown {
-  const e = err as NodeJS.ErrnoException;
-  if (e?.code && !e.path) e.path = path;
-  return err;
 }
