@@ -3,8 +3,8 @@
  * payload it is handed and writes it to the session file, in order, hands the payload back,
  * and counts it written, until told to stop.
  */
-import { writeSync } from 'node:fs';
 import { parentPort, type MessagePort } from 'node:worker_threads';
+import { writeAll } from '../output-file.js';
 import { encodeFrameHeader } from './frame.js';
 import { FAILED, STARTED, STOPPED, WRITTEN, type FrameMessage, type FrameThreadData, type Returned } from './frame-thread.js';
 
@@ -16,9 +16,6 @@ function serve(fd: number, control: Int32Array, port: MessagePort): void {
   let failed = false;
   Atomics.store(control, STARTED, 1);
 
-  const writeAll = (bytes: Uint8Array) => {
-    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
-  };
   const count = (value: number) => {
     Atomics.store(control, WRITTEN, value);
     Atomics.notify(control, WRITTEN);
@@ -35,8 +32,8 @@ function serve(fd: number, control: Int32Array, port: MessagePort): void {
     // Whatever fails here is reported: a thread that died silently would leave the writer waiting.
     try {
       const bytes = Buffer.from(payload, 0, length);
-      writeAll(encodeFrameHeader(type, sequence, eventCount, bytes));
-      writeAll(bytes);
+      writeAll(fd, encodeFrameHeader(type, sequence, eventCount, bytes));
+      writeAll(fd, bytes);
       port.postMessage({ payload } satisfies Returned, [payload]);
     } catch (err) {
       failed = true;
