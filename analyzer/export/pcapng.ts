@@ -25,7 +25,7 @@ export async function exportPcapng(db: Database, out: string, selection: PcapSel
   if (!selection.flow === !selection.process) throw new InputError('--pcap needs one of --flow UID or --process KEY');
   const wanted = await query(
     db,
-    `SELECT p.session_id, coalesce(s.file, array_to_string(s.captures, ' + ')) AS file, s.captures, s.start_ns, p.packet_no, p.t, p.orig_len, p.interface_id, p.src, p.dst, a.process_key, pr.pid, pr.path
+    `SELECT p.session_id, coalesce(s.file, array_to_string(s.captures, ' + ')) AS file, s.captures, s.start_ns, p.packet_no, p.t, p.orig_len, p.cap_len, p.interface_id, p.src, p.dst, a.process_key, pr.pid, pr.path
      FROM packets p
      JOIN sessions s USING (session_id)
      LEFT JOIN attributions a ON a.session_id = p.session_id AND a.uid = p.flow_uid
@@ -38,11 +38,14 @@ export async function exportPcapng(db: Database, out: string, selection: PcapSel
   const interfaces = await query(db, 'SELECT session_id, interface_id, name, link_type FROM interfaces');
 
   // Packet bytes, read back from each session file — or, for a session analysed straight from
-  // captures, from the captures merged again — keyed by session and packet number.
+  // captures, from the captures merged again — keyed by session and packet number. A file can
+  // change after its analysis and keep its session id (a capture's comes from its size and its
+  // first and last MB): each packet read back must have the time and lengths analysed, and be there.
   const bytes = new Map<string, Uint8Array>();
   for (const file of new Set(wanted.map((w) => w.file as string))) {
     const rows = wanted.filter((w) => w.file === file);
-    const numbers = new Set(rows.map((w) => w.packet_no as number));
+    const analysed = new Map(rows.map((w) => [w.packet_no as number, w]));
+    const changed = (what: string) => new InputError(`${file}: ${what}: it changed since it was analysed; analyse it again to export its packets`);
     const captures = rows[0].captures as string[] | null;
     let reader: SessionReader | CaptureStream;
     try {
@@ -56,8 +59,14 @@ export async function exportPcapng(db: Database, out: string, selection: PcapSel
     let n = 0;
     try {
       reader.scan({
-        packet: (_t, _i, _d, _o, data, start, end) => {
-          if (numbers.has(n)) bytes.set(`${reader.header.sessionId}/${n}`, data.slice(start, end));
+        packet: (t, _i, _d, origLen, data, start, end, _key, tExact) => {
+          const w = analysed.get(n);
+          if (w) {
+            if (BigInt(tExact ?? t) !== BigInt(w.t as number) || origLen !== w.orig_len || end - start !== w.cap_len) {
+              throw changed(`packet ${n} is not the one analysed (its time or length differs)`);
+            }
+            bytes.set(`${reader.header.sessionId}/${n}`, data.slice(start, end));
+          }
           n++;
         },
         event: () => {},
@@ -65,6 +74,8 @@ export async function exportPcapng(db: Database, out: string, selection: PcapSel
     } finally {
       if (reader instanceof CaptureStream) reader.close();
     }
+    const gone = rows.find((w) => !bytes.has(`${w.session_id}/${w.packet_no}`));
+    if (gone) throw changed(`it ends before packet ${gone.packet_no}`);
   }
 
   const writer = new PcapngWriter(out);
@@ -73,8 +84,7 @@ export async function exportPcapng(db: Database, out: string, selection: PcapSel
   const processIndex = new Map<string, number>();
   let written = 0;
   for (const w of wanted) {
-    const data = bytes.get(`${w.session_id}/${w.packet_no}`);
-    if (!data) continue;
+    const data = bytes.get(`${w.session_id}/${w.packet_no}`)!;
     const ifaceKey = `${w.session_id}/${w.interface_id}`;
     let index = interfaceIndex.get(ifaceKey);
     if (index === undefined) {

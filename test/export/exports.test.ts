@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../../analyzer/analyze.js';
@@ -11,6 +11,7 @@ import { exportZeek } from '../../analyzer/export/zeek-logs.js';
 import { netprov } from '../helpers/cli.js';
 import { repoRoot, scratch } from '../helpers/paths.js';
 import { tsharkFields } from '../helpers/tshark.js';
+import { writeTrafficPcap } from '../bench/traffic.js';
 
 const fixtures = ['macos-curl', 'ftp-ipv4'].map((f) => join(repoRoot, 'fixtures', `${f}.npsession`));
 let db: Database;
@@ -140,6 +141,34 @@ describe('exports', () => {
     const run = spawnSync(process.execPath, [join(repoRoot, 'bin/netprov.js'), 'export', '--db', dbFile, '--pcap', out, '--process', '4242.20'], { cwd: dir, encoding: 'utf8' });
     expect([run.status, run.stderr]).toEqual([0, '']);
     expect(tsharkFields(out, ['frame.comment'])).toHaveLength(8);
+  });
+
+  it("refuses packets from a capture that changed since its analysis, and keeps the session's id", () => {
+    // 4,000 packets: ~3 MB, so that a packet in the middle is outside the first and last MB the
+    // capture's session id is made from.
+    const dir = scratch();
+    const capture = join(dir, 'traffic.pcap');
+    writeTrafficPcap(capture, { packets: 4000, concurrentFlows: 200 });
+    const dbFile = join(dir, 'case.duckdb');
+    expect(netprov(['analyze', capture, '--db', dbFile]).status).toBe(0);
+    const middle = 2000;
+    const flow = netprov(['sql', `SELECT flow_uid FROM packets WHERE packet_no = ${middle}`, '--db', dbFile, '-f', 'csv']).stdout.split('\n')[1];
+    const exportFlow = (name: string) => netprov(['export', '--db', dbFile, '--pcap', join(dir, name), '--flow', flow]);
+    expect(exportFlow('before.pcapng').status).toBe(0);
+
+    // The middle packet's record: its microseconds one more, nothing else changed.
+    const bytes = readFileSync(capture);
+    let at = 24;
+    for (let i = 0; i < middle; i++) at += 16 + bytes.readUInt32LE(at + 8);
+    expect(at).toBeGreaterThan(1 << 20);
+    expect(at).toBeLessThan(bytes.length - (1 << 20));
+    bytes.writeUInt32LE(bytes.readUInt32LE(at + 4) + 1, at + 4);
+    writeFileSync(capture, bytes);
+
+    const run = exportFlow('after.pcapng');
+    expect(run.status, run.stderr).toBe(1);
+    expect(run.stderr).toBe(`netprov: ${capture}: packet ${middle} is not the one analysed (its time or length differs): it changed since it was analysed; analyse it again to export its packets\n`);
+    expect(existsSync(join(dir, 'after.pcapng'))).toBe(false);
   });
 
   it('refuses an export with nothing to export, in one line', () => {
