@@ -17,9 +17,9 @@ import vm from 'node:vm';
 /** The function a CommonJS file's text becomes, as Node's own loader wraps it. */
 export const wrap = (source) => `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
 
-/** Runs the .cjs file at `url` (a file: URL or path) in this thread, with its code cache if V8 takes it. */
+/** Runs the .cjs file at `url` in this thread, with its code cache if V8 takes it. */
 export function runCached(url) {
-  const file = url instanceof URL || url.startsWith('file:') ? fileURLToPath(url) : url;
+  const file = fileURLToPath(url);
   const cacheFile = `${file}.v8cache`;
   const script = new vm.Script(wrap(readFileSync(file, 'utf8')), { filename: file, cachedData: readIfThere(cacheFile) });
   // Set by bin/build-bundle.js's training runs only.

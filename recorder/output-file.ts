@@ -12,7 +12,7 @@
  * until its trailer is written); it takes the same checks (prepareInPlace).
  */
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, lstatSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync, writeSync, type Stats } from 'node:fs';
+import { accessSync, constants, lstatSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from './errors.js';
 import { removedAtExit } from './leftovers.js';
@@ -133,16 +133,6 @@ function commit(path: string, temporary: string, kind: 'file' | 'folder'): void 
     rmSync(temporary, { recursive: true, force: true });
     throw new InputError(`${path}: cannot write the output (${reason(err)})`);
   }
-}
-
-/**
- * All of `data` at the file's position. One write(2) may take less than it was given — on a disk
- * about to fill, the part that fits — and report no error: an export that ignored the count
- * ended short of its last rows, exit 0 (environment.test.ts).
- */
-export function writeAll(fd: number, data: string | Uint8Array): void {
-  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
 }
 
 /** A small output, whole, written safely in one call. */

@@ -11,7 +11,8 @@
  * these columns need is here (definition levels but no repetition, no dictionaries, compression
  * or statistics).
  */
-import { closeSync, constants, openSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, constants, openSync, writevSync } from 'node:fs';
+import { writeAll } from '../../recorder/write-all.js';
 import type { NumericArray, StagedKind } from './staged.js';
 
 const MAGIC = Buffer.from('PAR1', 'latin1');
@@ -135,20 +136,9 @@ export class ParquetFile {
   private write(parts: Uint8Array[]): void {
     let total = 0;
     for (const p of parts) total += p.byteLength;
-    let written = writevSync(this.fd, parts);
-    // A short write (a full disk returns an error instead) continues from where it stopped.
-    while (written < total) {
-      let skip = written;
-      const rest: Uint8Array[] = [];
-      for (const p of parts) {
-        if (skip >= p.byteLength) skip -= p.byteLength;
-        else {
-          rest.push(p.subarray(skip));
-          skip = 0;
-        }
-      }
-      written += writeSync(this.fd, Buffer.concat(rest));
-    }
+    const written = writevSync(this.fd, parts);
+    // A short write continues from where it stopped.
+    if (written < total) writeAll(this.fd, Buffer.concat(parts).subarray(written));
     this.offset += total;
   }
 

@@ -10,7 +10,7 @@ import { basename, join } from 'node:path';
 import { InputError } from '../../recorder/errors.js';
 import { projectVersion } from '../../recorder/project.js';
 import { query, type Database } from '../db/database.js';
-import { writeAll } from '../../recorder/output-file.js';
+import { writeAll } from '../../recorder/write-all.js';
 
 export const OCSF_VERSION = '1.3.0';
 const TRAFFIC = 6;

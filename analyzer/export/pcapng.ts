@@ -14,7 +14,7 @@ import { CaptureStream } from '../../recorder/import/captures.js';
 import { SessionReader } from '../../recorder/session/reader.js';
 import { query, type Database } from '../db/database.js';
 import { addressBytes } from '../flows/community-id.js';
-import { writeAll } from '../../recorder/output-file.js';
+import { writeAll } from '../../recorder/write-all.js';
 
 export interface PcapSelection {
   flow?: string;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { InputError } from '../../recorder/errors.js';
 import { query, type Database } from '../db/database.js';
 import { flowRecordChunks, zeekConnLogParts, zeekText } from '../output/conn-log.js';
-import { writeAll } from '../../recorder/output-file.js';
+import { writeAll } from '../../recorder/write-all.js';
 
 const DNS_FIELDS = ['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'trans_id', 'rtt', 'query', 'qtype_name', 'rcode_name', 'answers', 'TTLs'];
 const DNS_TYPES = ['time', 'string', 'addr', 'port', 'addr', 'port', 'enum', 'count', 'interval', 'string', 'string', 'string', 'vector[string]', 'vector[interval]'];

@@ -4,7 +4,7 @@
  * and counts it written, until told to stop.
  */
 import { parentPort, type MessagePort } from 'node:worker_threads';
-import { writeAll } from '../output-file.js';
+import { writeAll } from '../write-all.js';
 import { encodeFrameHeader } from './frame.js';
 import { FAILED, STARTED, STOPPED, WRITTEN, type FrameMessage, type FrameThreadData, type Returned } from './frame-thread.js';
 

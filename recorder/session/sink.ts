@@ -1,8 +1,9 @@
 /**
  * Where a SessionWriter's bytes go. A new destination (a socket, an XPC pipe) is one new class.
  */
-import { closeSync, constants, fsyncSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, openSync, rmSync } from 'node:fs';
 import { InputError } from '../errors.js';
+import { writeAll } from '../write-all.js';
 
 export interface ByteSink {
   /** `bytes` are the caller's again once this returns (the writer refills its chunk): a sink that keeps them copies them. */
@@ -36,8 +37,7 @@ export class FileSink implements ByteSink {
   }
 
   write(bytes: Uint8Array): void {
-    let done = 0;
-    while (done < bytes.length) done += this.attempt(() => writeSync(this.fd, bytes, done, bytes.length - done));
+    this.attempt(() => writeAll(this.fd, bytes));
   }
 
   close(): void {

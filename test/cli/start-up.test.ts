@@ -74,7 +74,7 @@ describe('code cache (bin/code-cache.js)', () => {
     const file = join(dir, 'say.cjs');
     writeFileSync(file, "process.stdout.write(require('node:path').basename(__filename) + ' ran');\n");
     writeFileSync(`${file}.v8cache`, Buffer.alloc(4096, 7));
-    const run = spawnSync(process.execPath, ['--input-type=module', '-e', `import { runCached } from ${JSON.stringify(pathToFileURL(join(repoRoot, 'bin/code-cache.js')).href)}; runCached(${JSON.stringify(file)});`], { encoding: 'utf8' });
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', `import { runCached } from ${JSON.stringify(pathToFileURL(join(repoRoot, 'bin/code-cache.js')).href)}; runCached(${JSON.stringify(pathToFileURL(file).href)});`], { encoding: 'utf8' });
     expect(run.stderr).toBe('');
     expect(run.stdout).toBe('say.cjs ran');
   });
