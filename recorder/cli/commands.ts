@@ -36,7 +36,10 @@ export function recorderCommands(cli: Argv, context: CommandContext): Argv {
         const result = importFiles(argv.files as string[], argv.output, { host: argv.host, version: context.version, force: argv.force as boolean });
         for (const warning of result.warnings) context.warn(warning);
         console.log(`wrote ${result.output}: ${result.events} events from ${result.inputs.length} input(s)`);
-        console.log(table(result.inputs.map((i) => [i.file, i.description])));
+        // Rotated captures can be thousands of inputs: the first few, then how many more.
+        const shown = result.inputs.length > 20 ? result.inputs.slice(0, 10) : result.inputs;
+        console.log(table(shown.map((i) => [i.file, i.description])));
+        if (shown.length < result.inputs.length) console.log(`… ${result.inputs.length - shown.length} more inputs (netprov inspect ${argv.output} names them all)`);
       },
     )
     .command(

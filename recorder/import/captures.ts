@@ -23,11 +23,11 @@ import { Cursor } from './cursor.js';
 import { openEslogger } from './eslogger.js';
 import { isEslogger, isGzip, isPcap, isPcapng, notACapture } from './formats.js';
 import { UndissectedLinkTypes } from './linktype.js';
-import { mergeEvents, peekAll, sessionNs, startNsOf, type MergeHead } from './merge.js';
+import { earliest, Merge, startNsOf } from './merge.js';
 import { openPcap } from './pcap.js';
 import { openPcapng } from './pcapng.js';
 import { savedAndVisited } from './pcap-to-session.js';
-import { importLoss, InterfaceNumbers, type ImportSource, type PcapRecordsReader, type Timed } from './source.js';
+import { importLoss, InterfaceNumbers, type ImportNotes, type ImportSource, type PcapRecordsReader, type Timed } from './source.js';
 
 export interface CaptureOptions {
   host?: string;
@@ -37,26 +37,35 @@ export interface CaptureOptions {
 
 const HEAD = 64 * 1024;
 
-interface OpenedInput {
-  source: ImportSource;
-  size: number;
+/** The file an input was first opened as (device and inode): every later open must find it again. */
+interface FileIdentity {
+  dev: number;
+  ino: number;
 }
 
-function openCursor(file: string): Cursor {
+/** Opens a file for reading, as what it holds when it is gzip. */
+function openCursor(file: string, identity: FileIdentity | null): { cursor: Cursor; size: number; identity: FileIdentity } {
+  let fd: number;
   try {
-    const fd = openSync(file, 'r');
-    const magic = Buffer.alloc(2);
-    const n = readSync(fd, magic, 0, 2, 0);
-    closeSync(fd);
-    return n === 2 && isGzip(magic) ? Cursor.ofGzipFile(file) : Cursor.ofFile(file);
+    fd = openSync(file, 'r');
   } catch (err) {
     throw unreadable(file, 'open', err);
+  }
+  try {
+    const { dev, ino, size } = fstatSync(fd);
+    if (identity && (dev !== identity.dev || ino !== identity.ino)) throw new InputError(`${file}: replaced by another file while netprov was reading it`);
+    const magic = Buffer.alloc(2);
+    const gzip = readSync(fd, magic, 0, 2, 0) === 2 && isGzip(magic);
+    return { cursor: gzip ? Cursor.ofGzipFile(fd) : Cursor.ofFile(fd), size, identity: { dev, ino } };
+  } catch (err) {
+    closeSync(fd);
+    throw err instanceof InputError ? err : unreadable(file, 'read', err);
   }
 }
 
 /** Opens the right reader for a file's content; a gzip file is read as what it holds. */
-function openInput(file: string, interfaces: InterfaceNumbers): ImportSource {
-  const cursor = openCursor(file);
+function openInput(file: string, interfaces: InterfaceNumbers, identity: FileIdentity | null): { source: ImportSource; size: number; identity: FileIdentity } {
+  const { cursor, size, identity: found } = openCursor(file, identity);
   try {
     cursor.ensure(HEAD);
   } catch (err) {
@@ -74,7 +83,115 @@ function openInput(file: string, interfaces: InterfaceNumbers): ImportSource {
     if (damage) throw new InputError(`${file}: ${damage}, before any capture could be read`);
     throw new InputError(`${file}: ${notACapture(head, cursor.gzipped) ?? 'not a pcap, pcapng, eslogger JSON or gzip of one (input kinds are detected from content)'}`);
   }
-  return withDamageReported(source, cursor);
+  return { source: withDamageReported(source, cursor), size, identity: found };
+}
+
+/** What a closed input reads. */
+const ENDED: ImportSource = { file: '', description: '', notes: { warnings: [] }, events: { next: () => ({ done: true, value: undefined }) }, close() {} };
+
+/**
+ * The interface numbers one input takes from the session's, given again in the same order when
+ * the input is read again from its start (Input): its interfaces keep their numbers. The
+ * session's are handed out in command-line order as each input is first opened, then as the
+ * merge meets later interface blocks.
+ */
+class ReplayedNumbers extends InterfaceNumbers {
+  private readonly taken: number[] = [];
+  private at = 0;
+  constructor(private readonly session: InterfaceNumbers) {
+    super();
+  }
+  override allocate(): number {
+    if (this.at === this.taken.length) this.taken.push(this.session.allocate());
+    return this.taken[this.at++];
+  }
+  replay(): void {
+    this.at = 0;
+  }
+}
+
+/**
+ * One input of a merge. Each is opened to read its first event (the session starts at the
+ * earliest, and the merge orders the inputs by their next events); with several, each is then
+ * closed until the merge reaches that event, and read again from its start. Rotated captures
+ * (`tcpdump -C`, `-G`: thousands of files) hold one open file and its windows at a time, not one
+ * per file — 4 MiB windows and a descriptor each, which broke the memory bound at a few hundred
+ * files and the open-file limit at a few thousand.
+ */
+class Input implements ImportSource {
+  readonly description: string;
+  readonly size: number;
+  /** The first event, which the merge holds while the input waits. */
+  readonly first: Timed | undefined;
+  notes: ImportNotes;
+  readonly events: Iterator<Timed> = { next: () => this.reading().events.next() };
+  private source: ImportSource | null;
+  private readonly identity: FileIdentity;
+  private readonly numbers: ReplayedNumbers;
+  private offered: [PcapRecordsReader, [number, number]] | null = null;
+  /** Bytes of the file read when it was closed for good. */
+  private read = 0;
+  private closed = false;
+
+  constructor(
+    readonly file: string,
+    interfaces: InterfaceNumbers,
+  ) {
+    this.numbers = new ReplayedNumbers(interfaces);
+    const { source, size, identity } = openInput(file, this.numbers, null);
+    this.source = source;
+    this.size = size;
+    this.identity = identity;
+    this.notes = source.notes;
+    try {
+      this.first = source.events.next().value as Timed | undefined;
+    } catch (err) {
+      source.close();
+      throw err;
+    }
+    this.description = source.description;
+  }
+
+  /** Closes the file until the merge reaches the input's first event. */
+  suspend(): void {
+    if (!this.first) return;
+    this.source?.close();
+    this.source = null;
+  }
+
+  bytesRead(): number {
+    return this.source?.bytesRead?.() ?? this.read;
+  }
+
+  offerRecords(reader: PcapRecordsReader, start: [number, number]): void {
+    this.offered = [reader, start];
+    this.source?.offerRecords?.(reader, start);
+  }
+
+  /** Closes the file for good, and lets go of its reader (whose windows its last events hold). */
+  close(): void {
+    if (!this.source) return;
+    this.read = this.source.bytesRead?.() ?? 0;
+    this.source.close();
+    this.source = null;
+    this.closed = true;
+  }
+
+  /** The open reader, opened again from the start past its first event if the input waited. */
+  private reading(): ImportSource {
+    if (this.source) return this.source;
+    if (this.closed) return ENDED;
+    this.numbers.replay();
+    const { source } = openInput(this.file, this.numbers, this.identity);
+    this.source = source;
+    this.notes = source.notes;
+    const first = source.events.next().value as Timed | undefined;
+    if (first?.sec !== this.first!.sec || first.nsec !== this.first!.nsec) {
+      throw new InputError(`${this.file}: changed while netprov was reading it (its first event is no longer at ${this.first!.sec} s)`);
+    }
+    if (this.offered) source.offerRecords?.(...this.offered);
+    return source;
+  }
 }
 
 /** A gzip stream that breaks part-way: everything before the damage is read, then one warning and a loss. */
@@ -111,10 +228,16 @@ function withDamageReported(source: ImportSource, cursor: Cursor): ImportSource 
   };
 }
 
-/** A session id from the inputs' sizes and their first and last MiB: stable across runs, distinct across captures. */
+/**
+ * A session id from the inputs' sizes and the bytes at both ends of each: stable across runs,
+ * distinct across captures. Each end's piece is 1 MiB for one or two inputs, less for more (4 MiB
+ * in all, at least 4 KiB an end): a thousand rotated captures hashed 1 MiB at each end was 2 GB
+ * read and hashed before the first packet.
+ */
 function sessionIdOf(files: string[]): string {
   const hash = createHash('sha256');
-  const piece = Buffer.alloc(1 << 20);
+  const pieceSize = Math.max(4 << 10, Math.min(1 << 20, Math.floor((4 << 20) / (2 * files.length))));
+  const piece = Buffer.alloc(pieceSize);
   for (const file of files) {
     const fd = openSync(file, 'r');
     try {
@@ -140,8 +263,8 @@ export class CaptureStream {
   readonly inputs: { file: string; description: string }[];
   /** Link types netprov cannot dissect, counted as the events go by. */
   readonly undissected = new UndissectedLinkTypes();
-  private readonly opened: OpenedInput[];
-  private readonly heads: MergeHead[];
+  private readonly opened: Input[] = [];
+  private readonly merge: Merge;
   private readonly start: [number, number];
   /** Packets a visitor took straight from a pcap's bytes (scan), counted with the events. */
   private packetsTaken = 0;
@@ -150,27 +273,28 @@ export class CaptureStream {
     if (files.length === 0) throw new InputError('no input files');
     checkInputFiles(files);
     const interfaces = new InterfaceNumbers();
-    this.opened = [];
     try {
       for (const file of files) {
-        const source = openInput(file, interfaces);
-        this.opened.push({ source, size: Cursor.fileSize(file) });
+        const input = new Input(file, interfaces);
+        this.opened.push(input);
+        if (files.length > 1) input.suspend();
       }
-      const { heads, start } = peekAll(this.opened.map((o) => o.source));
-      this.heads = heads;
+      const heads = this.opened.map((input, index) => ({ source: input as ImportSource, next: input.first, index }));
+      const start = earliest(heads);
+      this.merge = new Merge(heads, start);
       this.start = start;
       this.header = newHeader({
         sessionId: sessionIdOf(files),
         startNs: startNsOf(start),
         host: options.host ?? 'unknown',
         sensor: { name: 'netprov-import', version: options.version ?? projectVersion() },
-        clockNotes: `imported; session time is each input's own capture time: ${this.opened.map(({ source: s }) => `${s.file} (${s.description})`).join('; ')}`,
+        clockNotes: `imported; session time is each input's own capture time: ${this.opened.map((s) => `${s.file} (${s.description})`).join('; ')}`,
       });
     } catch (err) {
       this.close();
       throw err;
     }
-    this.inputs = this.opened.map(({ source }) => ({ file: source.file, description: source.description }));
+    this.inputs = this.opened.map(({ file, description }) => ({ file, description }));
     const bytes = this.opened.reduce((sum, o) => sum + o.size, 0);
     this.report = {
       file: files.join(' + '), bytes, bytesRead: 0, chunksGood: 0, chunksBad: 0, events: 0, unknownKinds: {}, badEvents: 0,
@@ -180,7 +304,7 @@ export class CaptureStream {
 
   /** Every input's warnings, each one line naming its file and offset. */
   get warnings(): string[] {
-    return this.opened.flatMap((o) => o.source.notes.warnings);
+    return this.opened.flatMap((o) => o.notes.warnings);
   }
 
   /**
@@ -192,11 +316,11 @@ export class CaptureStream {
    */
   forEach(deliver: (event: SessionEvent) => void, pcapRecords?: PcapRecordsReader): number {
     let events = 0;
-    const progress = () => (this.report.bytesRead = this.opened.reduce((sum, o) => sum + (o.source.bytesRead?.() ?? 0), 0));
+    const progress = () => (this.report.bytesRead = this.opened.reduce((sum, o) => sum + o.bytesRead(), 0));
     if (pcapRecords) {
-      this.opened.forEach(({ source }, index) =>
-        source.offerRecords?.((records) => {
-          records.untilT = this.untilFor(index);
+      this.opened.forEach((input, index) =>
+        input.offerRecords((records) => {
+          records.untilT = this.merge.until(index);
           const taken = pcapRecords(records);
           if (taken) {
             this.packetsTaken += taken.packets;
@@ -206,7 +330,7 @@ export class CaptureStream {
         }, this.start),
       );
     }
-    mergeEvents(this.heads, this.start, (event, source, sec) => {
+    this.merge.run((event, source, sec) => {
       this.undissected.observe(event);
       let stored: SessionEvent | undefined;
       try {
@@ -231,22 +355,6 @@ export class CaptureStream {
   }
 
   /**
-   * The session time (ns) before which the input at `index` may hand records over past the merge
-   * (mergeEvents): the other inputs' next events' earliest, which an input named earlier goes
-   * before on a tie.
-   */
-  private untilFor(index: number): number {
-    const [startSec, startNsec] = this.start;
-    let until = Infinity;
-    this.heads.forEach(({ next }, other) => {
-      if (other === index || !next) return;
-      const t = sessionNs(next.sec, next.nsec, startSec, startNsec) + (other > index ? 1 : 0);
-      if (t < until) until = t;
-    });
-    return until;
-  }
-
-  /**
    * The analyzer's view: packets through `visitor.packet`, the rest through `visitor.event`;
    * `save` writes every event first (`analyze --save`), the very session `import` writes.
    */
@@ -259,6 +367,6 @@ export class CaptureStream {
   }
 
   close(): void {
-    for (const { source } of this.opened) source.close();
+    for (const input of this.opened) input.close();
   }
 }

@@ -11,6 +11,8 @@
  *   import / analyze pcapng     the same packets as a pcapng (editcap's), below 10M packets
  *   analyze pcap.gz             the pcap gzipped (gzip -6), below 10M packets; beside it the
  *                               limit of inflating it (Node's zlib alone, output dropped)
+ *   analyze N rotated pcaps     the pcap cut into files of 6,700 packets (~5 MB, as `tcpdump -C 5`
+ *                               leaves a capture), all given at once, below 10M packets
  *   tshark -q -z conv,tcp       the field's tool on the same pcap
  *   limit: read, dissect, copy  a plain read of the file; a minimal C dissect-and-hash loop; the
  *                               file read and written to a new one, as import reads and writes
@@ -20,7 +22,7 @@
  *   npm run bench [-- --sizes 400000,2000000,20000000] [--big 50000000, 0 for none] [--scan 2000000, 0 for none] [--runs 3]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pcapFile } from '../helpers/capture-writer.js';
@@ -136,8 +138,17 @@ try {
         execFileSync('sh', ['-c', `gzip -6 -c '${pcap}' > '${gz}'`]);
         steps.push(['analyze pcap.gz (in memory)', [process.execPath, cli, 'analyze', gz], quiet(() => {})]);
       }
+      // The pcap rotated, as tcpdump -C leaves it: hundreds of files merged into one session.
+      const rotated = join(dir, `rotated-${packets}`);
+      if (!once && hasEditcap) {
+        mkdirSync(rotated);
+        execFileSync('editcap', ['-F', 'pcap', '-c', '6700', pcap, join(rotated, 'part.pcap')]);
+        const parts = readdirSync(rotated).sort().map((f) => join(rotated, f));
+        steps.push([`analyze ${parts.length} rotated pcaps`, [process.execPath, cli, 'analyze', ...parts], quiet(() => {})]);
+      }
       for (const [step, command, cleanup] of steps) addRow(packets, bytes, step, once ? timed(command, cleanup) : median(command, cleanup), tshark);
       rmSync(pcapng, { force: true });
+      rmSync(rotated, { recursive: true, force: true });
       if (!once) addRow(packets, bytes, 'limit: inflate the .gz alone', median([process.execPath, '-e', INFLATE_ALONE, gz]), tshark);
       rmSync(gz, { force: true });
       if (tshark !== null) addRow(packets, bytes, 'tshark -q -z conv,tcp', { seconds: tshark, peakMiB: 0 }, null);
