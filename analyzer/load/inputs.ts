@@ -52,7 +52,9 @@ export function classifyInputs(paths: string[]): LoadInput[] {
   return inputs;
 }
 
-/** The name an input goes by in messages. */
+/** The name an input goes by in messages: rotated captures, thousands of files, by their first and last. */
 export function inputName(input: LoadInput): string {
-  return input.kind === 'session' ? input.path : input.files.join(' + ');
+  if (input.kind === 'session') return input.path;
+  const { files } = input;
+  return files.length <= 3 ? files.join(' + ') : `${files[0]} + … + ${files.at(-1)} (${files.length} captures)`;
 }

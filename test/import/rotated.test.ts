@@ -39,6 +39,7 @@ function flowRows(stdout: string): string[] {
 }
 
 const openFiles = () => readdirSync('/proc/self/fd').length;
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('rotated captures', () => {
   let whole: string;
@@ -57,6 +58,12 @@ describe('rotated captures', () => {
     const one = spawnSync(process.execPath, [cli, 'flows', whole, '--format', 'csv'], { encoding: 'utf8', maxBuffer: 1 << 26 });
     expect(one.status).toBe(0);
     expect(flowRows(limited.stdout)).toEqual(flowRows(one.stdout));
+  });
+
+  it('go by their first and last file in what analyze says of them', () => {
+    const run = spawnSync(process.execPath, [cli, 'analyze', ...rotated], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout.split('\n')[0]).toMatch(new RegExp(`^${escape(rotated[0])} \\+ … \\+ ${escape(rotated[299])} \\(300 captures\\): 30000 packets, \\d+ flows, \\d+ events$`));
   });
 
   it('are read one open file at a time, in time order', () => {
