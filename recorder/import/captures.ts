@@ -230,13 +230,13 @@ function withDamageReported(source: ImportSource, cursor: Cursor): ImportSource 
 
 /**
  * A session id from the inputs' sizes and the bytes at both ends of each: stable across runs,
- * distinct across captures. Each end's piece is 1 MiB for one or two inputs, less for more (4 MiB
- * in all, at least 4 KiB an end): a thousand rotated captures hashed 1 MiB at each end was 2 GB
- * read and hashed before the first packet.
+ * distinct across captures. Each end's piece is 1 MiB for up to eight inputs (the ids earlier
+ * netprovs gave), less for more (16 MiB in all, at least 4 KiB an end): a thousand rotated
+ * captures hashed 1 MiB at each end was 2 GB read and hashed before the first packet.
  */
 function sessionIdOf(files: string[]): string {
   const hash = createHash('sha256');
-  const pieceSize = Math.max(4 << 10, Math.min(1 << 20, Math.floor((4 << 20) / (2 * files.length))));
+  const pieceSize = Math.max(4 << 10, Math.min(1 << 20, Math.floor((16 << 20) / (2 * files.length))));
   const piece = Buffer.alloc(pieceSize);
   for (const file of files) {
     const fd = openSync(file, 'r');
