@@ -49,6 +49,7 @@ function openCursor(file: string, identity: FileIdentity | null): { cursor: Curs
   try {
     fd = openSync(file, 'r');
   } catch (err) {
+    if (identity && (err as NodeJS.ErrnoException).code === 'ENOENT') throw new InputError(`${file}: removed while netprov was reading it`);
     throw unreadable(file, 'open', err);
   }
   try {

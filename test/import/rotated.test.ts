@@ -6,7 +6,7 @@
  * (94 MB for the one file they were cut from), and past the open-file limit a command failed.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../recorder/errors.js';
@@ -102,7 +102,7 @@ describe('rotated captures', () => {
     expect(all).toBeLessThan(one + 50);
   });
 
-  it('refuse a file replaced, or changed at its start, while it waited its turn', () => {
+  it('refuse a file replaced, changed at its start or removed while it waited its turn', () => {
     const [first, second] = rotated;
     const dir = scratch();
     const copy = (from: string, name: string) => {
@@ -125,5 +125,10 @@ describe('rotated captures', () => {
     writeFileSync(b, bytes);
     expect(() => changed.forEach(() => {})).toThrow(new InputError(`${b}: changed while netprov was reading it (its first event is no longer at ${firstSecond} s)`));
     changed.close();
+
+    const removed = new CaptureStream([a, b]);
+    rmSync(b);
+    expect(() => removed.forEach(() => {})).toThrow(new InputError(`${b}: removed while netprov was reading it`));
+    removed.close();
   });
 });
