@@ -121,7 +121,10 @@ describe.skipIf(!root)('a --db on a disk that fills while a session is added', (
     expect([...seen].sort()).toEqual([0, 1]);
 
     // Added to in place: exit 0 with both sessions, or exit 1 with the file as it was, or — when
-    // the disk is too full to take back what was added — exit 1 saying so, the session whole.
+    // the disk is too full even to take back what was added — exit 1 saying so: then the session
+    // is whole (its last row was in), or its rows lack their session row, so that no view shows
+    // them and the next analyze --db removes them (which of the two depends on which of the load's
+    // connections met the full disk first: a race, seen once in CI at 8 MiB).
     seen.clear();
     for (let mib = 6; mib <= 16; mib++) {
       for (const entry of readdirSync(disk)) rmSync(join(disk, entry), { recursive: true });
@@ -131,13 +134,23 @@ describe.skipIf(!root)('a --db on a disk that fills while a session is added', (
       const added = netprov(['analyze', capture, '--db', db]);
       seen.add(added.status!);
       const found = await contents(db);
-      expect({ orphanPackets: found.orphanPackets, orphanFlows: found.orphanFlows }, `${mib} MiB`).toEqual({ orphanPackets: 0, orphanFlows: 0 });
-      if (added.status === 0) expect(found.sessions, `${mib} MiB`).toEqual([burst, capture]);
+      const leftBehind = found.orphanPackets + found.orphanFlows > 0;
+      if (added.status === 0) expect(found, `${mib} MiB`).toEqual({ sessions: [burst, capture], orphanPackets: 0, orphanFlows: 0 });
       else {
         expect(added.status, `${mib} MiB: ${added.stderr}`).toBe(1);
         expect(added.stderr.trim().split('\n'), `${mib} MiB`).toHaveLength(1);
         expect(added.stderr, `${mib} MiB`).toContain('No space left on device');
-        expect(found.sessions, `${mib} MiB: ${added.stderr}`).toEqual(added.stderr.includes('could not be removed') ? [burst, capture] : [burst]);
+        const undone = !added.stderr.includes('could not be removed');
+        expect(found.sessions, `${mib} MiB: ${added.stderr}`).toEqual(undone || leftBehind ? [burst] : [burst, capture]);
+        if (undone) expect(leftBehind, `${mib} MiB: ${added.stderr}`).toBe(false);
+      }
+      if (leftBehind) {
+        // With room, the next load removes them, says so, and adds its session.
+        execFileSync('mount', ['-o', 'remount,size=64m', disk]);
+        const next = netprov(['analyze', capture, '--db', db]);
+        expect(next.status, next.stderr).toBe(0);
+        expect(next.stderr).toContain('rows an interrupted load had left');
+        expect(await contents(db)).toEqual({ sessions: [burst, capture], orphanPackets: 0, orphanFlows: 0 });
       }
     }
     expect([...seen].sort()).toEqual([0, 1]);
