@@ -280,7 +280,7 @@ export class CaptureStream {
         this.opened.push(input);
         if (files.length > 1) input.suspend();
       }
-      const heads = this.opened.map((input, index) => ({ source: input as ImportSource, next: input.first, index }));
+      const heads = this.opened.map((input, index) => ({ source: input, next: input.first, index }));
       const start = earliest(heads);
       this.merge = new Merge(heads, start);
       this.start = start;

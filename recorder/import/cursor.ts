@@ -69,7 +69,7 @@ export class Cursor {
   private closed = false;
 
   private constructor(
-    private stream: ByteStream | null,
+    private readonly stream: ByteStream | null,
     bytes: Buffer | null,
     /** The file is gzip, and the window holds what it inflates to. */
     readonly gzipped = false,
@@ -156,17 +156,12 @@ export class Cursor {
 
   /** Closes the input and lets its windows go (an input a merge is done with); again, nothing. */
   close(): void {
-    const stream = this.stream;
-    if (!stream || this.closed) return;
+    if (!this.stream || this.closed) return;
     this.closed = true;
-    // What the stream said stays said: how far into the file it read, and its damage.
-    const { fileBytesRead, damage } = stream;
-    this.stream = { fileBytesRead, damage, read: () => 0, close() {} };
     this.exhausted = true;
-    this.base += this.pos;
     for (const window of [this.buf, this.spare]) if (window.length === WINDOW && returned.length < 2) returned.push(window);
     this.buf = this.spare = NOTHING;
     this.pos = this.end = 0;
-    stream.close();
+    this.stream.close();
   }
 }
